@@ -1,0 +1,204 @@
+/*
+ * `letterbox serve`: the daemon.  Binds the listeners and reads the TLS key
+ * (as root if started so), drops to mail_owner, then runs the libevent loop
+ * with the worker pool.  SIGTERM/SIGINT stop it cleanly: listeners close,
+ * services finish or safely abandon in-flight work (the stop hooks), then
+ * the loop exits.  SIGHUP reloads the config.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "cli/cli.h"
+#include "cli/services.h"
+#include "lib/conf.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "lib/xmalloc.h"
+#include "net/listen.h"
+#include "net/server.h"
+
+#define STOP_GRACE_SECONDS 10
+
+struct serve {
+	struct server		 srv;
+	struct listen_set	*listeners;
+	struct event		*ev_term, *ev_int, *ev_hup, *ev_force;
+	const char		*conf_path;
+};
+
+static void
+run_hooks(struct server_hook *h)
+{
+	for (; h != NULL; h = h->next)
+		h->fn(h->arg);
+}
+
+static void
+force_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	log_warnx("serve: %u jobs still busy after %d s; exiting anyway (the queue recovers them)",
+	    sv->srv.busy, STOP_GRACE_SECONDS);
+	event_base_loopexit(sv->srv.base, NULL);
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve	*sv = arg;
+	struct timeval	 tv = { STOP_GRACE_SECONDS, 0 };
+
+	if (sv->srv.stopping) {
+		log_info("serve: second signal, exiting now");
+		event_base_loopexit(sv->srv.base, NULL);
+		return;
+	}
+	log_info("serve: stopping on signal %d", (int)sig);
+	sv->srv.stopping = true;
+	listen_close(&sv->listeners);
+	run_hooks(sv->srv.on_stop);
+	if (sv->srv.busy == 0)
+		event_base_loopexit(sv->srv.base, NULL);
+	else {
+		sv->ev_force = evtimer_new(sv->srv.base, force_cb, sv);
+		evtimer_add(sv->ev_force, &tv);
+	}
+}
+
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve	*sv = arg;
+	char		*err = NULL;
+	struct conf	*c = conf_load(sv->conf_path, &err);
+
+	if (c == NULL) {
+		log_warnx("serve: reload failed, keeping the running config: %s", err);
+		free(err);
+		return;
+	}
+	conf_set_current(c);
+	log_set_debug(conf_bool(c, "debug"));
+	log_info("serve: config reloaded from %s (listener addresses change on restart)", sv->conf_path);
+	run_hooks(sv->srv.on_reload);
+}
+
+static int
+drop_privileges(const struct conf *c)
+{
+	const char	*owner = conf_str(c, "mail_owner");
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(owner)) == NULL) {
+		log_warnx("serve: mail_owner \"%s\" does not exist", owner);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		log_warn("serve: cannot switch to %s", owner);
+		return -1;
+	}
+	log_info("serve: running as %s (uid %u)", owner, (unsigned)pw->pw_uid);
+	return 0;
+}
+
+static void
+free_hooks(struct server_hook **h)
+{
+	while (*h != NULL) {
+		struct server_hook *n = (*h)->next;
+		free(*h);
+		*h = n;
+	}
+}
+
+int
+cmd_serve(struct cli *c, int argc, char **argv)
+{
+	struct serve		 sv;
+	struct conf		*conf;
+	const struct service	*svcs;
+	unsigned		 nsvcs;
+	char			*err = NULL;
+	const char		*dest;
+	int			 i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-d") == 0)
+			c->debug = true;
+		else
+			return cli_usage("serve");
+	}
+	if ((conf = cli_conf(c)) == NULL)
+		return EX_CONFIG;
+	c->conf = NULL;		/* the current-conf registry owns it now */
+	conf_set_current(conf);
+	dest = conf_str(conf, "log_destination");
+	log_init("letterbox", strcmp(dest, "syslog") == 0 ? LOG_TO_SYSLOG :
+	    strcmp(dest, "both") == 0 ? LOG_TO_BOTH : LOG_TO_STDERR,
+	    c->debug || conf_bool(conf, "debug"));
+
+	memset(&sv, 0, sizeof(sv));
+	sv.conf_path = c->conf_path;
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0)
+		fatalx("serve: libevent without pthreads support");
+	if ((sv.srv.base = event_base_new()) == NULL)
+		fatalx("serve: event_base_new failed");
+
+	/* Privileged part: services load their keys, then we bind. */
+	if (services_init(&sv.srv, conf, &svcs, &nsvcs, &err) < 0) {
+		log_warnx("serve: %s", err);
+		free(err);
+		return EX_CONFIG;
+	}
+	if ((sv.listeners = listen_open(sv.srv.base, conf, svcs, nsvcs, &err)) == NULL) {
+		log_warnx("serve: %s", err);
+		free(err);
+		return EX_UNAVAILABLE;
+	}
+	if (drop_privileges(conf) < 0)
+		return EX_NOPERM;
+	sv.srv.pool = pool_new(sv.srv.base, (int)conf_int(conf, "worker_threads"));
+	if (services_start(&sv.srv, &err) < 0) {
+		log_warnx("serve: %s", err);
+		free(err);
+		return EX_SOFTWARE;
+	}
+
+	sv.ev_term = evsignal_new(sv.srv.base, SIGTERM, stop_cb, &sv);
+	sv.ev_int = evsignal_new(sv.srv.base, SIGINT, stop_cb, &sv);
+	sv.ev_hup = evsignal_new(sv.srv.base, SIGHUP, hup_cb, &sv);
+	event_add(sv.ev_term, NULL);
+	event_add(sv.ev_int, NULL);
+	event_add(sv.ev_hup, NULL);
+	log_info("serve: started pid=%ld listeners=%u workers=%lld", (long)getpid(),
+	    listen_count(sv.listeners), (long long)conf_int(conf, "worker_threads"));
+
+	event_base_dispatch(sv.srv.base);
+
+	listen_close(&sv.listeners);
+	pool_free(&sv.srv.pool);
+	services_free(&sv.srv);
+	event_free(sv.ev_term);
+	event_free(sv.ev_int);
+	event_free(sv.ev_hup);
+	if (sv.ev_force)
+		event_free(sv.ev_force);
+	free_hooks(&sv.srv.on_reload);
+	free_hooks(&sv.srv.on_stop);
+	event_base_free(sv.srv.base);
+	libevent_global_shutdown();
+	log_info("serve: stopped");
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * Growable byte buffer with a hard maximum (STYLE.md §3).  data is always
+ * NUL-terminated at data[len], so text users may treat it as a C string;
+ * binary users carry len.  An append that would pass max fails and leaves
+ * the buffer unchanged.
+ */
+#ifndef LB_BUF_H
+#define LB_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char	*data;		/* NULL until the first append */
+	size_t	 len, cap;
+	size_t	 max;		/* appends that would pass this fail */
+};
+
+void	 buf_init(struct buf *b, size_t max);
+void	 buf_clear(struct buf *b);		/* frees; buf_init state again */
+void	 buf_reset(struct buf *b);		/* len = 0, keeps memory */
+int	 buf_add(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+int	 buf_adds(struct buf *b, const char *s) __attribute__((warn_unused_result));
+int	 buf_addc(struct buf *b, char c) __attribute__((warn_unused_result));
+int	 buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int	 buf_vaddf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+const char *buf_str(const struct buf *b);	/* "" when empty; borrowed */
+char	*buf_take(struct buf *b, size_t *len_r);	/* caller owns; b is reset */
+void	 buf_consume(struct buf *b, size_t n);	/* drop n bytes from the front */
+
+#endif

@@ -1,0 +1,115 @@
+/* String helpers; see str.h. */
+#include <ctype.h>
+#include <string.h>
+
+#include "lib/str.h"
+
+int
+parse_u64(const char *s, size_t len, uint64_t max, uint64_t *v_r)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if (len == 0 || len > 20)
+		return -1;
+	for (i = 0; i < len; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*v_r = v;
+	return 0;
+}
+
+static int
+lc(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+bool
+str_ieq(const char *s, size_t len, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (lit[i] == '\0' || lc((unsigned char)s[i]) != lc((unsigned char)lit[i]))
+			return false;
+	return lit[len] == '\0';
+}
+
+bool
+str_iprefix(const char *s, size_t len, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; lit[i] != '\0'; i++)
+		if (i >= len || lc((unsigned char)s[i]) != lc((unsigned char)lit[i]))
+			return false;
+	return true;
+}
+
+void
+str_lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)lc((unsigned char)*s);
+}
+
+char *
+str_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+size_t
+str_copy(char *dst, const char *src, size_t dstsz)
+{
+	size_t n = strlen(src);
+
+	if (dstsz > 0) {
+		size_t c = n < dstsz - 1 ? n : dstsz - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+int
+str_each_item(const char *list, int (*fn)(const char *item, size_t len, void *arg), void *arg)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n;
+
+		while (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		n = strcspn(p, ", \t\r\n");
+		if (n > 0) {
+			int r = fn(p, n, arg);
+			if (r != 0)
+				return r;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+bool
+str_has_nul(const void *p, size_t len)
+{
+	return memchr(p, '\0', len) != NULL;
+}

@@ -1,0 +1,30 @@
+/*
+ * Small string helpers for bytes that carry their length (wire data) and
+ * for NUL-terminated config text.  Nothing here allocates unless its name
+ * says so.
+ */
+#ifndef LB_STR_H
+#define LB_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse an unsigned decimal of exactly len bytes: digits only (no sign,
+ * no space), value <= max.  Returns 0 and sets *v_r, or -1.
+ */
+int	 parse_u64(const char *s, size_t len, uint64_t max, uint64_t *v_r);
+
+/* Case-insensitive ASCII compare of a length-carrying token with a C string. */
+bool	 str_ieq(const char *s, size_t len, const char *lit);
+bool	 str_iprefix(const char *s, size_t len, const char *lit);
+void	 str_lower(char *s);			/* ASCII only, in place */
+char	*str_trim(char *s);			/* in place; returns start */
+/* Copy with truncation; always NUL-terminates; returns strlen(src). */
+size_t	 str_copy(char *dst, const char *src, size_t dstsz);
+/* Split "a, b ,c" on commas/white space: calls fn for each non-empty token. */
+int	 str_each_item(const char *list, int (*fn)(const char *item, size_t len, void *arg), void *arg);
+bool	 str_has_nul(const void *p, size_t len);
+
+#endif

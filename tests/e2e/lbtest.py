@@ -1,0 +1,180 @@
+"""End-to-end test harness: a real letterbox instance in a temporary directory.
+
+    inst = Instance()                 # letterbox init TMP --port-base N
+    inst.cli("domain", "add", "example.com")
+    inst.start()                      # letterbox serve, waits for the listeners
+    ... talk to inst.port("smtp") with smtplib ...
+    inst.stop()                       # SIGTERM; fails on sanitizer reports
+
+Tests are unittest.TestCase classes in tests/e2e/test_*.py; run.py runs them.
+LETTERBOX_BIN names the binary (the runner sets it to build/ or build-asan/).
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("LETTERBOX_BIN", os.path.join(ROOT, "build", "letterbox"))
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+PORTS = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps": 993,
+         "pop3": 110, "pop3s": 995}
+
+
+def free_port_base():
+    """A base N such that N+25 .. N+995 are all free on 127.0.0.1."""
+    for _ in range(200):
+        base = 20000 + (int.from_bytes(os.urandom(2), "big") % 400) * 100
+        ok = True
+        for p in PORTS.values():
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", base + p))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+            if not ok:
+                break
+        if ok:
+            return base
+    raise RuntimeError("no free port range")
+
+
+class CliResult:
+    def __init__(self, p):
+        self.rc = p.returncode
+        self.out = p.stdout
+        self.err = p.stderr
+
+    def __repr__(self):
+        return "rc=%d out=%r err=%r" % (self.rc, self.out, self.err)
+
+
+def sanitizer_report(text):
+    return any(m in text for m in SANITIZER_MARKS)
+
+
+class Instance:
+    def __init__(self, hostname="mail.example.test", init=True):
+        # The instance dir must be traversable by the mail owner (vmail) when run as root.
+        self.tmp = tempfile.mkdtemp(prefix="lbtest-")
+        os.chmod(self.tmp, 0o755)
+        self.dir = os.path.join(self.tmp, "inst")
+        self.conf = os.path.join(self.dir, "letterbox.conf")
+        self.base = free_port_base()
+        self.proc = None
+        self.logpath = os.path.join(self.tmp, "serve.log")
+        self.logfile = None
+        if init:
+            r = self.run("init", self.dir, "--hostname", hostname, "--port-base", str(self.base),
+                         conf=False)
+            if r.rc != 0:
+                raise RuntimeError("init failed: %r" % r)
+
+    def port(self, service):
+        return self.base + PORTS[service]
+
+    def run(self, *args, stdin=None, conf=True, env=None, timeout=60):
+        cmd = [BIN] + (["-c", self.conf] if conf else []) + list(args)
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, env=e)
+        if sanitizer_report(p.stderr):
+            raise AssertionError("sanitizer report from %s:\n%s" % (" ".join(args), p.stderr))
+        return CliResult(p)
+
+    cli = run
+
+    def start(self, wait_for=("smtp",), extra=()):
+        self.logfile = open(self.logpath, "a")
+        self.proc = subprocess.Popen([BIN, "-c", self.conf, "serve"] + list(extra),
+                                     stdout=self.logfile, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        for svc in wait_for:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("serve exited %d:\n%s" % (self.proc.returncode, self.log()))
+                try:
+                    socket.create_connection(("127.0.0.1", self.port(svc)), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise RuntimeError("serve did not listen on %s:\n%s" % (svc, self.log()))
+                    time.sleep(0.05)
+        return self.proc
+
+    def log(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, text, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.log():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stop the daemon; returns its exit code.  Raises on sanitizer reports."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("serve did not stop within %ds:\n%s" % (timeout, self.log()[-4000:]))
+        rc = self.proc.returncode
+        self.proc = None
+        self.logfile.close()
+        if sanitizer_report(self.log()):
+            raise AssertionError("sanitizer report in serve log:\n" + self.log()[-8000:])
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        if self.logfile:
+            self.logfile.close()
+
+    def maildir(self, addr):
+        local, domain = addr.rsplit("@", 1)
+        return os.path.join(self.dir, "vmail", domain.lower(), local.lower())
+
+    def cleanup(self):
+        self.kill()
+        if os.environ.get("LBTEST_KEEP"):
+            print("kept", self.tmp)
+            return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class InstanceTest(unittest.TestCase):
+    """A TestCase with a fresh instance per test in self.inst (not started)."""
+    hostname = "mail.example.test"
+
+    def setUp(self):
+        self.inst = Instance(self.hostname)
+        self.addCleanup(self.inst.cleanup)
+
+    def stop_clean(self):
+        rc = self.inst.stop()
+        self.assertEqual(rc, 0, "serve exit status; log:\n" + self.inst.log()[-4000:])

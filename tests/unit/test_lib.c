@@ -1,0 +1,195 @@
+/* src/lib and src/net basics: buf limits, parse_u64, CIDR lists, log escaping, line reader, pool. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "lib/buf.h"
+#include "lib/cidr.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "lib/str.h"
+#include "net/conn.h"
+#include "t.h"
+
+static void
+test_buf(void)
+{
+	struct buf	 b;
+	char		*s;
+	size_t		 n;
+
+	buf_init(&b, 8);
+	t_str(buf_str(&b), "");
+	t_int(buf_add(&b, "12345", 5), 0);
+	t_int(buf_adds(&b, "678"), 0);
+	t_int(buf_addc(&b, '9'), -1);		/* would pass max: unchanged */
+	t_int(b.len, 8);
+	t_str(buf_str(&b), "12345678");
+	buf_consume(&b, 3);
+	t_str(buf_str(&b), "45678");
+	t_int(buf_addf(&b, "%d", 123), 0);
+	t_int(buf_addf(&b, "%d", 1), -1);
+	s = buf_take(&b, &n);
+	t_str(s, "45678123");
+	t_int(n, 8);
+	t_int(b.len, 0);
+	free(s);
+	buf_clear(&b);
+}
+
+static void
+test_parse_u64(void)
+{
+	static const struct { const char *s; uint64_t max; int ok; uint64_t v; } c[] = {
+		{ "0", 10, 1, 0 }, { "10", 10, 1, 10 }, { "11", 10, 0, 0 },
+		{ "18446744073709551615", UINT64_MAX, 1, UINT64_MAX },
+		{ "18446744073709551616", UINT64_MAX, 0, 0 }, { "", 10, 0, 0 },
+		{ "-1", 10, 0, 0 }, { "+1", 10, 0, 0 }, { " 1", 10, 0, 0 }, { "1a", 10, 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint64_t v = 99;
+		int r = parse_u64(c[i].s, strlen(c[i].s), c[i].max, &v);
+		t_int(r == 0, c[i].ok);
+		if (c[i].ok)
+			t_ok(v == c[i].v);
+	}
+	t_ok(str_ieq("HeLo", 4, "helo"));
+	t_ok(!str_ieq("HeL", 3, "helo"));
+	t_ok(str_iprefix("MAIL FROM:<a>", 13, "mail from:"));
+}
+
+static void
+test_cidr(void)
+{
+	const char		*err = NULL;
+	struct netlist		*nl = netlist_parse("127.0.0.0/8, 192.0.2.128/25 [2001:db8::]/32 10.1.2.3", &err);
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+
+	t_ok(nl != NULL);
+	t_ok(sockaddr_parse("127.1.2.3:25", &ss, &sl) == 0 && netlist_match(nl, (struct sockaddr *)&ss));
+	t_ok(sockaddr_parse("192.0.2.200:1", &ss, &sl) == 0 && netlist_match(nl, (struct sockaddr *)&ss));
+	t_ok(sockaddr_parse("192.0.2.100:1", &ss, &sl) == 0 && !netlist_match(nl, (struct sockaddr *)&ss));
+	t_ok(sockaddr_parse("10.1.2.3:1", &ss, &sl) == 0 && netlist_match(nl, (struct sockaddr *)&ss));
+	t_ok(sockaddr_parse("10.1.2.4:1", &ss, &sl) == 0 && !netlist_match(nl, (struct sockaddr *)&ss));
+	t_ok(sockaddr_parse("[2001:db8:1::5]:25", &ss, &sl) == 0 && netlist_match(nl, (struct sockaddr *)&ss));
+	t_ok(sockaddr_parse("[2001:db9::5]:25", &ss, &sl) == 0 && !netlist_match(nl, (struct sockaddr *)&ss));
+	t_ok(sockaddr_parse("[::ffff:127.0.0.1]:25", &ss, &sl) == 0 && netlist_match(nl, (struct sockaddr *)&ss));
+	t_int(sockaddr_port((struct sockaddr *)&ss), 25);
+	netlist_free(&nl);
+	t_ok(netlist_parse("300.1.1.1", &err) == NULL);
+	t_ok(netlist_parse("1.2.3.4/x", &err) == NULL);
+	t_ok(sockaddr_parse("1.2.3.4", &ss, &sl) < 0);
+	t_ok(sockaddr_parse("1.2.3.4:70000", &ss, &sl) < 0);
+	t_ok(sockaddr_parse(":25", &ss, &sl) < 0);
+}
+
+static void
+test_escape(void)
+{
+	char out[32];
+
+	t_str(log_escape(out, sizeof(out), "ab\r\n\"\\\xff", 7), "ab\\x0d\\x0a\\x22\\x5c\\xff");
+	t_str(log_escape(out, 12, "abcdefghijklmnop", 16), "abcdefgh...");
+	t_str(log_escape(out, sizeof(out), "", 0), "");
+}
+
+static void
+test_readline(void)
+{
+	struct evbuffer	*in = evbuffer_new();
+	struct buf	 line;
+	const char	*feed = "EHLO x\r\nNOOP\nRSET\r\n";
+	size_t		 i;
+	int		 got = 0, r;
+
+	buf_init(&line, 1 << 20);
+	/* byte at a time: 0 until each LF */
+	for (i = 0; feed[i]; i++) {
+		evbuffer_add(in, &feed[i], 1);
+		r = conn_readline(in, 64, &line);
+		if (feed[i] == '\n') {
+			t_int(r, 1);
+			got++;
+			if (got == 1)
+				t_str(buf_str(&line), "EHLO x");
+			if (got == 2)
+				t_str(buf_str(&line), "NOOP");
+			if (got == 3)
+				t_str(buf_str(&line), "RSET");
+		} else
+			t_int(r, 0);
+	}
+	t_int(got, 3);
+	/* over-long complete line: -1 and the line is dropped, the next one still reads */
+	evbuffer_add_printf(in, "%0100d\r\nQUIT\r\n", 0);
+	t_int(conn_readline(in, 64, &line), -1);
+	t_int(conn_readline(in, 64, &line), 1);
+	t_str(buf_str(&line), "QUIT");
+	/* over-long incomplete line: -1 once more than max bytes are buffered */
+	evbuffer_add_printf(in, "%070d", 0);
+	t_int(conn_readline(in, 64, &line), -1);
+	t_int(evbuffer_get_length(in), 0);
+	/* exactly max bytes plus CRLF is fine */
+	evbuffer_add_printf(in, "%064d\r\n", 0);
+	t_int(conn_readline(in, 64, &line), 1);
+	t_int(line.len, 64);
+	buf_clear(&line);
+	evbuffer_free(in);
+}
+
+struct job { int in, out, done; };
+static int jobs_done;
+
+static void work(void *a) { struct job *j = a; j->out = j->in * 2; }
+static void done(void *a) { struct job *j = a; j->done = 1; jobs_done++; }
+
+static void
+test_pool(void)
+{
+	struct event_base	*base;
+	struct pool		*p;
+	struct job		 jobs[100];
+	int			 i, ok = 1;
+
+	evthread_use_pthreads();
+	base = event_base_new();
+	p = pool_new(base, 3);
+	for (i = 0; i < 100; i++) {
+		jobs[i].in = i;
+		jobs[i].done = 0;
+		pool_submit(p, work, done, &jobs[i]);
+	}
+	while (jobs_done < 100)
+		event_base_loop(base, EVLOOP_ONCE);
+	for (i = 0; i < 100; i++)
+		ok &= jobs[i].done && jobs[i].out == 2 * i;
+	t_ok(ok);
+	t_int(pool_pending(p), 0);
+	/* jobs still queued at free time complete (done runs) before pool_free returns */
+	jobs_done = 0;
+	for (i = 0; i < 10; i++)
+		pool_submit(p, work, done, &jobs[i]);
+	pool_free(&p);
+	t_int(jobs_done, 10);
+	t_ok(p == NULL);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	t_begin("lib");
+	test_buf();
+	test_parse_u64();
+	test_cidr();
+	test_escape();
+	test_readline();
+	test_pool();
+	return t_end();
+}
