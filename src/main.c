@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/conf.h"
 #include "lib/log.h"
 
 #define LETTERBOX_VERSION "0.1"
@@ -38,7 +39,7 @@ main(int argc, char **argv)
 {
 	struct cli	 c = { 0 };
 	const char	*base = strrchr(argv[0], '/');
-	int		 i = 1;
+	int		 i = 1, r;
 
 	log_init("letterbox", LOG_TO_STDERR, false);
 	base = base ? base + 1 : argv[0];
@@ -68,5 +69,7 @@ main(int argc, char **argv)
 		usage_all(stderr);
 		return EX_USAGE;
 	}
-	return run_verb(&c, argv[i], argc - i, argv + i);
+	r = run_verb(&c, argv[i], argc - i, argv + i);
+	conf_free(&c.conf);
+	return r;
 }

@@ -18,11 +18,11 @@ enum passwd_result {
 };
 
 /*
- * Longest password we hash or verify (octets).  sha*crypt cost grows with the
- * length, so a longer one is a MISMATCH without calling crypt; SASL input is
- * bounded far below this anyway.
+ * Longest password we hash or verify (octets): libxcrypt's
+ * CRYPT_MAX_PASSPHRASE_SIZE - 1.  A longer one is a MISMATCH (and
+ * passwd_hash() returns NULL) without calling crypt.
  */
-#define PASSWD_INPUT_MAX	4096
+#define PASSWD_INPUT_MAX	511
 
 /*
  * allow_plain: accept {PLAIN}/{CLEARTEXT} and an empty stored hash (config allow_plaintext_passwords).

@@ -7,5 +7,14 @@ const struct cli_verb cli_verbs[] = {
 	{ "init", cmd_init, "init DIR [--hostname NAME] [--port-base N]" },
 	{ "serve", cmd_serve, "serve [-d]" },
 	{ "config", cmd_config, "config get KEY | config set KEY VALUE | config check" },
+	{ "domain", cmd_domain, "domain add DOMAIN | domain del DOMAIN | domain list" },
+	{ "user", cmd_user, "user add EMAIL | user passwd EMAIL | user del EMAIL | user list [DOMAIN]"
+	    " | user check EMAIL   (password: one line on stdin)" },
+	{ "forward", cmd_forward, "forward add SOURCE DEST[,DEST...] | forward del SOURCE"
+	    " | forward list   (SOURCE may be @domain: catch-all)" },
+	{ "transport", cmd_transport, "transport set DOMAIN TRANSPORT | transport del DOMAIN"
+	    " | transport list   (TRANSPORT: smtp:[host]:port, smtp:host, relay:..., virtual:,"
+	    " local:, error:text, discard:)" },
+	{ "cert", cmd_cert, "cert create [--hostname NAME]" },
 	{ NULL, NULL, NULL },
 };

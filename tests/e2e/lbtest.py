@@ -125,7 +125,7 @@ class Instance:
             time.sleep(0.05)
         return False
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):

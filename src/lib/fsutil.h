@@ -1,0 +1,34 @@
+/*
+ * File system helpers for durable writes: fsync of a directory, mkdir -p
+ * that makes each new directory durable, streaming copy of a byte range.
+ * Thread-safe, no static state; all calls block on disk I/O.
+ */
+#ifndef LB_FSUTIL_H
+#define LB_FSUTIL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* fsync the directory at path.  Returns 0 or -1/errno. */
+int	fs_fsync_dir(const char *path);
+
+/*
+ * Create path and any missing parents with mode (like mkdir -p).  Each
+ * directory this call creates has its parent fsynced afterwards, so the new
+ * entry survives a power loss.  An existing non-directory -> ENOTDIR.
+ * Returns 0 (also when it all existed) or -1/errno.
+ */
+int	fs_mkdir_p(const char *path, mode_t mode);
+
+/*
+ * Copy len bytes from in at offset off to out at its current position,
+ * with copy_file_range() when the kernel can, else pread/write in 64 KiB
+ * chunks.  Never holds more than one chunk in memory.  Returns 0, or -1
+ * with errno (EIO also for a source shorter than len).
+ */
+int	fs_copy_range(int in, off_t off, off_t len, int out);
+
+/* write() all of p, retrying on EINTR and short writes.  0 or -1/errno. */
+int	fs_write_all(int fd, const void *p, size_t len);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+ * Transfer-encoding and charset decoders (see decode.h).  RFC 2045 6.7
+ * (quoted-printable) and 6.8 (base64); charsets through iconv(3).
+ */
+#include <errno.h>
+#include <iconv.h>
+#include <string.h>
+
+#include "lib/str.h"
+#include "mime/decode.h"
+
+enum xfer_kind
+xfer_kind_of(const char *cte)
+{
+	if (cte == NULL)
+		return XFER_IDENT;
+	if (str_ieq(cte, strlen(cte), "base64"))
+		return XFER_BASE64;
+	if (str_ieq(cte, strlen(cte), "quoted-printable"))
+		return XFER_QP;
+	return XFER_IDENT;
+}
+
+void
+xfer_init(struct xfer_dec *d, enum xfer_kind kind)
+{
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	d->nqp = -1;
+}
+
+static int
+b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int
+hex_val(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* QP: handle one byte, with d->nqp >= 0 meaning "=" seen plus nqp bytes. */
+static size_t
+qp_byte(struct xfer_dec *d, char c, char *out)
+{
+	size_t	n = 0;
+	int	hi, lo;
+
+	if (d->nqp < 0) {
+		if (c == '=')
+			d->nqp = 0;
+		else
+			out[n++] = c;
+		return n;
+	}
+	if (d->nqp == 0) {
+		if (c == '\n') {		/* soft line break "=\n" */
+			d->nqp = -1;
+			return 0;
+		}
+		if (c == '\r' || hex_val((unsigned char)c) >= 0) {
+			d->qp[d->nqp++] = c;
+			return 0;
+		}
+		out[n++] = '=';		/* stray "=": literal, RFC 2045 6.7 note */
+		d->nqp = -1;
+		return n + qp_byte(d, c, out + n);
+	}
+	/* one byte after "=" is pending */
+	if (d->qp[0] == '\r') {
+		d->nqp = -1;
+		if (c == '\n')		/* soft line break "=\r\n" */
+			return 0;
+		out[n++] = '=';
+		out[n++] = '\r';
+		return n + qp_byte(d, c, out + n);
+	}
+	hi = hex_val((unsigned char)d->qp[0]);
+	lo = hex_val((unsigned char)c);
+	d->nqp = -1;
+	if (lo >= 0) {
+		out[n++] = (char)(hi << 4 | lo);
+		return n;
+	}
+	out[n++] = '=';
+	out[n++] = d->qp[0];
+	return n + qp_byte(d, c, out + n);
+}
+
+size_t
+xfer_feed(struct xfer_dec *d, const char *in, size_t len, char *out)
+{
+	size_t	i, n = 0;
+	int	v;
+
+	switch (d->kind) {
+	case XFER_IDENT:
+		memcpy(out, in, len);
+		return len;
+	case XFER_BASE64:
+		for (i = 0; i < len; i++) {
+			/* anything outside the alphabet ("=", CRLF, junk) is skipped */
+			if ((v = b64_val((unsigned char)in[i])) < 0)
+				continue;
+			d->bits = (d->bits << 6 | (unsigned int)v) & 0xffffff;
+			if ((d->nbits += 6) >= 8) {
+				d->nbits -= 8;
+				out[n++] = (char)(d->bits >> d->nbits & 0xff);
+			}
+		}
+		return n;
+	case XFER_QP:
+		for (i = 0; i < len; i++)
+			n += qp_byte(d, in[i], out + n);
+		return n;
+	}
+	return 0;
+}
+
+size_t
+xfer_finish(struct xfer_dec *d, char *out)
+{
+	size_t	n = 0;
+
+	if (d->kind == XFER_QP && d->nqp >= 0) {
+		out[n++] = '=';
+		if (d->nqp == 1)
+			out[n++] = d->qp[0];
+	}
+	xfer_init(d, d->kind);
+	return n;
+}
+
+static bool
+charset_is_utf8ish(const char *cs)
+{
+	size_t	n = strlen(cs);
+
+	return str_ieq(cs, n, "us-ascii") || str_ieq(cs, n, "utf-8") ||
+	    str_ieq(cs, n, "utf8") || str_ieq(cs, n, "ascii");
+}
+
+int
+charset_conv_init(struct charset_conv *c, const char *charset)
+{
+	iconv_t	cd;
+
+	memset(c, 0, sizeof(*c));
+	if (charset == NULL || charset_is_utf8ish(charset))
+		return 0;
+	/* "//" would let a header pick iconv options such as //TRANSLIT */
+	if (strlen(charset) > 64 || strchr(charset, '/') != NULL)
+		return -1;
+	cd = iconv_open("UTF-8", charset);
+	if (cd == (iconv_t)-1)
+		return -1;
+	c->cd = cd;
+	return 0;
+}
+
+static const char replacement[] = "\xef\xbf\xbd";	/* U+FFFD */
+
+/* Run iconv over in[0..*len); leaves an incomplete tail in *in, *len. */
+static int
+conv_run(struct charset_conv *c, char **in, size_t *len, struct buf *out)
+{
+	char	tmp[1024], *op;
+	size_t	ol, r;
+
+	while (*len > 0) {
+		op = tmp;
+		ol = sizeof(tmp);
+		r = iconv((iconv_t)c->cd, in, len, &op, &ol);
+		if (op > tmp && buf_add(out, tmp, (size_t)(op - tmp)) < 0)
+			return -1;
+		if (r != (size_t)-1 || errno == E2BIG)
+			continue;
+		if (errno == EINVAL)		/* incomplete: wait for more */
+			return 0;
+		/* EILSEQ or anything else: one replacement, skip a byte */
+		if (buf_add(out, replacement, 3) < 0)
+			return -1;
+		(*in)++;
+		(*len)--;
+	}
+	return 0;
+}
+
+int
+charset_conv_feed(struct charset_conv *c, const char *in, size_t len,
+    struct buf *out)
+{
+	char	*p;
+	size_t	 l, take;
+
+	if (c->cd == NULL)
+		return buf_add(out, in, len);
+	/* finish a sequence split across chunks, a byte at a time */
+	while (c->npend > 0 && len > 0) {
+		c->pend[c->npend++] = *in++;
+		len--;
+		p = c->pend;
+		l = c->npend;
+		if (conv_run(c, &p, &l, out) < 0)
+			return -1;
+		memmove(c->pend, p, l);
+		c->npend = l;
+		if (c->npend == sizeof(c->pend)) {
+			/* no charset has sequences this long: give up on it */
+			if (buf_add(out, replacement, 3) < 0)
+				return -1;
+			memmove(c->pend, c->pend + 1, --c->npend);
+		}
+	}
+	p = (char *)in;
+	l = len;
+	if (conv_run(c, &p, &l, out) < 0)
+		return -1;
+	take = l < sizeof(c->pend) - c->npend ? l : sizeof(c->pend) - c->npend;
+	memcpy(c->pend + c->npend, p, take);
+	c->npend += take;
+	return 0;
+}
+
+int
+charset_conv_finish(struct charset_conv *c, struct buf *out)
+{
+	int	r = 0;
+
+	if (c->npend > 0)
+		r = buf_add(out, replacement, 3);
+	charset_conv_clear(c);
+	return r;
+}
+
+void
+charset_conv_clear(struct charset_conv *c)
+{
+	if (c->cd != NULL)
+		iconv_close((iconv_t)c->cd);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+charset_to_utf8(const char *charset, const char *in, size_t len, struct buf *out)
+{
+	struct charset_conv	c;
+	int			unknown;
+
+	unknown = charset_conv_init(&c, charset) < 0;
+	if (charset_conv_feed(&c, in, len, out) < 0 ||
+	    charset_conv_finish(&c, out) < 0)
+		return -1;
+	return unknown ? 1 : 0;
+}

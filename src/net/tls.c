@@ -1,0 +1,923 @@
+/*
+ * TLS contexts and bufferevent wrapping (see tls.h for how sessions use
+ * them): server contexts with per-name certificates (SNI), the
+ * opportunistic client context, descriptions for Received: and logs, and
+ * the self-signed certificate written by `init` / `cert create`.
+ * Policy: TLS 1.2 and 1.3 only, Mozilla "intermediate" ciphers for 1.2,
+ * OpenSSL's defaults for 1.3 (RFC 8996 retired 1.0/1.1; RFC 8314 §4.1).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/buffer.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "lib/conf.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+#include "net/tls.h"
+
+/*
+ * Mozilla "intermediate" (server side-tls v5): forward secrecy and AEAD
+ * only.  TLS 1.3 suites are set separately and left at OpenSSL's default.
+ */
+#define TLS_CIPHERS_12							\
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"	\
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"	\
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"	\
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"		\
+	"DHE-RSA-CHACHA20-POLY1305"
+#define TLS_GROUPS		"X25519:P-256:P-384"
+#define TLS_SESSION_ID_CTX	"letterbox"
+
+#define CERT_DAYS		3650
+#define CERT_RSA_BITS		2048
+
+struct tls_ctx {
+	SSL_CTX		*ssl;		/* default (server) or the client context */
+	bool		 server;
+};
+
+/* SNI: one context per configured name.  Owned by the default SSL_CTX
+ * (ex_data), so it lives as long as any connection that may still run the
+ * servername callback, even after a reload freed our struct tls_ctx. */
+struct tls_sni_entry {
+	char		*name;		/* lower case; "*.example.com" = one label */
+	SSL_CTX		*ssl;
+};
+
+struct tls_sni_table {
+	struct tls_sni_entry	*e;
+	size_t			 n;
+};
+
+static pthread_once_t	 sni_once = PTHREAD_ONCE_INIT;
+static int		 sni_idx = -1;
+
+/* OpenSSL's error queue as one short text; clears the queue. */
+static void
+ssl_errstr(char *buf, size_t sz)
+{
+	unsigned long	 e, first = 0;
+	const char	*r;
+
+	while ((e = ERR_get_error()) != 0)
+		if (first == 0)
+			first = e;
+	if (first == 0) {
+		str_copy(buf, "unknown error", sz);
+		return;
+	}
+	if ((r = ERR_reason_error_string(first)) != NULL)
+		str_copy(buf, r, sz);
+	else
+		ERR_error_string_n(first, buf, sz);
+}
+
+static char *
+ssl_err(const char *fmt_prefix)
+{
+	char e[256];
+
+	ssl_errstr(e, sizeof(e));
+	return xasprintf("%s: %s", fmt_prefix, e);
+}
+
+/* Never prompt for a pass phrase on the terminal: an encrypted key fails. */
+static int
+no_passphrase_cb(char *buf, int size, int rwflag, void *u)
+{
+	return 0;
+}
+
+static void
+sni_table_free(struct tls_sni_table *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->e[i].name);
+		SSL_CTX_free(t->e[i].ssl);
+	}
+	free(t->e);
+	free(t);
+}
+
+static void
+sni_exdata_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	sni_table_free(ptr);
+}
+
+static void
+sni_init_once(void)
+{
+	sni_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, sni_exdata_free);
+}
+
+static bool
+sni_match(const char *pat, const char *name)
+{
+	const char *dot;
+
+	if (strcasecmp(pat, name) == 0)
+		return true;
+	if (pat[0] != '*' || pat[1] != '.')
+		return false;
+	/* "*.example.com" matches exactly one label in front (RFC 6125 §6.4.3). */
+	if ((dot = strchr(name, '.')) == NULL || dot == name)
+		return false;
+	return strcasecmp(pat + 1, dot) == 0;
+}
+
+/* Runs during ClientHello processing; picks the certificate for the name. */
+static int
+sni_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_sni_table	*t = arg;
+	const char		*name;
+	char			 host[256];
+	size_t			 n;
+
+	if (t == NULL ||
+	    (name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	n = str_copy(host, name, sizeof(host));
+	if (n >= sizeof(host))
+		return SSL_TLSEXT_ERR_OK;
+	if (n > 0 && host[n - 1] == '.')
+		host[n - 1] = '\0';
+	/* Exact names first, then wildcards, so "a.x.org" beats "*.x.org". */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < t->n; i++) {
+			bool wild = t->e[i].name[0] == '*';
+
+			if (wild == (pass == 1) && sni_match(t->e[i].name, host)) {
+				SSL_set_SSL_CTX(ssl, t->e[i].ssl);
+				return SSL_TLSEXT_ERR_OK;
+			}
+		}
+	/* Unknown name: keep the default certificate rather than fail; a mail
+	 * client may connect by any alias and decide itself what it trusts. */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * Load and check a certificate and its key: both must parse, and the key
+ * must belong to the first certificate in cert_path.  Errors name the file
+ * and the config key it came from.
+ */
+static int
+load_cert_key(SSL_CTX *ctx, const char *cert_path, const char *key_path,
+    const char *cert_key, const char *key_key, char **err_r)
+{
+	FILE		*f;
+	X509		*x = NULL;
+	EVP_PKEY	*pk = NULL;
+	int		 rc = -1;
+	char		 e[256];
+
+	if (cert_path[0] == '\0') {
+		*err_r = xasprintf("%s is empty: no certificate configured", cert_key);
+		return -1;
+	}
+	if (key_path[0] == '\0') {
+		*err_r = xasprintf("%s is empty: no private key configured", key_key);
+		return -1;
+	}
+	if ((f = fopen(cert_path, "r")) == NULL) {
+		*err_r = xasprintf("cannot open certificate %s (%s): %s", cert_path, cert_key,
+		    strerror(errno));
+		return -1;
+	}
+	x = PEM_read_X509(f, NULL, no_passphrase_cb, NULL);
+	fclose(f);
+	if (x == NULL) {
+		ssl_errstr(e, sizeof(e));
+		*err_r = xasprintf("cannot read certificate %s (%s): %s", cert_path, cert_key, e);
+		goto out;
+	}
+	if ((f = fopen(key_path, "r")) == NULL) {
+		*err_r = xasprintf("cannot open private key %s (%s): %s", key_path, key_key,
+		    strerror(errno));
+		goto out;
+	}
+	pk = PEM_read_PrivateKey(f, NULL, no_passphrase_cb, NULL);
+	fclose(f);
+	if (pk == NULL) {
+		ssl_errstr(e, sizeof(e));
+		*err_r = xasprintf("cannot read private key %s (%s): %s (an encrypted key is not supported)",
+		    key_path, key_key, e);
+		goto out;
+	}
+	if (X509_check_private_key(x, pk) != 1) {
+		ERR_clear_error();
+		*err_r = xasprintf("private key %s (%s) does not match certificate %s (%s)",
+		    key_path, key_key, cert_path, cert_key);
+		goto out;
+	}
+	/* The file may carry the chain after the leaf; this call reads it all. */
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
+		ssl_errstr(e, sizeof(e));
+		*err_r = xasprintf("cannot use certificate %s (%s): %s", cert_path, cert_key, e);
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_errstr(e, sizeof(e));
+		*err_r = xasprintf("cannot use private key %s (%s): %s", key_path, key_key, e);
+		goto out;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+		log_warnx("tls: certificate %s has expired; clients that check will refuse it",
+		    cert_path);
+	else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+		log_warnx("tls: certificate %s is not valid yet (clock?)", cert_path);
+	rc = 0;
+out:
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+/* Extra intermediates, appended to the chain of the current certificate. */
+static int
+load_chain(SSL_CTX *ctx, const char *path, char **err_r)
+{
+	FILE	*f;
+	X509	*x;
+	int	 n = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		*err_r = xasprintf("cannot open chain %s (smtpd_tls_chain_file): %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while ((x = PEM_read_X509(f, NULL, no_passphrase_cb, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			fclose(f);
+			*err_r = ssl_err("cannot add chain certificate (smtpd_tls_chain_file)");
+			return -1;
+		}
+		n++;
+	}
+	fclose(f);
+	/* The loop ends on "no start line" at EOF; anything else is an error. */
+	if (n == 0 || ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		char e[256];
+
+		ssl_errstr(e, sizeof(e));
+		*err_r = xasprintf("cannot read chain %s (smtpd_tls_chain_file): %s", path,
+		    n == 0 ? "no certificate in file" : e);
+		return -1;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+/* A server SSL_CTX with our policy, before any certificate. */
+static SSL_CTX *
+server_ssl_ctx_new(char **err_r)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		*err_r = ssl_err("SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/*
+	 * No compression (CRIME), no renegotiation (a DoS lever and never
+	 * needed by mail clients).  Unexpected EOF is treated as a clean
+	 * close: SMTP, IMAP and POP3 frame their own data, so truncation is
+	 * visible at the protocol level, and many clients just close.
+	 * Client cipher preference (as Mozilla intermediate advises): every
+	 * suite offered is strong, and the client knows whether it has AES
+	 * hardware or is better off with ChaCha20.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* libevent may hand SSL_write a different (moved) buffer on retry;
+	 * idle IMAP connections are many, so give buffers back when idle. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
+		*err_r = ssl_err("cannot set ciphers");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_dh_auto(ctx, 1);		/* for the DHE-RSA suites */
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase_cb);
+	/* Resumption: a server-side cache for TLS 1.2 session ids and
+	 * (OpenSSL's default) stateless tickets for both versions. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)TLS_SESSION_ID_CTX,
+	    sizeof(TLS_SESSION_ID_CTX) - 1);
+	return ctx;
+}
+
+struct sni_parse {
+	struct tls_sni_table	*t;
+	char			*err;
+};
+
+/* One "NAME=CERT:KEY" item of tls_sni_maps. */
+static int
+sni_parse_item(const char *item, size_t len, void *arg)
+{
+	struct sni_parse	*p = arg;
+	char			*s = xstrndup(item, len), *eq, *colon, *e = NULL;
+	SSL_CTX			*ctx;
+	struct tls_sni_entry	*ent;
+
+	if ((eq = strchr(s, '=')) == NULL || eq == s ||
+	    (colon = strchr(eq + 1, ':')) == NULL || colon == eq + 1 || colon[1] == '\0') {
+		p->err = xasprintf("tls_sni_maps: \"%s\" is not NAME=CERT:KEY", s);
+		free(s);
+		return -1;
+	}
+	*eq = *colon = '\0';
+	str_lower(s);
+	if ((ctx = server_ssl_ctx_new(&e)) == NULL ||
+	    load_cert_key(ctx, eq + 1, colon + 1, "tls_sni_maps", "tls_sni_maps", &e) < 0) {
+		p->err = xasprintf("%s (name %s)", e, s);
+		free(e);
+		SSL_CTX_free(ctx);
+		free(s);
+		return -1;
+	}
+	p->t->e = xreallocarray(p->t->e, p->t->n + 1, sizeof(*p->t->e));
+	ent = &p->t->e[p->t->n++];
+	ent->name = s;		/* NAME, NUL-terminated at the '=' */
+	ent->ssl = ctx;
+	return 0;
+}
+
+struct tls_ctx *
+tls_ctx_new(const struct conf *c, char **err_r)
+{
+	struct tls_ctx		*t;
+	struct sni_parse	 p = { 0 };
+	const char		*chain = conf_str(c, "smtpd_tls_chain_file");
+	const char		*sni = conf_str(c, "tls_sni_maps");
+
+	*err_r = NULL;
+	t = xcalloc(1, sizeof(*t));
+	t->server = true;
+	if ((t->ssl = server_ssl_ctx_new(err_r)) == NULL)
+		goto fail;
+	if (load_cert_key(t->ssl, conf_str(c, "smtpd_tls_cert_file"),
+	    conf_str(c, "smtpd_tls_key_file"), "smtpd_tls_cert_file", "smtpd_tls_key_file",
+	    err_r) < 0)
+		goto fail;
+	if (chain[0] != '\0' && load_chain(t->ssl, chain, err_r) < 0)
+		goto fail;
+	if (sni[0] != '\0') {
+		p.t = xcalloc(1, sizeof(*p.t));
+		if (str_each_item(sni, sni_parse_item, &p) != 0) {
+			sni_table_free(p.t);
+			*err_r = p.err;
+			goto fail;
+		}
+		pthread_once(&sni_once, sni_init_once);
+		if (sni_idx < 0 || SSL_CTX_set_ex_data(t->ssl, sni_idx, p.t) != 1) {
+			sni_table_free(p.t);
+			*err_r = ssl_err("SSL_CTX_set_ex_data");
+			goto fail;
+		}
+		SSL_CTX_set_tlsext_servername_callback(t->ssl, sni_cb);
+		SSL_CTX_set_tlsext_servername_arg(t->ssl, p.t);
+	}
+	return t;
+fail:
+	tls_ctx_free(&t);
+	return NULL;
+}
+
+struct tls_ctx *
+tls_client_ctx_new(const char *ca_file, char **err_r)
+{
+	struct tls_ctx *t;
+
+	*err_r = NULL;
+	t = xcalloc(1, sizeof(*t));
+	if ((t->ssl = SSL_CTX_new(TLS_client_method())) == NULL) {
+		*err_r = ssl_err("SSL_CTX_new");
+		goto fail;
+	}
+	/*
+	 * Opportunistic (RFC 7435): SSL_VERIFY_NONE still runs the chain and
+	 * host name checks and records the result for tls_peer_verified(),
+	 * but never aborts the handshake — an unverified encrypted session
+	 * beats plaintext.  OpenSSL's default cipher list, as remote MTAs are
+	 * a varied lot; TLS 1.2 minimum as on the server.
+	 */
+	SSL_CTX_set_verify(t->ssl, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_min_proto_version(t->ssl, TLS1_2_VERSION);
+	SSL_CTX_set_options(t->ssl, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(t->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(t->ssl, ca_file, NULL) != 1) {
+			char e[256];
+
+			ssl_errstr(e, sizeof(e));
+			*err_r = xasprintf("cannot load CA file %s: %s", ca_file, e);
+			goto fail;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(t->ssl) != 1)
+		ERR_clear_error();	/* no system store: nothing verifies, still fine */
+	return t;
+fail:
+	tls_ctx_free(&t);
+	return NULL;
+}
+
+void
+tls_ctx_free(struct tls_ctx **pt)
+{
+	if (pt == NULL || *pt == NULL)
+		return;
+	SSL_CTX_free((*pt)->ssl);	/* live SSLs hold their own references */
+	free(*pt);
+	*pt = NULL;
+}
+
+static struct bufferevent *
+tls_wrap(SSL *ssl, struct event_base *base, struct bufferevent *underlying,
+    evutil_socket_t fd, enum bufferevent_ssl_state state)
+{
+	struct bufferevent	*bev;
+	const int		 opt = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+
+	if (underlying != NULL) {
+		/* The session's plain timeouts would otherwise keep firing
+		 * underneath; the caller sets new ones on the result. */
+		bufferevent_set_timeouts(underlying, NULL, NULL);
+		bev = bufferevent_openssl_filter_new(base, underlying, ssl, state, opt);
+	} else
+		bev = bufferevent_openssl_socket_new(base, fd, ssl, state, opt);
+	if (bev == NULL) {
+		/* libevent frees neither the SSL nor the socket on failure. */
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+struct bufferevent *
+tls_wrap_server(struct tls_ctx *ctx, struct event_base *base,
+    struct bufferevent *underlying, evutil_socket_t fd)
+{
+	SSL *ssl;
+
+	if (!ctx->server)
+		fatalx("tls_wrap_server: client context");
+	if ((ssl = SSL_new(ctx->ssl)) == NULL) {
+		ERR_clear_error();
+		return NULL;
+	}
+	return tls_wrap(ssl, base, underlying, fd, BUFFEREVENT_SSL_ACCEPTING);
+}
+
+/* IP literals get neither SNI (RFC 6066 §3) nor a DNS-name check. */
+static bool
+is_ip_literal(const char *s)
+{
+	unsigned char	 a[16];
+	char		 tmp[64];
+	size_t		 n;
+
+	if (inet_pton(AF_INET, s, a) == 1)
+		return true;
+	n = str_copy(tmp, s[0] == '[' ? s + 1 : s, sizeof(tmp));
+	if (n > 0 && n < sizeof(tmp) && tmp[n - 1] == ']')
+		tmp[n - 1] = '\0';
+	return inet_pton(AF_INET6, tmp, a) == 1;
+}
+
+struct bufferevent *
+tls_wrap_client(struct tls_ctx *ctx, struct event_base *base,
+    struct bufferevent *underlying, evutil_socket_t fd, const char *servername)
+{
+	SSL *ssl;
+
+	if (ctx->server)
+		fatalx("tls_wrap_client: server context");
+	if ((ssl = SSL_new(ctx->ssl)) == NULL) {
+		ERR_clear_error();
+		return NULL;
+	}
+	if (servername != NULL && servername[0] != '\0' && !is_ip_literal(servername)) {
+		if (SSL_set_tlsext_host_name(ssl, servername) != 1 ||
+		    SSL_set1_host(ssl, servername) != 1) {
+			ERR_clear_error();
+			SSL_free(ssl);
+			return NULL;
+		}
+		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	}
+	return tls_wrap(ssl, base, underlying, fd, BUFFEREVENT_SSL_CONNECTING);
+}
+
+bool
+tls_starttls_injection(struct bufferevent *plain)
+{
+	return evbuffer_get_length(bufferevent_get_input(plain)) > 0;
+}
+
+bool
+tls_active(struct bufferevent *bev)
+{
+	return bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
+/* The SSL of an established TLS bufferevent, else NULL. */
+static SSL *
+established(struct bufferevent *bev)
+{
+	SSL *ssl;
+
+	if (bev == NULL || (ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    !SSL_is_init_finished(ssl))
+		return NULL;
+	return ssl;
+}
+
+void
+tls_describe(struct bufferevent *bev, char *buf, size_t sz)
+{
+	SSL			*ssl = established(bev);
+	const SSL_CIPHER	*c;
+	int			 alg = 0, bits;
+
+	if (sz == 0)
+		return;
+	buf[0] = '\0';
+	if (ssl == NULL || (c = SSL_get_current_cipher(ssl)) == NULL)
+		return;
+	bits = SSL_CIPHER_get_bits(c, &alg);
+	if (snprintf(buf, sz, "%s with cipher %s (%d/%d bits)", SSL_get_version(ssl),
+	    SSL_CIPHER_get_name(c), bits, alg) < 0)
+		buf[0] = '\0';
+}
+
+void
+tls_describe_short(struct bufferevent *bev, char *buf, size_t sz)
+{
+	SSL			*ssl = established(bev);
+	const SSL_CIPHER	*c;
+
+	if (sz == 0)
+		return;
+	if (ssl == NULL || (c = SSL_get_current_cipher(ssl)) == NULL) {
+		str_copy(buf, "no", sz);
+		return;
+	}
+	if (snprintf(buf, sz, "%s:%s", SSL_get_version(ssl), SSL_CIPHER_get_name(c)) < 0)
+		str_copy(buf, "no", sz);
+}
+
+bool
+tls_peer_verified(struct bufferevent *bev)
+{
+	SSL	*ssl = established(bev);
+	X509	*peer;
+
+	if (ssl == NULL || (peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return false;
+	X509_free(peer);
+	return SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
+const char *
+tls_verify_error(struct bufferevent *bev)
+{
+	SSL	*ssl = established(bev);
+	X509	*peer;
+
+	if (ssl == NULL)
+		return "no TLS session";
+	if ((peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return "no peer certificate";
+	X509_free(peer);
+	return X509_verify_cert_error_string(SSL_get_verify_result(ssl));
+}
+
+const char *
+tls_sni_name(struct bufferevent *bev)
+{
+	SSL *ssl;
+
+	if (bev == NULL || (ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
+		return NULL;
+	return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+void
+tls_last_error(struct bufferevent *bev, char *buf, size_t sz)
+{
+	unsigned long	 e, first = 0;
+	const char	*r;
+
+	if (sz == 0)
+		return;
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (first == 0)
+			first = e;
+	if (first != 0) {
+		if ((r = ERR_reason_error_string(first)) != NULL)
+			str_copy(buf, r, sz);
+		else
+			ERR_error_string_n(first, buf, sz);
+	} else if (errno != 0)
+		str_copy(buf, strerror(errno), sz);
+	else
+		str_copy(buf, "unknown", sz);
+}
+
+/* ---- self-signed certificate ---------------------------------------- */
+
+/* LDH labels separated by dots: all a DNS SAN may hold, and nothing that
+ * could smuggle a second name into an extension. */
+static bool
+valid_hostname(const char *h)
+{
+	size_t	 n = strlen(h), label = 0;
+
+	if (n == 0 || n > 253 || h[0] == '.' || h[n - 1] == '.')
+		return false;
+	for (const char *p = h; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return true;
+}
+
+static int
+add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX	 v3;
+	X509_EXTENSION	*ext;
+	int		 ok;
+
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value)) == NULL)
+		return -1;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok == 1 ? 0 : -1;
+}
+
+static int
+add_san(X509 *x, const char *hostname)
+{
+	GENERAL_NAMES	*gens = GENERAL_NAMES_new();
+	GENERAL_NAME	*gn = GENERAL_NAME_new();
+	ASN1_IA5STRING	*ia5 = ASN1_IA5STRING_new();
+	int		 ok = 0;
+
+	if (gens == NULL || gn == NULL || ia5 == NULL ||
+	    ASN1_STRING_set(ia5, hostname, (int)strlen(hostname)) != 1)
+		goto out;
+	GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+	ia5 = NULL;
+	if (sk_GENERAL_NAME_push(gens, gn) == 0)
+		goto out;
+	gn = NULL;
+	ok = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT);
+out:
+	ASN1_IA5STRING_free(ia5);
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(gens);
+	return ok == 1 ? 0 : -1;
+}
+
+/* Random positive 128-bit serial (CA/B BR ask for >= 64 bits of entropy). */
+static int
+set_serial(X509 *x)
+{
+	unsigned char	 r[16];
+	BIGNUM		*bn;
+	int		 ok;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return -1;
+	r[0] &= 0x7f;
+	r[0] |= 0x40;		/* non-zero, and always 16 bytes of DER */
+	if ((bn = BN_bin2bn(r, sizeof(r), NULL)) == NULL)
+		return -1;
+	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+	BN_free(bn);
+	return ok ? 0 : -1;
+}
+
+static X509 *
+make_cert(EVP_PKEY *pk, const char *hostname)
+{
+	X509		*x;
+	X509_NAME	*name;
+
+	if ((x = X509_new()) == NULL)
+		return NULL;
+	name = X509_get_subject_name(x);
+	/* CN is limited to 64 characters (RFC 5280 ub-common-name); longer
+	 * names live in the SAN alone, which is what clients check anyway. */
+	if (X509_set_version(x, 2) != 1 || set_serial(x) < 0 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), CERT_DAYS, 0, NULL) == NULL ||
+	    (strlen(hostname) <= 64 && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)hostname, -1, -1, 0) != 1) ||
+	    X509_set_issuer_name(x, name) != 1 || X509_set_pubkey(x, pk) != 1 ||
+	    add_ext(x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+	    add_ext(x, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign") < 0 ||
+	    add_ext(x, NID_ext_key_usage, "serverAuth") < 0 ||
+	    add_ext(x, NID_subject_key_identifier, "hash") < 0 ||
+	    add_san(x, hostname) < 0 ||
+	    X509_sign(x, pk, EVP_sha256()) == 0) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+enum pem_kind { PEM_KEY, PEM_CERT };
+
+/*
+ * Write PEM to a temporary file next to path with the final mode (set by
+ * fchmod, so the umask cannot widen or narrow it), fsync, rename.  Returns
+ * 0 or -1 with *err_r allocated; never leaves the temporary file behind.
+ */
+static int
+write_pem(const char *path, mode_t mode, enum pem_kind kind, void *obj, char **err_r)
+{
+	char	*tmp = xasprintf("%s.tmpXXXXXX", path);
+	int	 fd, ok;
+	BIO	*bio = NULL;
+
+	if ((fd = mkstemp(tmp)) < 0) {
+		*err_r = xasprintf("cannot create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (fchmod(fd, mode) != 0) {
+		*err_r = xasprintf("chmod %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if ((bio = BIO_new_fd(fd, BIO_NOCLOSE)) == NULL) {
+		*err_r = ssl_err("BIO_new_fd");
+		goto fail;
+	}
+	if (kind == PEM_KEY)
+		ok = PEM_write_bio_PrivateKey(bio, obj, NULL, NULL, 0, NULL, NULL);
+	else
+		ok = PEM_write_bio_X509(bio, obj);
+	if (ok != 1 || BIO_flush(bio) != 1) {
+		*err_r = xasprintf("cannot write %s: %s", tmp, errno ? strerror(errno) : "PEM error");
+		ERR_clear_error();
+		goto fail;
+	}
+	BIO_free(bio);
+	bio = NULL;
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		*err_r = xasprintf("cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		*err_r = xasprintf("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	BIO_free(bio);
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+/*
+ * mkdir -p of path's parent with mode 0755 for each directory created,
+ * whatever the umask (a 0700 directory would hide the files from the mail
+ * owner); each new entry is made durable by fsyncing its parent.
+ */
+static int
+parent_dir(const char *path, char **dir_r, char **err_r)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*d, *p;
+
+	*dir_r = d = slash == NULL ? xstrdup(".") :
+	    slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	for (p = d + 1; ; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(d, 0755) == 0) {
+			char *up = strrchr(d, '/');
+
+			if (chmod(d, 0755) != 0)
+				goto fail;
+			if (up != NULL) {
+				*up = '\0';
+				if (fs_fsync_dir(up == d ? "/" : d) != 0)
+					goto fail;
+				*up = '/';
+			}
+		} else if (errno != EEXIST)
+			goto fail;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+fail:
+	*err_r = xasprintf("cannot create directory %s: %s", d, strerror(errno));
+	xfree(dir_r);
+	return -1;
+}
+
+int
+tls_cert_create(const char *cert_path, const char *key_path, const char *hostname,
+    char **err_r)
+{
+	EVP_PKEY	*pk = NULL;
+	X509		*x = NULL;
+	char		*cdir = NULL, *kdir = NULL;
+	int		 rc = -1;
+
+	*err_r = NULL;
+	if (!valid_hostname(hostname)) {
+		*err_r = xasprintf("\"%s\" is not a valid host name for a certificate", hostname);
+		return -1;
+	}
+	if (cert_path[0] == '\0' || key_path[0] == '\0') {
+		*err_r = xstrdup("smtpd_tls_cert_file and smtpd_tls_key_file must be set");
+		return -1;
+	}
+	if (parent_dir(cert_path, &cdir, err_r) < 0 || parent_dir(key_path, &kdir, err_r) < 0)
+		goto out;
+	if ((pk = EVP_RSA_gen(CERT_RSA_BITS)) == NULL) {
+		*err_r = ssl_err("cannot generate RSA key");
+		goto out;
+	}
+	if ((x = make_cert(pk, hostname)) == NULL) {
+		*err_r = ssl_err("cannot build certificate");
+		goto out;
+	}
+	/* Key first: a crash in between leaves a new key with the old
+	 * certificate, which tls_ctx_new reports clearly as a mismatch. */
+	if (write_pem(key_path, 0600, PEM_KEY, pk, err_r) < 0 ||
+	    write_pem(cert_path, 0644, PEM_CERT, x, err_r) < 0)
+		goto out;
+	if (fs_fsync_dir(kdir) != 0 || (strcmp(kdir, cdir) != 0 && fs_fsync_dir(cdir) != 0)) {
+		*err_r = xasprintf("cannot fsync %s: %s", cdir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_PKEY_free(pk);
+	X509_free(x);
+	free(cdir);
+	free(kdir);
+	return rc;
+}
