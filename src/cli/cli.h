@@ -48,6 +48,8 @@ int	 cli_read_secret(char *buf, size_t sz);
 int	 cmd_init(struct cli *c, int argc, char **argv);
 int	 cmd_config(struct cli *c, int argc, char **argv);
 int	 cmd_serve(struct cli *c, int argc, char **argv);
+int	 cmd_sendmail(struct cli *c, int argc, char **argv);
+int	 cmd_queue(struct cli *c, int argc, char **argv);
 int	 cmd_domain(struct cli *c, int argc, char **argv);	/* admin.c */
 int	 cmd_user(struct cli *c, int argc, char **argv);
 int	 cmd_forward(struct cli *c, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "directory/directory.h"
+#include "directory/sqlquery.h"
 
 /*
  * The statements.  Every key compare is lower(col) = ?1 with ?1 already in
@@ -47,6 +48,20 @@ enum dir_stmt {
 	DIR_S_COUNT
 };
 
+/*
+ * Lookups an admin may override with a Postfix-style query in the config
+ * (domain_query, ...): the first column of the first row is the answer
+ * (forward_query: of every row, joined with ',').
+ */
+enum dir_query {
+	DIR_Q_DOMAIN,		/* %s = domain; any row: hosted */
+	DIR_Q_MAILBOX,		/* %s = address; -> Maildir path below virtual_mailbox_base, or "" */
+	DIR_Q_FORWARD,		/* %s = address or @domain; -> destinations */
+	DIR_Q_TRANSPORT,	/* %s = domain; -> transport */
+	DIR_Q_PASSWORD,		/* %s = login; -> crypt hash */
+	DIR_Q_COUNT
+};
+
 /* Backend result of one statement. */
 enum dir_exec { DIR_X_OK = 0, DIR_X_TEMP = -1, DIR_X_PERM = -2 };
 
@@ -70,14 +85,46 @@ struct dir_backend {
 	 */
 	enum dir_exec	(*exec)(struct directory *d, enum dir_stmt s, const char *const *params, int n,
 			    dir_row_fn *row, void *arg, char **err_r);
+
+	/* The placeholder dialect of exec_sql's text (sqlquery.h). */
+	enum sqlq_dialect dialect;
+	/*
+	 * Run an override query: sql (compiled by sqlq_compile for this
+	 * dialect; the same text every time for a given slot, so it may be
+	 * prepared once per connection under that slot) with n text params.
+	 * Results and errors as exec().
+	 */
+	enum dir_exec	(*exec_sql)(struct directory *d, enum dir_query slot, const char *sql,
+			    const char *const *params, int n, dir_row_fn *row, void *arg, char **err_r);
+	/*
+	 * The declared width of users.password in characters: 0 with
+	 * *width_r = 0 when unlimited or not enforced (SQLite), -1 with *err_r
+	 * when it cannot be read.  NULL: never enforced.
+	 */
+	int		(*password_width)(struct directory *d, long *width_r, char **err_r);
+	/* The statement that widens users.password, for messages. */
+	const char	*widen_sql;
 };
 
 struct directory {
 	const struct dir_backend *be;
 	void		*priv;		/* the backend's connection state */
 	bool		 case_sensitive;	/* localpart_case_sensitive */
+	struct sqlq	*q[DIR_Q_COUNT];	/* override queries, NULL: the built-in lookup */
+	/*
+	 * For open() only: the SQL password from database_password_file (NULL
+	 * when unset); directory.c wipes and frees it after open.
+	 */
+	const char	*password;
 };
 
+/* Connection timeouts of the network backends: a dead server costs seconds, not minutes. */
+#define DIR_CONNECT_TIMEOUT	3	/* seconds */
+#define DIR_IO_TIMEOUT		5	/* seconds, one statement's round trip */
+#define DIR_RETRY_INTERVAL	1	/* seconds between reconnect attempts */
+
 extern const struct dir_backend dir_backend_sqlite;
+extern const struct dir_backend dir_backend_mysql;
+extern const struct dir_backend dir_backend_pgsql;
 
 #endif

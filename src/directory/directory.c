@@ -11,6 +11,7 @@
  * by hand in any case are still found: every compare is lower(col) = key.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -29,9 +30,22 @@
 
 #define DIR_DEST_MAX	65536	/* a forwarding's destination list, bytes */
 #define DIR_SHOW	160	/* user input quoted in an error message */
+#define DIR_SECRET_MAX	1024	/* database_password_file's first line */
+#define DIR_HASH_MODERN	106	/* longest hash we expect to write: SHA-512 crypt; yescrypt is 73 */
+
+/* The config keys of the override queries, by enum dir_query. */
+static const char *const query_keys[DIR_Q_COUNT] = {
+	[DIR_Q_DOMAIN] = "domain_query",
+	[DIR_Q_MAILBOX] = "mailbox_query",
+	[DIR_Q_FORWARD] = "forward_query",
+	[DIR_Q_TRANSPORT] = "transport_query",
+	[DIR_Q_PASSWORD] = "password_query",
+};
 
 static const struct dir_backend *const backends[] = {
 	&dir_backend_sqlite,
+	&dir_backend_mysql,
+	&dir_backend_pgsql,
 	NULL,
 };
 
@@ -62,27 +76,109 @@ show(char *buf, const char *s)
 
 /* ---------------------------------------------------------------- handles */
 
+/*
+ * The first line of database_password_file (relative to the config's
+ * directory).  The daemon and the admin verbs read it as the mail owner,
+ * so the file is root:vmail 0640, like Postfix's *.cf files.
+ */
+static char *
+read_password_file(const char *path, const char *confdir, char **err_r)
+{
+	char	*full, line[DIR_SECRET_MAX];
+	FILE	*f;
+	size_t	 len;
+
+	if (path[0] != '/' && confdir != NULL && *confdir != '\0')
+		full = xasprintf("%s/%s", confdir, path);
+	else
+		full = xstrdup(path);
+	if ((f = fopen(full, "re")) == NULL) {
+		*err_r = xasprintf("database_password_file %s: %s", full, strerror(errno));
+		free(full);
+		return NULL;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	len = strcspn(line, "\r\n");
+	line[len] = '\0';
+	free(full);
+	full = xstrdup(line);
+	explicit_bzero(line, sizeof(line));
+	return full;
+}
+
+/* Compile the *_query overrides for the backend's dialect; 0 or -1 with *err_r. */
+static int
+compile_queries(struct directory *d, const struct conf *c, char **err_r)
+{
+	const char	*tmpl;
+	char		*err = NULL;
+	int		 i;
+
+	for (i = 0; i < DIR_Q_COUNT; i++) {
+		tmpl = conf_str(c, query_keys[i]);
+		if (*tmpl == '\0')
+			continue;
+		if ((d->q[i] = sqlq_compile(tmpl, d->be->dialect, &err)) == NULL) {
+			*err_r = xasprintf("%s: %s", query_keys[i], err);
+			free(err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+free_queries(struct directory *d)
+{
+	int i;
+
+	for (i = 0; i < DIR_Q_COUNT; i++)
+		sqlq_free(&d->q[i]);
+}
+
 static struct directory *
 dir_open_mode(const struct conf *c, bool create, char **err_r)
 {
 	const struct dir_backend *const *be;
 	const char		*database = conf_str(c, "database");
+	const char		*pwfile = conf_str(c, "database_password_file");
+	const char		*confdir = conf_str(c, "config_directory");
 	struct directory	*d;
+	char			*pw = NULL;
+	int			 rc;
 
 	for (be = backends; *be != NULL; be++)
 		if ((*be)->match(database))
 			break;
 	if (*be == NULL) {
-		if (strncmp(database, "mysql:", 6) == 0 || strncmp(database, "postgres", 8) == 0)
-			*err_r = xstrdup("database: this letterbox has no MySQL/PostgreSQL backend yet");
-		else
-			*err_r = xstrdup("database: unknown backend (want sqlite:PATH)");
+		*err_r = xstrdup("database: unknown backend (want sqlite:PATH, mysql://... or"
+		    " postgresql://...)");
 		return NULL;
 	}
 	d = xcalloc(1, sizeof(*d));
 	d->be = *be;
 	d->case_sensitive = conf_bool(c, "localpart_case_sensitive");
-	if (d->be->open(d, database, conf_str(c, "config_directory"), create, err_r) < 0) {
+	if (compile_queries(d, c, err_r) < 0) {
+		free_queries(d);
+		free(d);
+		return NULL;
+	}
+	if (*pwfile != '\0' && (pw = read_password_file(pwfile, confdir, err_r)) == NULL) {
+		free_queries(d);
+		free(d);
+		return NULL;
+	}
+	d->password = pw;
+	rc = d->be->open(d, database, confdir, create, err_r);
+	d->password = NULL;
+	if (pw != NULL) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	if (rc < 0) {
+		free_queries(d);
 		free(d);
 		return NULL;
 	}
@@ -109,6 +205,7 @@ dir_close(struct directory **dp)
 	if (d == NULL)
 		return;
 	d->be->close(d);
+	free_queries(d);
 	xfree(dp);
 }
 
@@ -309,6 +406,113 @@ dir_lookup(struct directory *d, enum dir_stmt s, const struct lkey *k, char **va
 	return DIR_FOUND;
 }
 
+/*
+ * An override query's rows (struct dir_query): the first column of the
+ * first row, or with join of every row, joined by ',' as Postfix does for
+ * a multi-row virtual_alias_maps answer.
+ */
+struct qacc {
+	bool		 join;
+	bool		 found;
+	bool		 overflow;
+	struct buf	 val;
+};
+
+static void
+qacc_row(void *arg, const char *const *cols, int ncols)
+{
+	struct qacc *a = arg;
+
+	if (a->found && !a->join)
+		return;
+	if (a->found && buf_addc(&a->val, ',') < 0)
+		a->overflow = true;
+	if (ncols > 0 && buf_adds(&a->val, cols[0]) < 0)
+		a->overflow = true;
+	a->found = true;
+}
+
+/* Run the override for key; DIR_X_* with *err_r, and the answer in a. */
+static enum dir_exec
+dir_query_run(struct directory *d, enum dir_query which, const char *key, struct qacc *a,
+    char **err_r)
+{
+	const struct sqlq	*q = d->q[which];
+	const char		*params[SQLQ_MAXARGS];
+	struct sqlq_vals	 v;
+	enum dir_exec		 x = DIR_X_OK;
+
+	memset(a, 0, sizeof(*a));
+	a->join = which == DIR_Q_FORWARD;
+	buf_init(&a->val, DIR_DEST_MAX);
+	/* Postfix suppresses a query whose %u/%d has nothing to stand for: no row. */
+	if (sqlq_bind(q, key, &v, params) == 0)
+		x = d->be->exec_sql(d, which, q->sql, params, q->nargs, qacc_row, a, err_r);
+	sqlq_vals_clear(&v);
+	return x;
+}
+
+/* A lookup through an override query: as dir_lookup. */
+static enum dir_result
+dir_lookup_q(struct directory *d, enum dir_query which, const char *key, char **val_r)
+{
+	struct qacc	 a;
+	char		*err = NULL;
+
+	if (dir_query_run(d, which, key, &a, &err) != DIR_X_OK) {
+		log_warnx("directory: %s failed: %s", query_keys[which], err);
+		free(err);
+		buf_clear(&a.val);
+		return DIR_TEMPFAIL;
+	}
+	if (!a.found) {
+		buf_clear(&a.val);
+		return DIR_NOTFOUND;
+	}
+	/* Cutting a destination list would lose recipients: defer instead, loudly. */
+	if (a.overflow) {
+		log_warnx("directory: %s: answer longer than %d bytes", query_keys[which],
+		    DIR_DEST_MAX);
+		buf_clear(&a.val);
+		return DIR_TEMPFAIL;
+	}
+	if (val_r != NULL)
+		*val_r = buf_take(&a.val, NULL);
+	buf_clear(&a.val);
+	return DIR_FOUND;
+}
+
+/* The key an override query sees: the lookup key, exact case when that matters. */
+static const char *
+lkey_str(const struct lkey *k)
+{
+	return k->exact != NULL ? k->exact : k->q;
+}
+
+/*
+ * A Maildir path from mailbox_query (Postfix's virtual_mailbox_maps
+ * answer, "example.com/sales/"): relative, no "." or ".." component, so it
+ * stays below virtual_mailbox_base.
+ */
+static bool
+maildir_path_ok(const char *p)
+{
+	const char	*c, *e;
+	size_t		 n;
+
+	if (p[0] == '/' || p[0] == '\0')
+		return false;
+	for (c = p; *c != '\0'; c = *e == '/' ? e + 1 : e) {
+		e = strchrnul(c, '/');
+		n = (size_t)(e - c);
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (n == 0 && *e == '/')
+			return false;	/* "a//b" */
+	}
+	return true;
+}
+
 /* ---------------------------------------------------------------- lookups */
 
 enum dir_result
@@ -322,7 +526,10 @@ dir_domain_hosted(struct directory *d, const char *domain)
 		return DIR_TEMPFAIL;
 	if (domain_normalize(domain, &k.q, &err) < 0)
 		return DIR_NOTFOUND;
-	r = dir_lookup(d, DIR_S_DOMAIN_GET, &k, NULL);
+	if (d->q[DIR_Q_DOMAIN] != NULL)
+		r = dir_lookup_q(d, DIR_Q_DOMAIN, k.q, NULL);
+	else
+		r = dir_lookup(d, DIR_S_DOMAIN_GET, &k, NULL);
 	lkey_clear(&k);
 	return r;
 }
@@ -348,13 +555,34 @@ dir_mailbox(struct directory *d, const char *addr, char **maildir_r)
 	struct lkey	 k;
 	enum dir_result	 r;
 	const char	*key, *at;
-	char		 shown[DIR_SHOW];
+	char		 shown[DIR_SHOW], shown2[DIR_SHOW], *path = NULL;
 
 	if (d == NULL)
 		return DIR_TEMPFAIL;
 	if (addr[0] == '@' || lkey_make(d, addr, false, &k) < 0)
 		return DIR_NOTFOUND;
-	if ((r = dir_lookup(d, DIR_S_USER_GET, &k, NULL)) == DIR_FOUND) {
+	if (d->q[DIR_Q_MAILBOX] != NULL) {
+		r = dir_lookup_q(d, DIR_Q_MAILBOX, lkey_str(&k), &path);
+		if (r == DIR_FOUND && path[0] != '\0') {
+			/* The install's own layout, as Postfix's virtual_mailbox_maps had it. */
+			if (!maildir_path_ok(path)) {
+				log_warnx("directory: mailbox_query: unsafe path \"%s\" for %s",
+				    show(shown, path), show(shown2, lkey_str(&k)));
+				r = DIR_TEMPFAIL;
+			} else if (path[strlen(path) - 1] != '/') {
+				*maildir_r = xasprintf("%s/", path);
+			} else {
+				*maildir_r = path;
+				path = NULL;
+			}
+			free(path);
+			lkey_clear(&k);
+			return r;
+		}
+		free(path);
+	} else
+		r = dir_lookup(d, DIR_S_USER_GET, &k, NULL);
+	if (r == DIR_FOUND) {
 		/* The path comes from the key, so it is in stored form whatever the row's case. */
 		key = k.exact != NULL ? k.exact : k.q;
 		at = addr_at(key);
@@ -379,7 +607,10 @@ dir_forward(struct directory *d, const char *source, char **dest_r)
 		return DIR_TEMPFAIL;
 	if (lkey_make(d, source, true, &k) < 0)
 		return DIR_NOTFOUND;
-	r = dir_lookup(d, DIR_S_FORWARD_GET, &k, dest_r);
+	if (d->q[DIR_Q_FORWARD] != NULL)
+		r = dir_lookup_q(d, DIR_Q_FORWARD, lkey_str(&k), dest_r);
+	else
+		r = dir_lookup(d, DIR_S_FORWARD_GET, &k, dest_r);
 	lkey_clear(&k);
 	return r;
 }
@@ -395,7 +626,10 @@ dir_transport(struct directory *d, const char *domain, char **transport_r)
 		return DIR_TEMPFAIL;
 	if (domain_normalize(domain, &k.q, &err) < 0)
 		return DIR_NOTFOUND;
-	r = dir_lookup(d, DIR_S_TRANSPORT_GET, &k, transport_r);
+	if (d->q[DIR_Q_TRANSPORT] != NULL)
+		r = dir_lookup_q(d, DIR_Q_TRANSPORT, k.q, transport_r);
+	else
+		r = dir_lookup(d, DIR_S_TRANSPORT_GET, &k, transport_r);
 	lkey_clear(&k);
 	return r;
 }
@@ -410,12 +644,42 @@ dir_password(struct directory *d, const char *login, char **hash_r)
 		return DIR_TEMPFAIL;
 	if (login[0] == '@' || lkey_make(d, login, false, &k) < 0)
 		return DIR_NOTFOUND;
-	r = dir_lookup(d, DIR_S_USER_GET, &k, hash_r);
+	if (d->q[DIR_Q_PASSWORD] != NULL)
+		r = dir_lookup_q(d, DIR_Q_PASSWORD, lkey_str(&k), hash_r);
+	else
+		r = dir_lookup(d, DIR_S_USER_GET, &k, hash_r);
 	lkey_clear(&k);
 	return r;
 }
 
 /* ---------------------------------------------------------------- writes */
+
+/*
+ * Does hash fit users.password?  The classic schema's varchar(20) holds a
+ * DES crypt only; MariaDB strict mode and PostgreSQL would reject a longer
+ * value and old MySQL would cut it, leaving a hash nobody can log in with.
+ * DIR_W_OK, DIR_W_INVALID naming the ALTER TABLE to run, or DIR_W_FAIL.
+ */
+static enum dir_wresult
+hash_fits(struct directory *d, const char *hash, char **err_r)
+{
+	long	 width = 0;
+	char	*err = NULL;
+
+	if (d->be->password_width == NULL)
+		return DIR_W_OK;
+	if (d->be->password_width(d, &width, &err) < 0) {
+		seterr(err_r, "%s", err);
+		free(err);
+		return DIR_W_FAIL;
+	}
+	if (width <= 0 || strlen(hash) <= (size_t)width)
+		return DIR_W_OK;
+	seterr(err_r, "users.password is only %ld characters wide, the new hash needs %zu;"
+	    " storing it would cut it. Widen the column first: %s", width, strlen(hash),
+	    d->be->widen_sql);
+	return DIR_W_INVALID;
+}
 
 /* Run one statement inside a write; DIR_W_OK or DIR_W_FAIL with *err_r. */
 static enum dir_wresult
@@ -631,6 +895,8 @@ dir_user_add(struct directory *d, const char *email, const char *hash, char **er
 		r = DIR_W_INVALID;
 		goto out;
 	}
+	if ((r = hash_fits(d, hash, err_r)) != DIR_W_OK)
+		goto out;
 	if ((r = wbegin(d, err_r)) != DIR_W_OK)
 		goto out;
 	if ((r = whosted(d, dom, &hosted, err_r)) == DIR_W_OK && !hosted) {
@@ -702,6 +968,8 @@ dir_set_password(struct directory *d, const char *login, const char *hash, char 
 		seterr(err_r, "invalid address or empty hash");
 		return DIR_NOTFOUND;
 	}
+	if (hash_fits(d, hash, err_r) != DIR_W_OK)
+		return DIR_TEMPFAIL;
 	switch (wupdate(d, DIR_S_USER_GET, DIR_S_USER_SETPW, "user", login, false, hash, err_r)) {
 	case DIR_W_OK:
 		return DIR_FOUND;
@@ -711,6 +979,24 @@ dir_set_password(struct directory *d, const char *login, const char *hash, char 
 	default:
 		return DIR_TEMPFAIL;
 	}
+}
+
+enum dir_wresult
+dir_user_passwd(struct directory *d, const char *email, const char *hash, char **err_r)
+{
+	enum dir_wresult r;
+
+	if (d == NULL) {
+		seterr(err_r, "no directory");
+		return DIR_W_FAIL;
+	}
+	if (email[0] == '@' || hash == NULL || hash[0] == '\0') {
+		seterr(err_r, "invalid address or empty hash");
+		return DIR_W_INVALID;
+	}
+	if ((r = hash_fits(d, hash, err_r)) != DIR_W_OK)
+		return r;
+	return wupdate(d, DIR_S_USER_GET, DIR_S_USER_SETPW, "user", email, false, hash, err_r);
 }
 
 /*
@@ -1065,4 +1351,88 @@ int
 dir_transport_list(struct directory *d, dir_row_fn *row, void *arg, char **err_r)
 {
 	return dir_list(d, DIR_S_TRANSPORT_LIST, NULL, row, arg, err_r);
+}
+
+/* ---------------------------------------------------------------- check */
+
+static void
+warnf(dir_warn_fn *warn, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+warnf(dir_warn_fn *warn, void *arg, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warn(arg, msg);
+}
+
+static void
+nop_row(void *arg, const char *const *cols, int ncols)
+{
+}
+
+int
+dir_check(struct directory *d, dir_warn_fn *warn, void *arg)
+{
+	/* Each lookup once, with a key no install hosts: it proves the SQL runs. */
+	static const struct {
+		enum dir_query	 q;
+		enum dir_stmt	 s;
+		const char	*table, *key;
+	} probes[] = {
+		{ DIR_Q_DOMAIN, DIR_S_DOMAIN_GET, "domains", "letterbox-check.invalid" },
+		{ DIR_Q_PASSWORD, DIR_S_USER_GET, "users", "postmaster@letterbox-check.invalid" },
+		{ DIR_Q_MAILBOX, DIR_S_USER_GET, "users", "postmaster@letterbox-check.invalid" },
+		{ DIR_Q_FORWARD, DIR_S_FORWARD_GET, "forwardings", "postmaster@letterbox-check.invalid" },
+		{ DIR_Q_TRANSPORT, DIR_S_TRANSPORT_GET, "transport", "letterbox-check.invalid" },
+	};
+	struct qacc	 a;
+	const char	*params[1];
+	char		*err = NULL;
+	long		 width = 0;
+	size_t		 i;
+	int		 n = 0;
+	enum dir_exec	 x;
+
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		if (d->q[probes[i].q] != NULL) {
+			x = dir_query_run(d, probes[i].q, probes[i].key, &a, &err);
+			buf_clear(&a.val);
+			if (x != DIR_X_OK) {
+				warnf(warn, arg, "database: %s does not run: %s",
+				    query_keys[probes[i].q], err);
+				n++;
+			}
+		} else {
+			params[0] = probes[i].key;
+			x = d->be->exec(d, probes[i].s, params, 1, nop_row, NULL, &err);
+			if (x != DIR_X_OK) {
+				warnf(warn, arg, "database: table %s: %s", probes[i].table, err);
+				n++;
+			}
+		}
+		xfree(&err);
+		/* A server that is down fails every probe: say it once. */
+		if (x == DIR_X_TEMP)
+			return n;
+	}
+	if (d->be->password_width != NULL) {
+		if (d->be->password_width(d, &width, &err) < 0) {
+			warnf(warn, arg, "database: cannot read the width of users.password: %s", err);
+			xfree(&err);
+			n++;
+		} else if (width > 0 && width < DIR_HASH_MODERN) {
+			warnf(warn, arg, "database: users.password is only %ld characters wide:"
+			    " enough for old DES crypt hashes, too narrow for modern ones (yescrypt"
+			    " needs 73, SHA-512 crypt 106); user add, user passwd and"
+			    " password_upgrade will refuse until you run: %s", width,
+			    d->be->widen_sql);
+			n++;
+		}
+	}
+	return n;
 }

@@ -3,8 +3,9 @@
  * password hashes, over the seed schema (INTERFACE.md):
  *	domains(domain)  forwardings(source, destination)
  *	users(email, password)  transport(domain, transport)
- * One interface, backends by the `database` key (sqlite: now).  Queries are
- * parameterized; nothing is cached, so a row inserted by another process is
+ * One interface, backends by the `database` key (sqlite:, mysql://,
+ * postgresql://).  Queries are parameterized, and lookups may be replaced
+ * by Postfix-style *_query templates from the config; nothing is cached, so a row inserted by another process is
  * seen by the next lookup.  Lookups fold the case of the domain always and
  * of the local part unless localpart_case_sensitive = yes.
  *
@@ -91,5 +92,23 @@ int		 dir_domain_list(struct directory *d, dir_row_fn *row, void *arg, char **er
 int		 dir_user_list(struct directory *d, const char *domain, dir_row_fn *row, void *arg, char **err_r);
 int		 dir_forward_list(struct directory *d, dir_row_fn *row, void *arg, char **err_r);
 int		 dir_transport_list(struct directory *d, dir_row_fn *row, void *arg, char **err_r);
+
+/*
+ * `user passwd`: as dir_set_password, with admin results: DIR_W_OK,
+ * DIR_W_NOTFOUND, DIR_W_INVALID (bad input, or the hash does not fit
+ * users.password: *err_r names the ALTER TABLE to run), DIR_W_FAIL.
+ * dir_user_add and dir_set_password refuse a hash wider than the column
+ * the same way (dir_set_password: DIR_TEMPFAIL) -- never store a cut hash.
+ */
+enum dir_wresult dir_user_passwd(struct directory *d, const char *email, const char *hash, char **err_r);
+
+/*
+ * For `config check`: does the database answer, is users.password wide
+ * enough for modern hashes (the classic schema's varchar(20) holds only a
+ * DES crypt), does every *_query override run?  warn(arg, msg) once per
+ * finding (msg is one line, borrowed for the call); returns the count.
+ */
+typedef void	 dir_warn_fn(void *arg, const char *msg);
+int		 dir_check(struct directory *d, dir_warn_fn *warn, void *arg);
 
 #endif

@@ -23,6 +23,7 @@ struct sqlite_dir {
 	sqlite3		*db;
 	char		*path;
 	sqlite3_stmt	*st[DIR_S_COUNT];	/* prepared on first use */
+	sqlite3_stmt	*qst[DIR_Q_COUNT];	/* the *_query overrides, likewise */
 };
 
 /* ?1 DOM_SUFFIX is "@domain": the last length(?1) characters of the column. */
@@ -170,6 +171,8 @@ sqlite_close(struct directory *d)
 		return;
 	for (i = 0; i < DIR_S_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < DIR_Q_COUNT; i++)
+		sqlite3_finalize(s->qst[i]);
 	if (sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("directory: sqlite %s: close: %s", s->path, sqlite3_errmsg(s->db));
 	free(s->path);
@@ -195,23 +198,15 @@ sqlite_create_schema(struct directory *d, char **err_r)
 	return 0;
 }
 
+/* Bind, step, hand rows to row(), reset: one prepared statement. */
 static enum dir_exec
-sqlite_exec(struct directory *d, enum dir_stmt which, const char *const *params, int n,
+sqlite_run(struct sqlite_dir *s, sqlite3_stmt *st, const char *const *params, int n,
     dir_row_fn *row, void *arg, char **err_r)
 {
-	struct sqlite_dir	*s = sq(d);
-	sqlite3_stmt		*st;
 	const char		*cols[SQLITE_MAXCOLS];
 	enum dir_exec		 res = DIR_X_OK;
 	int			 rc, i, ncols;
 
-	if ((st = s->st[which]) == NULL) {
-		rc = sqlite3_prepare_v3(s->db, sqlite_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
-		    &st, NULL);
-		if (rc != SQLITE_OK)
-			return sqlite_fail(s, rc, err_r);
-		s->st[which] = st;
-	}
 	for (i = 0; i < n; i++) {
 		rc = sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
 		if (rc != SQLITE_OK) {
@@ -240,6 +235,46 @@ out:
 	return res;
 }
 
+static enum dir_exec
+sqlite_exec(struct directory *d, enum dir_stmt which, const char *const *params, int n,
+    dir_row_fn *row, void *arg, char **err_r)
+{
+	struct sqlite_dir	*s = sq(d);
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = s->st[which]) == NULL) {
+		rc = sqlite3_prepare_v3(s->db, sqlite_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+		    &st, NULL);
+		if (rc != SQLITE_OK)
+			return sqlite_fail(s, rc, err_r);
+		s->st[which] = st;
+	}
+	return sqlite_run(s, st, params, n, row, arg, err_r);
+}
+
+static enum dir_exec
+sqlite_exec_sql(struct directory *d, enum dir_query slot, const char *sql,
+    const char *const *params, int n, dir_row_fn *row, void *arg, char **err_r)
+{
+	struct sqlite_dir	*s = sq(d);
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = s->qst[slot]) == NULL) {
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+		if (rc != SQLITE_OK)
+			return sqlite_fail(s, rc, err_r);
+		s->qst[slot] = st;
+	}
+	if (sqlite3_bind_parameter_count(st) != n) {
+		*err_r = xasprintf("sqlite %s: query wants %d parameters, has %d", s->path,
+		    sqlite3_bind_parameter_count(st), n);
+		return DIR_X_PERM;
+	}
+	return sqlite_run(s, st, params, n, row, arg, err_r);
+}
+
 const struct dir_backend dir_backend_sqlite = {
 	.name = "sqlite",
 	.match = sqlite_match,
@@ -247,4 +282,9 @@ const struct dir_backend dir_backend_sqlite = {
 	.close = sqlite_close,
 	.create_schema = sqlite_create_schema,
 	.exec = sqlite_exec,
+	.dialect = SQLQ_SQLITE,
+	.exec_sql = sqlite_exec_sql,
+	/* SQLite does not enforce varchar(N): any hash fits. */
+	.password_width = NULL,
+	.widen_sql = "",
 };

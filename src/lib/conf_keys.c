@@ -34,6 +34,16 @@ static const struct conf_key keys[] = {
 	  "directory: sqlite:PATH | mysql://USER:PASS@HOST[:PORT]/DB | postgresql://..." },
 	{ "database_password_file", CONF_STR, "", NOLIM, NULL,
 	  "file whose first line is the SQL password (instead of one in the URL)" },
+	{ "domain_query", CONF_STR, "", NOLIM, NULL,
+	  "SQL for 'is this domain hosted?' in Postfix style, '%s' = the domain (empty: built-in)" },
+	{ "mailbox_query", CONF_STR, "", NOLIM, NULL,
+	  "SQL for 'does this mailbox exist?', '%s' = address, '%u' local part, '%d' domain;"
+	  " a non-empty first column is the Maildir path below virtual_mailbox_base" },
+	{ "forward_query", CONF_STR, "", NOLIM, NULL,
+	  "SQL giving an address's (or @domain's) forwarding destinations; rows are joined by ','" },
+	{ "transport_query", CONF_STR, "", NOLIM, NULL, "SQL giving a domain's transport, '%s' = domain" },
+	{ "password_query", CONF_STR, "", NOLIM, NULL,
+	  "SQL giving a login's crypt(3) password hash, '%s' = login address" },
 	{ "alias_maps", CONF_STR, "$config_directory/aliases", NOLIM, NULL,
 	  "aliases file in /etc/aliases format for mydestination names (re-read when changed)" },
 	{ "mail_owner", CONF_STR, "vmail", NOLIM, NULL,
@@ -111,6 +121,8 @@ static const struct conf_key keys[] = {
 	{ "password_upgrade", CONF_BOOL, "no", NOLIM, NULL,
 	  "rewrite an old hash as yescrypt after a successful login" },
 	{ "auth_failure_limit", CONF_INT, "3", 1, 100, NULL, "failed AUTHs before a session is closed" },
+	{ "auth_failure_delay", CONF_TIME, "1s", 0, 60, NULL,
+	  "wait before a failed login's reply; doubles per failure from that client up to 8x (0 = none)" },
 
 	/* IMAP and POP3 */
 	{ "login_timeout", CONF_TIME, "60s", 1, 3600, NULL, "time to authenticate" },

@@ -1,0 +1,271 @@
+/*
+ * Checks that need the directory, run on the worker pool (STYLE.md §6):
+ * RCPT TO (is the address ours and does it exist? may this client relay?)
+ * with the semantics of Postfix's smtpd_recipient_restrictions, and the
+ * submission sender check (smtpd_sender_login_maps style: the envelope
+ * sender is the login itself or a forwarding whose destinations include it).
+ * A directory failure is 4xx, never 5xx.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver/aliases.h"
+#include "directory/directory.h"
+#include "lib/addr.h"
+#include "lib/cidr.h"
+#include "lib/conf.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+#include "net/server.h"
+#include "queue/expand.h"
+#include "smtp/session.h"
+
+enum rcpt_class {
+	RC_LOCAL_OK,		/* hosted (or our own name) and the address exists */
+	RC_LOCAL_UNKNOWN,	/* hosted, no such address */
+	RC_REMOTE,		/* not ours: relaying */
+	RC_TEMPFAIL,		/* directory or aliases file unavailable */
+	RC_BAD_DOMAIN,		/* syntactically hopeless domain */
+};
+
+void
+smtpd_job_cancel(struct smtpd_session *s)
+{
+	if (s->job != NULL) {
+		s->job->s = NULL;	/* the job frees itself when done */
+		s->job = NULL;
+	}
+}
+
+static enum rcpt_class
+classify(const struct conf *c, struct directory *d, const char *addr)
+{
+	const char	*at = addr_at(addr), *err;
+	char		*domain = NULL, *local, *targets = NULL, *src;
+	enum dir_result	 r;
+	enum rcpt_class	 rc;
+
+	if (at == NULL) {	/* <postmaster> */
+		return RC_LOCAL_OK;
+	}
+	if (domain_normalize(at + 1, &domain, &err) < 0)
+		return RC_BAD_DOMAIN;
+	local = xstrndup(addr, (size_t)(at - addr));
+	if (expand_is_mydestination(c, domain)) {
+		enum aliases_result ar = aliases_lookup(conf_str(c, "alias_maps"), local, &targets);
+		rc = ar == ALIAS_TEMPFAIL ? RC_TEMPFAIL : ar == ALIAS_FOUND ||
+		    strcasecmp(local, "postmaster") == 0 ? RC_LOCAL_OK : RC_LOCAL_UNKNOWN;
+		goto out;
+	}
+	if (d == NULL) {
+		rc = RC_TEMPFAIL;
+		goto out;
+	}
+	r = dir_domain_hosted(d, domain);
+	if (r != DIR_FOUND) {
+		rc = r == DIR_TEMPFAIL ? RC_TEMPFAIL : RC_REMOTE;
+		goto out;
+	}
+	if ((r = dir_forward(d, addr, &targets)) == DIR_NOTFOUND)
+		r = dir_mailbox(d, addr, &targets);
+	if (r == DIR_NOTFOUND && strcasecmp(local, "postmaster") == 0)
+		r = DIR_FOUND;	/* RFC 5321 4.5.1: every domain has a postmaster */
+	if (r == DIR_NOTFOUND) {
+		src = xasprintf("@%s", domain);
+		r = dir_forward(d, src, &targets);
+		free(src);
+	}
+	rc = r == DIR_TEMPFAIL ? RC_TEMPFAIL : r == DIR_FOUND ? RC_LOCAL_OK : RC_LOCAL_UNKNOWN;
+out:
+	free(targets);
+	free(local);
+	free(domain);
+	return rc;
+}
+
+static void
+rcpt_work(void *arg)
+{
+	struct smtpd_job *j = arg;
+
+	j->result = classify(j->c, dir_thread(), j->addr);
+}
+
+struct restr_ctx {
+	struct smtpd_session	*s;
+	enum rcpt_class		 rc;
+	int			 verdict;	/* 0 undecided, 1 permit, -1 reject */
+	const char		*reply;
+};
+
+static int
+restriction(const char *item, size_t len, void *arg)
+{
+	struct restr_ctx	*x = arg;
+	bool			 local = x->rc == RC_LOCAL_OK || x->rc == RC_LOCAL_UNKNOWN;
+
+	if (str_ieq(item, len, "permit_mynetworks")) {
+		if (x->s->in_mynetworks)
+			x->verdict = 1;
+	} else if (str_ieq(item, len, "permit_sasl_authenticated")) {
+		if (x->s->auth_user != NULL)
+			x->verdict = 1;
+	} else if (str_ieq(item, len, "reject_unauth_destination")) {
+		if (!local && x->rc != RC_TEMPFAIL) {
+			x->verdict = -1;
+			x->reply = "554 5.7.1 <%s>: Relay access denied";
+		}
+	} else if (str_ieq(item, len, "permit_auth_destination")) {
+		if (local)
+			x->verdict = 1;
+	} else if (str_ieq(item, len, "reject_unknown_recipient_domain")) {
+		if (x->rc == RC_BAD_DOMAIN) {
+			x->verdict = -1;
+			x->reply = "450 4.1.2 <%s>: Recipient address rejected: Domain not found";
+		}
+	} else if (str_ieq(item, len, "permit")) {
+		x->verdict = 1;
+	} else if (str_ieq(item, len, "reject")) {
+		x->verdict = -1;
+		x->reply = "554 5.7.1 <%s>: Recipient address rejected: Access denied";
+	}
+	return x->verdict != 0;
+}
+
+static void
+rcpt_done(void *arg)
+{
+	struct smtpd_job	*j = arg;
+	struct smtpd_session	*s = j->s;
+	struct restr_ctx	 x;
+
+	if (s == NULL)
+		goto out;
+	s->job = NULL;
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	x.rc = (enum rcpt_class)j->result;
+	str_each_item(conf_str(conf_current(), "smtpd_recipient_restrictions"), restriction, &x);
+	if (x.verdict < 0) {
+		s->rcpt_rejected++;
+		smtpd_reply(s, x.reply, j->addr);
+	} else if (x.rc == RC_TEMPFAIL) {
+		s->rcpt_rejected++;
+		smtpd_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", j->addr);
+	} else if (x.rc == RC_LOCAL_UNKNOWN) {
+		s->rcpt_rejected++;
+		smtpd_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table",
+		    j->addr);
+	} else if (x.rc == RC_BAD_DOMAIN) {
+		s->rcpt_rejected++;
+		smtpd_reply(s, "501 5.1.2 <%s>: Bad recipient address syntax", j->addr);
+	} else {
+		s->rcpts = xreallocarray(s->rcpts, s->nrcpt + 1, sizeof(*s->rcpts));
+		s->rcpts[s->nrcpt].addr = j->addr;
+		s->rcpts[s->nrcpt].notify = j->notify;
+		s->rcpts[s->nrcpt].orcpt = j->orcpt;
+		s->nrcpt++;
+		j->addr = NULL;
+		j->orcpt = NULL;
+		smtpd_reply(s, "250 2.1.5 Ok");
+	}
+	smtpd_resume(s);
+out:
+	free(j->addr);
+	free(j->orcpt);
+	free(j);
+}
+
+void
+smtpd_check_rcpt(struct smtpd_session *s, struct smtp_rcpt *r)
+{
+	struct smtpd_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->c = conf_current();
+	j->addr = xstrdup(r->path);
+	j->notify = r->notify;
+	j->orcpt = r->orcpt[0] ? xstrdup(r->orcpt) : NULL;
+	s->job = j;
+	s->waiting = true;
+	pool_submit(smtpd_srv(s)->pool, rcpt_work, rcpt_done, j);
+}
+
+/* ---- submission: sender must belong to the login ---- */
+
+static void
+sender_work(void *arg)
+{
+	struct smtpd_job	*j = arg;
+	struct directory	*d = dir_thread();
+	bool			 cs = conf_bool(j->c, "localpart_case_sensitive");
+	char			*skey = addr_lookup_key(j->addr, cs), *lkey = addr_lookup_key(j->login, cs);
+	char			*dest = NULL;
+
+	j->result = 0;
+	if (skey != NULL && lkey != NULL && strcmp(skey, lkey) == 0)
+		j->result = 1;
+	else if (skey != NULL && d == NULL)
+		j->result = -1;
+	else if (skey != NULL) {
+		enum dir_result r = dir_forward(d, j->addr, &dest);
+
+		if (r == DIR_TEMPFAIL)
+			j->result = -1;
+		else if (r == DIR_FOUND) {
+			char *p = dest, *t;
+			while ((t = strsep(&p, ",")) != NULL) {
+				char *k = addr_lookup_key(str_trim(t), cs);
+				if (k != NULL && lkey != NULL && strcmp(k, lkey) == 0)
+					j->result = 1;
+				free(k);
+			}
+		}
+	}
+	free(dest);
+	free(skey);
+	free(lkey);
+}
+
+static void
+sender_done(void *arg)
+{
+	struct smtpd_job	*j = arg;
+	struct smtpd_session	*s = j->s;
+
+	if (s != NULL) {
+		s->job = NULL;
+		if (j->result == 1) {
+			s->have_mail = true;
+			smtpd_set_state(s, SMTPD_S_RCPT);
+			smtpd_reply(s, "250 2.1.0 Ok");
+		} else if (j->result < 0) {
+			memset(&s->mail, 0, sizeof(s->mail));
+			smtpd_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", j->addr);
+		} else {
+			memset(&s->mail, 0, sizeof(s->mail));
+			smtpd_reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
+			    j->addr, j->login);
+		}
+		smtpd_resume(s);
+	}
+	free(j->addr);
+	free(j->login);
+	free(j);
+}
+
+void
+smtpd_check_sender(struct smtpd_session *s)
+{
+	struct smtpd_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->c = conf_current();
+	j->addr = xstrdup(s->mail.path);
+	j->login = xstrdup(s->auth_user);
+	s->job = j;
+	s->waiting = true;
+	pool_submit(smtpd_srv(s)->pool, sender_work, sender_done, j);
+}

@@ -1,0 +1,262 @@
+/*
+ * Parsed-structure cache (letterbox-cache): ENVELOPE, BODY and
+ * BODYSTRUCTURE strings per UID, so a second FETCH never reparses a
+ * message.  Append-only, one write(2) per message with O_APPEND, so
+ * concurrent writers do not interleave:
+ *	LBC1 V<uidvalidity>
+ *	<uid> <field 0-2> <len>\n<len bytes>\n
+ * Only a cache: a record that does not parse ends the usable part, a
+ * file for another UIDVALIDITY is replaced, and deleting the file is safe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/fsutil.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+#include "mime/mime.h"
+#include "store/store_int.h"
+
+#define CACHE_FIELD_MAX	(16U * 1024 * 1024)
+#define CACHE_NFIELDS	3
+
+void
+cache_msg_free(struct store_msg *m)
+{
+	int	i;
+
+	for (i = 0; i < CACHE_NFIELDS; i++) {
+		xfree(&m->cache_[i]);
+		m->cache_len_[i] = 0;
+	}
+}
+
+/* Parse records in data[0..len); returns the bytes consumed (whole records). */
+static size_t
+cache_parse(struct store_mailbox *mb, const char *data, size_t len)
+{
+	const char	*p = data, *end = data + len, *nl, *sp1, *sp2;
+	uint64_t	 uid, f, n;
+	ssize_t		 idx;
+	struct store_msg *m;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p) < 64 ? (size_t)(end - p) : 64);
+		if (nl == NULL)
+			break;
+		sp1 = memchr(p, ' ', (size_t)(nl - p));
+		sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
+		if (sp2 == NULL ||
+		    parse_u64(p, (size_t)(sp1 - p), UINT32_MAX, &uid) == -1 ||
+		    parse_u64(sp1 + 1, (size_t)(sp2 - sp1 - 1), CACHE_NFIELDS - 1, &f) == -1 ||
+		    parse_u64(sp2 + 1, (size_t)(nl - sp2 - 1), CACHE_FIELD_MAX, &n) == -1) {
+			mb->cache_bad = true;
+			break;
+		}
+		if ((size_t)(end - nl - 1) < n + 1)
+			break;		/* incomplete: being written, or a crash */
+		if (nl[1 + n] != '\n') {
+			mb->cache_bad = true;
+			break;
+		}
+		idx = store_find_uid(mb, (uint32_t)uid);
+		if (idx >= 0) {
+			m = &mb->msgs[idx];
+			if (m->cache_[f] == NULL) {
+				m->cache_[f] = xmemdup(nl + 1, n + 1);
+				m->cache_[f][n] = '\0';
+				m->cache_len_[f] = (uint32_t)n;
+			}
+		}
+		p = nl + 1 + n + 1;
+	}
+	return (size_t)(p - data);
+}
+
+/* Read what is new in the file (all of it when it was replaced). */
+static void
+cache_load(struct store_mailbox *mb)
+{
+	char		 path[PATH_MAX], hdr[64], *data, *nl;
+	struct stat	 st;
+	int		 fd, r;
+	size_t		 len, off;
+	ssize_t		 got;
+
+	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
+		return;
+	mb->cache_loaded = true;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		if (fd != -1)
+			close(fd);
+		mb->cache_ino = 0;
+		mb->cache_off = 0;
+		return;
+	}
+	if (st.st_ino != mb->cache_ino) {
+		mb->cache_ino = st.st_ino;
+		mb->cache_off = 0;
+		mb->cache_bad = false;
+	}
+	if (mb->cache_bad || st.st_size <= mb->cache_off ||
+	    (uint64_t)(st.st_size - mb->cache_off) > 512ULL * 1024 * 1024) {
+		close(fd);
+		return;
+	}
+	len = (size_t)(st.st_size - mb->cache_off);
+	data = xmalloc(len + 1);
+	got = pread(fd, data, len, mb->cache_off);
+	close(fd);
+	if (got <= 0) {
+		free(data);
+		return;
+	}
+	len = (size_t)got;
+	off = 0;
+	if (mb->cache_off == 0) {
+		r = snprintf(hdr, sizeof(hdr), "LBC1 V%u\n", mb->ul.uidvalidity);
+		nl = memchr(data, '\n', len);
+		if (nl == NULL || (size_t)(nl - data + 1) != (size_t)r ||
+		    memcmp(data, hdr, (size_t)r) != 0) {
+			mb->cache_bad = true;	/* other UIDVALIDITY: start over */
+			free(data);
+			return;
+		}
+		off = (size_t)r;
+	}
+	off += cache_parse(mb, data + off, len - off);
+	mb->cache_off += (off_t)off;
+	free(data);
+}
+
+/* Append one message's records (a whole new file when the old one is unusable). */
+static void
+cache_put(struct store_mailbox *mb, const struct buf *rec)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX];
+	struct buf hdr;
+	int	 fd;
+
+	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1 ||
+	    st_join(tmp, sizeof(tmp), path, ".tmp", "") == -1)
+		return;
+	if (!mb->cache_bad) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd != -1) {
+			(void)fs_write_all(fd, rec->data, rec->len);
+			close(fd);
+			return;
+		}
+		if (errno != ENOENT)
+			return;
+	}
+	/* New file: it appears complete with its header (temp + rename). */
+	buf_init(&hdr, SIZE_MAX);
+	buf_addf(&hdr, "LBC1 V%u\n", mb->ul.uidvalidity);
+	if (buf_add(&hdr, rec->data, rec->len) == -1) {
+		buf_clear(&hdr);
+		return;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd != -1) {
+		if (fs_write_all(fd, hdr.data, hdr.len) == 0 && close(fd) == 0)
+			(void)rename(tmp, path);
+		else {
+			close(fd);
+			unlink(tmp);
+		}
+	}
+	buf_clear(&hdr);
+	mb->cache_bad = false;
+	mb->cache_ino = 0;	/* reread from the start next time (finds ours too) */
+	mb->cache_off = 0;
+}
+
+/* Map and parse message idx; fill all fields and append them to the file. */
+static int
+cache_compute(struct store_mailbox *mb, size_t idx)
+{
+	struct store_msg	*m = &mb->msgs[idx];
+	struct mime_part	*root;
+	struct stat		 st;
+	struct buf		 out[CACHE_NFIELDS], rec;
+	const char		*data = "";
+	void			*map = NULL;
+	size_t			 len = 0;
+	int			 fd, i, saved;
+
+	if ((fd = store_msg_open(mb, idx)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (st.st_size > 0) {
+		len = (size_t)st.st_size;
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED)
+			goto fail;
+		data = map;
+	}
+	close(fd);
+	root = mime_parse(data, len);
+	for (i = 0; i < CACHE_NFIELDS; i++)
+		buf_init(&out[i], CACHE_FIELD_MAX);
+	(void)mime_envelope(data, root->hdr_len, &out[STORE_CACHE_ENVELOPE]);
+	(void)mime_bodystructure(root, false, &out[STORE_CACHE_BODY]);
+	(void)mime_bodystructure(root, true, &out[STORE_CACHE_BODYSTRUCTURE]);
+	mime_free(&root);
+	if (map != NULL)
+		munmap(map, len);
+	buf_init(&rec, SIZE_MAX);
+	for (i = 0; i < CACHE_NFIELDS; i++) {
+		size_t n;
+
+		buf_addf(&rec, "%u %d %zu\n", m->uid, i, out[i].len);
+		if (buf_add(&rec, buf_str(&out[i]), out[i].len) == -1 || buf_addc(&rec, '\n') == -1)
+			break;
+		xfree(&m->cache_[i]);
+		m->cache_[i] = buf_take(&out[i], &n);
+		if (m->cache_[i] == NULL)
+			m->cache_[i] = xstrdup("");
+		m->cache_len_[i] = (uint32_t)n;
+	}
+	if (i == CACHE_NFIELDS)
+		cache_put(mb, &rec);
+	buf_clear(&rec);
+	for (i = 0; i < CACHE_NFIELDS; i++)
+		buf_clear(&out[i]);
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+store_msg_cached(struct store_mailbox *mb, size_t idx, enum store_cache_field f,
+    const char **data_r, size_t *len_r)
+{
+	struct store_msg	*m;
+
+	if (idx >= mb->nmsgs || (unsigned)f >= CACHE_NFIELDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	m = &mb->msgs[idx];
+	if (m->cache_[f] == NULL) {
+		/* Another process may have cached it meanwhile: read the tail. */
+		cache_load(mb);
+		if (m->cache_[f] == NULL && cache_compute(mb, idx) == -1)
+			return -1;
+	}
+	*data_r = m->cache_[f];
+	*len_r = m->cache_len_[f];
+	return 0;
+}

@@ -1,0 +1,799 @@
+/*
+ * Mail store: mailbox handles, the folder lock, syncing the index with
+ * cur/ + new/ (one readdir each) and the session's view with the index.
+ * See store.h for the on-disk layout and the guarantees.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+#include "store/store_int.h"
+
+#define LOCK_TIMEOUT_MS	30000
+#define NAME_MAX_LEN	1000	/* longer Maildir names are not ours to index */
+
+int
+st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c)
+{
+	int	r = snprintf(dst, dstsz, "%s%s%s", a, b, c);
+
+	if (r < 0 || (size_t)r >= dstsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- open / close ---- */
+
+static int
+make_maildir(const char *dir, bool folder)
+{
+	static const char *const subs[] = { "/cur", "/new", "/tmp" };
+	char	path[PATH_MAX];
+	size_t	i;
+	int	fd;
+
+	if (fs_mkdir_p(dir, 0700) == -1)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (st_join(path, sizeof(path), dir, subs[i], "") == -1)
+			return -1;
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			return -1;
+	}
+	if (folder) {
+		/* Maildir++: marks a folder (Courier's maildirquota looks for it). */
+		if (st_join(path, sizeof(path), dir, "/maildirfolder", "") == -1)
+			return -1;
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd != -1)
+			close(fd);
+	}
+	return fs_fsync_dir(dir);
+}
+
+struct store_mailbox *
+store_open(const char *root, const char *folder, int flags)
+{
+	struct store_mailbox	*mb;
+	char			 dir[PATH_MAX], cur[PATH_MAX];
+	struct stat		 st;
+
+	if (store_folder_path(root, folder, dir, sizeof(dir)) == -1 ||
+	    st_join(cur, sizeof(cur), dir, "/cur", "") == -1)
+		return NULL;
+	if (stat(cur, &st) == -1) {
+		if (errno != ENOENT || !(flags & STORE_O_CREATE))
+			return NULL;
+		if (make_maildir(dir, strcasecmp(folder, "INBOX") != 0) == -1)
+			return NULL;
+	} else if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return NULL;
+	}
+	mb = xcalloc(1, sizeof(*mb));
+	mb->root = xstrdup(root);
+	mb->name = xstrdup(folder);
+	mb->dir = xstrdup(dir);
+	mb->oflags = flags;
+	mb->lockfd = -1;
+	return mb;
+}
+
+void
+store_close(struct store_mailbox **mbp)
+{
+	struct store_mailbox	*mb = *mbp;
+	size_t			 i;
+
+	if (mb == NULL)
+		return;
+	if (mb->lockfd != -1)
+		st_unlock(mb);
+	for (i = 0; i < mb->nmsgs; i++) {
+		free(mb->msgs[i].name);
+		cache_msg_free(&mb->msgs[i]);
+	}
+	free(mb->msgs);
+	ul_clear(&mb->ul);
+	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
+		free(mb->kw[i]);
+	free(mb->root);
+	free(mb->name);
+	free(mb->dir);
+	free(mb);
+	*mbp = NULL;
+}
+
+/* ---- lock ---- */
+
+int
+st_lock(struct store_mailbox *mb)
+{
+	char		path[PATH_MAX];
+	struct timespec	ts = { 0, 2 * 1000 * 1000 };
+	int		fd, waited = 0;
+
+	if (mb->lockfd != -1)
+		return 0;
+	if (st_join(path, sizeof(path), mb->dir, "/", UIDLIST_LOCK) == -1)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	/*
+	 * flock(2), not fcntl: its lock belongs to the open file, so two
+	 * handles in one process exclude each other too.  Polling keeps a hung
+	 * holder (NFS) from blocking us for ever.
+	 */
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+		if (waited >= LOCK_TIMEOUT_MS) {
+			close(fd);
+			log_warnx("store: lock %s held too long", path);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+		waited += 2;
+	}
+	mb->lockfd = fd;
+	return 0;
+}
+
+void
+st_unlock(struct store_mailbox *mb)
+{
+	if (mb->lockfd == -1)
+		return;
+	close(mb->lockfd);	/* releases the flock */
+	mb->lockfd = -1;
+}
+
+/* ---- scan of cur/ + new/ ---- */
+
+struct pending {
+	char	*name;
+	size_t	 base_len;
+	bool	 in_new;
+	int64_t	 sec, usec;
+};
+
+struct scan {
+	struct pending	*p;
+	size_t		 n, cap;
+};
+
+static int
+msg_stat(struct store_mailbox *mb, const char *name, bool in_new, struct stat *st)
+{
+	char	path[PATH_MAX];
+
+	if (st_join(path, sizeof(path), mb->dir, in_new ? "/new/" : "/cur/", name) == -1)
+		return -1;
+	return stat(path, st);
+}
+
+/* Size (and CRLF size) from the name, else one stat (which also gives the idate). */
+static void
+rec_fill_size(struct store_mailbox *mb, struct ul_rec *r)
+{
+	struct stat	st;
+
+	if (!name_size(r->name, r->base_len, 'S', &r->size)) {
+		if (msg_stat(mb, r->name, r->in_new, &st) == -1)
+			return;
+		r->size = (uint64_t)st.st_size;
+		if (r->idate == 0)
+			r->idate = st.st_mtime;
+	}
+	if (!name_size(r->name, r->base_len, 'W', &r->vsize))
+		r->vsize = r->size;
+}
+
+static void
+rec_set_name(struct uidlist *ul, struct ul_rec *r, const char *name, bool in_new)
+{
+	uint32_t	of, ok, nf, nk;
+
+	name_flags(r->name, &of, &ok);
+	name_flags(name, &nf, &nk);
+	if (of != nf || ok != nk)
+		r->modseq = ++ul->highestmodseq;
+	free(r->name);
+	r->name = xstrdup(name);
+	r->in_new = in_new;
+}
+
+static int
+scan_dir(struct store_mailbox *mb, bool in_new, struct scan *sc, bool *changed)
+{
+	char		 path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	struct ul_rec	*r;
+	size_t		 len, base;
+
+	if (st_join(path, sizeof(path), mb->dir, in_new ? "/new" : "/cur", "") == -1)
+		return -1;
+	if ((d = opendir(path)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		len = strlen(de->d_name);
+		if (len > NAME_MAX_LEN || memchr(de->d_name, '\n', len) != NULL)
+			continue;
+		base = name_base_len(de->d_name);
+		r = mb->ul.hcap ? ul_find_base(&mb->ul, de->d_name, base) : NULL;
+		if (r != NULL) {
+			/* Seen twice (moved new -> cur while we read): cur/ wins. */
+			if (r->mark && in_new)
+				continue;
+			r->mark = true;
+			if (r->in_new != in_new || strcmp(r->name, de->d_name) != 0) {
+				rec_set_name(&mb->ul, r, de->d_name, in_new);
+				*changed = true;
+			}
+			if (r->size == 0) {
+				rec_fill_size(mb, r);
+				*changed = true;
+			}
+			continue;
+		}
+		if (sc->n == sc->cap) {
+			sc->cap = sc->cap ? sc->cap * 2 : 64;
+			sc->p = xreallocarray(sc->p, sc->cap, sizeof(*sc->p));
+		}
+		sc->p[sc->n].name = xstrdup(de->d_name);
+		sc->p[sc->n].base_len = base;
+		sc->p[sc->n].in_new = in_new;
+		name_time(de->d_name, &sc->p[sc->n].sec, &sc->p[sc->n].usec);
+		sc->n++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static void
+scan_free(struct scan *sc)
+{
+	size_t	i;
+
+	for (i = 0; i < sc->n; i++)
+		free(sc->p[i].name);
+	free(sc->p);
+	memset(sc, 0, sizeof(*sc));
+}
+
+/* New mail in arrival order; the same base twice (moved mid-scan): cur/ first. */
+static int
+pending_cmp(const void *a, const void *b)
+{
+	const struct pending	*x = a, *y = b;
+	size_t			 n = x->base_len < y->base_len ? x->base_len : y->base_len;
+	int			 c;
+
+	if (x->sec != y->sec)
+		return x->sec < y->sec ? -1 : 1;
+	if (x->usec != y->usec)
+		return x->usec < y->usec ? -1 : 1;
+	if ((c = memcmp(x->name, y->name, n)) != 0)
+		return c;
+	if (x->base_len != y->base_len)
+		return x->base_len < y->base_len ? -1 : 1;
+	return (int)x->in_new - (int)y->in_new;
+}
+
+static int
+scan_stat_dirs(struct store_mailbox *mb, struct timespec *cur, struct timespec *new)
+{
+	char		path[PATH_MAX];
+	struct stat	st;
+
+	if (st_join(path, sizeof(path), mb->dir, "/cur", "") == -1 || stat(path, &st) == -1)
+		return -1;
+	*cur = st.st_mtim;
+	if (st_join(path, sizeof(path), mb->dir, "/new", "") == -1 || stat(path, &st) == -1)
+		return -1;
+	*new = st.st_mtim;
+	return 0;
+}
+
+/* Give new mail its UIDs (moving it into cur/ unless KEEP_NEW). */
+static void
+assign_new(struct store_mailbox *mb, struct scan *sc)
+{
+	char		 from[PATH_MAX], to[PATH_MAX], nname[NAME_MAX_LEN + 64];
+	struct pending	*p;
+	struct ul_rec	*r;
+	size_t		 i;
+	bool		 in_new;
+
+	qsort(sc->p, sc->n, sizeof(*sc->p), pending_cmp);
+	for (i = 0; i < sc->n; i++) {
+		p = &sc->p[i];
+		if (i > 0 && p->base_len == sc->p[i - 1].base_len &&
+		    memcmp(p->name, sc->p[i - 1].name, p->base_len) == 0)
+			continue;
+		in_new = p->in_new;
+		if (in_new && !(mb->oflags & STORE_O_KEEP_NEW) &&
+		    name_compose(nname, sizeof(nname), p->name, p->base_len, 0, 0) == 0 &&
+		    st_join(from, sizeof(from), mb->dir, "/new/", p->name) == 0 &&
+		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == 0) {
+			if (rename(from, to) == 0) {
+				free(p->name);
+				p->name = xstrdup(nname);
+				in_new = false;
+			} else if (errno == ENOENT)
+				continue;	/* moved by someone else: next scan */
+		}
+		r = ul_add(&mb->ul);
+		r->uid = mb->ul.uidnext++;
+		r->modseq = ++mb->ul.highestmodseq;
+		r->name = p->name;
+		p->name = NULL;
+		r->base_len = (uint16_t)p->base_len;
+		r->in_new = in_new;
+		r->recent = true;
+		rec_fill_size(mb, r);
+	}
+}
+
+/* Read cur/ and new/ and bring mb->ul up to date.  Under the lock. */
+static int
+do_scan(struct store_mailbox *mb, bool *changed)
+{
+	struct scan	 sc;
+	struct timespec	 cur, new;
+	size_t		 i, j, missing;
+	int		 pass;
+
+	if (scan_stat_dirs(mb, &cur, &new) == -1)
+		return -1;
+	mb->scan_time = time(NULL);
+	memset(&sc, 0, sizeof(sc));
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < mb->ul.n; i++)
+			mb->ul.recs[i].mark = false;
+		/* new/ before cur/: a message moved between the two reads is seen. */
+		if (scan_dir(mb, true, &sc, changed) == -1 || scan_dir(mb, false, &sc, changed) == -1) {
+			scan_free(&sc);
+			return -1;
+		}
+		for (i = missing = 0; i < mb->ul.n; i++)
+			if (!mb->ul.recs[i].mark)
+				missing++;
+		/*
+		 * readdir() may miss an entry renamed during the scan (another
+		 * program changing flags): before calling a message expunged, look
+		 * once more.
+		 */
+		if (missing == 0 || pass == 1)
+			break;
+		scan_free(&sc);
+	}
+	if (missing > 0) {
+		for (i = j = 0; i < mb->ul.n; i++) {
+			if (!mb->ul.recs[i].mark) {
+				free(mb->ul.recs[i].name);
+				continue;
+			}
+			mb->ul.recs[j++] = mb->ul.recs[i];
+		}
+		mb->ul.n = j;
+		mb->ul.highestmodseq++;
+		*changed = true;
+	}
+	if (sc.n > 0) {
+		assign_new(mb, &sc);
+		*changed = true;
+	}
+	scan_free(&sc);
+	ul_rehash(&mb->ul);
+	mb->cur_mtime = cur;
+	mb->new_mtime = new;
+	mb->scanned = true;
+	return 0;
+}
+
+/*
+ * The last UIDVALIDITY handed out in this folder, kept in the lock file
+ * (which is never removed), so a rebuild within the same second still
+ * gets a new one.  0 when unknown.
+ */
+static uint32_t
+lock_uidvalidity(struct store_mailbox *mb, uint32_t set)
+{
+	char		buf[32];
+	ssize_t		r;
+	uint64_t	v = 0;
+	int		n;
+
+	if (mb->lockfd == -1)
+		return 0;
+	if (set != 0) {
+		n = snprintf(buf, sizeof(buf), "%u\n", set);
+		if (pwrite(mb->lockfd, buf, (size_t)n, 0) == n)
+			(void)ftruncate(mb->lockfd, n);
+		return set;
+	}
+	r = pread(mb->lockfd, buf, sizeof(buf) - 1, 0);
+	if (r <= 1 || buf[r - 1] != '\n' ||
+	    parse_u64(buf, (size_t)r - 1, UINT32_MAX, &v) == -1)
+		return 0;
+	return (uint32_t)v;
+}
+
+/* A fresh index: imported, or a new UIDVALIDITY. */
+static void
+ul_fresh(struct store_mailbox *mb)
+{
+	uint32_t	old = mb->ul.uidvalidity;
+	uint32_t	now = (uint32_t)time(NULL), last;
+
+	last = lock_uidvalidity(mb, 0);
+	if (last > old)
+		old = last;
+	ul_clear(&mb->ul);
+	if (ul_import(&mb->ul, mb->dir) != 0) {
+		ul_clear(&mb->ul);
+		/* RFC 3501 2.3.1.1: a rebuilt index must not reuse a UIDVALIDITY. */
+		mb->ul.uidvalidity = now > old ? now : old + 1;
+		mb->ul.uidnext = 1;
+	}
+	(void)lock_uidvalidity(mb, mb->ul.uidvalidity);
+	if (mb->ul.uidnext == 0)
+		mb->ul.uidnext = 1;
+	mb->ul.loaded = true;
+}
+
+int
+st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r)
+{
+	uint64_t	gen = ul_peek_gen(mb->dir);
+	int		rc;
+
+	*changed_r = false;
+	if (!mb->ul.loaded || gen != mb->ul.gen) {
+		rc = ul_load(&mb->ul, mb->dir);
+		if (rc == -1)
+			return -1;
+		if (rc == 1) {
+			/* Missing or unreadable: rebuild from the Maildir. */
+			ul_fresh(mb);
+			*changed_r = true;
+			scan = true;
+		}
+	}
+	if (scan && do_scan(mb, changed_r) == -1)
+		return -1;
+	return 0;
+}
+
+int
+st_commit(struct store_mailbox *mb)
+{
+	return ul_write(&mb->ul, mb->dir, !(mb->oflags & STORE_O_NOFSYNC));
+}
+
+/* ---- the view ---- */
+
+static void
+view_set(struct store_msg *m, const struct ul_rec *r)
+{
+	if (m->name == NULL || strcmp(m->name, r->name) != 0) {
+		free(m->name);
+		m->name = xstrdup(r->name);
+	}
+	m->uid = r->uid;
+	name_flags(r->name, &m->flags, &m->keywords);
+	m->in_new = r->in_new;
+	m->modseq = r->modseq;
+	m->size = r->size;
+	m->vsize = r->vsize;
+	m->base_len = r->base_len;
+	if (r->idate != 0)
+		m->idate_ = r->idate;
+}
+
+/* Merge the index into the view, reporting expunges and flag changes. */
+static void
+view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
+{
+	struct uidlist		*ul = &mb->ul;
+	struct store_msg	*out;
+	size_t			 i = 0, j = 0, n = 0, nchanged = 0, k;
+	size_t			*changed;
+
+	out = xcalloc(ul->n + 1, sizeof(*out));
+	changed = xcalloc(mb->nmsgs + 1, sizeof(*changed));
+	while (i < mb->nmsgs || j < ul->n) {
+		if (j == ul->n || (i < mb->nmsgs && mb->msgs[i].uid < ul->recs[j].uid)) {
+			/* In the view, gone from the index: expunged. */
+			if (cb != NULL && cb->expunged != NULL)
+				cb->expunged(arg, n, mb->msgs[i].uid);
+			free(mb->msgs[i].name);
+			cache_msg_free(&mb->msgs[i]);
+			i++;
+			continue;
+		}
+		if (i < mb->nmsgs && mb->msgs[i].uid == ul->recs[j].uid) {
+			out[n] = mb->msgs[i];
+			if (out[n].modseq != ul->recs[j].modseq)
+				changed[nchanged++] = n;
+			view_set(&out[n], &ul->recs[j]);
+			i++;
+		} else {
+			/* New to this view. */
+			view_set(&out[n], &ul->recs[j]);
+			out[n].recent = ul->recs[j].recent;
+		}
+		ul->recs[j].recent = false;
+		n++;
+		j++;
+	}
+	free(mb->msgs);
+	mb->msgs = out;
+	mb->nmsgs = n;
+	mb->msgcap = ul->n + 1;
+	if (cb != NULL && cb->changed != NULL)
+		for (k = 0; k < nchanged; k++)
+			cb->changed(arg, changed[k]);
+	free(changed);
+	mb->v_uidvalidity = ul->uidvalidity;
+	mb->v_uidnext = ul->uidnext;
+	mb->v_highestmodseq = ul->highestmodseq;
+}
+
+/* Internal dates the view learned (store_msg_idate) go into the index. */
+static bool
+merge_idates(struct store_mailbox *mb)
+{
+	struct ul_rec	*r;
+	size_t		 i;
+	bool		 any = false;
+
+	if (!mb->idate_dirty)
+		return false;
+	for (i = 0; i < mb->nmsgs; i++) {
+		if (mb->msgs[i].idate_ == 0)
+			continue;
+		r = ul_find_uid(&mb->ul, mb->msgs[i].uid);
+		if (r != NULL && r->idate == 0) {
+			r->idate = mb->msgs[i].idate_;
+			any = true;
+		}
+	}
+	mb->idate_dirty = false;
+	return any;
+}
+
+/* Did neither directory change since the last scan?  (mtime has a coarse
+ * clock: a change in the same tick as the scan is invisible, so an mtime
+ * within a second of the scan never counts as "unchanged".) */
+static bool
+dirs_unchanged(struct store_mailbox *mb)
+{
+	struct timespec	cur, new;
+
+	if (!mb->scanned || scan_stat_dirs(mb, &cur, &new) == -1)
+		return false;
+	if (cur.tv_sec != mb->cur_mtime.tv_sec || cur.tv_nsec != mb->cur_mtime.tv_nsec ||
+	    new.tv_sec != mb->new_mtime.tv_sec || new.tv_nsec != mb->new_mtime.tv_nsec)
+		return false;
+	return cur.tv_sec + 1 < mb->scan_time && new.tv_sec + 1 < mb->scan_time;
+}
+
+int
+store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
+{
+	bool	changed = false;
+	int	rc;
+
+	if (mb->batch) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!mb->idate_dirty && dirs_unchanged(mb)) {
+		/* Only the index may have changed: reading it needs no lock
+		 * (it is replaced by rename, never written in place). */
+		if (ul_peek_gen(mb->dir) != mb->ul.gen) {
+			rc = ul_load(&mb->ul, mb->dir);
+			if (rc == -1)
+				return -1;
+			if (rc == 1)
+				mb->scanned = false;	/* gone: rebuild below */
+		}
+		if (mb->scanned) {
+			kw_load(mb);
+			view_reconcile(mb, cb, arg);
+			return 0;
+		}
+	}
+	if (st_lock(mb) == -1)
+		return -1;
+	rc = st_refresh(mb, true, &changed);
+	if (rc == 0 && (merge_idates(mb) || changed))
+		rc = st_commit(mb);
+	st_unlock(mb);
+	if (rc == -1)
+		return -1;
+	kw_load(mb);
+	view_reconcile(mb, cb, arg);
+	return 0;
+}
+
+size_t
+store_count(const struct store_mailbox *mb)
+{
+	return mb->nmsgs;
+}
+
+const struct store_msg *
+store_msg(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs ? &mb->msgs[idx] : NULL;
+}
+
+size_t
+store_lower_bound(const struct store_mailbox *mb, uint32_t uid)
+{
+	size_t	lo = 0, hi = mb->nmsgs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (mb->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+ssize_t
+store_find_uid(const struct store_mailbox *mb, uint32_t uid)
+{
+	size_t	i = store_lower_bound(mb, uid);
+
+	return i < mb->nmsgs && mb->msgs[i].uid == uid ? (ssize_t)i : -1;
+}
+
+uint32_t store_uidvalidity(const struct store_mailbox *mb) { return mb->v_uidvalidity; }
+uint32_t store_uidnext(const struct store_mailbox *mb) { return mb->v_uidnext; }
+uint64_t store_highestmodseq(const struct store_mailbox *mb) { return mb->v_highestmodseq; }
+const char *store_name(const struct store_mailbox *mb) { return mb->name; }
+const char *store_path(const struct store_mailbox *mb) { return mb->dir; }
+
+int
+store_msg_path(const struct store_mailbox *mb, size_t idx, char *dst, size_t dstsz)
+{
+	const struct store_msg	*m = store_msg(mb, idx);
+
+	if (m == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	return st_join(dst, dstsz, mb->dir, m->in_new ? "/new/" : "/cur/", m->name);
+}
+
+/*
+ * Find the file of base name name[0..base_len) again after someone
+ * renamed it: cur/ first (where renames go), then new/, then cur/ again
+ * for a move new -> cur during our look.  Returns 0 with *name_r (malloc)
+ * and *in_new_r, 1 when not found, -1 on error.
+ */
+int
+st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
+    char **name_r, bool *in_new_r)
+{
+	static const char *const subs[] = { "/cur", "/new", "/cur" };
+	char		 path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 i;
+
+	for (i = 0; i < 3; i++) {
+		if (st_join(path, sizeof(path), mb->dir, subs[i], "") == -1)
+			return -1;
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, name, base_len) == 0 &&
+			    (de->d_name[base_len] == '\0' || de->d_name[base_len] == ':')) {
+				*name_r = xstrdup(de->d_name);
+				*in_new_r = i == 1;
+				closedir(d);
+				return 0;
+			}
+		}
+		closedir(d);
+	}
+	return 1;
+}
+
+int
+st_relocate(struct store_mailbox *mb, struct store_msg *m)
+{
+	char	*nname;
+	bool	 in_new;
+	int	 rc;
+
+	rc = st_find_base(mb, m->name, m->base_len, &nname, &in_new);
+	if (rc != 0) {
+		if (rc == 1)
+			errno = ENOENT;
+		return -1;
+	}
+	free(m->name);
+	m->name = nname;
+	m->in_new = in_new;
+	name_flags(nname, &m->flags, &m->keywords);
+	return 0;
+}
+
+int
+store_msg_open(struct store_mailbox *mb, size_t idx)
+{
+	char			 path[PATH_MAX];
+	struct store_msg	*m;
+	int			 fd, tries;
+
+	if (idx >= mb->nmsgs) {
+		errno = EINVAL;
+		return -1;
+	}
+	m = &mb->msgs[idx];
+	for (tries = 0; tries < 3; tries++) {
+		if (store_msg_path(mb, idx, path, sizeof(path)) == -1)
+			return -1;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd != -1 || errno != ENOENT)
+			return fd;
+		if (st_relocate(mb, m) == -1)
+			return -1;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int64_t
+store_msg_idate(struct store_mailbox *mb, size_t idx)
+{
+	struct store_msg	*m;
+	struct stat		 st;
+	int64_t			 sec, usec;
+	int			 fd;
+
+	if (idx >= mb->nmsgs)
+		return 0;
+	m = &mb->msgs[idx];
+	if (m->idate_ != 0)
+		return m->idate_;
+	fd = store_msg_open(mb, idx);
+	if (fd != -1 && fstat(fd, &st) == 0)
+		m->idate_ = st.st_mtime;
+	else {
+		name_time(m->name, &sec, &usec);
+		m->idate_ = sec > 0 ? sec : 1;
+	}
+	if (fd != -1)
+		close(fd);
+	mb->idate_dirty = true;
+	return m->idate_;
+}

@@ -1,0 +1,350 @@
+/*
+ * Mail store over Maildir++ (cr.yp.to/proto/maildir.html, Courier's
+ * README.maildirquota): folders, stable UIDs, flags, MODSEQs and a parsed-
+ * structure cache for IMAP (RFC 3501, RFC 7162 CONDSTORE) and POP3.
+ *
+ * Layout on disk (compatible with Courier, Dovecot, Postfix):
+ *	ROOT/{cur,new,tmp}/		INBOX
+ *	ROOT/.Sent/{cur,new,tmp}/	folder "Sent" (+ empty file maildirfolder)
+ *	ROOT/.a.b/			folder "a/b"
+ *	ROOT/subscriptions		subscribed folder names, one per line
+ * Folder names in this API (and so in IMAP) use '/' as the hierarchy
+ * separator; on disk it is '.'.  A '.' or '%' inside a name component is
+ * stored as "%2E" / "%25" (decoded when listing), so any IMAP name maps to
+ * one directory.  "INBOX" (any case) is ROOT itself.  Names are kept as the
+ * client sent them (modified UTF-7), like Dovecot and Courier.
+ *
+ * Message file names: "<base>" in new/, "<base>:2,<flags>" in cur/.  The
+ * base name identifies a message for life; ",S=<size>" (file bytes) and
+ * ",W=<size>" (CRLF size, Dovecot) inside it are used when present, so a
+ * sync never stats a file that carries ,S=.  Flags: the uppercase letters
+ * after ":2," (D draft, F flagged, P passed, R replied = \Answered,
+ * S seen, T trashed = \Deleted; other uppercase letters are kept), sorted,
+ * then keywords as lowercase letters 'a'..'z', letter i naming keyword i of
+ * the folder's "dovecot-keywords" file ("<i> <name>" lines, Dovecot's own
+ * file and format, so keywords survive a switch in either direction).
+ *
+ * Per folder, next to cur/:
+ *	letterbox-uidlist	the index: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, a
+ *				generation, and per message uid, modseq, size,
+ *				CRLF size, internal date, file name (text, one
+ *				line each; rebuilt from cur/+new/ when missing)
+ *	letterbox-uidlist.lock	flock(2)ed while the index is read-modify-
+ *				written; never removed
+ *	letterbox-cache		append-only ENVELOPE/BODY/BODYSTRUCTURE cache,
+ *				keyed by UID (just a cache: may be deleted)
+ *	dovecot-keywords	keyword names (see above)
+ * The index is written to a temp file, fsynced and renamed over the old
+ * one, always under the lock, so two daemons and a delivery may touch one
+ * folder at once: a UID is handed out only under the lock from UIDNEXT,
+ * which only grows, so no UID is ever reused or given to two messages.
+ * When no index exists yet, Dovecot's "dovecot-uidlist" (v3) or Courier's
+ * "courierimapuiddb" (v1) is imported if present, keeping the clients'
+ * UIDs and UIDVALIDITY; otherwise UIDVALIDITY is the current time.
+ *
+ * Messages found in new/ get the next UIDs (ordered by arrival time in the
+ * name) and, unless STORE_O_KEEP_NEW, are renamed into cur/ as
+ * "<base>:2," (as Dovecot does on open); a file renamed by another
+ * program (flags changed, moved to cur/) keeps its UID because the base
+ * name is unchanged.
+ *
+ * The session's view: a mailbox handle holds the message array its user
+ * sees (index i = IMAP sequence number i + 1).  It changes only in
+ * store_sync() (which reports expunges and flag changes through callbacks)
+ * and for this handle's own flag changes; store_expunge() and appends take
+ * effect in the view at the next store_sync().
+ *
+ * Files are created 0600, directories 0700 (the process runs as the mail
+ * owner).  Errors: functions return -1 with errno set: ENOENT (no such
+ * folder / message gone), EINVAL (bad name or argument), EEXIST,
+ * ENOTEMPTY (folder has children), ENOSPC (27th keyword), ETIMEDOUT (lock
+ * held > 30 s), or the system call's errno.
+ *
+ * Thread-safety: no static state.  One handle is used by one thread at a
+ * time (a session, or a worker doing its sync); different handles, also on
+ * the same folder in one process, are independent (flock is per open file).
+ * Every call may block on disk I/O.
+ */
+#ifndef LB_STORE_STORE_H
+#define LB_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct store_mailbox;
+
+/* Flags: bit ('X' - 'A') for Maildir flag letter X. */
+#define STORE_FLAG(c)		(1u << ((c) - 'A'))
+#define STORE_F_DRAFT		STORE_FLAG('D')	/* \Draft */
+#define STORE_F_FLAGGED		STORE_FLAG('F')	/* \Flagged */
+#define STORE_F_PASSED		STORE_FLAG('P')	/* forwarded (no IMAP flag; kept) */
+#define STORE_F_ANSWERED	STORE_FLAG('R')	/* \Answered */
+#define STORE_F_SEEN		STORE_FLAG('S')	/* \Seen */
+#define STORE_F_DELETED		STORE_FLAG('T')	/* \Deleted */
+#define STORE_F_ALL		0x03ffffffu
+
+#define STORE_MAX_KEYWORDS	26	/* 'a'..'z' */
+
+/* store_open() flags */
+enum {
+	STORE_O_CREATE	 = 0x01,	/* create the folder/Maildir when missing */
+	STORE_O_KEEP_NEW = 0x02,	/* leave new/ files in new/ (POP3, like Courier) */
+	STORE_O_NOFSYNC	 = 0x04,	/* index writes without fsync (tests, benchmarks) */
+};
+
+/*
+ * One message of the view.  All fields read-only for callers; name is
+ * borrowed and valid until the next call that changes this message
+ * (store_sync, store_set_flags) or store_close.
+ */
+struct store_msg {
+	uint32_t	 uid;
+	uint32_t	 flags;		/* STORE_F_* bits */
+	uint32_t	 keywords;	/* bit i = keyword i (store_keyword_name) */
+	bool		 in_new;	/* file is in new/ (else cur/) */
+	bool		 recent;	/* this handle's sync gave it its UID (\Recent) */
+	uint64_t	 modseq;	/* RFC 7162; > 0 */
+	uint64_t	 size;		/* file bytes (,S= or stat): IMAP RFC822.SIZE */
+	uint64_t	 vsize;		/* size with CRLF line ends: ,W= if present,
+					 * else size (our files are CRLF): POP3 */
+	char		*name;		/* file name in new/ or cur/ */
+	uint16_t	 base_len;	/* name[0..base_len) = base (before ":2,") */
+
+	/* private to the store: */
+	int64_t		 idate_;	/* 0 = unknown, see store_msg_idate() */
+	char		*cache_[3];
+	uint32_t	 cache_len_[3];
+};
+
+/* ---- mailbox handle ---- */
+
+/*
+ * Open folder ("INBOX", "Sent", "a/b") of the Maildir at root.  Does not
+ * read the folder: call store_sync() before looking at messages (the
+ * view is empty until then).  Returns NULL with errno ENOENT when the
+ * folder does not exist (without STORE_O_CREATE), EINVAL for a bad name.
+ * The handle owns everything it returns; free with store_close().
+ */
+struct store_mailbox *store_open(const char *root, const char *folder, int flags);
+void	 store_close(struct store_mailbox **mb);
+
+/*
+ * Callbacks of store_sync(), both optional (NULL cb = none).
+ * expunged: a message of the view is gone (expunged here or elsewhere).
+ *	Calls come in ascending order; idx is the message's index at the
+ *	moment of the call (earlier calls' removals already applied), so
+ *	"* <idx+1> EXPUNGE" in call order is what RFC 3501 7.4.1 wants.
+ * changed: after all expunges, message idx got new flags/keywords/modseq
+ *	from another process.
+ * New messages are appended at the end of the view: compare store_count()
+ * before and after.
+ */
+struct store_sync_cb {
+	void	(*expunged)(void *arg, size_t idx, uint32_t uid);
+	void	(*changed)(void *arg, size_t idx);
+};
+
+/*
+ * Bring the index up to date with cur/ and new/ (one readdir of each;
+ * nothing when neither directory nor the index changed since the last
+ * sync), then the view with the index.  Takes the folder lock only when
+ * something changed.  Returns 0, or -1/errno (the view is unchanged).
+ */
+int	 store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg);
+
+size_t	 store_count(const struct store_mailbox *mb);
+/* Borrowed; idx < store_count(). */
+const struct store_msg *store_msg(const struct store_mailbox *mb, size_t idx);
+/* Index of uid in the view, or -1 (binary search: the view is UID-ordered). */
+ssize_t	 store_find_uid(const struct store_mailbox *mb, uint32_t uid);
+/* First index whose uid >= uid (store_count() when none): for UID ranges. */
+size_t	 store_lower_bound(const struct store_mailbox *mb, uint32_t uid);
+
+uint32_t store_uidvalidity(const struct store_mailbox *mb);
+uint32_t store_uidnext(const struct store_mailbox *mb);		/* as of the last sync */
+uint64_t store_highestmodseq(const struct store_mailbox *mb);	/* as of the last sync */
+const char *store_name(const struct store_mailbox *mb);		/* folder name as opened */
+const char *store_path(const struct store_mailbox *mb);		/* its directory (for inotify) */
+
+/*
+ * Path of message idx ("DIR/cur/NAME") into dst.  Returns 0, or -1
+ * (ENAMETOOLONG).  The file may have been renamed meanwhile: prefer
+ * store_msg_open().
+ */
+int	 store_msg_path(const struct store_mailbox *mb, size_t idx, char *dst, size_t dstsz);
+
+/*
+ * Open message idx read-only.  When its file was renamed by another
+ * process, finds it again by base name (and updates the view's name).
+ * Returns an fd (caller closes) or -1: ENOENT when the message is gone.
+ */
+int	 store_msg_open(struct store_mailbox *mb, size_t idx);
+
+/*
+ * Internal date (seconds since the epoch): the file's mtime (what Dovecot
+ * and Courier set on APPEND), read once with stat() and then kept in the
+ * index; falls back to the time in the file name when the file is gone.
+ */
+int64_t	 store_msg_idate(struct store_mailbox *mb, size_t idx);
+
+/* ---- flags ---- */
+
+enum store_flag_op {
+	STORE_FLAGS_SET,	/* replace (FLAGS) */
+	STORE_FLAGS_ADD,	/* +FLAGS */
+	STORE_FLAGS_REMOVE,	/* -FLAGS */
+};
+
+/*
+ * Change message idx's flags and keywords by renaming its file in cur/
+ * (a new/ file moves to cur/).  unchangedsince (RFC 7162 3.1.3; 0 = no
+ * condition): when the message's modseq is higher, nothing is done and 1 is
+ * returned.  On a real change the message gets modseq = ++HIGHESTMODSEQ;
+ * the view's entry is updated.  Returns 0 (changed or nothing to change),
+ * 1 (skipped by unchangedsince), -1 with ENOENT when another process
+ * expunged the message (it leaves the view at the next sync).
+ * Keywords bits must name existing keywords (store_keyword_index).
+ */
+int	 store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
+	    uint32_t flags, uint32_t keywords, uint64_t unchangedsince);
+
+/*
+ * Optional batch around many store_set_flags() calls (STORE 1:*): takes
+ * the lock once and writes the index once at store_update_end().  Not
+ * nestable; other calls (sync, expunge, append) must not run in between.
+ * Returns 0 or -1/errno.
+ */
+int	 store_update_begin(struct store_mailbox *mb);
+int	 store_update_end(struct store_mailbox *mb);
+
+/* Keyword i's name (borrowed, valid until store_close), NULL when unused. */
+const char *store_keyword_name(const struct store_mailbox *mb, unsigned i);
+/*
+ * Keyword number of name (compared without case, RFC 3501 atom); with
+ * create, adds it to dovecot-keywords when missing.  Returns 0..25, or -1:
+ * ENOENT (missing, !create), ENOSPC (26 keywords used), EINVAL (not an atom
+ * or a \System flag).
+ */
+int	 store_keyword_index(struct store_mailbox *mb, const char *name, bool create);
+
+/* ---- expunge, append, copy ---- */
+
+/*
+ * Delete the messages with these UIDs (unlink their files; UIDs not in
+ * the folder are ignored) and drop them from the index.  The view still
+ * shows them until the next store_sync(), which reports them as expunged.
+ * Returns 0 or -1/errno (files already removed stay removed).
+ */
+int	 store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n);
+
+/*
+ * Streaming append (IMAP APPEND): begin creates tmp/<unique>; write adds
+ * bytes (store as they are; IMAP literals are CRLF already); commit fsyncs,
+ * sets the mtime to idate (0 = now), links it into cur/ as
+ * "<unique>,S=<size>:2,<flags>", gives it UIDNEXT under the lock and
+ * returns its UID in *uid_r.  The message shows in the view after the
+ * next store_sync().  commit and abort free *ap and remove the temp file.
+ */
+struct store_append;
+struct store_append *store_append_begin(struct store_mailbox *mb);
+int	 store_append_write(struct store_append *a, const void *p, size_t n);
+int	 store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
+	    int64_t idate, uint32_t *uid_r);
+void	 store_append_abort(struct store_append **ap);
+/* All in one for a message held in memory. */
+int	 store_append(struct store_mailbox *mb, const void *data, size_t len, uint32_t flags,
+	    uint32_t keywords, int64_t idate, uint32_t *uid_r);
+
+/*
+ * Copy message idx of src into dst (another handle; IMAP COPY/MOVE): a
+ * hard link when possible, else a byte copy; flags kept, keywords mapped
+ * by name (created in dst as needed), internal date kept.  Returns 0 with
+ * the new UID in *uid_r, or -1/errno (ENOENT: the source is gone).
+ */
+int	 store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst,
+	    uint32_t *uid_r);
+
+/* ---- parsed-structure cache (IMAP FETCH) ---- */
+
+enum store_cache_field {
+	STORE_CACHE_ENVELOPE,		/* mime_envelope() */
+	STORE_CACHE_BODY,		/* mime_bodystructure(extended = false) */
+	STORE_CACHE_BODYSTRUCTURE,	/* mime_bodystructure(extended = true) */
+};
+
+/*
+ * The field for message idx: from memory, else from letterbox-cache, else
+ * by mapping and parsing the file once (all three fields are computed and
+ * appended to the cache together).  *data_r (not NUL-terminated, len in
+ * *len_r) is borrowed until store_close or the message leaves the view.
+ * Returns 0, or -1/errno (ENOENT: message gone).
+ */
+int	 store_msg_cached(struct store_mailbox *mb, size_t idx, enum store_cache_field f,
+	    const char **data_r, size_t *len_r);
+
+/* ---- folders (no handle needed) ---- */
+
+enum {
+	STORE_FOLDER_NONEXISTENT = 0x1,	/* only a parent of existing folders
+					 * (".a.b" without ".a"): \NonExistent */
+	STORE_FOLDER_CHILDREN	 = 0x2,	/* has child folders (\HasChildren; else
+					 * \HasNoChildren) */
+};
+
+struct store_folder {
+	char		*name;		/* "INBOX", "Sent", "a/b" */
+	unsigned	 flags;		/* STORE_FOLDER_* */
+};
+
+/*
+ * All folders of the Maildir at root, INBOX first, then by name (bytes),
+ * with missing parents included (STORE_FOLDER_NONEXISTENT).  Returns 0 and
+ * an array the caller frees with store_folder_list_free(), or -1/errno.
+ */
+int	 store_folder_list(const char *root, struct store_folder **list_r, size_t *n_r);
+void	 store_folder_list_free(struct store_folder **list, size_t n);
+
+/* Is name a valid folder name, and does the folder exist? */
+bool	 store_folder_valid(const char *name);
+bool	 store_folder_exists(const char *root, const char *name);
+
+/* Directory of folder name under root into dst.  0 or -1 (EINVAL, ENAMETOOLONG). */
+int	 store_folder_path(const char *root, const char *name, char *dst, size_t dstsz);
+
+/*
+ * Create a folder (its cur/ new/ tmp/ and maildirfolder; parents are not
+ * needed in Maildir++ and are not created).  -1/EEXIST when it exists;
+ * "INBOX" -> EEXIST.
+ */
+int	 store_folder_create(const char *root, const char *name);
+
+/*
+ * Rename folder old to new, with its children ("a/b" moves with "a").
+ * -1/EEXIST when new (or a child's new name) exists, ENOENT when old does
+ * not; INBOX (either side) -> EINVAL (RFC 3501 INBOX rename is the IMAP
+ * layer's: it moves the messages).  Subscriptions are renamed too.
+ */
+int	 store_folder_rename(const char *root, const char *oldname, const char *newname);
+
+/*
+ * Delete a folder and its messages (renamed away first, so it vanishes at
+ * once, then removed).  -1/ENOTEMPTY when it has child folders (as
+ * Dovecot), ENOENT when missing, EINVAL for INBOX.
+ */
+int	 store_folder_delete(const char *root, const char *name);
+
+/*
+ * Subscriptions (ROOT/subscriptions, one name per line).  Reading also
+ * understands Dovecot's v2 file ("V\t2" header, '\t' separators) and
+ * Courier's "INBOX.a.b" names; writing uses our names ('/').
+ * store_subscriptions returns a sorted array of strings the caller frees
+ * with store_subscriptions_free().  store_subscribe adds or removes one
+ * (written by temp + rename; no error when already in that state).
+ */
+int	 store_subscriptions(const char *root, char ***names_r, size_t *n_r);
+void	 store_subscriptions_free(char ***names, size_t n);
+int	 store_subscribe(const char *root, const char *name, bool subscribe);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * Internals of the mail store shared by its files (not for other modules):
+ * the index ("uidlist") in memory, file-name helpers, the folder lock.
+ */
+#ifndef LB_STORE_STORE_INT_H
+#define LB_STORE_STORE_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "store/store.h"
+
+#define UIDLIST_FILE	"letterbox-uidlist"
+#define UIDLIST_LOCK	"letterbox-uidlist.lock"
+#define CACHE_FILE	"letterbox-cache"
+#define KEYWORDS_FILE	"dovecot-keywords"
+
+/* One message in the index. */
+struct ul_rec {
+	uint32_t	 uid;
+	bool		 in_new;
+	bool		 mark;		/* seen by the current scan */
+	bool		 recent;	/* UID given by this handle's last refresh */
+	uint16_t	 base_len;
+	uint64_t	 modseq;
+	uint64_t	 size, vsize;	/* 0 = unknown */
+	int64_t		 idate;		/* 0 = unknown */
+	char		*name;		/* file name in new/ or cur/ */
+};
+
+/* The index as read from / written to letterbox-uidlist. */
+struct uidlist {
+	uint32_t	 uidvalidity, uidnext;
+	uint64_t	 highestmodseq, gen;
+	struct ul_rec	*recs;		/* sorted by uid */
+	size_t		 n, cap;
+	uint32_t	*hash;		/* rec index + 1 by base name; 0 = free */
+	size_t		 hcap;		/* power of two, > 2 * n */
+	bool		 loaded;	/* recs reflect the file (or a fresh folder) */
+};
+
+struct store_mailbox {
+	char		*root, *name, *dir;
+	int		 oflags;
+	int		 lockfd;	/* open while locked */
+	bool		 batch;		/* inside store_update_begin/end */
+	bool		 batch_dirty;
+	struct uidlist	 ul;
+	/* What the last scan saw, for the "nothing changed" shortcut. */
+	struct timespec	 cur_mtime, new_mtime;
+	time_t		 scan_time;
+	bool		 scanned;
+	/* The view. */
+	struct store_msg *msgs;
+	size_t		 nmsgs, msgcap;
+	uint32_t	 v_uidvalidity, v_uidnext;
+	uint64_t	 v_highestmodseq;
+	bool		 idate_dirty;	/* view learned idates the index lacks */
+	/* Keywords (dovecot-keywords). */
+	char		*kw[STORE_MAX_KEYWORDS];
+	struct timespec	 kw_mtime;
+	ino_t		 kw_ino;
+	off_t		 kw_size;
+	/* letterbox-cache */
+	bool		 cache_loaded;
+	ino_t		 cache_ino;
+	off_t		 cache_off;	/* bytes of the file parsed so far */
+	bool		 cache_bad;	/* other UIDVALIDITY or garbage: recreate */
+};
+
+/* ---- names (name.c) ---- */
+/* Length of the base name: up to the ":2," info (or ':' of any info). */
+size_t	 name_base_len(const char *name);
+/* Flags and keywords from the info of a file name. */
+void	 name_flags(const char *name, uint32_t *flags_r, uint32_t *kw_r);
+/* ",S=" / ",W=" values in the base name; false when absent. */
+bool	 name_size(const char *name, size_t base_len, char key, uint64_t *v_r);
+/* Arrival time in the name ("<sec>.M<usec>..."), for ordering new mail. */
+void	 name_time(const char *name, int64_t *sec_r, int64_t *usec_r);
+/* "<base>:2,<flags><keywords>" into dst; -1/ENAMETOOLONG. */
+int	 name_compose(char *dst, size_t dstsz, const char *name, size_t base_len,
+	    uint32_t flags, uint32_t kw);
+/* A fresh unique base name "<sec>.M<usec>P<pid>R<rand>.<host>". */
+int	 name_unique(char *dst, size_t dstsz);
+uint32_t name_hash(const char *s, size_t len);
+
+/* ---- the index (uidlist.c) ---- */
+void	 ul_clear(struct uidlist *ul);
+/* Read the generation from the file header; 0 when missing/unreadable. */
+uint64_t ul_peek_gen(const char *dir);
+/* Load the file; 0 ok, 1 no file, -1 error. */
+int	 ul_load(struct uidlist *ul, const char *dir);
+int	 ul_write(struct uidlist *ul, const char *dir, bool dosync);
+void	 ul_rehash(struct uidlist *ul);
+struct ul_rec *ul_find_base(struct uidlist *ul, const char *name, size_t base_len);
+struct ul_rec *ul_find_uid(struct uidlist *ul, uint32_t uid);
+struct ul_rec *ul_add(struct uidlist *ul);	/* appended, zeroed; rehash after */
+/* Import dovecot-uidlist / courierimapuiddb: base -> uid map in ul (recs
+ * with name = base, marked not loaded).  0 imported, 1 none, -1 error. */
+int	 ul_import(struct uidlist *ul, const char *dir);
+
+/* ---- locking and refresh (store.c) ---- */
+int	 st_lock(struct store_mailbox *mb);
+void	 st_unlock(struct store_mailbox *mb);
+/* Under the lock: make ul current (reload, scan when asked or missing). */
+int	 st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r);
+int	 st_commit(struct store_mailbox *mb);	/* write ul (under lock) */
+/* Find a file by base name in cur/ or new/: 0 (*name_r malloc'd), 1 none, -1 error. */
+int	 st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
+	    char **name_r, bool *in_new_r);
+/* Keywords from dovecot-keywords when the file changed (store_ops.c). */
+void	 kw_load(struct store_mailbox *mb);
+/* Find a view message's file again after a rename elsewhere; -1/ENOENT if gone. */
+int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
+int	 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c);
+
+/* ---- cache.c ---- */
+void	 cache_msg_free(struct store_msg *m);
+
+/* ---- folder.c ---- */
+/* Encode an IMAP folder name as its directory name (".a.b"); INBOX -> "". */
+int	 folder_disk_name(const char *name, char *dst, size_t dstsz);
+
+#endif
