@@ -55,5 +55,6 @@ int	 cmd_user(struct cli *c, int argc, char **argv);
 int	 cmd_forward(struct cli *c, int argc, char **argv);
 int	 cmd_transport(struct cli *c, int argc, char **argv);
 int	 cmd_cert(struct cli *c, int argc, char **argv);
+int	 cmd_import_postfix(struct cli *c, int argc, char **argv);	/* import_postfix.c */
 
 #endif

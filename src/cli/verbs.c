@@ -16,6 +16,8 @@ const struct cli_verb cli_verbs[] = {
 	    " | transport list   (TRANSPORT: smtp:[host]:port, smtp:host, relay:..., virtual:,"
 	    " local:, error:text, discard:)" },
 	{ "cert", cmd_cert, "cert create [--hostname NAME]" },
+	{ "import-postfix", cmd_import_postfix, "import-postfix [--postfix-dir DIR] [--courier-dir DIR]"
+	    " [--pam-dir DIR] [--force] OUTPUT.conf" },
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...]   (message on stdin)" },
 	{ "queue", cmd_queue, "queue list | queue flush | queue delete ID|ALL" },
 	{ NULL, NULL, NULL },

@@ -1005,7 +1005,7 @@ dir_user_passwd(struct directory *d, const char *email, const char *hash, char *
  * address.  Returns the canonical "a@x,b@y" or NULL with *err_r.
  */
 static char *
-dest_normalize(const char *list, char **err_r)
+dest_normalize(const char *list, bool domain_ok, char **err_r)
 {
 	struct buf	 out;
 	const char	*p = list, *start, *why;
@@ -1028,9 +1028,14 @@ dest_normalize(const char *list, char **err_r)
 				break;
 		}
 		item = xstrndup(start, (size_t)(p - start));
-		if (item[0] == '@' || addr_normalize(item, strlen(item), true, &norm, &why) < 0) {
+		/* "@other.domain" maps a whole domain (a catch-all source only). */
+		if (item[0] == '@' && domain_ok && domain_normalize(item + 1, &norm, &why) == 0) {
+			char *d = xasprintf("@%s", norm);
+			free(norm);
+			norm = d;
+		} else if (item[0] == '@' || addr_normalize(item, strlen(item), true, &norm, &why) < 0) {
 			seterr(err_r, "invalid destination \"%s\": %s", show(shown, item),
-			    item[0] == '@' ? "want an address" : why);
+			    item[0] == '@' ? "want an address (\"@domain\" only for a catch-all source)" : why);
 			free(item);
 			buf_clear(&out);
 			return NULL;
@@ -1078,7 +1083,7 @@ dir_forward_add(struct directory *d, const char *source, const char *dest, char 
 			goto out;
 		}
 	}
-	if ((dests = dest_normalize(dest, err_r)) == NULL) {
+	if ((dests = dest_normalize(dest, source[0] == '@', err_r)) == NULL) {
 		r = DIR_W_INVALID;
 		goto out;
 	}

@@ -571,8 +571,10 @@ my_do(struct directory *d, struct my_stmt *ms, const char *sql, bool numbered, i
 	enum dir_exec	 x;
 	bool		 lost, was_tx;
 	int		 attempt;
+	time_t		 t0;
 
 	for (attempt = 0;; attempt++) {
+		t0 = time(NULL);
 		if ((x = my_ensure(m, err_r)) != DIR_X_OK) {
 			/* No connection, no transaction to roll back. */
 			if (which == DIR_S_ROLLBACK) {
@@ -598,7 +600,8 @@ my_do(struct directory *d, struct my_stmt *ms, const char *sql, bool numbered, i
 			xfree(err_r);
 			return DIR_X_OK;
 		}
-		if (attempt > 0 || was_tx || which == DIR_S_COMMIT) {
+		/* A server that took seconds to fail is hung, not restarted: no second wait. */
+		if (attempt > 0 || was_tx || which == DIR_S_COMMIT || time(NULL) - t0 >= 2) {
 			m->last_fail = time(NULL);
 			free(m->last_err);
 			m->last_err = xstrdup(*err_r);

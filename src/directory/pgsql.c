@@ -336,11 +336,14 @@ lost:
 static enum dir_exec
 pg_result(struct pg_dir *p, PGresult *r, bool *lost_r, char **err_r)
 {
-	ExecStatusType st = PQresultStatus(r);
+	ExecStatusType	 st = PQresultStatus(r);
+	const char	*msg;
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return DIR_X_OK;
-	*err_r = pg_msg(p, PQresultErrorMessage(r));
+	/* The primary message alone: the full one repeats the statement with a caret. */
+	msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	*err_r = pg_msg(p, msg != NULL ? msg : PQresultErrorMessage(r));
 	*lost_r = PQstatus(p->conn) == CONNECTION_BAD;
 	return *lost_r ? DIR_X_TEMP : pg_kind(PQresultErrorField(r, PG_DIAG_SQLSTATE));
 }
@@ -435,6 +438,7 @@ pg_do(struct directory *d, int which, const char *sql, const char *const *params
 	char		 name[32];
 	enum dir_exec	 x;
 	int		 attempt;
+	time_t		 t0;
 
 	txn = which == DIR_S_BEGIN || which == DIR_S_COMMIT || which == DIR_S_ROLLBACK;
 	if (which >= 0) {
@@ -445,6 +449,7 @@ pg_do(struct directory *d, int which, const char *sql, const char *const *params
 		snprintf(name, sizeof(name), "lb_q%d", -1 - which);
 	}
 	for (attempt = 0;; attempt++) {
+		t0 = time(NULL);
 		if ((x = pg_ensure(p, err_r)) != DIR_X_OK) {
 			if (which == DIR_S_ROLLBACK) {
 				xfree(err_r);
@@ -474,7 +479,8 @@ pg_do(struct directory *d, int which, const char *sql, const char *const *params
 			xfree(err_r);
 			return DIR_X_OK;
 		}
-		if (attempt > 0 || was_tx || which == DIR_S_COMMIT) {
+		/* A server that took seconds to fail is hung, not restarted: no second wait. */
+		if (attempt > 0 || was_tx || which == DIR_S_COMMIT || time(NULL) - t0 >= 2) {
 			p->last_fail = time(NULL);
 			free(p->last_err);
 			p->last_err = xstrdup(*err_r);

@@ -183,7 +183,9 @@ open_done(void *arg)
 	struct pop3_session	*s = j->s;
 	char			 tls[96];
 
-	if (s == NULL) {
+	if (s == NULL || s->state == POP3_S_CLOSING) {
+		if (s != NULL)
+			s->job = NULL;
 		job_free(j);
 		return;
 	}

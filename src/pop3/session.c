@@ -247,12 +247,37 @@ set_peer(struct pop3_session *s, const struct sockaddr *sa)
 	}
 }
 
+/*
+ * pop3_max_connections / pop3_client_connection_count_limit: refuse
+ * before any TLS work.  Returns the reason, or NULL to go on.
+ */
+static const char *
+over_limit(const struct pop3_session *n)
+{
+	const struct conf		*c = conf_current();
+	const struct pop3_session	*s;
+	int64_t				 all = 0, same = 0;
+
+	for (s = sessions; s != NULL; s = s->next) {
+		all++;
+		if (strcmp(s->rip, n->rip) == 0)
+			same++;
+	}
+	if (all >= conf_int(c, "pop3_max_connections"))
+		return "max-connections";
+	if (same >= conf_int(c, "pop3_client_connection_count_limit"))
+		return "client-connection-limit";
+	return NULL;
+}
+
 void
 pop3d_accept(const struct service *svc, evutil_socket_t fd, const struct sockaddr *sa,
     socklen_t salen, void *arg)
 {
+	static const char	 busy[] = "-ERR [SYS/TEMP] Too many connections, try again later.\r\n";
 	struct server		*srv = arg;
 	struct pop3_session	*s;
+	const char		*why;
 
 	s = xcalloc(1, sizeof(*s));
 	s->srv = srv;
@@ -261,6 +286,16 @@ pop3d_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 	s->stream.fd = -1;
 	conn_new_sid(s->sid);
 	set_peer(s, sa);
+	if ((why = over_limit(s)) != NULL) {
+		log_info("pop3d sid=%s: connect addr=%s:%s refused reason=%s", s->sid, s->rip,
+		    s->rport, why);
+		/* Best effort, non-blocking; a TLS client just sees the close. */
+		if (!svc->implicit_tls)
+			(void)!write(fd, busy, sizeof(busy) - 1);
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
 	if (svc->implicit_tls) {
 		s->bev = srv->tls != NULL ? tls_wrap_server(srv->tls, srv->base, NULL, fd) : NULL;
 		s->handshaking = true;
@@ -346,11 +381,8 @@ pop3_resume(struct pop3_session *s)
 		in = bufferevent_get_input(s->bev);
 		max = s->state == POP3_S_SASL ? SASL_RESPONSE_MAX : POP3_LINE_MAX;
 		r = conn_readline(in, max, &s->line);
-		if (r == 0) {
-			if (evbuffer_get_length(in) >= POP3_IN_MAX)
-				bufferevent_disable(s->bev, EV_READ);
+		if (r == 0)
 			return;
-		}
 		if (r < 0) {
 			log_info("pop3d sid=%s: line too long, closing", s->sid);
 			pop3_reply(s, "-ERR Line too long.");
@@ -363,9 +395,6 @@ pop3_resume(struct pop3_session *s)
 		else
 			pop3_dispatch(s, s->line.data, s->line.len);
 	}
-	/* Read again once we can use input (it was paused while the buffer was full). */
-	if (s->bev != NULL && s->state != POP3_S_CLOSING && !s->waiting)
-		bufferevent_enable(s->bev, EV_READ);
 }
 
 static void

@@ -1247,6 +1247,12 @@ sess_write_cb(struct bufferevent *bev, void *arg)
 /* ---- logging ---- */
 
 void
+smtpc_reason(const struct smtpc_rcpt *r, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s %s", r->dsn[0] ? r->dsn : "4.0.0", r->text);
+}
+
+void
 smtpc_log(const struct smtpc_job *job, size_t i)
 {
 	const struct smtpc_rcpt	*r = &job->rcpts[i];

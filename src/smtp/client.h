@@ -149,6 +149,19 @@ void		 smtpc_flush_backoff(void);
  */
 void		 smtpc_log(const struct smtpc_job *job, size_t i);
 
+/*
+ * The text to store as the spool reason (spool_rcpt_set) for recipient r:
+ * "DSN TEXT", e.g. "5.1.1 host mx.x[192.0.2.3] said: 550 5.1.1 <b@x>: user
+ * unknown (in reply to RCPT TO command)" -- the form bounce_create() parses
+ * into Status, Remote-MTA and Diagnostic-Code.  Always NUL-terminates.
+ *
+ * Mapping for the manager: DELIVERED -> SPOOL_R_RELAYED (and a "relayed"
+ * SUCCESS notice when NOTIFY=SUCCESS and !job->peer_dsn); DEFERRED ->
+ * SPOOL_R_DEFERRED with sched_next_retry(), or FAILED once sched_expired();
+ * BOUNCED -> SPOOL_R_FAILED, then bounce_create(BOUNCE_FAILURE).
+ */
+void		 smtpc_reason(const struct smtpc_rcpt *r, char *buf, size_t sz);
+
 /* Status name for logs: "sent", "deferred", "bounced", "pending". */
 const char	*smtpc_status_name(enum smtpc_status st);
 

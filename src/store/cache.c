@@ -140,12 +140,14 @@ cache_load(struct store_mailbox *mb)
 static void
 cache_put(struct store_mailbox *mb, const struct buf *rec)
 {
-	char	 path[PATH_MAX], tmp[PATH_MAX];
+	char	 path[PATH_MAX], tmp[PATH_MAX], uniq[300];
 	struct buf hdr;
 	int	 fd;
 
+	/* Not under the folder lock: a unique temp name per writer. */
 	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1 ||
-	    st_join(tmp, sizeof(tmp), path, ".tmp", "") == -1)
+	    name_unique(uniq, sizeof(uniq)) == -1 ||
+	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
 		return;
 	if (!mb->cache_bad) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);

@@ -603,13 +603,14 @@ store_subscriptions_free(char ***names, size_t n)
 static int
 subs_write(const char *root, char **v, size_t n)
 {
-	char		path[PATH_MAX], tmp[PATH_MAX];
+	char		path[PATH_MAX], tmp[PATH_MAX], uniq[300];
 	struct buf	b;
 	size_t		i, k;
 	int		fd, saved;
 
 	if (subs_path(root, path, sizeof(path)) == -1 ||
-	    st_join(tmp, sizeof(tmp), path, ".tmp", "") == -1)
+	    name_unique(uniq, sizeof(uniq)) == -1 ||
+	    st_join(tmp, sizeof(tmp), path, ".tmp.", uniq) == -1)
 		return -1;
 	buf_init(&b, 16 * 1024 * 1024);
 	if (buf_adds(&b, "V\t2\n\n") == -1)

@@ -322,15 +322,18 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 	char		 from[PATH_MAX], to[PATH_MAX], nname[NAME_MAX_LEN + 64];
 	struct pending	*p;
 	struct ul_rec	*r;
-	size_t		 i;
+	const char	*prev = NULL;
+	size_t		 i, prev_len = 0;
 	bool		 in_new;
 
 	qsort(sc->p, sc->n, sizeof(*sc->p), pending_cmp);
 	for (i = 0; i < sc->n; i++) {
 		p = &sc->p[i];
-		if (i > 0 && p->base_len == sc->p[i - 1].base_len &&
-		    memcmp(p->name, sc->p[i - 1].name, p->base_len) == 0)
+		/* Same base as the one before (cur/ sorts first): skip it. */
+		if (prev != NULL && p->base_len == prev_len && memcmp(p->name, prev, prev_len) == 0)
 			continue;
+		prev = p->name;
+		prev_len = p->base_len;
 		in_new = p->in_new;
 		if (in_new && !(mb->oflags & STORE_O_KEEP_NEW) &&
 		    name_compose(nname, sizeof(nname), p->name, p->base_len, 0, 0) == 0 &&
@@ -347,11 +350,35 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 		r->uid = mb->ul.uidnext++;
 		r->modseq = ++mb->ul.highestmodseq;
 		r->name = p->name;
+		prev = r->name;
 		p->name = NULL;
 		r->base_len = (uint16_t)p->base_len;
 		r->in_new = in_new;
 		r->recent = true;
 		rec_fill_size(mb, r);
+	}
+}
+
+/* Messages indexed while in new/ (by a KEEP_NEW handle) move to cur/ too. */
+static void
+move_indexed_new(struct store_mailbox *mb, bool *changed)
+{
+	char		 from[PATH_MAX], to[PATH_MAX], nname[NAME_MAX_LEN + 64];
+	struct ul_rec	*r;
+	size_t		 i;
+
+	for (i = 0; i < mb->ul.n; i++) {
+		r = &mb->ul.recs[i];
+		if (!r->in_new ||
+		    name_compose(nname, sizeof(nname), r->name, r->base_len, 0, 0) == -1 ||
+		    st_join(from, sizeof(from), mb->dir, "/new/", r->name) == -1 ||
+		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == -1 ||
+		    rename(from, to) == -1)
+			continue;
+		free(r->name);
+		r->name = xstrdup(nname);
+		r->in_new = false;
+		*changed = true;
 	}
 }
 
@@ -400,6 +427,8 @@ do_scan(struct store_mailbox *mb, bool *changed)
 		mb->ul.highestmodseq++;
 		*changed = true;
 	}
+	if (!(mb->oflags & STORE_O_KEEP_NEW))
+		move_indexed_new(mb, changed);
 	if (sc.n > 0) {
 		assign_new(mb, &sc);
 		*changed = true;
@@ -466,11 +495,10 @@ ul_fresh(struct store_mailbox *mb)
 int
 st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r)
 {
-	uint64_t	gen = ul_peek_gen(mb->dir);
-	int		rc;
+	int	rc;
 
 	*changed_r = false;
-	if (!mb->ul.loaded || gen != mb->ul.gen) {
+	if (!ul_current(&mb->ul, mb->dir)) {
 		rc = ul_load(&mb->ul, mb->dir);
 		if (rc == -1)
 			return -1;
@@ -521,6 +549,21 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 	size_t			 i = 0, j = 0, n = 0, nchanged = 0, k;
 	size_t			*changed;
 
+	/* Index rebuilt (new UIDVALIDITY): the old UIDs mean nothing, all
+	 * of the view goes (IMAP must then close the session, RFC 3501 2.3.1.1). */
+	if (mb->v_uidvalidity != 0 && mb->v_uidvalidity != ul->uidvalidity) {
+		for (i = 0; i < mb->nmsgs; i++) {
+			if (cb != NULL && cb->expunged != NULL)
+				cb->expunged(arg, 0, mb->msgs[i].uid);
+			free(mb->msgs[i].name);
+			cache_msg_free(&mb->msgs[i]);
+		}
+		mb->nmsgs = 0;
+		i = 0;
+		mb->cache_loaded = false;
+		mb->cache_ino = 0;
+		mb->cache_off = 0;
+	}
 	out = xcalloc(ul->n + 1, sizeof(*out));
 	changed = xcalloc(mb->nmsgs + 1, sizeof(*changed));
 	while (i < mb->nmsgs || j < ul->n) {
@@ -613,7 +656,7 @@ store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
 	if (!mb->idate_dirty && dirs_unchanged(mb)) {
 		/* Only the index may have changed: reading it needs no lock
 		 * (it is replaced by rename, never written in place). */
-		if (ul_peek_gen(mb->dir) != mb->ul.gen) {
+		if (!ul_current(&mb->ul, mb->dir)) {
 			rc = ul_load(&mb->ul, mb->dir);
 			if (rc == -1)
 				return -1;

@@ -96,8 +96,9 @@ enum {
 
 /*
  * One message of the view.  All fields read-only for callers; name is
- * borrowed and valid until the next call that changes this message
- * (store_sync, store_set_flags) or store_close.
+ * borrowed and valid until the next call on the handle that may rename it
+ * (store_sync, store_set_flags, store_msg_open, store_msg_idate,
+ * store_msg_cached, store_copy) or store_close.
  */
 struct store_msg {
 	uint32_t	 uid;
@@ -139,7 +140,10 @@ void	 store_close(struct store_mailbox **mb);
  * changed: after all expunges, message idx got new flags/keywords/modseq
  *	from another process.
  * New messages are appended at the end of the view: compare store_count()
- * before and after.
+ * before and after.  When the index was rebuilt with a new UIDVALIDITY
+ * (someone deleted it), every message is reported expunged (idx 0) and the
+ * view refilled: IMAP should compare store_uidvalidity() before and after
+ * and close the session (RFC 3501 2.3.1.1).
  */
 struct store_sync_cb {
 	void	(*expunged)(void *arg, size_t idx, uint32_t uid);
@@ -147,10 +151,11 @@ struct store_sync_cb {
 };
 
 /*
- * Bring the index up to date with cur/ and new/ (one readdir of each;
- * nothing when neither directory nor the index changed since the last
- * sync), then the view with the index.  Takes the folder lock only when
- * something changed.  Returns 0, or -1/errno (the view is unchanged).
+ * Bring the index up to date with cur/ and new/ (one readdir of each,
+ * under the folder lock), then the view with the index.  Shortcut: when
+ * neither directory's mtime changed since this handle's last scan (and is
+ * over a second old), only the index header is read, without the lock.
+ * Returns 0, or -1/errno (the view is unchanged).
  */
 int	 store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg);
 
@@ -235,6 +240,8 @@ int	 store_keyword_index(struct store_mailbox *mb, const char *name, bool create
  * Delete the messages with these UIDs (unlink their files; UIDs not in
  * the folder are ignored) and drop them from the index.  The view still
  * shows them until the next store_sync(), which reports them as expunged.
+ * When ROOT/maildirsize exists, a "-bytes -count" line is appended
+ * (Maildir++ quota; appends and copies add "+bytes 1" likewise).
  * Returns 0 or -1/errno (files already removed stay removed).
  */
 int	 store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n);
@@ -246,6 +253,7 @@ int	 store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n);
  * "<unique>,S=<size>:2,<flags>", gives it UIDNEXT under the lock and
  * returns its UID in *uid_r.  The message shows in the view after the
  * next store_sync().  commit and abort free *ap and remove the temp file.
+ * uid_r may be NULL.
  */
 struct store_append;
 struct store_append *store_append_begin(struct store_mailbox *mb);

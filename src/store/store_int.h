@@ -89,8 +89,8 @@ uint32_t name_hash(const char *s, size_t len);
 
 /* ---- the index (uidlist.c) ---- */
 void	 ul_clear(struct uidlist *ul);
-/* Read the generation from the file header; 0 when missing/unreadable. */
-uint64_t ul_peek_gen(const char *dir);
+/* Is ul (loaded) what the file holds?  Reads only the header line. */
+bool	 ul_current(const struct uidlist *ul, const char *dir);
 /* Load the file; 0 ok, 1 no file, -1 error. */
 int	 ul_load(struct uidlist *ul, const char *dir);
 int	 ul_write(struct uidlist *ul, const char *dir, bool dosync);

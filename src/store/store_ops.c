@@ -328,6 +328,29 @@ store_update_end(struct store_mailbox *mb)
 	return rc;
 }
 
+/* ---- Maildir++ quota ---- */
+
+/*
+ * Note a change in ROOT/maildirsize when the file exists (delivery keeps
+ * it when virtual_create_maildirsize is on): one O_APPEND line "<bytes>
+ * <count>", negative for removals, as Courier's maildirquota does.
+ */
+static void
+quota_note(const struct store_mailbox *mb, int64_t bytes, int64_t count)
+{
+	char	path[PATH_MAX], line[64];
+	int	fd, n;
+
+	if (count == 0 || st_join(path, sizeof(path), mb->root, "/maildirsize", "") == -1)
+		return;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
+		return;
+	n = snprintf(line, sizeof(line), "%lld %lld\n", (long long)bytes, (long long)count);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)fs_write_all(fd, line, (size_t)n);
+	close(fd);
+}
+
 /* ---- expunge ---- */
 
 int
@@ -336,6 +359,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	char		 path[PATH_MAX], *found;
 	struct ul_rec	*r;
 	size_t		 i, j, removed = 0;
+	int64_t		 freed = 0;
 	bool		 changed, in_new;
 	int		 rc = 0;
 
@@ -373,6 +397,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 		}
 		r->mark = false;
 		removed++;
+		freed += (int64_t)r->size;
 	}
 	if (removed > 0) {
 		for (i = j = 0; i < mb->ul.n; i++) {
@@ -390,6 +415,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	if (changed && st_commit(mb) == -1)
 		rc = -1;
 	st_unlock(mb);
+	quota_note(mb, -freed, -(int64_t)removed);
 	return rc;
 }
 
@@ -431,8 +457,10 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 		errno = saved;
 		goto fail;
 	}
-	*uid_r = r->uid;
+	if (uid_r != NULL)
+		*uid_r = r->uid;
 	st_unlock(mb);
+	quota_note(mb, (int64_t)size, 1);
 	unlink(tmppath);
 	if (!(mb->oflags & STORE_O_NOFSYNC))
 		(void)fs_fsync_dir(cur);

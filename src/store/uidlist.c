@@ -189,30 +189,32 @@ parse_header(const char *s, size_t len, struct uidlist *ul)
 	return ul->uidvalidity != 0 && ul->uidnext != 0 ? 0 : -1;
 }
 
-uint64_t
-ul_peek_gen(const char *dir)
+bool
+ul_current(const struct uidlist *ul, const char *dir)
 {
 	char		path[PATH_MAX], line[256], *nl;
 	struct uidlist	tmp;
 	int		fd;
 	ssize_t		r;
 
-	if (st_join(path, sizeof(path), dir, "/", UIDLIST_FILE) == -1)
-		return 0;
+	if (!ul->loaded || st_join(path, sizeof(path), dir, "/", UIDLIST_FILE) == -1)
+		return false;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
-		return 0;
+		return false;
 	r = pread(fd, line, sizeof(line) - 1, 0);
 	close(fd);
 	if (r <= 0)
-		return 0;
+		return false;
 	line[r] = '\0';
 	if ((nl = strchr(line, '\n')) == NULL)
-		return 0;
+		return false;
 	memset(&tmp, 0, sizeof(tmp));
 	if (parse_header(line, (size_t)(nl - line), &tmp) == -1)
-		return 0;
-	return tmp.gen;
+		return false;
+	/* The generation restarts at 1 after a rebuild; UIDVALIDITY does not repeat. */
+	return tmp.gen == ul->gen && tmp.uidvalidity == ul->uidvalidity &&
+	    tmp.uidnext == ul->uidnext && tmp.highestmodseq == ul->highestmodseq;
 }
 
 int

@@ -265,8 +265,10 @@ class Pop3Test(Pop3Base):
         self.start()
         p = self.login()
         p.dele(1)
-        p.sock.close()	# connection drop, no QUIT
-        self.assertTrue(self.inst.wait_log("reason=eof"))
+        p.sock.shutdown(socket.SHUT_RDWR)	# connection drop, no QUIT
+        p.sock.close()
+        p.file.close()
+        self.assertTrue(self.inst.wait_log("logout user=alice@example.com retr=0 top=0 dele=0"))
         self.assertEqual(self.files(), bases)
         p = self.login()	# the lock was released
         self.assertEqual(p.stat()[0], 2)
@@ -493,6 +495,29 @@ class Pop3TimeoutTest(Pop3Base):
         s = socket.create_connection(("127.0.0.1", self.inst.port("pop3s")), timeout=20)
         self.assertEqual(s.recv(100), b"")
         s.close()
+        self.stop_clean()
+
+
+class Pop3LimitTest(Pop3Base):
+    conf = {"auth_failure_delay": "0", "pop3_client_connection_count_limit": "2"}
+
+    def test_client_connection_limit(self):
+        self.start()
+        a = self.raw()
+        b = self.raw()
+        s = socket.create_connection(("127.0.0.1", self.inst.port("pop3")), timeout=20)
+        f = s.makefile("rb")
+        self.assertEqual(f.readline(), b"-ERR [SYS/TEMP] Too many connections, try again later.\r\n")
+        self.assertEqual(f.readline(), b"")
+        s.close()
+        self.assertTrue(self.inst.wait_log("refused reason=client-connection-limit"))
+        a[1].close()
+        a[0].close()
+        self.assertTrue(self.inst.wait_log(": disconnect"))
+        c = self.raw()	# room again
+        for x in (b, c):
+            x[1].close()
+            x[0].close()
         self.stop_clean()
 
 

@@ -1,0 +1,83 @@
+#!/bin/bash
+# make bench: figures, not pass/fail.  Runs the same load against letterbox
+# and against Postfix/Dovecot from Debian (../shared/bench/ starts them on
+# loopback), side by side in one run, and prints the ratios.
+#
+#   BENCH=smtp,pop3 N=5000 bench/run.sh
+# Env: BENCH (smtp,pop3; default all that exist), N (messages per SMTP run),
+#      PEER=0 to skip the Postfix/Dovecot side.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SHARED=${SHARED:-$ROOT/../shared/bench}
+BIN=$ROOT/build/letterbox
+N=${N:-5000}
+BENCH=${BENCH:-smtp,pop3}
+PEER=${PEER:-1}
+PORT_BASE=${PORT_BASE:-30000}
+export N
+
+need_pkgs() {
+	local missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo "bench: installing$missing"
+	[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+need_pkgs postfix postfix-sqlite dovecot-imapd dovecot-pop3d dovecot-sqlite
+
+INST=$(mktemp -d /var/tmp/lbbench.XXXXXX)
+chmod 755 "$INST"
+cleanup() {
+	[ -n "${LBPID:-}" ] && kill "$LBPID" 2>/dev/null && wait "$LBPID" 2>/dev/null
+	[ "$PEER" = 1 ] && [ -f /var/tmp/peerbench/peer.pids ] && "$SHARED/peer-down.sh" >/dev/null 2>&1
+	rm -rf "$INST"
+}
+trap cleanup EXIT
+
+"$BIN" init "$INST/lb" --hostname bench.local --port-base "$PORT_BASE" >/dev/null
+CONF=$INST/lb/letterbox.conf
+"$BIN" -c "$CONF" domain add bench.test
+for i in $(seq 0 49); do echo pw | "$BIN" -c "$CONF" user add "u$i@bench.test"; done
+"$BIN" -c "$CONF" config set log_destination syslog >/dev/null
+"$BIN" -c "$CONF" serve 2>"$INST/serve.log" &
+LBPID=$!
+sleep 1
+SMTP_PORT=$((PORT_BASE + 25))
+LB_VMAIL=$INST/lb/vmail/bench.test
+
+rss() { awk '/VmHWM/ {print $2" kB"}' /proc/"$1"/status 2>/dev/null; }
+rate_of() { sed -n 's/.*e2e_rate=\([0-9.]*\).*/\1/p'; }
+
+if [[ $BENCH == *smtp* ]]; then
+	echo "== SMTP: $N messages of ~4 KB to 50 hosted mailboxes"
+	for s in 1 20; do
+		n=$N; [ $s = 1 ] && n=$((N / 5))
+		out=$(N=$n SESSIONS=$s "$SHARED/smtp.sh" 127.0.0.1 "$SMTP_PORT" bench.test "$LB_VMAIL" 2>&1 | tail -1)
+		echo "letterbox: $out"
+		eval "lb_$s=\$(echo \"\$out\" | rate_of)"
+	done
+	echo "letterbox peak RSS: $(rss $LBPID)"
+	if [ "$PEER" = 1 ]; then
+		"$SHARED/peer-up.sh" >/dev/null 2>&1 || echo "bench: peer-up failed"
+		for s in 1 20; do
+			n=$N; [ $s = 1 ] && n=$((N / 5))
+			out=$(N=$n SESSIONS=$s "$SHARED/smtp.sh" 127.0.0.1 12525 bench.test /var/tmp/peerbench/vmail/bench.test 2>&1 | tail -1)
+			echo "postfix:   $out"
+			eval "pf_$s=\$(echo \"\$out\" | rate_of)"
+		done
+		"$SHARED/peer-down.sh" >/dev/null 2>&1
+		python3 -c "
+import sys
+for s, lb, pf in ((1, '${lb_1:-0}', '${pf_1:-0}'), (20, '${lb_20:-0}', '${pf_20:-0}')):
+    lb, pf = float(lb or 0), float(pf or 0)
+    print('smtp e2e sessions=%d: letterbox %.1f msg/s, postfix %.1f msg/s, ratio %.2f' % (s, lb, pf, lb / pf if pf else 0))
+"
+	fi
+fi
+if [[ $BENCH == *pop3* ]] && [ -x "$ROOT/bench/pop3.sh" ]; then
+	"$ROOT/bench/pop3.sh" "$BIN" "$SHARED"
+fi
