@@ -18,6 +18,7 @@
 #include "net/tls.h"
 #include "pop3/pop3.h"
 #include "queue/manager.h"
+#include "smtp/client.h"
 #include "smtp/server.h"
 
 static struct service		 services[16];
@@ -85,6 +86,8 @@ services_init(struct server *srv, const struct conf *c, const struct service **s
 int
 services_start(struct server *srv, char **err_r)
 {
+	if (smtpc_init(srv, conf_current(), err_r) < 0)
+		return -1;
 	if ((qmgr = qmgr_start(srv, err_r)) == NULL)
 		return -1;
 	server_hook_stop(srv, stop_qmgr, NULL);
@@ -98,6 +101,7 @@ services_free(struct server *srv)
 	smtpd_free();
 	pop3d_free();
 	qmgr_free(&qmgr);
+	smtpc_shutdown();
 	tls_ctx_free(&srv->tls);
 	aliases_flush();
 	dir_thread_close();

@@ -20,7 +20,10 @@
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "queue/deliver_msg.h"
+#include "queue/bounce.h"
 #include "queue/expand.h"
+#include "queue/sched.h"
+#include "lib/addr.h"
 #include "queue/spool.h"
 
 #define HEADER_SCAN_MAX	(256 * 1024)
@@ -32,8 +35,22 @@ struct msg_headers {
 	size_t		 ndt;
 };
 
-struct pass {
+struct remote_res {
+	size_t			 idx;
+	enum spool_rcpt_state	 st;
+	char			*reason;
+	bool			 peer_dsn;
+};
+
+struct deliver_pass {
 	const struct conf	*c;
+	char			 qid[SPOOL_QID_SIZE];
+	struct deliver_remote	*remote;
+	size_t			 nremote;
+	struct remote_res	*res;
+	size_t			 nres;
+	bool			*no_success_notice;	/* per idx: relayed to a DSN-capable peer */
+	size_t			 nnsn;
 	struct spool_msg	*m;
 	struct msg_headers	 h;
 	time_t			 now;
@@ -118,7 +135,7 @@ delivered_to_seen(const struct msg_headers *h, const char *addr)
 }
 
 static void
-log_result(struct pass *p, size_t idx, const char *relay, const char *status, const char *reason)
+log_result(struct deliver_pass *p, size_t idx, const char *relay, const char *status, const char *reason)
 {
 	const struct spool_rcpt	*r = &p->m->env.rcpts[idx];
 	double			 delay = (double)p->now - (double)p->m->env.arrival_us / 1e6;
@@ -138,28 +155,29 @@ log_result(struct pass *p, size_t idx, const char *relay, const char *status, co
 }
 
 static void
-set_state(struct pass *p, size_t idx, enum spool_rcpt_state st, const char *reason)
+set_state(struct deliver_pass *p, size_t idx, enum spool_rcpt_state st, const char *reason)
 {
-	time_t next = 0;
+	time_t			 next = 0, arrival = (time_t)(p->m->env.arrival_us / 1000000);
+	bool			 null_sender = p->m->env.sender[0] == '\0';
+	struct sched_conf	 sc;
 
 	if (st == SPOOL_R_DEFERRED) {
-		int64_t life = p->m->env.sender[0] == '\0' ? conf_int(p->c, "bounce_queue_lifetime") :
-		    conf_int(p->c, "maximal_queue_lifetime");
-		if ((int64_t)p->now - p->m->env.arrival_us / 1000000 >= life) {
+		sched_conf_load(&sc, p->c);
+		if (sched_expired(arrival, p->now, null_sender, &sc)) {
 			char *why = xasprintf("5.4.7 delivery time expired: %s", reason ? reason : "");
 			spool_rcpt_set(p->m, idx, SPOOL_R_FAILED, 0, why);
 			log_result(p, idx, "none", "expired", why);
 			free(why);
 			return;
 		}
-		next = p->now + deliver_backoff(p->c, p->m->env.rcpts[idx].attempts + 1);
+		next = sched_next_retry(p->m->env.rcpts[idx].attempts + 1, arrival, p->now, null_sender, &sc);
 	}
 	if (spool_rcpt_set(p->m, idx, st, next, reason) < 0)
 		log_warn("deliver qid=%s: cannot record status", p->m->qid);
 }
 
 static void
-queue_local(struct pass *p, size_t idx, const char *maildir)
+queue_local(struct deliver_pass *p, size_t idx, const char *maildir)
 {
 	struct maildir_req	*q;
 	const struct spool_rcpt	*r = &p->m->env.rcpts[idx];
@@ -191,15 +209,33 @@ queue_local(struct pass *p, size_t idx, const char *maildir)
 }
 
 static void
-apply_dest(struct pass *p, size_t idx, const struct dest *d)
+add_remote(struct deliver_pass *p, size_t idx, const char *addr)
+{
+	const char		*at = addr_at(addr), *err;
+	char			*domain = NULL;
+	struct deliver_remote	*r;
+
+	if (at == NULL || domain_normalize(at + 1, &domain, &err) < 0) {
+		set_state(p, idx, SPOOL_R_FAILED, "5.1.2 bad destination domain");
+		log_result(p, idx, "none", "bounced", "5.1.2 bad destination domain");
+		return;
+	}
+	p->remote = xreallocarray(p->remote, p->nremote + 1, sizeof(*p->remote));
+	r = &p->remote[p->nremote++];
+	r->idx = idx;
+	r->addr = xstrdup(p->m->env.rcpts[idx].addr);
+	r->domain = domain;
+}
+
+static void
+apply_dest(struct deliver_pass *p, size_t idx, const struct dest *d)
 {
 	switch (d->kind) {
 	case DEST_MAILBOX:
 		queue_local(p, idx, d->maildir);
 		break;
 	case DEST_REMOTE:
-		set_state(p, idx, SPOOL_R_DEFERRED, "4.4.1 remote delivery is not enabled");
-		log_result(p, idx, "none", "deferred", "4.4.1 remote delivery is not enabled");
+		add_remote(p, idx, d->addr);
 		break;
 	case DEST_BOUNCE:
 		set_state(p, idx, SPOOL_R_FAILED, d->reason);
@@ -217,7 +253,7 @@ apply_dest(struct pass *p, size_t idx, const struct dest *d)
 }
 
 static void
-mark_handled(struct pass *p, size_t idx)
+mark_handled(struct deliver_pass *p, size_t idx)
 {
 	if (idx >= p->nhandled) {
 		size_t n = idx + 16;
@@ -229,14 +265,14 @@ mark_handled(struct pass *p, size_t idx)
 }
 
 static bool
-was_handled(const struct pass *p, size_t idx)
+was_handled(const struct deliver_pass *p, size_t idx)
 {
 	return idx < p->nhandled && p->handled[idx];
 }
 
 /* An original envelope recipient: expand, record children, deliver. */
 static void
-handle_original(struct pass *p, struct directory *d, size_t idx)
+handle_original(struct deliver_pass *p, struct directory *d, size_t idx)
 {
 	struct dest_list	 dl = { NULL, 0 };
 	const char		*addr = p->m->env.rcpts[idx].addr;
@@ -271,7 +307,7 @@ handle_original(struct pass *p, struct directory *d, size_t idx)
 }
 
 static void
-deliver_local_batch(struct pass *p)
+deliver_local_batch(struct deliver_pass *p)
 {
 	struct maildir_result	*res;
 	size_t			 i;
@@ -303,72 +339,177 @@ deliver_local_batch(struct pass *p)
 	free(res);
 }
 
-void
-deliver_message(const struct conf *c, const char *qid, bool force, bool recovered,
+struct deliver_pass *
+deliver_begin(const struct conf *c, const char *qid, bool force, bool recovered,
     struct deliver_outcome *out)
 {
 	const char		*qdir = conf_str(c, "queue_directory");
-	struct pass		 p;
+	struct deliver_pass	*p = xcalloc(1, sizeof(*p));
 	struct directory	*d = dir_thread();
 	size_t			 i, n0;
-	time_t			 next = 0;
 
 	memset(out, 0, sizeof(*out));
-	memset(&p, 0, sizeof(p));
-	if (spool_open(qdir, qid, &p.m) < 0) {
-		if (errno == ENOENT || errno == EBADMSG) {
+	if (spool_open(qdir, qid, &p->m) < 0) {
+		if (errno == ENOENT || errno == EBADMSG)
 			out->done = true;
-			return;
+		else {
+			log_warn("deliver qid=%s: cannot open the queue file", qid);
+			out->next_retry = time(NULL) + 60;
 		}
-		log_warn("deliver qid=%s: cannot open the queue file", qid);
-		out->next_retry = time(NULL) + 60;
-		return;
+		free(p);
+		return NULL;
 	}
-	p.c = c;
-	p.now = time(NULL);
-	p.recovered = recovered;
-	scan_headers(p.m, &p.h);
-	n0 = p.m->env.nrcpt;
+	p->c = c;
+	memcpy(p->qid, p->m->qid, SPOOL_QID_SIZE);
+	p->now = time(NULL);
+	p->recovered = recovered;
+	scan_headers(p->m, &p->h);
+	n0 = p->m->env.nrcpt;
 	for (i = 0; i < n0; i++) {
-		const struct spool_rcpt *r = &p.m->env.rcpts[i];
+		const struct spool_rcpt *r = &p->m->env.rcpts[i];
 
-		if (was_handled(&p, i))
+		if (was_handled(p, i))
 			continue;
 		if (r->state != SPOOL_R_PENDING && r->state != SPOOL_R_DEFERRED)
 			continue;
-		if (r->state == SPOOL_R_DEFERRED && r->next_retry > p.now && !force)
+		if (r->state == SPOOL_R_DEFERRED && r->next_retry > p->now && !force)
 			continue;
-		mark_handled(&p, i);
+		mark_handled(p, i);
 		if (r->parent < 0)
-			handle_original(&p, d, i);
+			handle_original(p, d, i);
 		else {
 			struct dest dest;
 
 			expand_resolve_final(d, c, r->addr, &dest);
-			apply_dest(&p, i, &dest);
+			apply_dest(p, i, &dest);
 			dest_clear(&dest);
 		}
 	}
-	deliver_local_batch(&p);
-	if (spool_status_sync(p.m) < 0)
-		log_warn("deliver qid=%s: status sync", qid);
-	if (spool_msg_done(p.m)) {
-		spool_remove(qdir, qid);
-		log_info("deliver qid=%s: removed", qid);
+	deliver_local_batch(p);
+	return p;
+}
+
+size_t
+deliver_remote_list(struct deliver_pass *p, const struct deliver_remote **r_r)
+{
+	*r_r = p->remote;
+	return p->nremote;
+}
+
+const struct spool_msg *
+deliver_msg(const struct deliver_pass *p)
+{
+	return p->m;
+}
+
+void
+deliver_remote_result(struct deliver_pass *p, size_t idx, enum spool_rcpt_state st,
+    const char *reason, bool peer_dsn)
+{
+	p->res = xreallocarray(p->res, p->nres + 1, sizeof(*p->res));
+	p->res[p->nres].idx = idx;
+	p->res[p->nres].st = st;
+	p->res[p->nres].reason = reason ? xstrdup(reason) : NULL;
+	p->res[p->nres].peer_dsn = peer_dsn;
+	p->nres++;
+}
+
+/* Queue one DSN of kind for the recipients that want it; marks them. */
+static int
+notify(struct deliver_pass *p, enum bounce_kind kind)
+{
+	const char	*qdir = conf_str(p->c, "queue_directory");
+	size_t		*idx = xcalloc(p->m->env.nrcpt, sizeof(size_t)), n = 0, i;
+	char		 qid[SPOOL_QID_SIZE], *err = NULL;
+	int		 r = 0;
+
+	for (i = 0; i < p->m->env.nrcpt; i++) {
+		const struct spool_rcpt *rc = &p->m->env.rcpts[i];
+		bool st_ok = kind == BOUNCE_FAILURE ? rc->state == SPOOL_R_FAILED :
+		    rc->state == SPOOL_R_DELIVERED || (rc->state == SPOOL_R_RELAYED &&
+		    !(i < p->nnsn && p->no_success_notice[i]));
+
+		if (st_ok && !rc->dsn_sent && bounce_wanted(rc, kind))
+			idx[n++] = i;
+	}
+	if (n > 0) {
+		r = bounce_create(qdir, p->m, idx, n, kind, p->c, qid, &err);
+		if (r < 0) {
+			log_warnx("deliver qid=%s: cannot queue a delivery status notification: %s",
+			    p->qid, err ? err : "?");
+			free(err);
+		} else {
+			if (r == 1)
+				log_info("deliver qid=%s: sender %s notification: %s", p->qid,
+				    kind == BOUNCE_FAILURE ? "non-delivery" : "delivery", qid);
+			for (i = 0; i < n; i++)
+				spool_rcpt_dsn_sent(p->m, idx[i]);
+		}
+	}
+	free(idx);
+	return r < 0 ? -1 : 0;
+}
+
+void
+deliver_end(struct deliver_pass **pp, struct deliver_outcome *out)
+{
+	struct deliver_pass	*p = *pp;
+	const char		*qdir;
+	size_t			 i;
+	time_t			 next = 0;
+	bool			 dsn_failed = false;
+
+	if (p == NULL)
+		return;
+	qdir = conf_str(p->c, "queue_directory");
+	memset(out, 0, sizeof(*out));
+	p->now = time(NULL);
+	for (i = 0; i < p->nres; i++) {
+		struct remote_res *r = &p->res[i];
+
+		if (r->st == SPOOL_R_RELAYED && r->peer_dsn) {
+			if (r->idx >= p->nnsn) {
+				size_t n = r->idx + 16;
+				p->no_success_notice = xreallocarray(p->no_success_notice, n, sizeof(bool));
+				memset(p->no_success_notice + p->nnsn, 0, (n - p->nnsn) * sizeof(bool));
+				p->nnsn = n;
+			}
+			p->no_success_notice[r->idx] = true;
+		}
+		set_state(p, r->idx, r->st, r->reason);
+	}
+	if (notify(p, BOUNCE_FAILURE) < 0)
+		dsn_failed = true;
+	notify(p, BOUNCE_SUCCESS);
+	if (spool_status_sync(p->m) < 0)
+		log_warn("deliver qid=%s: status sync", p->qid);
+	if (spool_msg_done(p->m) && !dsn_failed) {
+		spool_remove(qdir, p->qid);
+		log_info("deliver qid=%s: removed", p->qid);
 		out->done = true;
 	} else {
-		for (i = 0; i < p.m->env.nrcpt; i++) {
-			const struct spool_rcpt *r = &p.m->env.rcpts[i];
+		for (i = 0; i < p->m->env.nrcpt; i++) {
+			const struct spool_rcpt *r = &p->m->env.rcpts[i];
 			if (r->state == SPOOL_R_DEFERRED && (next == 0 || r->next_retry < next))
 				next = r->next_retry;
 			if (r->state == SPOOL_R_PENDING)
-				next = p.now;
+				next = p->now;
 		}
-		out->next_retry = next ? next : p.now + deliver_backoff(c, 1);
+		out->next_retry = next ? next : p->now + deliver_backoff(p->c, 1);
 	}
-	headers_clear(&p.h);
-	free(p.reqs);
-	free(p.req_idx);
-	free(p.handled);
-	spool_msg_free(&p.m);
+	headers_clear(&p->h);
+	free(p->reqs);
+	free(p->req_idx);
+	free(p->handled);
+	for (i = 0; i < p->nremote; i++) {
+		free(p->remote[i].addr);
+		free(p->remote[i].domain);
+	}
+	free(p->remote);
+	for (i = 0; i < p->nres; i++)
+		free(p->res[i].reason);
+	free(p->res);
+	free(p->no_success_notice);
+	spool_msg_free(&p->m);
+	xfree(pp);
 }

@@ -1,6 +1,7 @@
 /*
  * Queue manager scheduling; see manager.h.  All state lives on the event
- * loop thread; deliver_message() runs on the worker pool.  A message ID is
+ * loop thread; deliver_begin()/deliver_end() run on the worker pool, the
+ * remote phase (route lookup, SMTP client) on the loop.  A message ID is
  * in at most one of: the run queue (ready), in flight (a job), or the
  * deferred list (waiting for its retry time).
  */
@@ -21,6 +22,8 @@
 #include "queue/deliver_msg.h"
 #include "queue/manager.h"
 #include "queue/spool.h"
+#include "smtp/client.h"
+#include "smtp/route.h"
 
 #define QMGR_TICK_SECONDS	1
 
@@ -50,7 +53,24 @@ struct qjob {
 	struct qmgr		*q;
 	struct qentry		*e;
 	const struct conf	*c;
+	struct deliver_pass	*p;		/* set when remote recipients wait */
 	struct deliver_outcome	 out;
+};
+
+/* The remote phase of one message: one route lookup and SMTP job per domain. */
+struct rdomain {
+	struct rphase		*rp;
+	char			*domain;
+	size_t			*idx;		/* spool recipient indexes */
+	size_t			 n;
+	struct smtpc_job	 job;
+	bool			 started;
+};
+
+struct rphase {
+	struct qjob		*j;
+	struct rdomain		*doms;
+	size_t			 ndoms, pending;
 };
 
 struct qmgr *qmgr_global;
@@ -106,12 +126,25 @@ ready_pop(struct qmgr *q)
 	return e;
 }
 
+static void start_remote(struct qjob *j);
+
 static void
 job_work(void *arg)
 {
+	struct qjob		*j = arg;
+	const struct deliver_remote *r;
+
+	j->p = deliver_begin(j->c, j->e->qid, j->e->force, j->e->recovered, &j->out);
+	if (j->p != NULL && deliver_remote_list(j->p, &r) == 0)
+		deliver_end(&j->p, &j->out);
+}
+
+static void
+finish_work(void *arg)
+{
 	struct qjob *j = arg;
 
-	deliver_message(j->c, j->e->qid, j->e->force, j->e->recovered, &j->out);
+	deliver_end(&j->p, &j->out);
 }
 
 static void
@@ -119,8 +152,21 @@ job_done(void *arg)
 {
 	struct qjob	*j = arg;
 	struct qmgr	*q = j->q;
-	struct qentry	*e = list_take(&q->inflight, j->e->qid);
+	struct qentry	*e;
 
+	if (j->p != NULL) {
+		if (!q->stopping) {
+			/* Remote deliveries wait on the network, not on a worker:
+			 * free the slot for other messages meanwhile. */
+			q->active--;
+			start_remote(j);	/* finishes through finish_work */
+			qmgr_kick(q);
+			return;
+		}
+		/* stopping: record nothing more; the recipients stay as they were */
+		deliver_end(&j->p, &j->out);
+	}
+	e = list_take(&q->inflight, j->e->qid);
 	q->active--;
 	server_idle(q->srv);
 	if (e != NULL) {
@@ -139,6 +185,151 @@ job_done(void *arg)
 	}
 	free(j);
 	qmgr_kick(q);
+}
+
+/* ---- remote phase (event loop) ---- */
+
+static void
+rphase_free(struct rphase *rp)
+{
+	size_t i;
+
+	for (i = 0; i < rp->ndoms; i++) {
+		free(rp->doms[i].domain);
+		free(rp->doms[i].idx);
+		free(rp->doms[i].job.rcpts);
+	}
+	free(rp->doms);
+	free(rp);
+}
+
+static void
+rdomain_finished(struct rdomain *d)
+{
+	struct rphase	*rp = d->rp;
+	struct qjob	*j = rp->j;
+
+	if (--rp->pending > 0)
+		return;
+	rphase_free(rp);
+	j->q->active++;
+	/* Phase two writes the states and DSNs: disk I/O, so on a worker. */
+	pool_submit(j->q->srv->pool, finish_work, job_done, j);
+}
+
+static void
+set_all(struct rdomain *d, enum spool_rcpt_state st, const char *reason)
+{
+	const struct spool_msg	*m = deliver_msg(d->rp->j->p);
+	size_t			 i;
+
+	for (i = 0; i < d->n; i++) {
+		log_info("deliver qid=%s: to=<%s> relay=none status=%s (%s)", m->qid,
+		    m->env.rcpts[d->idx[i]].addr, spool_state_name(st), reason);
+		deliver_remote_result(d->rp->j->p, d->idx[i], st, reason, false);
+	}
+}
+
+static void
+smtpc_done_cb(struct smtpc_job *job, void *arg)
+{
+	struct rdomain	*d = arg;
+	size_t		 i;
+	char		 reason[SPOOL_REASON_MAX];
+
+	for (i = 0; i < job->nrcpt; i++) {
+		const struct smtpc_rcpt *r = &job->rcpts[i];
+		enum spool_rcpt_state st = r->status == SMTPC_DELIVERED ? SPOOL_R_RELAYED :
+		    r->status == SMTPC_BOUNCED ? SPOOL_R_FAILED : SPOOL_R_DEFERRED;
+
+		smtpc_log(job, i);
+		smtpc_reason(r, reason, sizeof(reason));
+		deliver_remote_result(d->rp->j->p, r->idx, st, reason, job->peer_dsn);
+	}
+	rdomain_finished(d);
+}
+
+static void
+route_cb(const struct route *r, void *arg)
+{
+	struct rdomain		*d = arg;
+	const struct spool_msg	*m = deliver_msg(d->rp->j->p);
+	struct smtpc_job	*job = &d->job;
+	size_t			 i;
+
+	switch (r->kind) {
+	case ROUTE_SMTP:
+		memset(job, 0, sizeof(*job));
+		job->qid = m->qid;
+		job->hop = r->hop;
+		memcpy(job->key, r->key, sizeof(job->key));
+		job->sender = m->env.sender;
+		job->envid = m->env.envid;
+		job->ret = m->env.ret;
+		job->body = m->env.body;
+		job->smtputf8 = m->env.smtputf8;
+		job->arrival_us = m->env.arrival_us;
+		job->fd = m->fd;
+		job->offset = m->msg_offset;
+		job->len = m->msg_len;
+		job->rcpts = xcalloc(d->n, sizeof(*job->rcpts));
+		job->nrcpt = d->n;
+		for (i = 0; i < d->n; i++) {
+			const struct spool_rcpt *sr = &m->env.rcpts[d->idx[i]];
+
+			job->rcpts[i].addr = sr->addr;
+			job->rcpts[i].orcpt = sr->orcpt;
+			job->rcpts[i].notify = sr->notify;
+			job->rcpts[i].idx = d->idx[i];
+		}
+		d->started = true;
+		smtpc_start(d->rp->j->q->srv, job, smtpc_done_cb, d);
+		return;
+	case ROUTE_LOCAL:
+		set_all(d, SPOOL_R_DEFERRED, "4.3.5 transport virtual:/local: names a domain that is not hosted here");
+		break;
+	case ROUTE_ERROR:
+		set_all(d, SPOOL_R_FAILED, r->text);
+		break;
+	case ROUTE_DISCARD:
+		set_all(d, SPOOL_R_DISCARDED, r->text[0] ? r->text : "2.0.0 discarded");
+		break;
+	case ROUTE_TEMPFAIL:
+		set_all(d, SPOOL_R_DEFERRED, r->text);
+		break;
+	}
+	rdomain_finished(d);
+}
+
+static void
+start_remote(struct qjob *j)
+{
+	struct rphase			*rp = xcalloc(1, sizeof(*rp));
+	const struct deliver_remote	*r;
+	size_t				 n = deliver_remote_list(j->p, &r), i, k;
+
+	rp->j = j;
+	for (i = 0; i < n; i++) {
+		struct rdomain *d = NULL;
+
+		for (k = 0; k < rp->ndoms; k++)
+			if (strcmp(rp->doms[k].domain, r[i].domain) == 0)
+				d = &rp->doms[k];
+		if (d == NULL) {
+			rp->doms = xreallocarray(rp->doms, rp->ndoms + 1, sizeof(*rp->doms));
+			d = &rp->doms[rp->ndoms++];
+			memset(d, 0, sizeof(*d));
+			d->domain = xstrdup(r[i].domain);
+		}
+		d->idx = xreallocarray(d->idx, d->n + 1, sizeof(size_t));
+		d->idx[d->n++] = r[i].idx;
+	}
+	/* doms is final now: hand out pointers into it. */
+	rp->pending = rp->ndoms;
+	for (k = 0; k < rp->ndoms; k++) {
+		rp->doms[k].rp = rp;
+		route_lookup(j->q->srv, rp->doms[k].domain, route_cb, &rp->doms[k]);
+	}
 }
 
 static void
@@ -208,6 +399,7 @@ qmgr_flush(struct qmgr *q)
 	struct qentry *e;
 
 	log_info("qmgr: flush: retrying every deferred message now");
+	smtpc_flush_backoff();
 	while ((e = q->deferred) != NULL) {
 		q->deferred = e->next;
 		e->force = true;
