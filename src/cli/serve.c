@@ -156,6 +156,15 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	if ((sv.srv.base = event_base_new()) == NULL)
 		fatalx("serve: event_base_new failed");
 
+	/* Signals first: a client may connect (and a test or init script send
+	 * SIGHUP/SIGTERM) as soon as the listeners exist. */
+	sv.ev_term = evsignal_new(sv.srv.base, SIGTERM, stop_cb, &sv);
+	sv.ev_int = evsignal_new(sv.srv.base, SIGINT, stop_cb, &sv);
+	sv.ev_hup = evsignal_new(sv.srv.base, SIGHUP, hup_cb, &sv);
+	event_add(sv.ev_term, NULL);
+	event_add(sv.ev_int, NULL);
+	event_add(sv.ev_hup, NULL);
+
 	/* Privileged part: services load their keys, then we bind. */
 	if (services_init(&sv.srv, conf, &svcs, &nsvcs, &err) < 0) {
 		log_warnx("serve: %s", err);
@@ -176,12 +185,6 @@ cmd_serve(struct cli *c, int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 
-	sv.ev_term = evsignal_new(sv.srv.base, SIGTERM, stop_cb, &sv);
-	sv.ev_int = evsignal_new(sv.srv.base, SIGINT, stop_cb, &sv);
-	sv.ev_hup = evsignal_new(sv.srv.base, SIGHUP, hup_cb, &sv);
-	event_add(sv.ev_term, NULL);
-	event_add(sv.ev_int, NULL);
-	event_add(sv.ev_hup, NULL);
 	log_info("serve: started pid=%ld listeners=%u workers=%lld", (long)getpid(),
 	    listen_count(sv.listeners), (long long)conf_int(conf, "worker_threads"));
 

@@ -481,7 +481,10 @@ deliver_end(struct deliver_pass **pp, struct deliver_outcome *out)
 	if (notify(p, BOUNCE_FAILURE) < 0)
 		dsn_failed = true;
 	notify(p, BOUNCE_SUCCESS);
-	if (spool_status_sync(p->m) < 0)
+	/* A finished message is removed without syncing its status file: after a
+	 * crash it would be recovered and redelivered idempotently (the Maildir
+	 * names are deterministic), so the fsync would buy nothing. */
+	if (!(spool_msg_done(p->m) && !dsn_failed) && spool_status_sync(p->m) < 0)
 		log_warn("deliver qid=%s: status sync", p->qid);
 	if (spool_msg_done(p->m) && !dsn_failed) {
 		spool_remove(qdir, p->qid);
