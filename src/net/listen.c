@@ -68,8 +68,10 @@ bind_one(const char *item, size_t len, void *arg)
 	b->ls->v = xreallocarray(b->ls->v, b->ls->n + 1, sizeof(*b->ls->v));
 	one = &b->ls->v[b->ls->n];
 	one->svc = b->svc;
+	/* No LEV_OPT_DEFERRED_ACCEPT: in SMTP, IMAP and POP3 the server speaks
+	 * first, so the kernel would hold every connection until its timeout. */
 	l = evconnlistener_new_bind(b->base, listen_accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_DEFERRED_ACCEPT,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 	    511, (struct sockaddr *)&ss, (int)sl);
 	if (l == NULL) {
 		b->err = xasprintf("%s: cannot listen on %s: %s", b->svc->listen_key, text, strerror(errno));
