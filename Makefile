@@ -44,7 +44,11 @@ deps:
 
 # A demo instance under ./demo, serving on 127.0.0.1 with ports 10000 + standard.
 run: deps all
-	@test -f demo/letterbox.conf || $(BUILD)/letterbox init demo --hostname mail.example.test --port-base 10000
+	@if [ ! -f demo/letterbox.conf ]; then \
+	  $(BUILD)/letterbox init demo --hostname mail.example.test --port-base 10000 && \
+	  $(BUILD)/letterbox -c demo/letterbox.conf domain add example.test && \
+	  echo demo | $(BUILD)/letterbox -c demo/letterbox.conf user add demo@example.test && \
+	  echo "demo: user demo@example.test, password demo; SMTP 127.0.0.1:10025, POP3 10110"; fi
 	$(BUILD)/letterbox -c demo/letterbox.conf serve
 
 # `make test`: unit + end-to-end on the normal build, then the whole suite again

@@ -11,7 +11,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "auth/login.h"
 #include "lib/cidr.h"
@@ -25,6 +28,7 @@
 #include "smtp/session.h"
 
 #define SMTPD_OUT_HIGH	(256 * 1024)	/* stop reading while replies pile up */
+#define SMTPD_LINGER_TRIES 100		/* x 50 ms: TLS output drain at close */
 
 struct peer_count {
 	char	addr[64];
@@ -101,12 +105,47 @@ smtpd_set_state(struct smtpd_session *s, enum smtpd_state st)
 	s->state = st;
 }
 
+/*
+ * The end of a TLS session that closes on our side (221, 421, 535+421):
+ * send close_notify once (OpenSSL 3 clients such as s_client report an
+ * "unexpected eof" without it), and with STARTTLS wait until the plain
+ * bufferevent below has sent what the filter wrote into it.  Freeing the
+ * filter frees that buffer unsent, which lost the 221 to QUIT and the last
+ * 535/421 on ports 25 and 587.  Polls every 50 ms, at most
+ * SMTPD_LINGER_TRIES times: a client that stopped reading loses the tail.
+ * Returns true if the free was postponed.
+ */
+static bool
+tls_linger(struct smtpd_session *s)
+{
+	struct bufferevent	*under;
+	struct timeval		 tv = { 0, 50 * 1000 };
+	SSL			*ssl;
+
+	if (s->bev == NULL || s->free_tries >= SMTPD_LINGER_TRIES || !tls_active(s->bev))
+		return false;
+	if (s->free_tries == 0 && s->tls[0] != '\0' &&
+	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL) {
+		(void)SSL_shutdown(ssl);
+		ERR_clear_error();	/* leave no error behind for the next session's diagnostics */
+	}
+	/* Implicit TLS: SSL wrote to the socket itself, nothing waits. */
+	if ((under = bufferevent_get_underlying(s->bev)) == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(under)) == 0)
+		return false;
+	s->free_tries++;
+	evtimer_add(s->ev_free, &tv);
+	return true;
+}
+
 static void
 smtpd_free_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtpd_session	*s = arg;
 	size_t			 i;
 
+	if (tls_linger(s))
+		return;
 	smtpd_job_cancel(s);
 	auth_cancel(&s->auth);
 	smtpd_txn_reset(s);
@@ -118,6 +157,7 @@ smtpd_free_cb(evutil_socket_t fd, short what, void *arg)
 		event_free(s->ev_resume);
 	buf_clear(&s->line);
 	buf_clear(&s->out);
+	buf_clear(&s->hf_out);
 	free(s->auth_user);
 	peer_release(s->addr);
 	g.nsessions--;
@@ -264,7 +304,10 @@ smtpd_write_cb(struct bufferevent *bev, void *arg)
 	struct smtpd_session *s = arg;
 
 	if (s->closing) {
-		schedule_free(s);
+		/* A deferred callback (TLS) may report a drain that happened before
+		 * the last replies were queued: free only when really empty. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			schedule_free(s);
 		return;
 	}
 	/* Output drained below the mark: commands may have been waiting. */
@@ -307,13 +350,16 @@ smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (!s->closing) {
+			struct timeval drain = { 5, 0 };
+
 			log_info("smtpd sid=%s: timeout in state %d", s->sid, (int)s->state);
 			bufferevent_enable(bev, EV_WRITE);
+			/* the peer may be gone: give the 421 a few seconds to drain */
+			bufferevent_set_timeouts(bev, NULL, &drain);
 			smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", conf_str(conf_current(), "myhostname"));
 			smtpd_close(s);
-			/* the socket may be dead: do not wait for the drain forever */
-			schedule_free(s);
-		}
+		} else
+			schedule_free(s);	/* the close did not drain in time */
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -323,6 +369,7 @@ smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_info("smtpd sid=%s: connection error%s%s", s->sid, err[0] ? ": " : "", err);
 	} else if ((what & BEV_EVENT_EOF) && s->state != SMTPD_S_CLOSING)
 		log_info("smtpd sid=%s: lost connection in state %d", s->sid, (int)s->state);
+	s->free_tries = SMTPD_LINGER_TRIES;	/* the peer is gone: no close_notify, no linger */
 	s->closing = true;
 	smtpd_set_state(s, SMTPD_S_CLOSING);
 	schedule_free(s);
@@ -413,6 +460,7 @@ smtpd_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 	memcpy(s->addr, addr, sizeof(s->addr));
 	buf_init(&s->line, 1 << 20);
 	buf_init(&s->out, 1 << 20);
+	buf_init(&s->hf_out, SMTPD_HF_CHUNK + HDRFIX_NAME_MAX + 2 * HDRFIX_FIELD_MAX + 4);
 	s->ev_free = event_new(l->srv->base, -1, 0, smtpd_free_cb, s);
 	log_info("smtpd sid=%s: connect addr=%s:%d service=%s", s->sid, addr, sockaddr_port(sa),
 	    svc->name);
@@ -465,6 +513,7 @@ smtpd_free(void)
 	while (g.nall > 0) {
 		struct smtpd_session *s = g.all[0];
 		s->free_scheduled = true;
+		s->free_tries = SMTPD_LINGER_TRIES;
 		smtpd_free_cb(-1, 0, s);
 	}
 	free(g.all);

@@ -317,3 +317,59 @@ class TestDurability(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestLimits(InstanceTest):
+    def setUp(self):
+        super().setUp()
+        i = self.inst
+        i.cli("domain", "add", "example.com")
+        i.cli("user", "add", "bob@example.com", stdin="pw\n")
+        for k, v in (("smtpd_recipient_limit", "3"), ("smtpd_hard_error_limit", "5"),
+                     ("smtpd_timeout", "2s"), ("smtpd_client_connection_count_limit", "2"),
+                     ("mynetworks", "192.0.2.0/24")):
+            self.assertEqual(i.cli("config", "set", k, v).rc, 0)
+        i.start()
+
+    def tearDown(self):
+        self.stop_clean()
+
+    def test_recipient_limit(self):
+        with smtplib.SMTP("127.0.0.1", self.inst.port("smtp"), timeout=10) as s:
+            s.ehlo("x")
+            s.docmd("MAIL FROM:<a@example.org>")
+            for _ in range(3):
+                self.assertEqual(s.docmd("RCPT TO:<bob@example.com>")[0], 250)
+            code, resp = s.docmd("RCPT TO:<bob@example.com>")
+            self.assertEqual(code, 452)
+            self.assertIn(b"4.5.3", resp)
+
+    def test_error_limit_disconnects(self):
+        out = raw_session(self.inst.port("smtp"), b"EHLO x\r\n" + b"BOGUS\r\n" * 8)
+        self.assertIn("421 4.7.0", out)
+        self.assertEqual(out.count("502 5.5.2"), 5, out)
+        self.assertTrue(self.inst.wait_log("too many errors"))
+
+    def test_idle_timeout(self):
+        s = socket.create_connection(("127.0.0.1", self.inst.port("smtp")), timeout=10)
+        t0 = time.time()
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        self.assertIn(b"421 4.4.2", data)
+        self.assertLess(time.time() - t0, 6)
+
+    def test_connections_per_client(self):
+        time.sleep(0.5)     # the harness's readiness probe has gone
+        a = socket.create_connection(("127.0.0.1", self.inst.port("smtp")))
+        b = socket.create_connection(("127.0.0.1", self.inst.port("smtp")))
+        self.assertTrue(a.recv(100).startswith(b"220"))
+        self.assertTrue(b.recv(100).startswith(b"220"))
+        c = socket.create_connection(("127.0.0.1", self.inst.port("smtp")))
+        self.assertIn(b"421 4.7.0", c.recv(200))
+        for s in (a, b, c):
+            s.close()
