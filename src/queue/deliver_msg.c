@@ -50,6 +50,8 @@ struct deliver_pass {
 	struct remote_res	*res;
 	size_t			 nres;
 	bool			*no_success_notice;	/* per idx: relayed to a DSN-capable peer */
+	bool			*delay_due;		/* per idx: a delay warning is due now */
+	size_t			 ndelay;
 	size_t			 nnsn;
 	struct spool_msg	*m;
 	struct msg_headers	 h;
@@ -171,6 +173,16 @@ set_state(struct deliver_pass *p, size_t idx, enum spool_rcpt_state st, const ch
 			return;
 		}
 		next = sched_next_retry(p->m->env.rcpts[idx].attempts + 1, arrival, p->now, null_sender, &sc);
+		/* delay_warning_time crossed since the last attempt: warn once */
+		if (sched_delay_warning_due(arrival, p->m->env.rcpts[idx].updated, p->now, null_sender, &sc)) {
+			if (idx >= p->ndelay) {
+				size_t n = idx + 16;
+				p->delay_due = xreallocarray(p->delay_due, n, sizeof(bool));
+				memset(p->delay_due + p->ndelay, 0, (n - p->ndelay) * sizeof(bool));
+				p->ndelay = n;
+			}
+			p->delay_due[idx] = true;
+		}
 	}
 	if (spool_rcpt_set(p->m, idx, st, next, reason) < 0)
 		log_warn("deliver qid=%s: cannot record status", p->m->qid);
@@ -426,6 +438,7 @@ notify(struct deliver_pass *p, enum bounce_kind kind)
 	for (i = 0; i < p->m->env.nrcpt; i++) {
 		const struct spool_rcpt *rc = &p->m->env.rcpts[i];
 		bool st_ok = kind == BOUNCE_FAILURE ? rc->state == SPOOL_R_FAILED :
+		    kind == BOUNCE_DELAY ? rc->state == SPOOL_R_DEFERRED && i < p->ndelay && p->delay_due[i] :
 		    rc->state == SPOOL_R_DELIVERED || (rc->state == SPOOL_R_RELAYED &&
 		    !(i < p->nnsn && p->no_success_notice[i]));
 
@@ -441,8 +454,10 @@ notify(struct deliver_pass *p, enum bounce_kind kind)
 		} else {
 			if (r == 1)
 				log_info("deliver qid=%s: sender %s notification: %s", p->qid,
-				    kind == BOUNCE_FAILURE ? "non-delivery" : "delivery", qid);
-			for (i = 0; i < n; i++)
+				    kind == BOUNCE_FAILURE ? "non-delivery" : kind == BOUNCE_DELAY ? "delay" :
+				    "delivery", qid);
+			/* A delay warning is not final: the failure notice may still follow. */
+			for (i = 0; kind != BOUNCE_DELAY && i < n; i++)
 				spool_rcpt_dsn_sent(p->m, idx[i]);
 		}
 	}
@@ -481,6 +496,7 @@ deliver_end(struct deliver_pass **pp, struct deliver_outcome *out)
 	if (notify(p, BOUNCE_FAILURE) < 0)
 		dsn_failed = true;
 	notify(p, BOUNCE_SUCCESS);
+	notify(p, BOUNCE_DELAY);
 	/* A finished message is removed without syncing its status file: after a
 	 * crash it would be recovered and redelivered idempotently (the Maildir
 	 * names are deterministic), so the fsync would buy nothing. */
@@ -513,6 +529,7 @@ deliver_end(struct deliver_pass **pp, struct deliver_outcome *out)
 		free(p->res[i].reason);
 	free(p->res);
 	free(p->no_success_notice);
+	free(p->delay_due);
 	spool_msg_free(&p->m);
 	xfree(pp);
 }

@@ -23,7 +23,7 @@ def wait_files(path, n, timeout=15):
     return files
 
 
-class RemoteTest(InstanceTest):
+class RemoteBase(InstanceTest):
     def setUp(self):
         super().setUp()
         self.sink = SMTPSink()
@@ -57,6 +57,8 @@ class RemoteTest(InstanceTest):
             time.sleep(0.05)
         return False
 
+
+class RemoteTest(RemoteBase):
     def test_relay_via_transport(self):
         self.assertEqual(self.inst.cli("transport", "set", "remote.test",
                                        "smtp:[127.0.0.1]:%d" % self.sink.port).rc, 0)
@@ -149,3 +151,24 @@ class RemoteTest(InstanceTest):
         self.assertIn("RET=HDRS", msgs[0].mail_params)
         self.assertIn("ENVID=abc", msgs[0].mail_params)
         self.assertTrue(self.queue_empty())
+
+
+class DelayWarningTest(RemoteBase):
+    def test_delay_warning_then_delivery(self):
+        i = self.inst
+        i.stop()
+        i.cli("config", "set", "delay_warning_time", "1s")
+        i.cli("config", "set", "minimal_backoff_time", "1s")
+        i.cli("transport", "set", "remote.test", "smtp:[127.0.0.1]:%d" % self.sink.port)
+        i.start()
+        self.sink.rcpt["slow@remote.test"] = (451, "4.3.0 try later")
+        self.send("sales@example.com", ["slow@remote.test"])
+        files = wait_files(i.maildir("sales@example.com"), 1, timeout=20)
+        self.assertEqual(len(files), 1, i.log()[-3000:])
+        text = open(files[0], "rb").read().decode(errors="replace")
+        self.assertIn("Action: delayed", text)
+        self.assertIn("Will-Retry-Until:", text)
+        # still queued, and delivered once the peer accepts: no failure notice follows
+        del self.sink.rcpt["slow@remote.test"]
+        self.assertTrue(self.queue_empty(timeout=20), i.log()[-3000:])
+        self.assertEqual(len(wait_files(i.maildir("sales@example.com"), 2, timeout=1)), 1)
