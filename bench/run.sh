@@ -3,8 +3,8 @@
 # and against Postfix/Dovecot from Debian (../shared/bench/ starts them on
 # loopback), side by side in one run, and prints the ratios.
 #
-#   BENCH=smtp,pop3 N=5000 bench/run.sh
-# Env: BENCH (smtp,pop3; default all that exist), N (messages per SMTP run),
+#   BENCH=smtp,submission,pop3,sql N=5000 bench/run.sh
+# Env: BENCH (which scenarios; default all), N (messages per SMTP run),
 #      PEER=0 to skip the Postfix/Dovecot side.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ ROOT=$PWD
 SHARED=${SHARED:-$ROOT/../shared/bench}
 BIN=$ROOT/build/letterbox
 N=${N:-5000}
-BENCH=${BENCH:-smtp,pop3}
+BENCH=${BENCH:-smtp,submission,pop3,sql}
 PEER=${PEER:-1}
 PORT_BASE=${PORT_BASE:-30000}
 export N
@@ -78,6 +78,13 @@ for s, lb, pf in ((1, '${lb_1:-0}', '${pf_1:-0}'), (20, '${lb_20:-0}', '${pf_20:
 "
 	fi
 fi
+if [[ $BENCH == *submission* ]]; then
+	echo "== submission over implicit TLS with AUTH PLAIN (letterbox only)"
+	python3 "$ROOT/bench/submission.py" 127.0.0.1 $((PORT_BASE + 465)) u0@bench.test pw u1@bench.test 1000 10
+fi
 if [[ $BENCH == *pop3* ]] && [ -x "$ROOT/bench/pop3.sh" ]; then
 	"$ROOT/bench/pop3.sh" "$BIN" "$SHARED"
+fi
+if [[ $BENCH == *sql* ]]; then
+	SQL_PORT_BASE=$((PORT_BASE + 1000)) "$ROOT/bench/sql.sh" "$BIN" "$SHARED"
 fi
