@@ -76,7 +76,8 @@ queue_list(const char *qdir)
 
 	if (spool_list(qdir, collect, &l) < 0)
 		return cli_err(EX_IOERR, "%s/queue: %s", qdir, strerror(errno));
-	qsort(l.ids, l.n, sizeof(char *), cmp_ids);
+	if (l.n > 1)
+		qsort(l.ids, l.n, sizeof(char *), cmp_ids);
 	for (i = 0; i < l.n; i++) {
 		struct spool_msg *m;
 

@@ -50,7 +50,9 @@ smtpd_txn_reset(struct smtpd_session *s)
 	s->bdat_last = false;
 	s->bdat_started = false;
 	s->received_hops = 0;
+	s->hf_on = false;
 	buf_reset(&s->out);
+	buf_reset(&s->hf_out);
 	if (s->state == SMTPD_S_RCPT || s->state == SMTPD_S_DATA || s->state == SMTPD_S_BDAT)
 		smtpd_set_state(s, SMTPD_S_MAIL);
 }

@@ -13,6 +13,7 @@
 #include "lib/buf.h"
 #include "net/conn.h"
 #include "smtp/data.h"
+#include "smtp/headers.h"
 #include "smtp/parse.h"
 #include "smtp/server.h"
 
@@ -49,6 +50,7 @@ struct smtpd_session {
 	char			 addr[64];	/* client IP, text */
 	enum smtpd_state	 state;
 	bool			 closing, free_scheduled;
+	unsigned		 free_tries;	/* TLS close: polls for the output to drain */
 	bool			 waiting;	/* an async step is pending: input waits */
 	bool			 in_mynetworks;
 	bool			 esmtp;
@@ -72,6 +74,9 @@ struct smtpd_session {
 	uint64_t		 bdat_left;
 	bool			 bdat_last, bdat_started;
 	unsigned		 received_hops;
+	bool			 hf_on;		/* submission: add Message-ID:/Date: */
+	struct hdrfix		 hf;
+	struct buf		 hf_out;	/* hdrfix output on its way to the spool */
 	/* AUTH */
 	struct sasl		 sasl;
 	bool			 sasl_active;
@@ -80,6 +85,9 @@ struct smtpd_session {
 	struct smtpd_job	*job;
 	char			 pending_reply[512];
 };
+
+/* txn.c hands the header fix-up at most this much at a time */
+#define SMTPD_HF_CHUNK	(64 * 1024)
 
 /* server.c */
 void	smtpd_set_state(struct smtpd_session *s, enum smtpd_state st);

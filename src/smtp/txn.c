@@ -5,6 +5,7 @@
  * reply goes out only once the spool file is durable (DESIGN.md).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "net/server.h"
 #include "queue/manager.h"
 #include "queue/spool.h"
+#include "smtp/headers.h"
 #include "smtp/session.h"
 
 #define SPOOL_FLUSH	(64 * 1024)
@@ -69,6 +71,49 @@ write_received(struct smtpd_session *s, const char *qid)
 	return r;
 }
 
+/*
+ * RFC 6409 8.2, 8.3: a submission server may add Message-ID: and Date:
+ * when the client left them out (many scripts and some clients do), as
+ * Postfix does for its submission service (local_header_rewrite_clients
+ * = permit_sasl_authenticated).  Port 25 mail is passed on untouched.
+ */
+static void
+hdrfix_start(struct smtpd_session *s, const char *qid)
+{
+	const struct conf	*c = conf_current();
+	char			 stamp[32], date[64], mid[HDRFIX_FIELD_MAX], dfield[HDRFIX_FIELD_MAX];
+	time_t			 now = time(NULL);
+	struct tm		 tm;
+
+	s->hf_on = s->l->mode != SMTPD_MX;
+	if (!s->hf_on)
+		return;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	snprintf(mid, sizeof(mid), "Message-ID: <%s.%s@%s>\r\n", stamp, qid, conf_str(c, "myhostname"));
+	snprintf(dfield, sizeof(dfield), "Date: %s\r\n", date);
+	hdrfix_init(&s->hf, mid, dfield);
+}
+
+/* Message bytes to the spool, through the header fix-up while it still looks. */
+static int
+spool_put(struct smtpd_session *s, const char *p, size_t len)
+{
+	size_t n;
+
+	while (s->hf_on && !hdrfix_done(&s->hf) && len > 0) {
+		n = len < SMTPD_HF_CHUNK ? len : SMTPD_HF_CHUNK;
+		buf_reset(&s->hf_out);
+		if (hdrfix_feed(&s->hf, p, n, &s->hf_out) < 0 ||
+		    spool_write(s->w, s->hf_out.data, s->hf_out.len) < 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return len > 0 ? spool_write(s->w, p, len) : 0;
+}
+
 int
 smtpd_txn_begin(struct smtpd_session *s)
 {
@@ -108,6 +153,8 @@ smtpd_txn_begin(struct smtpd_session *s)
 	free(rc);
 	if (r == 0)
 		r = write_received(s, spool_writer_qid(s->w));
+	if (r == 0)
+		hdrfix_start(s, spool_writer_qid(s->w));
 	if (r < 0) {
 		log_warn("smtpd sid=%s: queue file write", s->sid);
 		spool_abort(&s->w);
@@ -124,7 +171,7 @@ flush_out(struct smtpd_session *s)
 {
 	if (s->out.len == 0)
 		return;
-	if (s->w != NULL && !s->w_failed && !s->too_big && spool_write(s->w, s->out.data, s->out.len) < 0) {
+	if (s->w != NULL && !s->w_failed && !s->too_big && spool_put(s, s->out.data, s->out.len) < 0) {
 		log_warn("smtpd sid=%s: queue file write", s->sid);
 		s->w_failed = true;
 	}
@@ -198,7 +245,7 @@ smtpd_bdat_input(struct smtpd_session *s)
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		take = v.iov_len < s->bdat_left ? v.iov_len : (size_t)s->bdat_left;
-		if (s->w != NULL && !s->w_failed && !s->too_big && spool_write(s->w, v.iov_base, take) < 0) {
+		if (s->w != NULL && !s->w_failed && !s->too_big && spool_put(s, v.iov_base, take) < 0) {
 			log_warn("smtpd sid=%s: queue file write", s->sid);
 			s->w_failed = true;
 		}
@@ -272,6 +319,14 @@ smtpd_txn_finish(struct smtpd_session *s)
 		smtpd_txn_reset(s);
 		smtpd_set_state(s, SMTPD_S_MAIL);
 		return;
+	}
+	if (s->w != NULL && !s->w_failed && s->hf_on) {
+		buf_reset(&s->hf_out);
+		if (hdrfix_finish(&s->hf, &s->hf_out) < 0 ||
+		    spool_write(s->w, s->hf_out.data, s->hf_out.len) < 0) {
+			log_warn("smtpd sid=%s: queue file write", s->sid);
+			s->w_failed = true;
+		}
 	}
 	if (s->w_failed || s->w == NULL) {
 		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
