@@ -244,7 +244,7 @@ cmd_starttls(struct smtpd_session *s, const char *args, size_t len)
 		return;
 	}
 	if (smtpd_srv(s)->tls == NULL) {
-		smtpd_reply(s, "502 5.5.1 Error: command not implemented");
+		smtpd_reply(s, "502 5.5.1 Error: STARTTLS not available (no certificate loaded)");
 		return;
 	}
 	if (s->have_mail) {
