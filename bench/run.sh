@@ -86,5 +86,5 @@ if [[ $BENCH == *pop3* ]] && [ -x "$ROOT/bench/pop3.sh" ]; then
 	"$ROOT/bench/pop3.sh" "$BIN" "$SHARED"
 fi
 if [[ $BENCH == *sql* ]]; then
-	SQL_PORT_BASE=$((PORT_BASE + 1000)) "$ROOT/bench/sql.sh" "$BIN" "$SHARED"
+	SQL_PORT_BASE=$((PORT_BASE + 2000)) "$ROOT/bench/sql.sh" "$BIN" "$SHARED"
 fi

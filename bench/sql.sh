@@ -7,12 +7,13 @@
 # this is what a network round trip per lookup costs.
 #
 # Env: N (messages, default 5000), SESSIONS (concurrent senders, default 20),
-#      SQL_PORT_BASE (letterbox --port-base, default PORT_BASE+1000 or 31000).
+#      SQL_PORT_BASE (letterbox --port-base, default PORT_BASE+2000 or 32000;
+#      bench/pop3.sh uses 31000).
 set -uo pipefail
 BIN=${1:?BIN}; SHARED=${2:?SHARED}
 HERE=$(cd "$(dirname "$0")" && pwd)
 N=${N:-5000}; SESSIONS=${SESSIONS:-20}
-SQL_PORT_BASE=${SQL_PORT_BASE:-$(( ${PORT_BASE:-30000} + 1000 ))}
+SQL_PORT_BASE=${SQL_PORT_BASE:-$(( ${PORT_BASE:-30000} + 2000 ))}
 
 WORK=$(mktemp -d /var/tmp/lbsqlbench.XXXXXX)
 chmod 755 "$WORK"
@@ -56,6 +57,12 @@ run_backend() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$((SQL_PORT_BASE + 25))") 2>/dev/null && break
 		sleep 0.1
 	done
+	# Not someone else's listener on our ports: serve exits when it cannot bind.
+	if ! kill -0 "$LBPID" 2>/dev/null; then
+		echo "letterbox/$name: serve exited: $(tail -2 "$dir/serve.log")" >&2
+		LBPID=
+		return 1
+	fi
 	N=$N SESSIONS=$SESSIONS "$SHARED/smtp.sh" 127.0.0.1 $((SQL_PORT_BASE + 25)) \
 	    bench.test "$dir/vmail/bench.test" >"$dir/smtp.out" 2>&1
 	out=$(grep -E '^smtp sessions=' "$dir/smtp.out" | tail -1)

@@ -210,20 +210,8 @@ user_setpw(struct cli *c, bool add, const char *email)
 		goto out;
 	if (add)
 		rc = wres_exit(dir_user_add(d, email, hash, &err), &err);
-	else {
-		switch (dir_set_password(d, email, hash, &err)) {
-		case DIR_FOUND:
-			rc = 0;
-			break;
-		case DIR_NOTFOUND:
-			rc = cli_err(EX_NOUSER, "%s", err != NULL ? err : "no such user");
-			break;
-		default:
-			rc = cli_err(EX_TEMPFAIL, "%s", err != NULL ? err : "database failure");
-			break;
-		}
-		free(err);
-	}
+	else
+		rc = wres_exit(dir_user_passwd(d, email, hash, &err), &err);
 out:
 	explicit_bzero(pw, sizeof(pw));
 	free(hash);

@@ -2,12 +2,16 @@
  * `config get KEY`, `config set KEY VALUE`, `config check`: read and write
  * the config file through the one key table (lib/conf_keys.c).
  */
+#include <sys/stat.h>
+
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "directory/directory.h"
 #include "lib/conf.h"
 #include "lib/xmalloc.h"
 
@@ -29,6 +33,53 @@ check_paths(const struct conf *conf)
 		}
 	}
 	return warned;
+}
+
+static void
+check_warn(void *arg, const char *msg)
+{
+	int *n = arg;
+
+	fprintf(stderr, "letterbox: warning: %s\n", msg);
+	(*n)++;
+}
+
+/*
+ * Warnings about the database: it does not answer, a table or *_query
+ * override does not run, users.password is too narrow for modern hashes.
+ * A database that cannot be opened is a warning too: the config itself may
+ * be right and the server merely down (or not installed yet).
+ */
+static int
+check_directory(const struct conf *conf)
+{
+	struct directory	*d;
+	const char		*owner = conf_str(conf, "mail_owner");
+	char			*err = NULL;
+	int			 n = 0;
+
+	/*
+	 * As the mail owner, like the daemon and the admin verbs: the password
+	 * file must be readable by it, and SQLite's -wal/-shm must stay its own.
+	 */
+	if (geteuid() == 0 && getpwnam(owner) == NULL) {
+		fprintf(stderr, "letterbox: warning: database not checked: mail_owner \"%s\""
+		    " does not exist\n", owner);
+		return 1;
+	}
+	if (cli_become_owner(conf) < 0)
+		return 1;
+	if ((d = dir_open_existing(conf, &err)) == NULL) {
+		if (err == NULL)
+			err = xstrdup("cannot be opened");
+		fprintf(stderr, "letterbox: warning: %s%s\n",
+		    strncmp(err, "database", 8) == 0 ? "" : "database: ", err);
+		free(err);
+		return 1;
+	}
+	dir_check(d, check_warn, &n);
+	dir_close(&d);
+	return n;
 }
 
 int
@@ -72,7 +123,10 @@ cmd_config(struct cli *c, int argc, char **argv)
 		k = conf_keys(&n);
 		for (i = 0; i < n; i++)
 			printf("%s = %s\n", k[i].name, conf_str(conf, k[i].name));
+		if (fflush(stdout) != 0)
+			return cli_err(EX_IOERR, "cannot write the settings");
 		check_paths(conf);
+		check_directory(conf);
 		return 0;
 	}
 	return cli_usage("config");

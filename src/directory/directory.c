@@ -1415,7 +1415,10 @@ dir_check(struct directory *d, dir_warn_fn *warn, void *arg)
 		} else {
 			params[0] = probes[i].key;
 			x = d->be->exec(d, probes[i].s, params, 1, nop_row, NULL, &err);
-			if (x != DIR_X_OK) {
+			if (x == DIR_X_TEMP) {
+				warnf(warn, arg, "database: does not answer: %s", err);
+				n++;
+			} else if (x != DIR_X_OK) {
 				warnf(warn, arg, "database: table %s: %s", probes[i].table, err);
 				n++;
 			}

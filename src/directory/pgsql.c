@@ -35,6 +35,7 @@ struct pg_dir {
 	bool		 prepared[PG_NSTMT];
 	bool		 qprepared[DIR_Q_COUNT];
 	bool		 in_tx;
+	char		 sqlstate[6];		/* of the last failed statement, "" if none */
 	time_t		 last_fail;
 	char		*last_err;
 };
@@ -345,7 +346,9 @@ pg_result(struct pg_dir *p, PGresult *r, bool *lost_r, char **err_r)
 	msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	*err_r = pg_msg(p, msg != NULL ? msg : PQresultErrorMessage(r));
 	*lost_r = PQstatus(p->conn) == CONNECTION_BAD;
-	return *lost_r ? DIR_X_TEMP : pg_kind(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+	msg = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	snprintf(p->sqlstate, sizeof(p->sqlstate), "%s", msg != NULL ? msg : "");
+	return *lost_r ? DIR_X_TEMP : pg_kind(msg);
 }
 
 /* The highest $N in sql: how many parameters to declare. */
@@ -425,8 +428,35 @@ pg_run(struct pg_dir *p, const char *name, const char *sql, const char *const *p
 }
 
 /*
+ * "cached plan must not change result type" (0A000): a column changed type
+ * under this connection's prepared statements -- the ALTER TABLE that
+ * widens users.password does exactly that, and we tell admins to run it.
+ * Every statement of the connection may be stale: drop them all (outside a
+ * transaction DEALLOCATE ALL is enough; inside one the transaction is
+ * aborted, so the connection goes) and let them be prepared again.  0 when
+ * the statement may be retried at once.
+ */
+static int
+pg_replan(struct pg_dir *p)
+{
+	bool	 lost = false;
+	char	*err = NULL;
+
+	if (!p->in_tx && pg_run(p, NULL, "DEALLOCATE ALL", NULL, 0, NULL, NULL, &lost, &err) ==
+	    DIR_X_OK) {
+		memset(p->prepared, 0, sizeof(p->prepared));
+		memset(p->qprepared, 0, sizeof(p->qprepared));
+		return 0;
+	}
+	free(err);
+	pg_disconnect(p);
+	return -1;
+}
+
+/*
  * One statement with the reconnect policy of mysql.c: retried once on a
- * fresh connection when the old one died outside a transaction.
+ * fresh connection when the old one died outside a transaction, and once
+ * after a schema change made the prepared statements stale (pg_replan).
  * which: a dir_stmt, PG_S_PWWIDTH, or -1 - slot for an override query.
  */
 static enum dir_exec
@@ -469,6 +499,16 @@ pg_do(struct directory *d, int which, const char *sql, const char *const *params
 		} else {
 			*prepared = true;
 			x = pg_run(p, name, NULL, params, n, row, arg, &lost, err_r);
+		}
+		/* Not after a retry: then 0A000 is some other unsupported feature. */
+		if (x != DIR_X_OK && !lost && !txn && attempt == 0 &&
+		    strcmp(p->sqlstate, "0A000") == 0) {
+			log_info("directory: the schema changed, preparing statements again: %s",
+			    *err_r);
+			if (pg_replan(p) < 0)
+				return DIR_X_TEMP;
+			xfree(err_r);
+			continue;
 		}
 		if (x == DIR_X_OK || !lost)
 			return x;
