@@ -1,7 +1,8 @@
 /*
- * SASL PLAIN (RFC 4616) and LOGIN as protocol-independent state machines,
- * and the strict base64 codec they use; see sasl.h.  Every buffer that
- * held a decoded response is wiped before it is freed.
+ * SASL PLAIN (RFC 4616) and LOGIN as protocol-independent state machines;
+ * see sasl.h.  Responses are decoded with the strict base64_decode() (a
+ * sloppy client is told so, not guessed at).  Every buffer that held a
+ * decoded response is wiped before it is freed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,89 +11,13 @@
 #include <openssl/crypto.h>
 
 #include "auth/sasl.h"
+#include "lib/base64.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 
 /* LOGIN's challenges: base64 of "Username:" and "Password:". */
 #define CH_USERNAME	"VXNlcm5hbWU6"
 #define CH_PASSWORD	"UGFzc3dvcmQ6"
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long
-sasl_b64_decode(const char *in, size_t len, unsigned char *out)
-{
-	const unsigned char	*p = (const unsigned char *)in;
-	size_t			 i, o = 0;
-	int			 v[4], k, pad;
-
-	if (len % 4 != 0)
-		return -1;
-	for (i = 0; i < len; i += 4) {
-		pad = 0;
-		for (k = 0; k < 4; k++) {
-			if (p[i + k] == '=' && i + 4 == len && k >= 2) {
-				/* Padding only in the last quantum, and only at its end. */
-				pad++;
-				v[k] = 0;
-				continue;
-			}
-			if (pad > 0 || (v[k] = b64val(p[i + k])) < 0)
-				return -1;
-		}
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		if (pad < 1)
-			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-		/* RFC 4648 §3.5: the bits dropped by padding must be zero. */
-		if ((pad == 2 && (v[1] & 15) != 0) || (pad == 1 && (v[2] & 3) != 0))
-			return -1;
-	}
-	return (long)o;
-}
-
-size_t
-sasl_b64_encode(const void *in, size_t n, char *out)
-{
-	const unsigned char	*p = in;
-	size_t			 i, o = 0;
-	unsigned		 v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		out[o++] = b64chars[v >> 18];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = b64chars[(v >> 6) & 63];
-		out[o++] = b64chars[v & 63];
-	}
-	if (i < n) {
-		v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
-		out[o++] = b64chars[v >> 18];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
-}
 
 int
 sasl_mech_parse(const char *name, size_t len, enum sasl_mech *m_r)
@@ -228,8 +153,8 @@ sasl_feed(struct sasl *s, const char *resp, size_t len, bool initial, const char
 	/* RFC 4954 §4: "=" is an empty initial response. */
 	if (initial && len == 1 && resp[0] == '=')
 		len = 0;
-	d = xmalloc(len / 4 * 3 + 1);
-	if ((n = sasl_b64_decode(resp, len, d)) < 0) {
+	d = xmalloc(BASE64_DECODE_MAX(len) + 1);
+	if ((n = base64_decode(resp, len, d)) < 0) {
 		*err_r = "invalid base64";
 		st = SASL_ERROR;
 	} else if (s->mech == SASL_PLAIN) {
@@ -237,7 +162,7 @@ sasl_feed(struct sasl *s, const char *resp, size_t len, bool initial, const char
 		s->step = 1;
 	} else
 		st = login_answer(s, d, (size_t)n, challenge_r, err_r);
-	OPENSSL_cleanse(d, len / 4 * 3 + 1);
+	OPENSSL_cleanse(d, BASE64_DECODE_MAX(len) + 1);
 	free(d);
 	if (st == SASL_ERROR)
 		s->step = 2;

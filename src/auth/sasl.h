@@ -5,9 +5,9 @@
  * nothing of the protocol: the session hands it the client's base64 lines
  * and sends back the challenges it returns, wrapped in "334 ", "+ " etc.
  *
- * Owns: a strict base64 codec (RFC 4648 §4, padding required, no white
- * space) and the decoded credentials, which are wiped (OPENSSL_cleanse)
- * by sasl_clear().
+ * Responses must be strict base64 (lib/base64.h: RFC 4648 §4, padding
+ * required, no white space).  Owns the decoded credentials, which are
+ * wiped (OPENSSL_cleanse) by sasl_clear().
  */
 #ifndef LB_AUTH_SASL_H
 #define LB_AUTH_SASL_H
@@ -65,15 +65,5 @@ enum sasl_status sasl_step(struct sasl *s, const char *resp, size_t len,
 /* After SASL_DONE: borrowed, valid until sasl_clear(). */
 const char	*sasl_login(const struct sasl *s);
 const char	*sasl_password(const struct sasl *s);
-
-/*
- * Strict base64 decoding of len bytes of in (RFC 4648 §4: the standard
- * alphabet, '=' padding to a multiple of 4, unused bits zero, nothing
- * else).  out must hold len / 4 * 3 bytes.  Returns the decoded length
- * (the output may contain NUL bytes), or -1 on any malformation.
- */
-long		 sasl_b64_decode(const char *in, size_t len, unsigned char *out);
-/* Encode n bytes into out (4 * ((n + 2) / 3) + 1 bytes, NUL-terminated); returns the length. */
-size_t		 sasl_b64_encode(const void *in, size_t n, char *out);
 
 #endif

@@ -113,3 +113,15 @@ str_has_nul(const void *p, size_t len)
 {
 	return memchr(p, '\0', len) != NULL;
 }
+
+int
+str_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}

@@ -26,5 +26,8 @@ size_t	 str_copy(char *dst, const char *src, size_t dstsz);
 /* Split "a, b ,c" on commas/white space: calls fn for each non-empty token. */
 int	 str_each_item(const char *list, int (*fn)(const char *item, size_t len, void *arg), void *arg);
 bool	 str_has_nul(const void *p, size_t len);
+/* Value of one hex digit (either case): 0..15, or -1 for anything else,
+ * including a negative (signed char) c. */
+int	 str_hexval(int c);
 
 #endif

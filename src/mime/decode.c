@@ -6,6 +6,7 @@
 #include <iconv.h>
 #include <string.h>
 
+#include "lib/base64.h"
 #include "lib/str.h"
 #include "mime/decode.h"
 
@@ -29,34 +30,6 @@ xfer_init(struct xfer_dec *d, enum xfer_kind kind)
 	d->nqp = -1;
 }
 
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
-hex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* QP: handle one byte, with d->nqp >= 0 meaning "=" seen plus nqp bytes. */
 static size_t
 qp_byte(struct xfer_dec *d, char c, char *out)
@@ -76,7 +49,7 @@ qp_byte(struct xfer_dec *d, char c, char *out)
 			d->nqp = -1;
 			return 0;
 		}
-		if (c == '\r' || hex_val((unsigned char)c) >= 0) {
+		if (c == '\r' || str_hexval((unsigned char)c) >= 0) {
 			d->qp[d->nqp++] = c;
 			return 0;
 		}
@@ -93,8 +66,8 @@ qp_byte(struct xfer_dec *d, char c, char *out)
 		out[n++] = '\r';
 		return n + qp_byte(d, c, out + n);
 	}
-	hi = hex_val((unsigned char)d->qp[0]);
-	lo = hex_val((unsigned char)c);
+	hi = str_hexval((unsigned char)d->qp[0]);
+	lo = str_hexval((unsigned char)c);
 	d->nqp = -1;
 	if (lo >= 0) {
 		out[n++] = (char)(hi << 4 | lo);
@@ -109,24 +82,14 @@ size_t
 xfer_feed(struct xfer_dec *d, const char *in, size_t len, char *out)
 {
 	size_t	i, n = 0;
-	int	v;
 
 	switch (d->kind) {
 	case XFER_IDENT:
 		memcpy(out, in, len);
 		return len;
 	case XFER_BASE64:
-		for (i = 0; i < len; i++) {
-			/* anything outside the alphabet ("=", CRLF, junk) is skipped */
-			if ((v = b64_val((unsigned char)in[i])) < 0)
-				continue;
-			d->bits = (d->bits << 6 | (unsigned int)v) & 0xffffff;
-			if ((d->nbits += 6) >= 8) {
-				d->nbits -= 8;
-				out[n++] = (char)(d->bits >> d->nbits & 0xff);
-			}
-		}
-		return n;
+		/* anything outside the alphabet ("=", CRLF, junk) is skipped */
+		return base64_stream_feed(&d->b64, in, len, out);
 	case XFER_QP:
 		for (i = 0; i < len; i++)
 			n += qp_byte(d, in[i], out + n);

@@ -13,14 +13,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/base64.h"
 #include "lib/buf.h"
 
 enum xfer_kind { XFER_IDENT, XFER_BASE64, XFER_QP };
 
 struct xfer_dec {
 	enum xfer_kind	 kind;
-	unsigned int	 bits;		/* base64: pending bits */
-	int		 nbits;
+	struct base64_stream b64;	/* base64: pending bits */
 	char		 qp[2];		/* QP: bytes after a pending "=" */
 	int		 nqp;		/* -1: no "=" pending */
 };

@@ -29,18 +29,6 @@ struct eword {
 	size_t		 end;		/* offset past "?=" */
 };
 
-static int
-hex_nib(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool
 is_space(char c)
 {
@@ -108,8 +96,8 @@ eword_bytes(const struct eword *w, struct buf *acc)
 		if (c == '_')		/* RFC 2047 4.2 (2) */
 			c = ' ';
 		else if (c == '=' && i + 2 < w->text_len &&
-		    (hi = hex_nib(w->text[i + 1])) >= 0 &&
-		    (lo = hex_nib(w->text[i + 2])) >= 0) {
+		    (hi = str_hexval(w->text[i + 1])) >= 0 &&
+		    (lo = str_hexval(w->text[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
@@ -411,8 +399,8 @@ rfc2231_decode(const char *v, size_t len, struct buf *out)
 	for (i = (size_t)(q2 + 1 - v); i < len; i++) {
 		char c = v[i];
 
-		if (c == '%' && i + 2 < len && (hi = hex_nib(v[i + 1])) >= 0 &&
-		    (lo = hex_nib(v[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < len && (hi = str_hexval(v[i + 1])) >= 0 &&
+		    (lo = str_hexval(v[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}

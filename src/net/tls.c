@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -657,6 +658,143 @@ tls_last_error(struct bufferevent *bev, char *buf, size_t sz)
 		str_copy(buf, strerror(errno), sz);
 	else
 		str_copy(buf, "unknown", sz);
+}
+
+/* ---- graceful close ------------------------------------------------- */
+
+#define TLS_CLOSE_POLL_MS	20
+#define TLS_CLOSE_TRIES		250	/* x 20 ms: 5 s for the tail to leave */
+
+struct tls_close {
+	struct bufferevent	*bev;
+	struct event		*ev;
+	unsigned		 tries;
+	bool			 notified;	/* close_notify is written */
+	void			(*done_cb)(void *);
+	void			*arg;
+};
+
+/*
+ * One step; true when there is nothing left to wait for.  Order matters:
+ * the close_notify must follow every byte of the reply, so SSL_shutdown
+ * waits until the filter's own output has gone through SSL_write, and the
+ * free waits until the plain bufferevent below (STARTTLS) has sent the
+ * records: freeing the filter frees that buffer unsent.
+ */
+static bool
+tls_close_step(struct tls_close *tc)
+{
+	struct bufferevent	*under;
+	SSL			*ssl;
+	int			 r;
+
+	if (evbuffer_get_length(bufferevent_get_output(tc->bev)) > 0)
+		return false;
+	if (!tc->notified) {
+		ssl = bufferevent_openssl_get_ssl(tc->bev);
+		r = SSL_shutdown(ssl);
+		/* Implicit TLS writes to the socket itself: a full socket
+		 * buffer says "try again"; anything else is final. */
+		tc->notified = r >= 0 || SSL_get_error(ssl, r) != SSL_ERROR_WANT_WRITE;
+		ERR_clear_error();	/* leave no error behind for the next session's diagnostics */
+		if (!tc->notified)
+			return false;
+	}
+	under = bufferevent_get_underlying(tc->bev);
+	return under == NULL || evbuffer_get_length(bufferevent_get_output(under)) == 0;
+}
+
+static void
+tls_close_free(struct tls_close *tc)
+{
+	bufferevent_free(tc->bev);
+	if (tc->ev != NULL)
+		event_free(tc->ev);
+	free(tc);
+}
+
+static void
+tls_close_finish(struct tls_close *tc)
+{
+	void	(*done_cb)(void *) = tc->done_cb;
+	void	*arg = tc->arg;
+
+	tls_close_free(tc);
+	done_cb(arg);
+}
+
+static void
+tls_close_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_close	*tc = arg;
+	struct timeval		 tv = { 0, TLS_CLOSE_POLL_MS * 1000 };
+
+	/* A client that stopped reading loses the tail. */
+	if (tls_close_step(tc) || ++tc->tries >= TLS_CLOSE_TRIES) {
+		tls_close_finish(tc);
+		return;
+	}
+	evtimer_add(tc->ev, &tv);
+}
+
+/* What the peer still sends (its close_notify, late commands) is read and
+ * dropped, so the kernel has no unread data to answer our close with RST. */
+static void
+tls_close_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+tls_close_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	/* An error means the peer is gone: nothing more can be sent.  EOF
+	 * (its close_notify or FIN) does not stop our output from leaving. */
+	if (what & BEV_EVENT_ERROR)
+		tls_close_finish(arg);
+}
+
+struct tls_close *
+tls_close_gracefully(struct bufferevent *bev, struct event_base *base,
+    void (*done_cb)(void *), void *arg)
+{
+	struct tls_close	*tc;
+	struct timeval		 tv = { 0, TLS_CLOSE_POLL_MS * 1000 };
+
+	/* Before the handshake finished there is nothing of ours worth sending. */
+	if (established(bev) == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	tc = xcalloc(1, sizeof(*tc));
+	tc->bev = bev;
+	tc->done_cb = done_cb;
+	tc->arg = arg;
+	bufferevent_setcb(bev, tls_close_read_cb, NULL, tls_close_event_cb, tc);
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (tls_close_step(tc)) {
+		tls_close_free(tc);
+		return NULL;
+	}
+	tc->ev = evtimer_new(base, tls_close_timer_cb, tc);
+	if (tc->ev == NULL) {
+		tls_close_free(tc);
+		return NULL;
+	}
+	evtimer_add(tc->ev, &tv);
+	return tc;
+}
+
+void
+tls_close_cancel(struct tls_close **tcp)
+{
+	if (*tcp == NULL)
+		return;
+	tls_close_free(*tcp);
+	*tcp = NULL;
 }
 
 /* ---- self-signed certificate ---------------------------------------- */

@@ -43,6 +43,22 @@
  * handshake arrives as BEV_EVENT_ERROR (tls_last_error() says why; log it
  * at info level, it is the peer's problem) or BEV_EVENT_EOF.
  *
+ * Closing on our side (221 to QUIT, 421, "-ERR"/"+OK" to QUIT, BYE):
+ * once the last reply is queued and the session would free its
+ * bufferevent, hand it over instead:
+ *	s->tls_close = tls_close_gracefully(s->bev, base, closed_cb, s);
+ *	s->bev = NULL;		(it is not the session's any more)
+ *	if (s->tls_close != NULL)
+ *		return;		(closed_cb frees the rest of the session)
+ * It waits for the queued output to go through SSL, sends close_notify
+ * (OpenSSL 3 clients such as s_client report "unexpected eof" without
+ * it) and, with STARTTLS, waits until the plain bufferevent below has
+ * sent the records: freeing the filter frees that buffer unsent, which
+ * lost the 221 to QUIT.  Call it for plain bufferevents too (they are
+ * freed at once).  When the peer is already gone (BEV_EVENT_EOF/ERROR)
+ * skip it and bufferevent_free() directly; when the process exits with
+ * a close still pending, tls_close_cancel() it.
+ *
  * Threads: contexts are created at startup (as root, before privileges are
  * dropped, since the key is 0600) and are read-only afterwards; every
  * function here runs on the event loop thread.
@@ -143,6 +159,25 @@ const char	*tls_sni_name(struct bufferevent *bev);
 /* After BEV_EVENT_ERROR: the OpenSSL reason(s) ("unsupported protocol"),
  * or strerror(errno) text, or "unknown"; for the log. */
 void		 tls_last_error(struct bufferevent *bev, char *buf, size_t sz);
+
+/*
+ * End a session that closes on our side without losing its last reply;
+ * see "How a session uses it" above.  Takes bev (TLS or plain) whatever
+ * happens: the caller must not touch it again, and its callbacks and
+ * timeouts are replaced.  Returns NULL when bev was freed at once (not
+ * TLS, handshake not finished, or nothing left to send); done_cb is then
+ * not called.  Otherwise returns a handle and calls done_cb(arg) exactly
+ * once, from the event loop, after bev is freed: the output and the
+ * close_notify left, the peer went away (write error), or 5 s passed (a
+ * client that stopped reading loses the tail).  What the peer sends
+ * meanwhile is read and dropped.
+ */
+struct tls_close;
+struct tls_close *tls_close_gracefully(struct bufferevent *bev, struct event_base *base,
+		    void (*done_cb)(void *arg), void *arg);
+/* Free a pending close now (bev included) without calling done_cb;
+ * accepts NULL; sets *tc = NULL.  For the exit path. */
+void		 tls_close_cancel(struct tls_close **tc);
 
 /*
  * Write a self-signed certificate for hostname: RSA 2048 (every client

@@ -150,18 +150,6 @@ spool_esc_add(struct buf *b, const char *s, size_t max)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode an escaped value; NULL when malformed, NUL-bearing or over max. */
 char *
 spool_unesc(const char *s, size_t len, size_t max)
@@ -178,8 +166,8 @@ spool_unesc(const char *s, size_t len, size_t max)
 		if (c == '%') {
 			int hi, lo;
 
-			if (len - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0)
+			if (len - i < 3 || (hi = str_hexval(s[i + 1])) < 0 ||
+			    (lo = str_hexval(s[i + 2])) < 0 || (hi | lo) == 0)
 				goto bad;
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;

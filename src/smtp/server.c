@@ -11,10 +11,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "auth/login.h"
 #include "lib/cidr.h"
@@ -28,7 +25,6 @@
 #include "smtp/session.h"
 
 #define SMTPD_OUT_HIGH	(256 * 1024)	/* stop reading while replies pile up */
-#define SMTPD_LINGER_TRIES 100		/* x 50 ms: TLS output drain at close */
 
 struct peer_count {
 	char	addr[64];
@@ -105,37 +101,16 @@ smtpd_set_state(struct smtpd_session *s, enum smtpd_state st)
 	s->state = st;
 }
 
-/*
- * The end of a TLS session that closes on our side (221, 421, 535+421):
- * send close_notify once (OpenSSL 3 clients such as s_client report an
- * "unexpected eof" without it), and with STARTTLS wait until the plain
- * bufferevent below has sent what the filter wrote into it.  Freeing the
- * filter frees that buffer unsent, which lost the 221 to QUIT and the last
- * 535/421 on ports 25 and 587.  Polls every 50 ms, at most
- * SMTPD_LINGER_TRIES times: a client that stopped reading loses the tail.
- * Returns true if the free was postponed.
- */
-static bool
-tls_linger(struct smtpd_session *s)
-{
-	struct bufferevent	*under;
-	struct timeval		 tv = { 0, 50 * 1000 };
-	SSL			*ssl;
+static void smtpd_free_cb(evutil_socket_t fd, short what, void *arg);
 
-	if (s->bev == NULL || s->free_tries >= SMTPD_LINGER_TRIES || !tls_active(s->bev))
-		return false;
-	if (s->free_tries == 0 && s->tls[0] != '\0' &&
-	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL) {
-		(void)SSL_shutdown(ssl);
-		ERR_clear_error();	/* leave no error behind for the next session's diagnostics */
-	}
-	/* Implicit TLS: SSL wrote to the socket itself, nothing waits. */
-	if ((under = bufferevent_get_underlying(s->bev)) == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(under)) == 0)
-		return false;
-	s->free_tries++;
-	evtimer_add(s->ev_free, &tv);
-	return true;
+/* tls_close_gracefully() has freed the bufferevent: free the rest. */
+static void
+smtpd_closed_cb(void *arg)
+{
+	struct smtpd_session *s = arg;
+
+	s->tls_close = NULL;
+	smtpd_free_cb(-1, 0, s);
 }
 
 static void
@@ -144,10 +119,17 @@ smtpd_free_cb(evutil_socket_t fd, short what, void *arg)
 	struct smtpd_session	*s = arg;
 	size_t			 i;
 
-	if (tls_linger(s))
-		return;
+	/* Nothing may call back into the session while its close lingers. */
 	smtpd_job_cancel(s);
 	auth_cancel(&s->auth);
+	if (s->bev != NULL && !s->peer_gone) {
+		/* 221/421 on TLS: send it and close_notify before the free */
+		s->tls_close = tls_close_gracefully(s->bev, s->l->srv->base, smtpd_closed_cb, s);
+		s->bev = NULL;
+		if (s->tls_close != NULL)
+			return;
+	}
+	tls_close_cancel(&s->tls_close);	/* smtpd_free() at exit */
 	smtpd_txn_reset(s);
 	sasl_clear(&s->sasl);
 	if (s->bev)
@@ -369,7 +351,7 @@ smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_info("smtpd sid=%s: connection error%s%s", s->sid, err[0] ? ": " : "", err);
 	} else if ((what & BEV_EVENT_EOF) && s->state != SMTPD_S_CLOSING)
 		log_info("smtpd sid=%s: lost connection in state %d", s->sid, (int)s->state);
-	s->free_tries = SMTPD_LINGER_TRIES;	/* the peer is gone: no close_notify, no linger */
+	s->peer_gone = true;	/* no close_notify, no waiting for output */
 	s->closing = true;
 	smtpd_set_state(s, SMTPD_S_CLOSING);
 	schedule_free(s);
@@ -513,7 +495,7 @@ smtpd_free(void)
 	while (g.nall > 0) {
 		struct smtpd_session *s = g.all[0];
 		s->free_scheduled = true;
-		s->free_tries = SMTPD_LINGER_TRIES;
+		s->peer_gone = true;	/* exiting: no time for a graceful close */
 		smtpd_free_cb(-1, 0, s);
 	}
 	free(g.all);

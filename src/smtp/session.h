@@ -20,6 +20,7 @@
 struct bufferevent;
 struct event;
 struct spool_writer;
+struct tls_close;
 struct auth_req;
 struct smtpd_job;
 
@@ -50,7 +51,8 @@ struct smtpd_session {
 	char			 addr[64];	/* client IP, text */
 	enum smtpd_state	 state;
 	bool			 closing, free_scheduled;
-	unsigned		 free_tries;	/* TLS close: polls for the output to drain */
+	bool			 peer_gone;	/* free without a graceful TLS close */
+	struct tls_close	*tls_close;	/* pending graceful close (net/tls.h) */
 	bool			 waiting;	/* an async step is pending: input waits */
 	bool			 in_mynetworks;
 	bool			 esmtp;

@@ -9,6 +9,7 @@
 Tests are unittest.TestCase classes in tests/e2e/test_*.py; run.py runs them.
 LETTERBOX_BIN names the binary (the runner sets it to build/ or build-asan/).
 """
+import glob
 import os
 import shutil
 import signal
@@ -44,6 +45,63 @@ def free_port_base():
         if ok:
             return base
     raise RuntimeError("no free port range")
+
+
+def wait_files(path, n, timeout=15, subdirs=("new", "cur")):
+    """Wait until the Maildir at path holds n messages in subdirs; returns them sorted
+    (fewer when the timeout passed, so a test can also assert that nothing came)."""
+    deadline = time.time() + timeout
+    files = []
+    while time.time() < deadline:
+        files = sorted(f for d in subdirs for f in glob.glob(os.path.join(path, d, "*")))
+        if len(files) >= n:
+            return files
+        time.sleep(0.05)
+    return files
+
+
+def raw_session(port, data, timeout=10, banner_first=False, tls_ctx=None, server_hostname=None):
+    """Send data in one write (pipelining; after the banner line with banner_first) and
+    return everything the server said until it closed, as text.  tls_ctx wraps the
+    socket first (implicit TLS)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if tls_ctx is not None:
+        s = tls_ctx.wrap_socket(s, server_hostname=server_hostname)
+    out = b""
+    while banner_first and b"\r\n" not in out:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    s.sendall(data)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return out.decode(errors="replace")
+
+
+# crypt('password', 'ab') with traditional DES (as MySQL's ENCRYPT() wrote it); fixed
+# so the tests do not need Python's deprecated crypt module.
+DES_PASSWORD = "abJnggxhB/yWI"
+
+
+def des_crypt(password, salt):
+    """DES crypt via libcrypt, when Python still has it; else the fixed value."""
+    try:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import crypt
+        return crypt.crypt(password, salt)
+    except ImportError:
+        assert (password, salt) == ("password", "ab")
+        return DES_PASSWORD
 
 
 class CliResult:

@@ -13,23 +13,6 @@ import lbtest
 EX_USAGE, EX_DATAERR, EX_NOUSER, EX_UNAVAILABLE, EX_TEMPFAIL, EX_NOPERM, EX_CONFIG = \
     64, 65, 67, 69, 75, 77, 78
 
-# crypt('password', 'ab') with traditional DES; fixed so the test does not
-# need Python's deprecated crypt module.
-DES_PASSWORD = "abJnggxhB/yWI"
-
-
-def des_crypt(password, salt):
-    """DES crypt via libcrypt, when Python still has it; else the fixed value."""
-    try:
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import crypt
-        return crypt.crypt(password, salt)
-    except ImportError:
-        assert (password, salt) == ("password", "ab")
-        return DES_PASSWORD
-
 
 class AdminTest(lbtest.InstanceTest):
     def setUp(self):
@@ -105,7 +88,7 @@ class AcceptanceTest(AdminTest):
 
     def test_des_hash_inserted_by_hand(self):
         self.ok("domain", "add", "example.com")
-        h = des_crypt("password", "ab")
+        h = lbtest.des_crypt("password", "ab")
         self.assertEqual(len(h), 13)
         self.sql("INSERT INTO users (email, password) VALUES (?, ?)", "Old@Example.COM", h)
         self.ok("user", "check", "old@example.com", stdin="password\n")

@@ -3,24 +3,12 @@ against a DNS server the test runs, deferrals and queue flush, bounces
 (RFC 3464 DSNs) into the sender's Maildir, never to <>."""
 import email
 import email.policy
-import glob
 import os
 import smtplib
 import time
 
-from lbtest import InstanceTest
+from lbtest import InstanceTest, wait_files
 from sinks import SMTPSink, DNSServer
-
-
-def wait_files(path, n, timeout=15):
-    deadline = time.time() + timeout
-    files = []
-    while time.time() < deadline:
-        files = sorted(glob.glob(os.path.join(path, "new", "*")))
-        if len(files) >= n:
-            return files
-        time.sleep(0.05)
-    return files
 
 
 class RemoteBase(InstanceTest):

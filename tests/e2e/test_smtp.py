@@ -10,35 +10,7 @@ import threading
 import time
 import unittest
 
-from lbtest import InstanceTest, Instance
-
-
-def wait_files(path, n, timeout=15):
-    deadline = time.time() + timeout
-    files = []
-    while time.time() < deadline:
-        files = sorted(glob.glob(os.path.join(path, "new", "*")) + glob.glob(os.path.join(path, "cur", "*")))
-        if len(files) >= n:
-            return files
-        time.sleep(0.05)
-    return files
-
-
-def raw_session(port, data, timeout=10):
-    """Send data at once (pipelining), return everything the server said until it closes."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(data)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except socket.timeout:
-        pass
-    s.close()
-    return out.decode(errors="replace")
+from lbtest import InstanceTest, Instance, raw_session, wait_files
 
 
 MSG = (b"From: Alice <alice@example.org>\r\nTo: sales@example.com\r\nSubject: hello\r\n"

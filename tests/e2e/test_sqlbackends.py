@@ -19,21 +19,8 @@ import dbservers
 import lbtest
 
 EX_DATAERR, EX_TEMPFAIL, EX_NOPERM = 65, 75, 77
-DES_PASSWORD = "abJnggxhB/yWI"		# crypt('password', 'ab'), as MySQL's ENCRYPT() wrote it
 DB_USER, DB_PASS, DB_NAME = "mail_admin", "mail_admin_password", "mail"
 FIXTURE = os.path.join(lbtest.ROOT, "tests", "data", "postfix-classic")
-
-
-def des_crypt(password, salt):
-    try:
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import crypt
-        return crypt.crypt(password, salt)
-    except ImportError:
-        assert (password, salt) == ("password", "ab")
-        return DES_PASSWORD
 
 
 def config_check_uses_directory():
@@ -75,7 +62,7 @@ class SqlBackendMixin:
         self.grant()
         self.srv.sql("INSERT INTO domains (domain) VALUES ('example.com')", db=DB_NAME)
         self.srv.sql("INSERT INTO users (email, password) VALUES ('sales@example.com', '%s')"
-                     % des_crypt("password", "ab"), db=DB_NAME)
+                     % lbtest.des_crypt("password", "ab"), db=DB_NAME)
         self.srv.sql("INSERT INTO forwardings (source, destination) VALUES"
                      " ('info@example.com', 'sales@example.com')", db=DB_NAME)
         self.srv.sql("INSERT INTO transport (domain, transport) VALUES"
@@ -135,7 +122,7 @@ class SqlBackendMixin:
     def test_row_added_by_hand_is_live(self):
         self.assertEqual(self.check("new@example.com", "password").rc, EX_NOPERM)
         self.srv.sql("INSERT INTO users (email, password) VALUES ('New@Example.com', '%s')"
-                     % des_crypt("password", "ab"), db=DB_NAME)
+                     % lbtest.des_crypt("password", "ab"), db=DB_NAME)
         self.assertEqual(self.check("new@example.com", "password").rc, 0)
         self.srv.sql("DELETE FROM users WHERE email = 'New@Example.com'", db=DB_NAME)
         self.assertEqual(self.check("new@example.com", "password").rc, EX_NOPERM)
@@ -199,7 +186,7 @@ class SqlBackendMixin:
         self.grant()
         self.srv.sql("INSERT INTO mailbox VALUES ('alice@example.org', '%s', 'example.org/alice/', 1),"
                      " ('bob@example.org', '%s', 'example.org/bob/', 0)"
-                     % (des_crypt("password", "ab"), des_crypt("password", "ab")), db=DB_NAME)
+                     % (lbtest.des_crypt("password", "ab"), lbtest.des_crypt("password", "ab")), db=DB_NAME)
         self.cli_ok("config", "set", "password_query",
                     "SELECT password FROM mailbox WHERE username = '%u@%d' AND active = 1")
         self.assertEqual(self.check("alice@example.org", "password").rc, 0)

@@ -6,7 +6,6 @@ wrong, the sender-login check, Message-ID:/Date: added on submission, and
 openssl s_client; certificates are checked against the instance's own
 tls/cert.pem (self-signed, CA:TRUE) with the host name verified."""
 import base64
-import glob
 import os
 import re
 import shutil
@@ -35,17 +34,6 @@ def b64(s):
 
 def plain_ir(user=USER, pw=PASSWORD):
     return b64("\0%s\0%s" % (user, pw))
-
-
-def wait_files(path, n, timeout=15):
-    deadline = time.time() + timeout
-    files = []
-    while time.time() < deadline:
-        files = sorted(glob.glob(os.path.join(path, "new", "*")) + glob.glob(os.path.join(path, "cur", "*")))
-        if len(files) >= n:
-            return files
-        time.sleep(0.05)
-    return files
 
 
 class VerifyingSMTP(smtplib.SMTP):
@@ -132,26 +120,8 @@ class SubmissionBase(lbtest.InstanceTest):
 
     def raw(self, service, data, tls_ctx=None, timeout=10):
         """Send data in one write (after the banner); everything the server says until it closes."""
-        s = socket.create_connection(("127.0.0.1", self.inst.port(service)), timeout=timeout)
-        if tls_ctx is not None:
-            s = tls_ctx.wrap_socket(s, server_hostname=HOST)
-        out = b""
-        while b"\r\n" not in out:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-        s.sendall(data)
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-        except (socket.timeout, ConnectionResetError):
-            pass
-        s.close()
-        return out.decode(errors="replace")
+        return lbtest.raw_session(self.inst.port(service), data, timeout, banner_first=True,
+                                  tls_ctx=tls_ctx, server_hostname=HOST)
 
     def s_client(self, *args, stdin="EHLO client.example.org\nQUIT\n", timeout=30):
         cmd = ["openssl", "s_client", "-CAfile", self.cafile, "-verify_return_error",
@@ -169,7 +139,7 @@ class SubmissionBase(lbtest.InstanceTest):
         return r.out
 
     def delivered(self, addr, n=1):
-        files = wait_files(self.inst.maildir(addr), n)
+        files = lbtest.wait_files(self.inst.maildir(addr), n)
         self.assertEqual(len(files), n, self.inst.log()[-3000:])
         return [open(f, "rb").read() for f in files]
 

@@ -64,6 +64,19 @@ test_parse_u64(void)
 }
 
 static void
+test_hexval(void)
+{
+	t_int(str_hexval('0'), 0);
+	t_int(str_hexval('9'), 9);
+	t_int(str_hexval('a'), 10);
+	t_int(str_hexval('F'), 15);
+	t_int(str_hexval('g'), -1);
+	t_int(str_hexval('='), -1);
+	t_int(str_hexval((char)0xc3), -1);	/* a signed char stays out */
+	t_int(str_hexval(0xc3), -1);
+}
+
+static void
 test_cidr(void)
 {
 	const char		*err = NULL;
@@ -187,6 +200,7 @@ main(void)
 	t_begin("lib");
 	test_buf();
 	test_parse_u64();
+	test_hexval();
 	test_cidr();
 	test_escape();
 	test_readline();

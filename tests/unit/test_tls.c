@@ -2,9 +2,10 @@
  * net/tls: certificate creation (modes, names, validity), context loading
  * errors, and real handshakes in process over socketpairs: implicit TLS,
  * STARTTLS through the filter (and the injection check), SNI, the protocol
- * floor, opportunistic client verification.
+ * floor, opportunistic client verification, the graceful close.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -814,6 +815,194 @@ test_handshake_timeout(struct tls_ctx *sctx)
 	}
 }
 
+/* ---- graceful close (tls_close_gracefully) ------------------------------ */
+
+struct gc {
+	struct event_base	*base;
+	struct bufferevent	*srv, *cli;
+	struct tls_close	*tc;
+	size_t			 reply_len;	/* what the server writes */
+	size_t			 got;		/* what the client read */
+	bool			 reply_ok;	/* the bytes are the reply, in order */
+	bool			 srv_ready, cli_eof, cli_error;
+	int			 done_calls;
+	bool			 no_read;	/* the client stops reading */
+};
+
+static char
+gc_byte(size_t i)
+{
+	return i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+}
+
+static void
+gc_done_cb(void *arg)
+{
+	struct gc *g = arg;
+
+	g->done_calls++;
+	g->tc = NULL;
+}
+
+static void
+gc_cli_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct gc	*g = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		 b[4096];
+	size_t		 n, i;
+
+	while ((n = evbuffer_remove(in, b, sizeof(b))) > 0 && n != (size_t)-1) {
+		for (i = 0; i < n; i++)
+			if (g->got + i >= g->reply_len || b[i] != gc_byte(g->got + i))
+				g->reply_ok = false;
+		g->got += n;
+	}
+}
+
+static void
+gc_cli_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gc *g = arg;
+
+	if ((what & BEV_EVENT_CONNECTED) && g->no_read)
+		bufferevent_disable(bev, EV_READ);
+	if (what & BEV_EVENT_EOF)
+		g->cli_eof = true;
+	if (what & BEV_EVENT_ERROR)
+		g->cli_error = true;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		event_base_loopbreak(g->base);
+}
+
+/* The server session: once TLS is up, write the reply and close at once,
+ * as smtpd does after "221": the reply is still queued in the filter. */
+static void
+gc_srv_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gc	*g = arg;
+	char		*reply;
+	size_t		 i;
+
+	if (!(what & BEV_EVENT_CONNECTED))
+		return;
+	g->srv_ready = true;
+	reply = xmalloc(g->reply_len);
+	for (i = 0; i < g->reply_len; i++)
+		reply[i] = gc_byte(i);
+	bufferevent_write(bev, reply, g->reply_len);
+	free(reply);
+	g->tc = tls_close_gracefully(bev, g->base, gc_done_cb, g);
+	g->srv = NULL;
+	if (g->no_read)
+		event_base_loopbreak(g->base);
+}
+
+/* filter: STARTTLS shape (TLS over a plain bufferevent) or implicit TLS. */
+static void
+gc_run(struct gc *g, struct tls_ctx *sctx, struct tls_ctx *cctx, bool filter,
+    size_t reply_len, bool no_read)
+{
+	struct timeval	tv = { 10, 0 };
+	int		sv[2];
+
+	memset(g, 0, sizeof(*g));
+	g->base = event_base_new();
+	g->reply_len = reply_len;
+	g->reply_ok = true;
+	g->no_read = no_read;
+	pair(sv);
+	if (filter)
+		g->srv = tls_wrap_server(sctx, g->base,
+		    bufferevent_socket_new(g->base, sv[0], BEV_OPT_CLOSE_ON_FREE), -1);
+	else
+		g->srv = tls_wrap_server(sctx, g->base, NULL, sv[0]);
+	g->cli = tls_wrap_client(cctx, g->base, NULL, sv[1], "mail.example.test");
+	/* A missing close_notify must show as an error, not a clean EOF
+	 * (our contexts forgive it, as OpenSSL 1.1 did: not this client). */
+	SSL_clear_options(bufferevent_openssl_get_ssl(g->cli), SSL_OP_IGNORE_UNEXPECTED_EOF);
+	bufferevent_openssl_set_allow_dirty_shutdown(g->cli, 0);
+	bufferevent_setcb(g->srv, NULL, NULL, gc_srv_event_cb, g);
+	bufferevent_setcb(g->cli, gc_cli_read_cb, NULL, gc_cli_event_cb, g);
+	bufferevent_enable(g->srv, EV_READ | EV_WRITE);
+	bufferevent_enable(g->cli, EV_READ | EV_WRITE);
+	event_base_loopexit(g->base, &tv);
+	event_base_dispatch(g->base);
+}
+
+static void
+gc_free(struct gc *g)
+{
+	tls_close_cancel(&g->tc);
+	if (g->srv != NULL)
+		bufferevent_free(g->srv);
+	if (g->cli != NULL)
+		bufferevent_free(g->cli);
+	event_base_free(g->base);
+}
+
+static void
+test_close_gracefully(struct tls_ctx *sctx)
+{
+	static const size_t	 sizes[] = { 16, 3 * 1024 * 1024 };
+	struct tls_ctx		*cctx;
+	struct gc		 g;
+	char			*err = NULL;
+	SSL			*ssl;
+
+	cctx = tls_client_ctx_new(NULL, &err);
+	for (int filter = 0; filter < 2; filter++)
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			gc_run(&g, sctx, cctx, filter, sizes[k], false);
+			ssl = bufferevent_openssl_get_ssl(g.cli);
+			if (!t_ok(g.srv_ready && g.cli_eof && !g.cli_error) ||
+			    !t_int(g.got, sizes[k]) || !t_ok(g.reply_ok) ||
+			    !t_ok(ssl != NULL && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN)))
+				printf("  graceful close: filter=%d size=%zu\n", filter, sizes[k]);
+			/* Let the close finish if the client's EOF came first. */
+			while (g.tc != NULL && event_base_loop(g.base, EVLOOP_ONCE) == 0)
+				;
+			t_int(g.done_calls, 1);
+			gc_free(&g);
+		}
+
+	/* The client does not read: the close is pending; cancel frees all. */
+	gc_run(&g, sctx, cctx, true, 3 * 1024 * 1024, true);
+	t_ok(g.tc != NULL);
+	gc_free(&g);
+	t_int(g.done_calls, 0);
+
+	/* The client goes away mid-reply: done_cb still comes, once. */
+	gc_run(&g, sctx, cctx, true, 3 * 1024 * 1024, true);
+	bufferevent_free(g.cli);
+	g.cli = NULL;
+	{
+		struct timeval tv = { 10, 0 };
+
+		event_base_loopexit(g.base, &tv);
+		while (g.tc != NULL && event_base_loop(g.base, EVLOOP_ONCE) == 0)
+			;
+	}
+	t_ok(g.tc == NULL);
+	t_int(g.done_calls, 1);
+	gc_free(&g);
+
+	/* Before the handshake and on plain bufferevents: freed at once. */
+	{
+		struct event_base	*b = event_base_new();
+		int			 sv[2];
+
+		pair(sv);
+		t_ok(tls_close_gracefully(tls_wrap_server(sctx, b, NULL, sv[0]), b,
+		    gc_done_cb, &g) == NULL);
+		t_ok(tls_close_gracefully(bufferevent_socket_new(b, sv[1], BEV_OPT_CLOSE_ON_FREE),
+		    b, gc_done_cb, &g) == NULL);
+		event_base_free(b);
+	}
+	tls_ctx_free(&cctx);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -821,6 +1010,7 @@ main(void)
 	char		*err = NULL, *cmd;
 
 	t_begin("tls");
+	signal(SIGPIPE, SIG_IGN);	/* as serve does: a gone peer is an error, not a signal */
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;
@@ -835,6 +1025,7 @@ main(void)
 		test_starttls(sctx);
 		test_bulk(sctx);
 		test_handshake_timeout(sctx);
+		test_close_gracefully(sctx);
 		tls_ctx_free(&sctx);
 	} else
 		printf("  server context: %s\n", err);
