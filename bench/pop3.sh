@@ -56,7 +56,7 @@ sys.exit(0 if n == 1 else 1)
 EOF
 # The benchmark logs in over plain TCP on loopback, as it does with Dovecot.
 lb config set disable_plaintext_auth no >/dev/null
-lb config set log_destination syslog >/dev/null
+lb config set log_destination stderr >/dev/null
 OWNER=$(lb config get mail_owner)
 LB_MD=$INST/lb/vmail/bench.test/u0
 DC_MD=$PB_ROOT/vmail/bench.test/u0

@@ -25,44 +25,56 @@
 
 #define CHUNK	(32 * 1024)
 
+static void
+emit(struct buf *out, const void *p, size_t n)
+{
+	if (buf_add(out, p, n) < 0)
+		fatalx("pop3: stuffing buffer too small");
+}
+
+/*
+ * Line by line (memchr to the next LF, one copy per line) rather than byte
+ * by byte: this is the inner loop of RETR.  Output is at most 2n bytes.
+ */
 int
 pop3_stuff(struct pop3_stream *st, const unsigned char *in, size_t n, struct buf *out)
 {
-	char	*o = xmalloc(2 * n + 4), c;
-	size_t	 i, k = 0;
-	int	 done = 0;
+	const unsigned char	*p = in, *end = in + n, *nl, *q;
+	size_t			 seg;
 
 	if (st->top && st->in_body && st->body_lines >= st->lines)
-		done = 1;
-	for (i = 0; i < n && !done; i++) {
-		c = (char)in[i];
-		if (st->bol && c == '.')
-			o[k++] = '.';		/* RFC 1939 §3: byte-stuff a leading "." */
-		if (c == '\n') {
-			if (!st->cr)
-				o[k++] = '\r';
-			o[k++] = '\n';
-			if (st->in_body)
-				st->body_lines++;
-			else if (st->linelen == 0)
-				st->in_body = true;	/* the empty line after the header */
-			st->linelen = 0;
-			st->bol = true;
-			st->cr = false;
-			if (st->top && st->in_body && st->body_lines >= st->lines)
-				done = 1;
-			continue;
+		return 1;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		seg = (size_t)((nl != NULL ? nl : end) - p);
+		if (seg > 0) {
+			if (st->bol && *p == '.')
+				emit(out, ".", 1);	/* RFC 1939 §3: byte-stuff a leading "." */
+			emit(out, p, seg);
+			/* Only the header needs the length: an empty line ends it. */
+			if (!st->in_body)
+				for (q = p; q < p + seg; q++)
+					if (*q != '\r')
+						st->linelen++;
+			st->bol = false;
+			st->cr = p[seg - 1] == '\r';
+			p += seg;
 		}
-		o[k++] = c;
-		st->bol = false;
-		st->cr = c == '\r';
-		if (c != '\r')
-			st->linelen++;
+		if (nl == NULL)
+			break;
+		emit(out, st->cr ? "\n" : "\r\n", st->cr ? 1 : 2);
+		p++;
+		if (st->in_body)
+			st->body_lines++;
+		else if (st->linelen == 0)
+			st->in_body = true;	/* the empty line after the header */
+		st->linelen = 0;
+		st->bol = true;
+		st->cr = false;
+		if (st->top && st->in_body && st->body_lines >= st->lines)
+			return 1;
 	}
-	if (buf_add(out, o, k) < 0)
-		fatalx("pop3: stuffing buffer too small");
-	free(o);
-	return done;
+	return 0;
 }
 
 void
@@ -78,7 +90,7 @@ pop3_stuff_end(struct pop3_stream *st, struct buf *out)
 int
 pop3_stream_start(struct pop3_session *s, size_t idx, bool top, uint64_t lines)
 {
-	int fd;
+	int fd, r;
 
 	if ((fd = store_msg_open(s->mb, idx)) < 0) {
 		if (errno == ENOENT)
@@ -95,10 +107,14 @@ pop3_stream_start(struct pop3_session *s, size_t idx, bool top, uint64_t lines)
 	s->stream.top = top;
 	s->stream.lines = lines;
 	s->stream.bol = true;
+	s->stream.fsize = store_msg(s->mb, idx)->size;
+	/* The reply line goes out with the first chunk: one write, one packet. */
 	if (top)
-		pop3_reply(s, "+OK");
+		r = snprintf(s->stream.head, sizeof(s->stream.head), "+OK\r\n");
 	else
-		pop3_reply(s, "+OK %llu octets", (unsigned long long)s->msgs[idx].size);
+		r = snprintf(s->stream.head, sizeof(s->stream.head), "+OK %llu octets\r\n",
+		    (unsigned long long)s->msgs[idx].size);
+	s->stream.headlen = r > 0 && (size_t)r < sizeof(s->stream.head) ? (size_t)r : 0;
 	/* Call us again (write callback) when the output has drained to half. */
 	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUT_HIGH / 2, 0);
 	pop3_stream_more(s);
@@ -116,7 +132,12 @@ pop3_stream_more(struct pop3_session *s)
 	if (s->stream.fd < 0 || s->bev == NULL)
 		return;
 	chunk = xmalloc(CHUNK);
-	buf_init(&out, 2 * CHUNK + 8);
+	buf_init(&out, 2 * CHUNK + 8 + sizeof(s->stream.head));
+	if (s->stream.headlen > 0) {
+		if (buf_add(&out, s->stream.head, s->stream.headlen) < 0)
+			fatalx("pop3: stuffing buffer too small");
+		s->stream.headlen = 0;
+	}
 	while (!done && pop3_output_len(s) < POP3_OUT_HIGH) {
 		n = read(s->stream.fd, chunk, CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -131,14 +152,27 @@ pop3_stream_more(struct pop3_session *s)
 		}
 		if (n == 0)
 			done = 1;
-		else
+		else {
 			done = pop3_stuff(&s->stream, chunk, (size_t)n, &out);
+			/*
+			 * A short read that reaches the size the store has for
+			 * the file is its end (Maildir files do not grow): saves
+			 * the read(2) that would return 0.  A file larger than
+			 * that is still read to its real end.
+			 */
+			s->stream.got += (uint64_t)n;
+			if ((size_t)n < CHUNK && s->stream.got == s->stream.fsize)
+				done = 1;
+		}
 		if (done)
 			pop3_stuff_end(&s->stream, &out);
 		if (out.len > 0)
-			pop3_write(s, out.data, out.len);
+			pop3_send(s, out.data, out.len);
 		buf_reset(&out);
 	}
+	/* The output was full before the first read: the reply line still goes. */
+	if (out.len > 0)
+		pop3_send(s, out.data, out.len);
 	free(chunk);
 	buf_clear(&out);
 	if (done)

@@ -54,6 +54,10 @@ struct pop3_stream {
 	bool		 bol;		/* at the beginning of a line */
 	bool		 cr;		/* last byte sent was CR */
 	size_t		 linelen;	/* bytes of the current line, CR not counted */
+	uint64_t	 fsize;		/* the file's size as the store knows it */
+	uint64_t	 got;		/* bytes read so far */
+	char		 head[48];	/* "+OK ..." line, sent with the first chunk */
+	size_t		 headlen;
 };
 
 struct pop3_msg {
@@ -78,6 +82,7 @@ struct pop3_session {
 	struct buf		 line;
 	bool			 waiting;	/* async step running; input stays queued */
 	bool			 handshaking;	/* TLS handshake in progress */
+	bool			 direct;	/* plain TCP: pop3_write may send(2) itself */
 	unsigned		 errors;
 	unsigned		 auth_failures;
 	unsigned		 free_tries;
@@ -106,6 +111,8 @@ void	pop3_set_state(struct pop3_session *s, enum pop3_state st);
 void	pop3_reply(struct pop3_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	pop3_write(struct pop3_session *s, const void *p, size_t n);
+/* The same, but sent at once when possible (RETR/TOP; see session.c). */
+void	pop3_send(struct pop3_session *s, const void *p, size_t n);
 void	pop3_close(struct pop3_session *s);
 void	pop3_resume(struct pop3_session *s);
 int	pop3_starttls(struct pop3_session *s);

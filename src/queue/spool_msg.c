@@ -366,7 +366,8 @@ apply_status(struct spool_msg *m, const char *line, size_t len)
 		f[nf] = tok;
 		fl[nf++] = tlen;
 	}
-	if (nf == 7 || parse_u64(f[0], fl[0], SPOOL_RCPT_MAX, &idx) == -1)
+	/* nf == 0: "S   " (only spaces) has no index; f[0] is unset. */
+	if (nf == 0 || nf == 7 || parse_u64(f[0], fl[0], SPOOL_RCPT_MAX, &idx) == -1)
 		return false;
 	switch (line[0]) {
 	case 'S':
