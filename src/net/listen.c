@@ -1,5 +1,7 @@
 /* Listener plumbing over libevent's evconnlistener; see listen.h. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,10 @@ listen_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
+	/* Replies are small and often end a burst: do not let Nagle hold the
+	 * last segment for the peer's delayed ACK (40 ms per reply). */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	one->svc->accept(one->svc, fd, sa, (socklen_t)salen, one->svc->arg);
 }
 

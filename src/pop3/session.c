@@ -150,20 +150,32 @@ set_timeouts(struct pop3_session *s)
 }
 
 static void
+tls_closed_cb(void *arg)
+{
+	struct pop3_session *s = arg;
+
+	s->tls_close = NULL;
+	pop3_free(s);
+}
+
+static void
 free_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pop3_session	*s = arg;
-	struct bufferevent	*u;
 	struct timeval		 tv = { 0, 50000 };
 
-	/* With TLS the filter may still hold records for the socket below. */
-	u = s->bev != NULL ? bufferevent_get_underlying(s->bev) : NULL;
-	if (s->bev != NULL && s->free_tries < 100 && !s->handshaking &&
-	    (pop3_output_len(s) > 0 ||
-	    (u != NULL && evbuffer_get_length(bufferevent_get_output(u)) > 0))) {
+	/* A plain session waits (bounded) until its last reply has left. */
+	if (s->bev != NULL && !tls_active(s->bev) && s->free_tries < 100 && pop3_output_len(s) > 0) {
 		s->free_tries++;
 		evtimer_add(s->ev_free, &tv);
 		return;
+	}
+	/* TLS: drain through SSL, send close_notify, then free (net/tls.h). */
+	if (s->bev != NULL && tls_active(s->bev) && !s->handshaking) {
+		s->tls_close = tls_close_gracefully(s->bev, s->srv->base, tls_closed_cb, s);
+		s->bev = NULL;
+		if (s->tls_close != NULL)
+			return;
 	}
 	pop3_free(s);
 }
@@ -181,6 +193,7 @@ pop3_close(struct pop3_session *s)
 		return;
 	pop3_set_state(s, POP3_S_CLOSING);
 	auth_cancel(&s->auth);
+	tls_close_cancel(&s->tls_close);
 	pop3_stream_stop(s);
 	if (s->bev != NULL)
 		bufferevent_disable(s->bev, EV_READ);
@@ -212,6 +225,7 @@ pop3_free(struct pop3_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	auth_cancel(&s->auth);
+	tls_close_cancel(&s->tls_close);
 	pop3_stream_stop(s);
 	pop3_maildrop_detach(s);
 	pop3_maildrop_release(s);

@@ -20,6 +20,7 @@
 
 struct auth_req;
 struct bufferevent;
+struct tls_close;
 struct event;
 struct server;
 struct service;
@@ -86,6 +87,7 @@ struct pop3_session {
 	unsigned		 errors;
 	unsigned		 auth_failures;
 	unsigned		 free_tries;
+	struct tls_close	*tls_close;	/* a graceful TLS close in progress */
 
 	/* AUTHORIZATION */
 	char			*user;		/* from USER */

@@ -503,6 +503,7 @@ class Pop3LimitTest(Pop3Base):
 
     def test_client_connection_limit(self):
         self.start()
+        time.sleep(0.5)     # the harness's readiness probes must be gone before we count
         a = self.raw()
         b = self.raw()
         s = socket.create_connection(("127.0.0.1", self.inst.port("pop3")), timeout=20)
