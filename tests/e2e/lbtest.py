@@ -30,7 +30,8 @@ PORTS = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps"
 def free_port_base():
     """A base N such that N+25 .. N+995 are all free on 127.0.0.1."""
     for _ in range(200):
-        base = 20000 + (int.from_bytes(os.urandom(2), "big") % 400) * 100
+        # below the kernel's ephemeral range (32768+), so client sockets never take them
+        base = 2000 + (int.from_bytes(os.urandom(2), "big") % 270) * 100
         ok = True
         for p in PORTS.values():
             s = socket.socket()
