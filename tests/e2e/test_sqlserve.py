@@ -25,36 +25,12 @@ import unittest
 import dbservers
 import lbtest
 
+from lbtest import des_crypt, wait_files
+
 DB_USER, DB_PASS, DB_NAME = "mail_admin", "mail_admin_password", "mail"
-DES_PASSWORD = "abJnggxhB/yWI"		# crypt('password', 'ab'), as MySQL's ENCRYPT() wrote it
 FIXTURE = os.path.join(lbtest.ROOT, "tests", "data", "postfix-classic")
 
-
-def des_crypt(password, salt):
-    try:
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import crypt
-        return crypt.crypt(password, salt)
-    except ImportError:
-        assert (password, salt) == ("password", "ab")
-        return DES_PASSWORD
-
-
 DES = des_crypt("password", "ab")
-
-
-def wait_files(path, n, timeout=15):
-    deadline = time.time() + timeout
-    files = []
-    while time.time() < deadline:
-        files = sorted(glob.glob(os.path.join(path, "new", "*")) +
-                       glob.glob(os.path.join(path, "cur", "*")))
-        if len(files) >= n:
-            return files
-        time.sleep(0.05)
-    return files
 
 
 def count_files(path):
