@@ -515,8 +515,10 @@ maildir_path_ok(const char *p)
 
 /* ---------------------------------------------------------------- lookups */
 
-enum dir_result
-dir_domain_hosted(struct directory *d, const char *domain)
+/* A lookup keyed by a domain: the *_query override when set, else the built-in statement. */
+static enum dir_result
+domain_lookup(struct directory *d, enum dir_query q, enum dir_stmt st, const char *domain,
+    char **value_r)
 {
 	struct lkey	 k = { NULL, NULL };
 	const char	*err;
@@ -526,12 +528,18 @@ dir_domain_hosted(struct directory *d, const char *domain)
 		return DIR_TEMPFAIL;
 	if (domain_normalize(domain, &k.q, &err) < 0)
 		return DIR_NOTFOUND;
-	if (d->q[DIR_Q_DOMAIN] != NULL)
-		r = dir_lookup_q(d, DIR_Q_DOMAIN, k.q, NULL);
+	if (d->q[q] != NULL)
+		r = dir_lookup_q(d, q, k.q, value_r);
 	else
-		r = dir_lookup(d, DIR_S_DOMAIN_GET, &k, NULL);
+		r = dir_lookup(d, st, &k, value_r);
 	lkey_clear(&k);
 	return r;
+}
+
+enum dir_result
+dir_domain_hosted(struct directory *d, const char *domain)
+{
+	return domain_lookup(d, DIR_Q_DOMAIN, DIR_S_DOMAIN_GET, domain, NULL);
 }
 
 /*
@@ -618,20 +626,7 @@ dir_forward(struct directory *d, const char *source, char **dest_r)
 enum dir_result
 dir_transport(struct directory *d, const char *domain, char **transport_r)
 {
-	struct lkey	 k = { NULL, NULL };
-	const char	*err;
-	enum dir_result	 r;
-
-	if (d == NULL)
-		return DIR_TEMPFAIL;
-	if (domain_normalize(domain, &k.q, &err) < 0)
-		return DIR_NOTFOUND;
-	if (d->q[DIR_Q_TRANSPORT] != NULL)
-		r = dir_lookup_q(d, DIR_Q_TRANSPORT, k.q, transport_r);
-	else
-		r = dir_lookup(d, DIR_S_TRANSPORT_GET, &k, transport_r);
-	lkey_clear(&k);
-	return r;
+	return domain_lookup(d, DIR_Q_TRANSPORT, DIR_S_TRANSPORT_GET, domain, transport_r);
 }
 
 enum dir_result

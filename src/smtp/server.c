@@ -39,6 +39,8 @@ static struct {
 	struct smtpd_session	**all;
 	size_t			 nall;
 	bool			 stopping;
+	struct netlist		*mynetworks;	/* parsed from mynetworks_conf */
+	const struct conf	*mynetworks_conf;
 } g;
 
 static void smtpd_read_cb(struct bufferevent *bev, void *arg);
@@ -408,12 +410,17 @@ smtpd_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 	char			 addr[64];
 
 	sockaddr_ntop(sa, addr, sizeof(addr));
-	nl = netlist_parse(conf_str(c, "mynetworks"), &err);
+	/* mynetworks is parsed once per config, not per connection. */
+	if (g.mynetworks_conf != c) {
+		netlist_free(&g.mynetworks);
+		g.mynetworks = netlist_parse(conf_str(c, "mynetworks"), &err);
+		g.mynetworks_conf = c;
+	}
+	nl = g.mynetworks;
 	{
 		bool trusted = netlist_match(nl, sa);
 		const char *msg = NULL;
 
-		netlist_free(&nl);
 		cnt = peer_slot(addr, false);
 		if (g.stopping)
 			msg = "421 4.3.2 Service shutting down, closing transmission channel\r\n";
@@ -500,5 +507,6 @@ smtpd_free(void)
 	}
 	free(g.all);
 	free(g.peers);
+	netlist_free(&g.mynetworks);
 	memset(&g, 0, sizeof(g));
 }
