@@ -19,7 +19,7 @@ TESTS	 = $(sort $(wildcard tests/unit/test_*.c))
 TBINS	 = $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ	 = $(sort $(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps run test test-unit test-e2e test-asan clean bench fuzz
+.PHONY: all deps run test test-fresh test-unit test-e2e test-asan clean bench fuzz
 all: $(BUILD)/letterbox
 
 $(BUILD)/%.o: %.c
@@ -55,6 +55,11 @@ run: deps all
 # under ASan+UBSan; one summary line "N passed, M failed" at the end.
 test: deps
 	@scripts/run-tests.sh
+
+# What CI runs: `make test` on a fresh clone of HEAD inside a bare Debian 12
+# root (debootstrap, cached under /var/tmp/letterbox-ci).  Needs root.
+test-fresh:
+	@scripts/test-fresh.sh
 
 test-unit: $(BUILD)/letterbox $(TBINS)
 	@scripts/run-tests.sh --build $(BUILD) --only unit
