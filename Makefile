@@ -19,7 +19,7 @@ TESTS	 = $(sort $(wildcard tests/unit/test_*.c))
 TBINS	 = $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ	 = $(sort $(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps run test test-fresh test-unit test-e2e test-asan clean bench fuzz
+.PHONY: all deps run test test-fresh fuzz-build test-unit test-e2e test-asan clean bench fuzz
 all: $(BUILD)/letterbox
 
 $(BUILD)/%.o: %.c
@@ -40,10 +40,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libletterbox.a
 -include $(OBJS:.o=.d) $(BUILD)/src/main.d
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh build
 
 # A demo instance under ./demo, serving on 127.0.0.1 with ports 10000 + standard.
-run: deps all
+run:
+	@scripts/deps.sh run
+	@$(MAKE) --no-print-directory all
 	@if [ ! -f demo/letterbox.conf ]; then \
 	  $(BUILD)/letterbox init demo --hostname mail.example.test --port-base 10000 && \
 	  $(BUILD)/letterbox -c demo/letterbox.conf domain add example.test && \
@@ -53,7 +55,8 @@ run: deps all
 
 # `make test`: unit + end-to-end on the normal build, then the whole suite again
 # under ASan+UBSan; one summary line "N passed, M failed" at the end.
-test: deps
+test:
+	@scripts/deps.sh test
 	@scripts/run-tests.sh
 
 # What CI runs: `make test` on a fresh clone of HEAD inside a bare Debian 12
@@ -72,10 +75,16 @@ test-asan:
 
 tests: $(TBINS)
 
-bench: deps all
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
-fuzz: $(FUZZ:fuzz/%.c=$(BUILD)-fuzz/%)
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+
+fuzz-build: $(FUZZ:fuzz/%.c=$(BUILD)-fuzz/%)
 $(BUILD)-fuzz/%: fuzz/%.c $(SRCS)
 	@mkdir -p $(dir $@)
 	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \

@@ -17,17 +17,7 @@ PEER=${PEER:-1}
 PORT_BASE=${PORT_BASE:-30000}
 export N
 
-need_pkgs() {
-	local missing=""
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-	done
-	[ -z "$missing" ] && return 0
-	echo "bench: installing$missing"
-	[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-}
-need_pkgs postfix postfix-sqlite dovecot-imapd dovecot-pop3d dovecot-sqlite
+"$ROOT/scripts/deps.sh" bench
 
 INST=$(mktemp -d /var/tmp/lbbench.XXXXXX)
 chmod 755 "$INST"

@@ -15,8 +15,6 @@ CONTRIB = os.path.join(lbtest.ROOT, "contrib", "fail2ban")
 COMMON = "/etc/fail2ban/filter.d/common.conf"
 
 
-@unittest.skipIf(shutil.which("fail2ban-regex") is None or not os.path.exists(COMMON),
-                 "fail2ban not installed")
 class Fail2banTest(Pop3Base):
     conf = {"auth_failure_delay": "0", "auth_failure_limit": "10"}
 

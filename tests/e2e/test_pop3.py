@@ -394,7 +394,6 @@ class Pop3Test(Pop3Base):
         self.assertIn(b"+OK 1 %d" % len(MSG1), out, p)
         self.stop_clean()
 
-    @unittest.skipIf(shutil.which("curl") is None, "no curl")
     def test_curl(self):
         self.put(MSG1)
         self.put(MSG2)

@@ -277,7 +277,6 @@ class SqlServeMixin:
             self.d.pop3_login("sales@example.com", "wrong")
 
 
-@unittest.skipUnless(dbservers.have_mariadb(), "MariaDB (mariadb-server) is not installed")
 class MariaDBServeTest(SqlServeMixin, unittest.TestCase):
     server_class = dbservers.MariaDB
     widen_sql = "ALTER TABLE users MODIFY password varchar(255) NOT NULL"
@@ -332,7 +331,6 @@ class MariaDBServeTest(SqlServeMixin, unittest.TestCase):
         self.assertEqual(rc, 0, other.log()[-4000:])
 
 
-@unittest.skipUnless(dbservers.have_postgresql(), "PostgreSQL (postgresql) is not installed")
 class PostgreSQLServeTest(SqlServeMixin, unittest.TestCase):
     server_class = dbservers.PostgreSQL
     widen_sql = "ALTER TABLE users ALTER COLUMN password TYPE varchar(255)"
