@@ -61,6 +61,22 @@ def wait_files(path, n, timeout=15, subdirs=("new", "cur")):
     return files
 
 
+def wait_until(cond, timeout=15, step=0.05):
+    """Poll cond() until it is true or the deadline passes; returns its last value."""
+    deadline = time.time() + timeout
+    while True:
+        v = cond()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(step)
+
+
+def queue_empty(inst, timeout=15):
+    """Wait until the instance's spool queue is empty; True when it is."""
+    q = os.path.join(inst.dir, "spool", "queue")
+    return wait_until(lambda: not os.listdir(q), timeout)
+
+
 def raw_session(port, data, timeout=10, banner_first=False, tls_ctx=None, server_hostname=None):
     """Send data in one write (pipelining; after the banner line with banner_first) and
     return everything the server said until it closed, as text.  tls_ctx wraps the
