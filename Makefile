@@ -42,16 +42,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libletterbox.a
 deps:
 	@scripts/deps.sh build
 
-# A demo instance under ./demo, serving on 127.0.0.1 with ports 10000 + standard.
+# A demo instance (./demo, see scripts/run-demo.sh), serving on 127.0.0.1 with ports 10000 + standard.
 run:
 	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
-	@if [ ! -f demo/letterbox.conf ]; then \
-	  $(BUILD)/letterbox init demo --hostname mail.example.test --port-base 10000 && \
-	  $(BUILD)/letterbox -c demo/letterbox.conf domain add example.test && \
-	  echo demo | $(BUILD)/letterbox -c demo/letterbox.conf user add demo@example.test && \
-	  echo "demo: user demo@example.test, password demo; SMTP 127.0.0.1:10025, POP3 10110"; fi
-	$(BUILD)/letterbox -c demo/letterbox.conf serve
+	@BIN=$(BUILD)/letterbox scripts/run-demo.sh
 
 # `make test`: unit + end-to-end on the normal build, then the whole suite again
 # under ASan+UBSan; one summary line "N passed, M failed" at the end.
