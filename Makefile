@@ -75,15 +75,35 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
+# libFuzzer: the library is compiled once with clang and coverage
+# instrumentation (build-fuzz/), each harness links against it.
+# `make fuzz` runs every harness for FUZZ_TIME seconds (corpus in fuzz/corpus/NAME,
+# kept out of git); `make test` runs a short smoke of each (scripts/fuzz-smoke.sh).
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FOBJS	 = $(SRCS:%.c=$(BUILD)-fuzz/%.o)
+FBINS	 = $(FUZZ:fuzz/%.c=$(BUILD)-fuzz/%)
+
 fuzz:
 	@scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory fuzz-build
+	@scripts/fuzz-smoke.sh --build $(BUILD)-fuzz --time $(FUZZ_TIME) --corpus fuzz/corpus
 
-fuzz-build: $(FUZZ:fuzz/%.c=$(BUILD)-fuzz/%)
-$(BUILD)-fuzz/%: fuzz/%.c $(SRCS)
+fuzz-build: $(FBINS)
+
+$(BUILD)-fuzz/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(filter-out src/main.c,$(SRCS)) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)-fuzz/libletterbox.a: $(FOBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)-fuzz/%: fuzz/%.c $(BUILD)-fuzz/libletterbox.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)-fuzz/libletterbox.a $(LDLIBS)
+
+-include $(FOBJS:.o=.d)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -6,7 +6,7 @@
 #
 #   scripts/run-tests.sh                     both builds, unit + e2e
 #   scripts/run-tests.sh --asan-only         only the sanitizer build
-#   scripts/run-tests.sh --build DIR --only unit|e2e
+#   scripts/run-tests.sh --build DIR --only unit|e2e|fuzz
 #   E2E_FILTER=smtp scripts/run-tests.sh     only e2e files whose name contains "smtp"
 set -u
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--asan-only) builds="build-asan" ;;
 	--build) builds="$2"; shift ;;
 	--only) only="$2"; shift ;;
-	*) echo "usage: $0 [--asan-only] [--build DIR] [--only unit|e2e]" >&2; exit 64 ;;
+	*) echo "usage: $0 [--asan-only] [--build DIR] [--only unit|e2e|fuzz]" >&2; exit 64 ;;
 	esac
 	shift
 done
@@ -73,5 +73,20 @@ for b in $builds; do
 		rm -f "$log" "$log.sum"
 	fi
 done
+# A short libFuzzer smoke of every harness (fuzz/); hours-long runs are `make fuzz`.
+if [ -z "$only" ] || [ "$only" = fuzz ]; then
+	if [ "$builds" != build-asan ] || [ "$only" = fuzz ]; then
+		echo "== fuzz smoke (${FUZZ_SMOKE_TIME:-15} s each)"
+		log=$(mktemp)
+		if make -s -j"$JOBS" fuzz-build >"$log" 2>&1; then
+			scripts/fuzz-smoke.sh --time "${FUZZ_SMOKE_TIME:-15}" | tee "$log"
+		else
+			cat "$log"
+			echo "fuzz build: 0 passed, 1 failed" | tee "$log"
+		fi
+		count "$log"
+		rm -f "$log"
+	fi
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
