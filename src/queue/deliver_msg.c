@@ -14,17 +14,17 @@
 
 #include "deliver/maildir.h"
 #include "directory/directory.h"
+#include "lib/addr.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "queue/deliver_msg.h"
 #include "queue/bounce.h"
+#include "queue/deliver_msg.h"
 #include "queue/expand.h"
 #include "queue/sched.h"
-#include "lib/addr.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 #define HEADER_SCAN_MAX	(256 * 1024)
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 struct conf;
 struct deliver_pass;

@@ -18,12 +18,12 @@
 #include "lib/log.h"
 #include "lib/pool.h"
 #include "lib/xmalloc.h"
+#include "mta/client.h"
+#include "mta/route.h"
 #include "net/server.h"
 #include "queue/deliver_msg.h"
 #include "queue/manager.h"
-#include "queue/spool.h"
-#include "smtp/client.h"
-#include "smtp/route.h"
+#include "spool/spool.h"
 
 #define QMGR_TICK_SECONDS	1
 
