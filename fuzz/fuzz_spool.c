@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the spool reader (src/queue/spool.h): a queue file
+ * libFuzzer harness for the spool reader (src/spool/spool.h): a queue file
  * and its status file are written from the input (split at the first
  * "\n~~~\n"; the envelope lines came from the network once, and a crash can
  * leave any torn file) and opened with spool_open(); on success every
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -38,6 +38,18 @@ count() {	# add up "...: N passed, M failed" lines from a log
 	failed=$((failed + f))
 }
 
+# The folder include graph (no circle, src/lib includes nothing else): one
+# test, run once, with the unit tests since it needs no build.
+if [ "$only" != e2e ]; then
+	echo "== layer check"
+	log=$(mktemp)
+	python3 scripts/check-layers.py >"$log" 2>&1 || echo "layers: 0 passed, 1 failed (exit status)" >>"$log"
+	grep -E 'FAIL|passed' "$log"
+	grep ' passed, ' "$log" | tail -1 >"$log.sum"
+	count "$log.sum"
+	rm -f "$log" "$log.sum"
+fi
+
 for b in $builds; do
 	opt=()
 	[ "$b" = build-asan ] && opt=(OPT="$ASAN_FLAGS")

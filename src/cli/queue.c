@@ -16,7 +16,7 @@
 #include "cli/cli.h"
 #include "lib/conf.h"
 #include "lib/xmalloc.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 struct qlist {
 	char	**ids;

@@ -23,7 +23,7 @@
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "mime/rfc5322.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 #define SENDMAIL_RCPT_MAX 1000
 

@@ -13,12 +13,12 @@
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "mta/client.h"
 #include "net/listen.h"
 #include "net/server.h"
 #include "net/tls.h"
 #include "pop3/pop3.h"
 #include "queue/manager.h"
-#include "smtp/client.h"
 #include "smtp/server.h"
 
 static struct service		 services[16];

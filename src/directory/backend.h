@@ -1,7 +1,7 @@
 /*
- * Private to src/directory/: the backend vtable.  directory.c owns the
- * logic (validation, case folding, transactions, what a row means); a
- * backend owns a connection and the SQL text of its dialect for a fixed set
+ * Private to src/directory/: the backend vtable.  directory.c, lookup.c and
+ * admin.c own the logic (validation, case folding, transactions, what a
+ * row means); a backend owns a connection and the SQL text of its dialect for a fixed set
  * of statements, each taking text parameters ?1, ?2 ... in order.  A new
  * backend (mysql.c, pgsql.c) supplies one struct dir_backend and its row of
  * SQL; nothing else changes.

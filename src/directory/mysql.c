@@ -4,9 +4,10 @@
  * USER@ and ?socket= together), the password possibly from
  * database_password_file.  One connection per struct directory (so per
  * thread), prepared statements only, connect/read/write timeouts so a dead
- * server costs seconds, and reconnection: a lost connection is retried
- * once at once, then at most every DIR_RETRY_INTERVAL seconds; meanwhile
- * every statement fails fast with DIR_X_TEMP.  Keys compare with '=' under
+ * server costs seconds, and reconnection by the shared policy
+ * (reconnect.h): a lost connection is retried once at once, then at most
+ * every DIR_RETRY_INTERVAL seconds; meanwhile every statement fails fast
+ * with DIR_X_TEMP.  Keys compare with '=' under
  * the column's collation (case-insensitive by default), so lookups use the
  * primary key index.
  */
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #include "directory/backend.h"
+#include "directory/reconnect.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -43,8 +45,7 @@ struct my_dir {
 	struct my_stmt	 st[MY_NSTMT];
 	struct my_stmt	 qst[DIR_Q_COUNT];
 	bool		 in_tx;
-	time_t		 last_fail;		/* of the last connect attempt that failed */
-	char		*last_err;
+	struct dir_reconnect rc;		/* reconnect.h */
 };
 
 /* ?N numbered like sqlite.c's; rewritten to '?' with a map at prepare time. */
@@ -166,7 +167,7 @@ my_disconnect(struct my_dir *m)
 	m->in_tx = false;
 }
 
-/* Connect now; DIR_X_OK, or TEMP/PERM with *err_r (and last_fail/last_err set). */
+/* Connect now; DIR_X_OK, or TEMP/PERM with *err_r (and the failure told to m->rc). */
 static enum dir_exec
 my_connect(struct my_dir *m, char **err_r)
 {
@@ -187,16 +188,13 @@ my_connect(struct my_dir *m, char **err_r)
 	mysql_options(m->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	if (mysql_real_connect(m->db, m->host, m->user, m->pass, m->dbname, m->port, m->socket,
 	    0) != NULL) {
-		m->last_fail = 0;
-		xfree(&m->last_err);
+		dir_reconnect_ok(&m->rc);
 		return DIR_X_OK;
 	}
 	e = mysql_errno(m->db);
 	x = my_kind(e);
-	free(m->last_err);
-	m->last_err = xasprintf("%s: %s", m->label, mysql_error(m->db));
-	*err_r = xstrdup(m->last_err);
-	m->last_fail = time(NULL);
+	*err_r = xasprintf("%s: %s", m->label, mysql_error(m->db));
+	dir_reconnect_failed(&m->rc, *err_r);
 	mysql_close(m->db);
 	m->db = NULL;
 	return x;
@@ -208,10 +206,8 @@ my_ensure(struct my_dir *m, char **err_r)
 {
 	if (m->db != NULL)
 		return DIR_X_OK;
-	if (m->last_fail != 0 && time(NULL) - m->last_fail < DIR_RETRY_INTERVAL) {
-		*err_r = xasprintf("%s (retrying)", m->last_err != NULL ? m->last_err : m->label);
+	if (dir_reconnect_due(&m->rc, m->label, err_r) < 0)
 		return DIR_X_TEMP;
-	}
 	return my_connect(m, err_r);
 }
 
@@ -344,7 +340,7 @@ my_free(struct my_dir *m)
 	free(m->dbname);
 	free(m->socket);
 	free(m->label);
-	free(m->last_err);
+	dir_reconnect_clear(&m->rc);
 	free(m);
 }
 
@@ -558,10 +554,10 @@ my_txn(struct my_dir *m, enum dir_stmt which, bool *lost_r, char **err_r)
 }
 
 /*
- * One statement with the reconnect policy: a connection lost outside a
- * transaction is reopened and the statement retried once; inside one, the
- * transaction is gone, so the caller gets DIR_X_TEMP (and its ROLLBACK
- * succeeds trivially on the fresh state).
+ * One statement with the reconnect policy (reconnect.h): a connection lost
+ * outside a transaction is reopened and the statement retried once; inside
+ * one, the transaction is gone, so the caller gets DIR_X_TEMP (and its
+ * ROLLBACK succeeds trivially on the fresh state).
  */
 static enum dir_exec
 my_do(struct directory *d, struct my_stmt *ms, const char *sql, bool numbered, int which,
@@ -575,14 +571,8 @@ my_do(struct directory *d, struct my_stmt *ms, const char *sql, bool numbered, i
 
 	for (attempt = 0;; attempt++) {
 		t0 = time(NULL);
-		if ((x = my_ensure(m, err_r)) != DIR_X_OK) {
-			/* No connection, no transaction to roll back. */
-			if (which == DIR_S_ROLLBACK) {
-				xfree(err_r);
-				return DIR_X_OK;
-			}
-			return x;
-		}
+		if ((x = my_ensure(m, err_r)) != DIR_X_OK)
+			return dir_reconnect_none(which, x, err_r);
 		lost = false;
 		if (which == DIR_S_BEGIN || which == DIR_S_COMMIT || which == DIR_S_ROLLBACK)
 			x = my_txn(m, (enum dir_stmt)which, &lost, err_r);
@@ -596,19 +586,8 @@ my_do(struct directory *d, struct my_stmt *ms, const char *sql, bool numbered, i
 		was_tx = m->in_tx;
 		log_warnx("directory: %s: connection lost: %s", m->label, *err_r);
 		my_disconnect(m);
-		if (which == DIR_S_ROLLBACK) {
-			xfree(err_r);
-			return DIR_X_OK;
-		}
-		/* A server that took seconds to fail is hung, not restarted: no second wait. */
-		if (attempt > 0 || was_tx || which == DIR_S_COMMIT || time(NULL) - t0 >= 2) {
-			m->last_fail = time(NULL);
-			free(m->last_err);
-			m->last_err = xstrdup(*err_r);
-			return DIR_X_TEMP;
-		}
-		xfree(err_r);
-		m->last_fail = 0;	/* reconnect at once, once */
+		if (!dir_reconnect_lost(&m->rc, which, attempt, was_tx, t0, &x, err_r))
+			return x;
 	}
 }
 

@@ -6,8 +6,9 @@
  * thread), statements prepared once per connection with text parameters,
  * a connect timeout and, because libpq has no read timeout, results read
  * through the asynchronous API with poll() and a deadline: a hung server
- * costs DIR_IO_TIMEOUT seconds.  Reconnection as in mysql.c: once at once
- * after a lost connection, then at most every DIR_RETRY_INTERVAL seconds.
+ * costs DIR_IO_TIMEOUT seconds.  Reconnection by the shared policy
+ * (reconnect.h): once at once after a lost connection, then at most every
+ * DIR_RETRY_INTERVAL seconds.
  */
 #include <errno.h>
 #include <libpq-fe.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "directory/backend.h"
+#include "directory/reconnect.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -36,8 +38,7 @@ struct pg_dir {
 	bool		 qprepared[DIR_Q_COUNT];
 	bool		 in_tx;
 	char		 sqlstate[6];		/* of the last failed statement, "" if none */
-	time_t		 last_fail;
-	char		*last_err;
+	struct dir_reconnect rc;		/* reconnect.h */
 };
 
 /* Keys in lookup form (lower case) against lower(col): PostgreSQL compares case-sensitively. */
@@ -173,15 +174,12 @@ pg_connect(struct pg_dir *p, char **err_r)
 	}
 	p->conn = PQconnectdbParams(keys, vals, 1);
 	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK) {
-		p->last_fail = 0;
-		xfree(&p->last_err);
+		dir_reconnect_ok(&p->rc);
 		return DIR_X_OK;
 	}
-	free(p->last_err);
-	p->last_err = pg_msg(p, p->conn != NULL ? PQerrorMessage(p->conn) : "out of memory");
-	*err_r = xstrdup(p->last_err);
-	x = pg_connect_kind(p->last_err);
-	p->last_fail = time(NULL);
+	*err_r = pg_msg(p, p->conn != NULL ? PQerrorMessage(p->conn) : "out of memory");
+	dir_reconnect_failed(&p->rc, *err_r);
+	x = pg_connect_kind(*err_r);
 	PQfinish(p->conn);
 	p->conn = NULL;
 	return x;
@@ -192,10 +190,8 @@ pg_ensure(struct pg_dir *p, char **err_r)
 {
 	if (p->conn != NULL)
 		return DIR_X_OK;
-	if (p->last_fail != 0 && time(NULL) - p->last_fail < DIR_RETRY_INTERVAL) {
-		*err_r = xasprintf("%s (retrying)", p->last_err != NULL ? p->last_err : p->label);
+	if (dir_reconnect_due(&p->rc, p->label, err_r) < 0)
 		return DIR_X_TEMP;
-	}
 	return pg_connect(p, err_r);
 }
 
@@ -232,7 +228,7 @@ pg_free(struct pg_dir *p)
 	free(p->pass);
 	free(p->url);
 	free(p->label);
-	free(p->last_err);
+	dir_reconnect_clear(&p->rc);
 	free(p);
 }
 
@@ -454,7 +450,7 @@ pg_replan(struct pg_dir *p)
 }
 
 /*
- * One statement with the reconnect policy of mysql.c: retried once on a
+ * One statement with the reconnect policy (reconnect.h): retried once on a
  * fresh connection when the old one died outside a transaction, and once
  * after a schema change made the prepared statements stale (pg_replan).
  * which: a dir_stmt, PG_S_PWWIDTH, or -1 - slot for an override query.
@@ -480,13 +476,8 @@ pg_do(struct directory *d, int which, const char *sql, const char *const *params
 	}
 	for (attempt = 0;; attempt++) {
 		t0 = time(NULL);
-		if ((x = pg_ensure(p, err_r)) != DIR_X_OK) {
-			if (which == DIR_S_ROLLBACK) {
-				xfree(err_r);
-				return DIR_X_OK;
-			}
-			return x;
-		}
+		if ((x = pg_ensure(p, err_r)) != DIR_X_OK)
+			return dir_reconnect_none(which, x, err_r);
 		/* pg_ensure may have reconnected: prepared[] was reset with it. */
 		prepared = which >= 0 ? &p->prepared[which] : &p->qprepared[-1 - which];
 		lost = false;
@@ -515,19 +506,8 @@ pg_do(struct directory *d, int which, const char *sql, const char *const *params
 		was_tx = p->in_tx;
 		log_warnx("directory: connection lost: %s", *err_r);
 		pg_disconnect(p);
-		if (which == DIR_S_ROLLBACK) {
-			xfree(err_r);
-			return DIR_X_OK;
-		}
-		/* A server that took seconds to fail is hung, not restarted: no second wait. */
-		if (attempt > 0 || was_tx || which == DIR_S_COMMIT || time(NULL) - t0 >= 2) {
-			p->last_fail = time(NULL);
-			free(p->last_err);
-			p->last_err = xstrdup(*err_r);
-			return DIR_X_TEMP;
-		}
-		xfree(err_r);
-		p->last_fail = 0;
+		if (!dir_reconnect_lost(&p->rc, which, attempt, was_tx, t0, &x, err_r))
+			return x;
 	}
 }
 

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 struct conf;
 

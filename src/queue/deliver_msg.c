@@ -14,17 +14,17 @@
 
 #include "deliver/maildir.h"
 #include "directory/directory.h"
+#include "lib/addr.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "queue/deliver_msg.h"
 #include "queue/bounce.h"
+#include "queue/deliver_msg.h"
 #include "queue/expand.h"
 #include "queue/sched.h"
-#include "lib/addr.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 #define HEADER_SCAN_MAX	(256 * 1024)
 
@@ -45,7 +45,7 @@ struct remote_res {
 struct deliver_pass {
 	const struct conf	*c;
 	char			 qid[SPOOL_QID_SIZE];
-	struct deliver_remote	*remote;
+	struct mta_rcpt		*remote;
 	size_t			 nremote;
 	struct remote_res	*res;
 	size_t			 nres;
@@ -225,7 +225,7 @@ add_remote(struct deliver_pass *p, size_t idx, const char *addr)
 {
 	const char		*at = addr_at(addr), *err;
 	char			*domain = NULL;
-	struct deliver_remote	*r;
+	struct mta_rcpt		*r;
 
 	if (at == NULL || domain_normalize(at + 1, &domain, &err) < 0) {
 		set_state(p, idx, SPOOL_R_FAILED, "5.1.2 bad destination domain");
@@ -402,7 +402,7 @@ deliver_begin(const struct conf *c, const char *qid, bool force, bool recovered,
 }
 
 size_t
-deliver_remote_list(struct deliver_pass *p, const struct deliver_remote **r_r)
+deliver_remote_list(struct deliver_pass *p, const struct mta_rcpt **r_r)
 {
 	*r_r = p->remote;
 	return p->nremote;

@@ -2,8 +2,8 @@
  * Delivery passes over one spooled message.  Phase one (deliver_begin, on
  * a worker thread) expands recipients, delivers the local ones into their
  * Maildirs and lists the remote ones; the event loop then hands those to
- * the SMTP client and records each result (deliver_remote_result, no
- * I/O); phase two (deliver_end, on a worker thread) writes the remote
+ * the outbound side (src/mta/remote.h) and records each result
+ * (deliver_remote_result, no I/O); phase two (deliver_end, on a worker thread) writes the remote
  * states, queues DSNs (RFC 3464) for failures and requested success or
  * delay notices, and removes the message once every recipient is final.
  */
@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "queue/spool.h"
+#include "mta/remote.h"
+#include "spool/spool.h"
 
 struct conf;
 struct deliver_pass;
@@ -22,12 +23,6 @@ struct deliver_pass;
 struct deliver_outcome {
 	bool	 done;		/* message removed (or gone / corrupt) */
 	time_t	 next_retry;	/* when not done: earliest retry time */
-};
-
-struct deliver_remote {
-	size_t	 idx;		/* spool recipient index */
-	char	*addr;
-	char	*domain;	/* lower case, A-label */
 };
 
 /*
@@ -41,7 +36,7 @@ struct deliver_pass *deliver_begin(const struct conf *c, const char *qid, bool f
 		    bool recovered, struct deliver_outcome *out);
 
 /* The remote recipients found by phase one (borrowed from p). */
-size_t		 deliver_remote_list(struct deliver_pass *p, const struct deliver_remote **r_r);
+size_t		 deliver_remote_list(struct deliver_pass *p, const struct mta_rcpt **r_r);
 /* The open message (borrowed; valid until deliver_end). */
 const struct spool_msg *deliver_msg(const struct deliver_pass *p);
 

@@ -1,9 +1,9 @@
 /*
  * Queue manager scheduling; see manager.h.  All state lives on the event
  * loop thread; deliver_begin()/deliver_end() run on the worker pool, the
- * remote phase (route lookup, SMTP client) on the loop.  A message ID is
- * in at most one of: the run queue (ready), in flight (a job), or the
- * deferred list (waiting for its retry time).
+ * remote phase (route lookup, SMTP client: src/mta/remote.h) on the loop.
+ * A message ID is in at most one of: the run queue (ready), in flight (a
+ * job), or the deferred list (waiting for its retry time).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,12 +18,12 @@
 #include "lib/log.h"
 #include "lib/pool.h"
 #include "lib/xmalloc.h"
+#include "mta/client.h"
+#include "mta/remote.h"
 #include "net/server.h"
 #include "queue/deliver_msg.h"
 #include "queue/manager.h"
-#include "queue/spool.h"
-#include "smtp/client.h"
-#include "smtp/route.h"
+#include "spool/spool.h"
 
 #define QMGR_TICK_SECONDS	1
 
@@ -55,22 +55,6 @@ struct qjob {
 	const struct conf	*c;
 	struct deliver_pass	*p;		/* set when remote recipients wait */
 	struct deliver_outcome	 out;
-};
-
-/* The remote phase of one message: one route lookup and SMTP job per domain. */
-struct rdomain {
-	struct rphase		*rp;
-	char			*domain;
-	size_t			*idx;		/* spool recipient indexes */
-	size_t			 n;
-	struct smtpc_job	 job;
-	bool			 started;
-};
-
-struct rphase {
-	struct qjob		*j;
-	struct rdomain		*doms;
-	size_t			 ndoms, pending;
 };
 
 struct qmgr *qmgr_global;
@@ -132,7 +116,7 @@ static void
 job_work(void *arg)
 {
 	struct qjob		*j = arg;
-	const struct deliver_remote *r;
+	const struct mta_rcpt	*r;
 
 	j->p = deliver_begin(j->c, j->e->qid, j->e->force, j->e->recovered, &j->out);
 	if (j->p != NULL && deliver_remote_list(j->p, &r) == 0)
@@ -187,149 +171,34 @@ job_done(void *arg)
 	qmgr_kick(q);
 }
 
-/* ---- remote phase (event loop) ---- */
+/* ---- remote phase (event loop): src/mta/remote.c does the work ---- */
 
 static void
-rphase_free(struct rphase *rp)
+remote_result(void *arg, size_t idx, enum spool_rcpt_state st, const char *reason,
+    bool peer_dsn)
 {
-	size_t i;
+	struct qjob *j = arg;
 
-	for (i = 0; i < rp->ndoms; i++) {
-		free(rp->doms[i].domain);
-		free(rp->doms[i].idx);
-		free(rp->doms[i].job.rcpts);
-	}
-	free(rp->doms);
-	free(rp);
+	deliver_remote_result(j->p, idx, st, reason, peer_dsn);
 }
 
 static void
-rdomain_finished(struct rdomain *d)
+remote_done(void *arg)
 {
-	struct rphase	*rp = d->rp;
-	struct qjob	*j = rp->j;
+	struct qjob *j = arg;
 
-	if (--rp->pending > 0)
-		return;
-	rphase_free(rp);
 	j->q->active++;
 	/* Phase two writes the states and DSNs: disk I/O, so on a worker. */
 	pool_submit(j->q->srv->pool, finish_work, job_done, j);
 }
 
 static void
-set_all(struct rdomain *d, enum spool_rcpt_state st, const char *reason)
-{
-	const struct spool_msg	*m = deliver_msg(d->rp->j->p);
-	size_t			 i;
-
-	for (i = 0; i < d->n; i++) {
-		log_info("deliver qid=%s: to=<%s> relay=none status=%s (%s)", m->qid,
-		    m->env.rcpts[d->idx[i]].addr, spool_state_name(st), reason);
-		deliver_remote_result(d->rp->j->p, d->idx[i], st, reason, false);
-	}
-}
-
-static void
-smtpc_done_cb(struct smtpc_job *job, void *arg)
-{
-	struct rdomain	*d = arg;
-	size_t		 i;
-	char		 reason[SPOOL_REASON_MAX];
-
-	for (i = 0; i < job->nrcpt; i++) {
-		const struct smtpc_rcpt *r = &job->rcpts[i];
-		enum spool_rcpt_state st = r->status == SMTPC_DELIVERED ? SPOOL_R_RELAYED :
-		    r->status == SMTPC_BOUNCED ? SPOOL_R_FAILED : SPOOL_R_DEFERRED;
-
-		smtpc_log(job, i);
-		smtpc_reason(r, reason, sizeof(reason));
-		deliver_remote_result(d->rp->j->p, r->idx, st, reason, job->peer_dsn);
-	}
-	rdomain_finished(d);
-}
-
-static void
-route_cb(const struct route *r, void *arg)
-{
-	struct rdomain		*d = arg;
-	const struct spool_msg	*m = deliver_msg(d->rp->j->p);
-	struct smtpc_job	*job = &d->job;
-	size_t			 i;
-
-	switch (r->kind) {
-	case ROUTE_SMTP:
-		memset(job, 0, sizeof(*job));
-		job->qid = m->qid;
-		job->hop = r->hop;
-		memcpy(job->key, r->key, sizeof(job->key));
-		job->sender = m->env.sender;
-		job->envid = m->env.envid;
-		job->ret = m->env.ret;
-		job->body = m->env.body;
-		job->smtputf8 = m->env.smtputf8;
-		job->arrival_us = m->env.arrival_us;
-		job->fd = m->fd;
-		job->offset = m->msg_offset;
-		job->len = m->msg_len;
-		job->rcpts = xcalloc(d->n, sizeof(*job->rcpts));
-		job->nrcpt = d->n;
-		for (i = 0; i < d->n; i++) {
-			const struct spool_rcpt *sr = &m->env.rcpts[d->idx[i]];
-
-			job->rcpts[i].addr = sr->addr;
-			job->rcpts[i].orcpt = sr->orcpt;
-			job->rcpts[i].notify = sr->notify;
-			job->rcpts[i].idx = d->idx[i];
-		}
-		d->started = true;
-		smtpc_start(d->rp->j->q->srv, job, smtpc_done_cb, d);
-		return;
-	case ROUTE_LOCAL:
-		set_all(d, SPOOL_R_DEFERRED, "4.3.5 transport virtual:/local: names a domain that is not hosted here");
-		break;
-	case ROUTE_ERROR:
-		set_all(d, SPOOL_R_FAILED, r->text);
-		break;
-	case ROUTE_DISCARD:
-		set_all(d, SPOOL_R_DISCARDED, r->text[0] ? r->text : "2.0.0 discarded");
-		break;
-	case ROUTE_TEMPFAIL:
-		set_all(d, SPOOL_R_DEFERRED, r->text);
-		break;
-	}
-	rdomain_finished(d);
-}
-
-static void
 start_remote(struct qjob *j)
 {
-	struct rphase			*rp = xcalloc(1, sizeof(*rp));
-	const struct deliver_remote	*r;
-	size_t				 n = deliver_remote_list(j->p, &r), i, k;
+	const struct mta_rcpt	*r;
+	size_t			 n = deliver_remote_list(j->p, &r);
 
-	rp->j = j;
-	for (i = 0; i < n; i++) {
-		struct rdomain *d = NULL;
-
-		for (k = 0; k < rp->ndoms; k++)
-			if (strcmp(rp->doms[k].domain, r[i].domain) == 0)
-				d = &rp->doms[k];
-		if (d == NULL) {
-			rp->doms = xreallocarray(rp->doms, rp->ndoms + 1, sizeof(*rp->doms));
-			d = &rp->doms[rp->ndoms++];
-			memset(d, 0, sizeof(*d));
-			d->domain = xstrdup(r[i].domain);
-		}
-		d->idx = xreallocarray(d->idx, d->n + 1, sizeof(size_t));
-		d->idx[d->n++] = r[i].idx;
-	}
-	/* doms is final now: hand out pointers into it. */
-	rp->pending = rp->ndoms;
-	for (k = 0; k < rp->ndoms; k++) {
-		rp->doms[k].rp = rp;
-		route_lookup(j->q->srv, rp->doms[k].domain, route_cb, &rp->doms[k]);
-	}
+	mta_remote_start(j->q->srv, deliver_msg(j->p), r, n, remote_result, remote_done, j);
 }
 
 static void

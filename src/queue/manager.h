@@ -2,8 +2,9 @@
  * The queue manager: takes committed messages from the spool and delivers
  * them.  Each message is handled by one job on the worker pool at a time:
  * recipients are expanded (queue/expand.h), local mailboxes get their copy
- * (deliver/maildir.h, batched per message), states go to the spool's status
- * file, and a message whose recipients are all final is removed.  Deferred
+ * (deliver/maildir.h, batched per message), remote ones go to the outbound
+ * side (mta/remote.h), states go to the spool's status file (spool/spool.h),
+ * and a message whose recipients are all final is removed.  Deferred
  * recipients are retried with backoff.  New messages arrive through
  * qmgr_submit() (SMTP, in-process) or by inotify on the queue directory
  * (sendmail, other daemon processes); `queue flush` drops a trigger file.

@@ -19,8 +19,8 @@
 #include "lib/xmalloc.h"
 #include "net/server.h"
 #include "net/tls.h"
-#include "queue/spool.h"
 #include "smtp/session.h"
+#include "spool/spool.h"
 
 static const char *
 myhostname(void)

@@ -21,8 +21,8 @@
 #include "net/listen.h"
 #include "net/server.h"
 #include "net/tls.h"
-#include "queue/spool.h"
 #include "smtp/session.h"
+#include "spool/spool.h"
 
 #define SMTPD_OUT_HIGH	(256 * 1024)	/* stop reading while replies pile up */
 

@@ -19,9 +19,9 @@
 #include "lib/xmalloc.h"
 #include "net/server.h"
 #include "queue/manager.h"
-#include "queue/spool.h"
 #include "smtp/headers.h"
 #include "smtp/session.h"
+#include "spool/spool.h"
 
 #define SPOOL_FLUSH	(64 * 1024)
 

@@ -15,7 +15,7 @@
 #include "lib/xmalloc.h"
 #include "mime/mime.h"
 #include "queue/bounce.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 #include "t.h"
 
 static char		 qdir[256];

@@ -1,5 +1,5 @@
 /*
- * DNS query builder and answer parser (src/smtp/dns.h): constructed
+ * DNS query builder and answer parser (src/net/dns.h): constructed
  * packets for MX, null MX, A/AAAA with CNAME, every error RCODE, bad ids,
  * compression loops and forward pointers, every truncation of a valid
  * answer, random corruption, and the nameserver address parser.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtp/dns.h"
+#include "net/dns.h"
 #include "t.h"
 
 struct pkt {

@@ -1,5 +1,5 @@
 /*
- * Outbound SMTP client (src/smtp/client.h) against an SMTP sink and a tiny
+ * Outbound SMTP client (src/mta/client.h) against an SMTP sink and a tiny
  * DNS responder that run in this process on 127.0.0.1, on the same event
  * loop: per-recipient results (250/450/550 in one connection), PIPELINING
  * on and off, STARTTLS with a test certificate, dot-stuffing, DSN
@@ -28,11 +28,11 @@
 #include "lib/log.h"
 #include "lib/pool.h"
 #include "lib/xmalloc.h"
+#include "mta/client.h"
 #include "net/conn.h"
+#include "net/dns.h"
 #include "net/server.h"
 #include "net/tls.h"
-#include "smtp/client.h"
-#include "smtp/dns.h"
 #include "t.h"
 
 static struct event_base	*base;

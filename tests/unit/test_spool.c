@@ -1,5 +1,5 @@
 /*
- * Unit tests for the durable spool (src/queue/spool.c): round trip of every
+ * Unit tests for the durable spool (src/spool/spool.c): round trip of every
  * envelope field, status records across reopen, alias expansion, hostile and
  * torn files (every prefix of a valid file), IDs, listing, group commit.
  */
@@ -14,7 +14,7 @@
 
 #include "lib/log.h"
 #include "lib/xmalloc.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 #include "t.h"
 
 static char	root[256];

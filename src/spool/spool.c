@@ -23,8 +23,8 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "queue/spool.h"
-#include "queue/spool_int.h"
+#include "spool/spool.h"
+#include "spool/spool_int.h"
 
 #define WBUF_SIZE	(64 * 1024)
 #define ENV_MAX		((size_t)SPOOL_RCPT_MAX * SPOOL_LINE_MAX)

@@ -6,13 +6,13 @@
  * route_resolve(), which does MX (RFC 5321 5.1: sorted by preference,
  * equal ones shuffled; no MX -> the domain's A/AAAA; null MX, RFC 7505 ->
  * permanent failure) and A/AAAA lookups through our own small resolver
- * (src/smtp/dns.h) against `dns_resolver` or /etc/resolv.conf.
+ * (src/net/dns.h) against `dns_resolver` or /etc/resolv.conf.
  *
  * Everything here runs on the event loop thread; the transport lookup
  * goes to the worker pool.
  */
-#ifndef LB_SMTP_ROUTE_H
-#define LB_SMTP_ROUTE_H
+#ifndef LB_MTA_ROUTE_H
+#define LB_MTA_ROUTE_H
 
 #include <stdbool.h>
 #include <stddef.h>

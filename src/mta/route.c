@@ -3,7 +3,7 @@
  * next hop into the ordered list of addresses the SMTP client tries
  * (RFC 5321 5.1, RFC 7505 null MX).  See route.h.
  */
-#include "smtp/route.h"
+#include "mta/route.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -23,8 +23,8 @@
 #include "lib/pool.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
+#include "net/dns.h"
 #include "net/server.h"
-#include "smtp/dns.h"
 
 /* ---- deciding ---- */
 

@@ -1,5 +1,5 @@
 /*
- * Outbound SMTP client (issue 4 item 4; RFC 5321, 3207 STARTTLS, 2920
+ * Outbound SMTP client, src/mta/ (issue 4 item 4; RFC 5321, 3207 STARTTLS, 2920
  * PIPELINING, 3461 DSN, 6152 8BITMIME, 6531 SMTPUTF8, 1870 SIZE).  One
  * job = one message + the recipients that share one next hop; one
  * connection carries all of them.  The state machine (GREET, EHLO/HELO,
@@ -38,16 +38,16 @@
  * Threads: everything runs on the loop thread of the server given to
  * smtpc_init().
  */
-#ifndef LB_SMTP_CLIENT_H
-#define LB_SMTP_CLIENT_H
+#ifndef LB_MTA_CLIENT_H
+#define LB_MTA_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "queue/spool.h"
-#include "smtp/route.h"
+#include "mta/route.h"
+#include "spool/spool.h"
 
 struct conf;
 struct server;

@@ -5,7 +5,7 @@
  * picks a random source port and drops datagrams from other peers; the
  * 16-bit id is random and the question must match (RFC 5452).
  */
-#include "smtp/dns.h"
+#include "net/dns.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>

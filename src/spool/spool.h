@@ -1,7 +1,10 @@
 /*
  * The durable spool: one file per accepted message, envelope + message, so
  * that "250 ... queued as ID" is a promise that survives kill -9 and power
- * loss (DESIGN.md).  Owns the layout of queue_directory:
+ * loss (DESIGN.md).  It has a folder of its own (src/spool/) because the
+ * SMTP server writes it, the queue manager (src/queue/) and the outbound
+ * side (src/mta/) read it, and none of those may include another's folder
+ * in a circle (scripts/check-layers.sh).  Owns the layout of queue_directory:
  *
  *	QDIR/tmp/ID        being written (removed by spool_abort, swept on start)
  *	QDIR/queue/ID      committed message: envelope text, blank line, message
@@ -48,8 +51,8 @@
  * at once; one object must not be shared between threads without a lock.
  * All functions here block on disk I/O: call them from a worker thread.
  */
-#ifndef LB_QUEUE_SPOOL_H
-#define LB_QUEUE_SPOOL_H
+#ifndef LB_SPOOL_SPOOL_H
+#define LB_SPOOL_SPOOL_H
 
 #include <stdbool.h>
 #include <stddef.h>

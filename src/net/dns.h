@@ -1,5 +1,7 @@
 /*
- * A small DNS stub resolver for the SMTP client: MX, A and AAAA queries
+ * A small DNS stub resolver: MX, A and AAAA queries for the outbound side
+ * (src/mta/route.c); it lives in src/net/ so that any layer above net can
+ * use it without reaching into another protocol's folder.  Queries go
  * over UDP (TCP retry when the answer is truncated) to one configured
  * nameserver, on libevent.  evdns has no MX query, so we build the query
  * and parse the answer ourselves (RFC 1035 4.1, RFC 3596 AAAA, RFC 7505
@@ -7,8 +9,8 @@
  * name compression may only point backwards and at most DNS_PTR_MAX
  * times per name, names are capped at 255 bytes, counts at DNS_RR_MAX.
  */
-#ifndef LB_SMTP_DNS_H
-#define LB_SMTP_DNS_H
+#ifndef LB_NET_DNS_H
+#define LB_NET_DNS_H
 
 #include <stdbool.h>
 #include <stddef.h>

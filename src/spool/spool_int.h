@@ -1,14 +1,14 @@
 /*
- * Private to src/queue/spool*.c: helpers shared by the writing side
+ * Private to src/spool/spool*.c: helpers shared by the writing side
  * (spool.c) and the reading side (spool_msg.c).  Not for other modules.
  */
-#ifndef LB_QUEUE_SPOOL_INT_H
-#define LB_QUEUE_SPOOL_INT_H
+#ifndef LB_SPOOL_SPOOL_INT_H
+#define LB_SPOOL_SPOOL_INT_H
 
 #include <stddef.h>
 
 #include "lib/buf.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 #define SPOOL_NSTATES	(SPOOL_R_DISCARDED + 1)
 

@@ -3,7 +3,7 @@
  * backoff), the per-job session state machine and reply reader.  The
  * message body is streamed by client_body below.  See client.h.
  */
-#include "smtp/client.h"
+#include "mta/client.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -17,8 +17,8 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "queue/spool.h"
-#include "queue/spool_int.h"
+#include "spool/spool.h"
+#include "spool/spool_int.h"
 
 #define RBUF_SIZE	(64 * 1024)
 
