@@ -16,6 +16,7 @@
 #include "mta/client.h"
 #include "net/listen.h"
 #include "net/server.h"
+#include "net/session.h"
 #include "net/tls.h"
 #include "pop3/pop3.h"
 #include "queue/manager.h"
@@ -27,7 +28,7 @@ static struct smtpd_listener	 smtp_l[3];
 static struct qmgr		*qmgr;
 
 static void
-add_service(const char *name, const char *key, bool implicit_tls,
+add_service(const char *name, const char *key, const char *max_key, bool implicit_tls,
     void (*accept)(const struct service *, evutil_socket_t, const struct sockaddr *, socklen_t, void *),
     void *arg)
 {
@@ -35,6 +36,7 @@ add_service(const char *name, const char *key, bool implicit_tls,
 
 	s->name = name;
 	s->listen_key = key;
+	s->max_key = max_key;
 	s->implicit_tls = implicit_tls;
 	s->accept = accept;
 	s->arg = arg;
@@ -69,15 +71,13 @@ services_init(struct server *srv, const struct conf *c, const struct service **s
 	smtp_l[0] = (struct smtpd_listener){ srv, SMTPD_MX };
 	smtp_l[1] = (struct smtpd_listener){ srv, SMTPD_SUBMISSION };
 	smtp_l[2] = (struct smtpd_listener){ srv, SMTPD_SUBMISSIONS };
-	add_service("smtp", "smtp_listen", false, smtpd_accept, &smtp_l[0]);
-	add_service("submission", "submission_listen", false, smtpd_accept, &smtp_l[1]);
+	add_service("smtp", "smtp_listen", NULL, false, smtpd_accept, &smtp_l[0]);
+	add_service("submission", "submission_listen", NULL, false, smtpd_accept, &smtp_l[1]);
 	if (srv->tls != NULL)
-		add_service("submissions", "submissions_listen", true, smtpd_accept, &smtp_l[2]);
-	if (pop3d_init(srv, err_r) < 0)
-		return -1;
-	add_service("pop3", "pop3_listen", false, pop3d_accept, srv);
+		add_service("submissions", "submissions_listen", NULL, true, smtpd_accept, &smtp_l[2]);
+	add_service("pop3", "pop3_listen", "pop3_max_connections", false, pop3d_accept, srv);
 	if (srv->tls != NULL)
-		add_service("pop3s", "pop3s_listen", true, pop3d_accept, srv);
+		add_service("pop3s", "pop3s_listen", "pop3s_max_connections", true, pop3d_accept, srv);
 	*svcs_r = services;
 	*n_r = nservices;
 	return 0;
@@ -99,7 +99,7 @@ void
 services_free(struct server *srv)
 {
 	smtpd_free();
-	pop3d_free();
+	session_free_all(srv);
 	qmgr_free(&qmgr);
 	smtpc_shutdown();
 	tls_ctx_free(&srv->tls);

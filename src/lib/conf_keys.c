@@ -129,7 +129,10 @@ static const struct conf_key keys[] = {
 	{ "imap_idle_timeout", CONF_TIME, "30m", 60, D, NULL, "IMAP idle (and IDLE) timeout" },
 	{ "imap_max_line_length", CONF_SIZE, "65536", 1024, 16777216, NULL, "IMAP command line after login" },
 	{ "pop3_timeout", CONF_TIME, "10m", 1, D, NULL, "POP3 idle timeout" },
-	{ "pop3_max_connections", CONF_INT, "1000", 1, 1000000, NULL, "concurrent POP3 sessions (both ports)" },
+	{ "pop3_max_connections", CONF_INT, "1000", 1, 1000000, NULL,
+	  "concurrent sessions on the pop3 service (each service has its own limit)" },
+	{ "pop3s_max_connections", CONF_INT, "1000", 1, 1000000, NULL,
+	  "concurrent sessions on the pop3s service" },
 	{ "pop3_client_connection_count_limit", CONF_INT, "20", 1, 1000000, NULL,
 	  "concurrent POP3 sessions from one client address" },
 };

@@ -20,6 +20,9 @@ struct service {
 	const char	*name;		/* "smtp", "submission", ... (logs) */
 	const char	*listen_key;	/* config key with the addresses */
 	bool		 implicit_tls;	/* TLS from the first byte (465, 993, 995) */
+	/* Config key: this service's own session limit (as a master.cf process
+	 * limit; a flood on one port leaves the others reachable), or NULL. */
+	const char	*max_key;
 	/* Called with a new connection; the callee owns fd. */
 	void		(*accept)(const struct service *svc, evutil_socket_t fd,
 			    const struct sockaddr *sa, socklen_t salen, void *arg);

@@ -12,6 +12,7 @@ struct event_base;
 struct pool;
 struct conf;
 struct tls_ctx;
+struct session_reg;
 
 struct server_hook {
 	struct server_hook	*next;
@@ -25,6 +26,7 @@ struct server {
 	struct tls_ctx		*tls;		/* NULL until the TLS layer is set up */
 	struct server_hook	*on_reload;	/* after a new conf is current */
 	struct server_hook	*on_stop;	/* stop accepting, finish or abandon work */
+	struct session_reg	*sessions;	/* every protocol session (net/session.h) */
 	bool			 stopping;
 	unsigned		 busy;		/* in-flight work that delays the exit */
 };

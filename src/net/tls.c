@@ -661,14 +661,24 @@ tls_last_error(struct bufferevent *bev, char *buf, size_t sz)
 
 /* ---- graceful close ------------------------------------------------- */
 
-#define TLS_CLOSE_POLL_MS	20
-#define TLS_CLOSE_TRIES		250	/* x 20 ms: 5 s for the tail to leave */
+#define TLS_CLOSE_DEADLINE	5	/* seconds for the tail to leave */
 
+/*
+ * Driven by events, not by a timer that polls: each thing that can let
+ * the close go on (the TLS output drained into SSL, the plain output
+ * below a STARTTLS filter drained into the socket, the socket writable
+ * again after SSL_shutdown wanted to write) activates ev_step; one
+ * deadline bounds a client that stopped reading.
+ */
 struct tls_close {
 	struct bufferevent	*bev;
-	struct event		*ev;
-	unsigned		 tries;
+	struct event		*ev_step;	/* run tls_close_step() from the loop */
+	struct event		*ev_fd;		/* implicit TLS: socket writable again */
+	struct event		*ev_deadline;
+	struct evbuffer		*under_out;	/* STARTTLS: the plain output we watch */
+	struct evbuffer_cb_entry *under_cb;
 	bool			 notified;	/* close_notify is written */
+	bool			 want_write;	/* SSL_shutdown must be retried */
 	void			(*done_cb)(void *);
 	void			*arg;
 };
@@ -692,9 +702,11 @@ tls_close_step(struct tls_close *tc)
 	if (!tc->notified) {
 		ssl = bufferevent_openssl_get_ssl(tc->bev);
 		r = SSL_shutdown(ssl);
-		/* Implicit TLS writes to the socket itself: a full socket
-		 * buffer says "try again"; anything else is final. */
-		tc->notified = r >= 0 || SSL_get_error(ssl, r) != SSL_ERROR_WANT_WRITE;
+		/* A full socket buffer (implicit TLS) or a full plain output
+		 * (STARTTLS, past its high-water mark) says "try again";
+		 * anything else is final. */
+		tc->want_write = r < 0 && SSL_get_error(ssl, r) == SSL_ERROR_WANT_WRITE;
+		tc->notified = !tc->want_write;
 		ERR_clear_error();	/* leave no error behind for the next session's diagnostics */
 		if (!tc->notified)
 			return false;
@@ -706,9 +718,15 @@ tls_close_step(struct tls_close *tc)
 static void
 tls_close_free(struct tls_close *tc)
 {
+	if (tc->under_cb != NULL)
+		evbuffer_remove_cb_entry(tc->under_out, tc->under_cb);
 	bufferevent_free(tc->bev);
-	if (tc->ev != NULL)
-		event_free(tc->ev);
+	if (tc->ev_step != NULL)
+		event_free(tc->ev_step);
+	if (tc->ev_fd != NULL)
+		event_free(tc->ev_fd);
+	if (tc->ev_deadline != NULL)
+		event_free(tc->ev_deadline);
 	free(tc);
 }
 
@@ -723,17 +741,44 @@ tls_close_finish(struct tls_close *tc)
 }
 
 static void
-tls_close_timer_cb(evutil_socket_t fd, short what, void *arg)
+tls_close_step_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tls_close	*tc = arg;
-	struct timeval		 tv = { 0, TLS_CLOSE_POLL_MS * 1000 };
+	struct tls_close *tc = arg;
 
-	/* A client that stopped reading loses the tail. */
-	if (tls_close_step(tc) || ++tc->tries >= TLS_CLOSE_TRIES) {
+	if (tls_close_step(tc)) {
 		tls_close_finish(tc);
 		return;
 	}
-	evtimer_add(tc->ev, &tv);
+	/* Implicit TLS writes to the socket itself: wait until it takes more. */
+	if (tc->want_write && tc->ev_fd != NULL)
+		event_add(tc->ev_fd, NULL);
+}
+
+/* A client that stopped reading loses the tail. */
+static void
+tls_close_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	tls_close_finish(arg);
+}
+
+/* The TLS output drained into SSL. */
+static void
+tls_close_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tls_close *tc = arg;
+
+	event_active(tc->ev_step, EV_TIMEOUT, 0);
+}
+
+/* Bytes left the plain output below a STARTTLS filter.  Never free from
+ * inside an evbuffer callback: the step runs from the loop. */
+static void
+tls_close_under_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct tls_close *tc = arg;
+
+	if (info->n_deleted > 0)
+		event_active(tc->ev_step, EV_TIMEOUT, 0);
 }
 
 /* What the peer still sends (its close_notify, late commands) is read and
@@ -760,7 +805,8 @@ tls_close_gracefully(struct bufferevent *bev, struct event_base *base,
     void (*done_cb)(void *), void *arg)
 {
 	struct tls_close	*tc;
-	struct timeval		 tv = { 0, TLS_CLOSE_POLL_MS * 1000 };
+	struct bufferevent	*under;
+	struct timeval		 tv = { TLS_CLOSE_DEADLINE, 0 };
 
 	/* Before the handshake finished there is nothing of ours worth sending. */
 	if (established(bev) == NULL) {
@@ -771,19 +817,29 @@ tls_close_gracefully(struct bufferevent *bev, struct event_base *base,
 	tc->bev = bev;
 	tc->done_cb = done_cb;
 	tc->arg = arg;
-	bufferevent_setcb(bev, tls_close_read_cb, NULL, tls_close_event_cb, tc);
+	bufferevent_setcb(bev, tls_close_read_cb, tls_close_write_cb, tls_close_event_cb, tc);
 	bufferevent_set_timeouts(bev, NULL, NULL);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	if (tls_close_step(tc)) {
 		tls_close_free(tc);
 		return NULL;
 	}
-	tc->ev = evtimer_new(base, tls_close_timer_cb, tc);
-	if (tc->ev == NULL) {
+	tc->ev_step = event_new(base, -1, 0, tls_close_step_cb, tc);
+	tc->ev_deadline = evtimer_new(base, tls_close_deadline_cb, tc);
+	if ((under = bufferevent_get_underlying(bev)) != NULL) {
+		tc->under_out = bufferevent_get_output(under);
+		tc->under_cb = evbuffer_add_cb(tc->under_out, tls_close_under_cb, tc);
+	} else
+		tc->ev_fd = event_new(base, bufferevent_getfd(bev), EV_WRITE, tls_close_step_cb, tc);
+	if (tc->ev_step == NULL || tc->ev_deadline == NULL ||
+	    (under != NULL ? tc->under_cb == NULL : tc->ev_fd == NULL)) {
 		tls_close_free(tc);
 		return NULL;
 	}
-	evtimer_add(tc->ev, &tv);
+	if (tc->want_write && tc->ev_fd != NULL)
+		event_add(tc->ev_fd, NULL);
+	evtimer_add(tc->ev_deadline, &tv);
 	return tc;
 }
 

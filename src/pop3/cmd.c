@@ -1,26 +1,21 @@
 /*
  * The POP3 verbs (RFC 1939 §4-7, RFC 2449 CAPA, RFC 2595 STLS, RFC 5034
- * AUTH) as one table: verb, states it is valid in, handler.  Logins are
- * checked on the worker pool (auth/login.h); a failure is answered only
- * after the per-client throttle delay, and auth_failure_limit failures
- * end the session.  Response codes per RFC 2449 §8 and RFC 3206.
+ * AUTH) as one table: verb, states it is valid in, handler.  Logins go
+ * through the shared login step (auth/login_step.h: worker-pool check,
+ * throttle delay, failure limit, wiping); this file gives it POP3's
+ * wording.  Response codes per RFC 2449 §8 and RFC 3206.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
-#include <event2/event.h>
-
-#include "auth/login.h"
+#include "auth/login_step.h"
 #include "auth/sasl.h"
-#include "auth/throttle.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "net/listen.h"
 #include "net/server.h"
+#include "net/session.h"
 #include "pop3/session.h"
 
 #define ST(x)		(1u << (x))
@@ -33,13 +28,6 @@ struct pop3_cmd {
 	void		(*fn)(struct pop3_session *s, const char *arg, size_t len);
 };
 
-static void
-wipe(char *p, size_t n)
-{
-	if (p != NULL)
-		OPENSSL_cleanse(p, n);
-}
-
 static bool
 plaintext_ok(struct pop3_session *s)
 {
@@ -47,8 +35,8 @@ plaintext_ok(struct pop3_session *s)
 }
 
 /* A bad command: reply, and close once the client keeps at it. */
-static void
-bad(struct pop3_session *s, const char *text)
+void
+pop3_bad(struct pop3_session *s, const char *text)
 {
 	pop3_reply(s, "-ERR %s", text);
 	if (++s->errors >= POP3_ERROR_LIMIT) {
@@ -70,7 +58,7 @@ msgno(struct pop3_session *s, const char *arg, size_t len)
 	uint64_t n;
 
 	if (parse_u64(arg, len, UINT32_MAX, &n) < 0 || n == 0) {
-		bad(s, "Invalid message number.");
+		pop3_bad(s, "Invalid message number.");
 		return -1;
 	}
 	if (n > s->nmsgs) {
@@ -111,21 +99,25 @@ static void
 cmd_stls(struct pop3_session *s, const char *arg, size_t len)
 {
 	if (pop3_tls(s)) {
-		bad(s, "TLS is already active.");
+		pop3_bad(s, "TLS is already active.");
 		return;
 	}
 	if (s->srv->tls == NULL) {
-		bad(s, "TLS is not available.");
+		pop3_bad(s, "TLS is not available.");
 		return;
 	}
 	pop3_reply(s, "+OK Begin TLS negotiation now.");
-	(void)pop3_starttls(s);
+	if (session_starttls(s->ss) == 0) {
+		/* RFC 2595 §4: forget what was said before TLS; stay in AUTHORIZATION. */
+		xfree(&s->user);
+		login_step_clear(&s->login_step);
+	}
 }
 
 static void
 refuse_plaintext(struct pop3_session *s)
 {
-	bad(s, "[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
+	pop3_bad(s, "[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
 }
 
 static void
@@ -136,7 +128,7 @@ cmd_user(struct pop3_session *s, const char *arg, size_t len)
 		return;
 	}
 	if (len == 0 || len > SASL_LOGIN_MAX || str_has_nul(arg, len)) {
-		bad(s, "Invalid user name.");
+		pop3_bad(s, "Invalid user name.");
 		return;
 	}
 	free(s->user);
@@ -145,77 +137,49 @@ cmd_user(struct pop3_session *s, const char *arg, size_t len)
 	pop3_reply(s, "+OK");
 }
 
-static void	auth_done(void *arg, enum auth_result r, const char *canonical);
+/* ---- the login step's POP3 wording ---- */
 
-/* Hand login/password to the worker pool; the session waits. */
 static void
-start_login(struct pop3_session *s, const char *login, const char *password, const char *method)
+login_challenge(struct session *ss, const char *b64)
 {
-	s->method = method;
-	free(s->tried_user);
-	s->tried_user = xstrdup(login);
-	s->waiting = true;
-	s->auth = auth_login_async(s->srv, login, password, s->rip, s->svc->name, auth_done, s);
-}
-
-/* A failed login: log it, and answer only after the throttle delay. */
-static void
-login_failed(struct pop3_session *s, const char *user)
-{
-	unsigned	ms;
-	struct timeval	tv;
-
-	auth_log_failure(s->sid, s->svc->name, s->rip, s->method ? s->method : "-",
-	    user, user ? strlen(user) : 0);
-	s->auth_failures++;
-	ms = auth_throttle_fail(s->rip);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	s->waiting = true;
-	evtimer_add(s->ev_delay, &tv);
-}
-
-void
-pop3_delay_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pop3_session *s = arg;
-
-	if (s->state == POP3_S_CLOSING)
-		return;
-	pop3_reply(s, "-ERR [AUTH] Authentication failed.");
-	if ((int64_t)s->auth_failures >= conf_int(conf_current(), "auth_failure_limit")) {
-		log_info("pop3d sid=%s: disconnect reason=auth-failure-limit failures=%u",
-		    s->sid, s->auth_failures);
-		pop3_close(s);
-		return;
-	}
-	s->waiting = false;
-	pop3_resume(s);
+	pop3_set_state(ss->ctx, POP3_S_SASL);
+	pop3_reply(ss->ctx, "+ %s", b64);
 }
 
 static void
-auth_done(void *arg, enum auth_result r, const char *canonical)
+login_success(struct session *ss, const char *canonical)
 {
-	struct pop3_session *s = arg;
+	struct pop3_session *s = ss->ctx;
 
-	s->auth = NULL;
-	switch (r) {
-	case AUTH_OK:
-		auth_throttle_success(s->rip);
-		s->login = xstrdup(canonical);
-		/* Still waiting: the maildrop is opened and locked on a worker. */
-		pop3_maildrop_open(s);
-		return;
-	case AUTH_TEMPFAIL:
+	s->login = xstrdup(canonical);
+	/* Still waiting: the maildrop is opened and locked on a worker. */
+	pop3_maildrop_open(s);
+}
+
+static void
+login_failure(struct session *ss, enum login_failure why)
+{
+	struct pop3_session *s = ss->ctx;
+
+	pop3_set_state(s, POP3_S_AUTH);
+	switch (why) {
+	case LOGIN_FAILED:
+		pop3_reply(s, "-ERR [AUTH] Authentication failed.");
+		break;
+	case LOGIN_TEMPFAIL:
 		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication failure, try again later.");
-		s->waiting = false;
-		pop3_resume(s);
-		return;
-	case AUTH_FAIL:
-		login_failed(s, s->tried_user);
-		return;
+		break;
+	case LOGIN_CANCELLED:
+		pop3_bad(s, "Authentication cancelled.");
+		break;
 	}
 }
+
+const struct login_ops pop3_login_ops = {
+	.challenge = login_challenge,
+	.success = login_success,
+	.failure = login_failure,
+};
 
 static void
 cmd_pass(struct pop3_session *s, const char *arg, size_t len)
@@ -227,19 +191,13 @@ cmd_pass(struct pop3_session *s, const char *arg, size_t len)
 		return;
 	}
 	if (s->user == NULL) {
-		bad(s, "No user name given.");
-		return;
-	}
-	if (str_has_nul(arg, len)) {
-		bad(s, "Invalid password.");
+		pop3_bad(s, "No user name given.");
 		return;
 	}
 	pw = xstrndup(arg, len);
-	start_login(s, s->user, pw, "USER");
-	wipe(pw, len);
+	login_step_password(&s->login_step, "USER", s->user, pw, len);
 	free(pw);
-	free(s->user);
-	s->user = NULL;
+	xfree(&s->user);
 }
 
 /* AUTH without argument (RFC 1734, still sent by old clients): the mechanism list. */
@@ -254,41 +212,12 @@ auth_list(struct pop3_session *s)
 	pop3_reply(s, ".");
 }
 
-/* Act on one SASL step's result. */
-static void
-sasl_result(struct pop3_session *s, enum sasl_status st, const char *challenge, const char *err)
-{
-	switch (st) {
-	case SASL_CONTINUE:
-		pop3_set_state(s, POP3_S_SASL);
-		pop3_reply(s, "+ %s", challenge);
-		return;
-	case SASL_DONE:
-		pop3_set_state(s, POP3_S_AUTH);
-		start_login(s, sasl_login(&s->sasl), sasl_password(&s->sasl), s->method);
-		sasl_clear(&s->sasl);
-		return;
-	case SASL_CANCEL:
-		pop3_set_state(s, POP3_S_AUTH);
-		sasl_clear(&s->sasl);
-		bad(s, "Authentication cancelled.");
-		return;
-	case SASL_ERROR:
-		pop3_set_state(s, POP3_S_AUTH);
-		log_info("pop3d sid=%s: AUTH %s: %s", s->sid, s->method, err);
-		login_failed(s, s->sasl.login);
-		sasl_clear(&s->sasl);
-		return;
-	}
-}
-
 static void
 cmd_auth(struct pop3_session *s, const char *arg, size_t len)
 {
-	const char		*sp, *ch, *err;
-	size_t			 mlen;
-	enum sasl_mech		 m;
-	enum sasl_status	 st;
+	const char	*sp;
+	size_t		 mlen;
+	enum sasl_mech	 m;
 
 	if (len == 0) {
 		auth_list(s);
@@ -301,29 +230,13 @@ cmd_auth(struct pop3_session *s, const char *arg, size_t len)
 	sp = memchr(arg, ' ', len);
 	mlen = sp != NULL ? (size_t)(sp - arg) : len;
 	if (sasl_mech_parse(arg, mlen, &m) < 0) {
-		bad(s, "Unsupported authentication mechanism.");
+		pop3_bad(s, "Unsupported authentication mechanism.");
 		return;
 	}
-	sasl_clear(&s->sasl);
-	sasl_init(&s->sasl, m);
-	s->method = sasl_mech_name(m);
 	if (sp != NULL)
-		st = sasl_start(&s->sasl, sp + 1, len - mlen - 1, &ch, &err);
+		login_step_sasl_start(&s->login_step, m, sp + 1, len - mlen - 1);
 	else
-		st = sasl_start(&s->sasl, NULL, 0, &ch, &err);
-	sasl_result(s, st, ch, err);
-}
-
-void
-pop3_sasl_line(struct pop3_session *s, const char *line, size_t len)
-{
-	const char		*ch, *err;
-	enum sasl_status	 st;
-
-	st = sasl_step(&s->sasl, line, len, &ch, &err);
-	/* The response held credentials: do not keep them in the line buffer. */
-	wipe(s->line.data, s->line.len);
-	sasl_result(s, st, ch, err);
+		login_step_sasl_start(&s->login_step, m, NULL, 0);
 }
 
 static void
@@ -336,16 +249,22 @@ cmd_quit(struct pop3_session *s, const char *arg, size_t len)
 			if (s->msgs[i].deleted)
 				break;
 		if (i < s->nmsgs) {
-			/* RFC 1939 §6: the UPDATE state; the reply waits for the unlinks. */
+			/*
+			 * RFC 1939 §6: the UPDATE state.  The worker removes the
+			 * files and releases the lock; its completion answers with
+			 * the result.
+			 */
 			pop3_set_state(s, POP3_S_UPDATE);
-			s->waiting = true;
+			session_wait(s->ss);
 			pop3_maildrop_update(s);
 			return;
 		}
-		log_info("pop3d sid=%s: logout user=%s retr=%u top=%u dele=0 bytes=%llu", s->sid,
-		    s->login, s->nretr, s->ntop, (unsigned long long)s->bytes_out);
+		/* Nothing to remove: unlock before the +OK, so a client that
+		 * reconnects at once finds the maildrop free. */
+		pop3_maildrop_release(s);
+		pop3_log_logout(s, NULL);
 	} else
-		log_info("pop3d sid=%s: disconnect reason=quit", s->sid);
+		pop3_log_logout(s, "quit");
 	pop3_reply(s, "+OK Logging out.");
 	pop3_close(s);
 }
@@ -412,6 +331,14 @@ cmd_uidl(struct pop3_session *s, const char *arg, size_t len)
 	list_or_uidl(s, arg, len, true);
 }
 
+/* A message is still going out: later commands wait until it has (p_drain resumes). */
+static void
+streaming(struct pop3_session *s)
+{
+	if (s->stream.fd >= 0)
+		session_wait(s->ss);
+}
+
 static void
 cmd_retr(struct pop3_session *s, const char *arg, size_t len)
 {
@@ -421,6 +348,7 @@ cmd_retr(struct pop3_session *s, const char *arg, size_t len)
 		return;
 	if (pop3_stream_start(s, (size_t)idx, false, 0) == 0)
 		s->nretr++;
+	streaming(s);
 }
 
 static void
@@ -431,13 +359,14 @@ cmd_top(struct pop3_session *s, const char *arg, size_t len)
 	long		 idx;
 
 	if (sp == NULL || parse_u64(sp + 1, len - (size_t)(sp + 1 - arg), UINT64_MAX / 2, &lines) < 0) {
-		bad(s, "Usage: TOP msg lines");
+		pop3_bad(s, "Usage: TOP msg lines");
 		return;
 	}
 	if ((idx = msgno(s, arg, (size_t)(sp - arg))) < 0)
 		return;
 	if (pop3_stream_start(s, (size_t)idx, true, lines) == 0)
 		s->ntop++;
+	streaming(s);
 }
 
 static void
@@ -484,10 +413,6 @@ pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 	const char	*sp, *arg;
 	size_t		 vlen, alen, i;
 
-	if (str_has_nul(line, len)) {
-		bad(s, "NUL in command.");
-		return;
-	}
 	sp = memchr(line, ' ', len);
 	vlen = sp != NULL ? (size_t)(sp - line) : len;
 	arg = sp != NULL ? sp + 1 : line + len;
@@ -505,13 +430,11 @@ pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 			}
 		}
 		if ((cmds[i].states & ST(s->state)) == 0) {
-			bad(s, "Command not valid in this state.");
+			pop3_bad(s, "Command not valid in this state.");
 			return;
 		}
 		cmds[i].fn(s, arg, alen);
-		if (strcmp(cmds[i].verb, "PASS") == 0)
-			wipe(s->line.data, s->line.len);
 		return;
 	}
-	bad(s, "Unknown command.");
+	pop3_bad(s, "Unknown command.");
 }

@@ -8,8 +8,8 @@
  * expunges the messages marked deleted, by UID.
  *
  * The job is shared by the worker (its own fields only) and the loop; a
- * session that goes away detaches (job->s = NULL) and the completion then
- * releases what the job holds.
+ * session that goes away is detached by the session core (struct
+ * session_job) and the completion then releases what the job holds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +25,7 @@
 #include "lib/pool.h"
 #include "lib/xmalloc.h"
 #include "net/server.h"
+#include "net/session.h"
 #include "pop3/session.h"
 #include "store/store.h"
 
@@ -35,7 +36,7 @@ enum job_kind { JOB_OPEN, JOB_UPDATE };
 enum job_result { JOB_OK, JOB_INUSE, JOB_TEMPFAIL, JOB_NOMAILBOX };
 
 struct pop3_job {
-	struct pop3_session	*s;		/* loop thread only; NULL when detached */
+	struct session_job	 sj;		/* loop thread only */
 	struct server		*srv;
 	enum job_kind		 kind;
 	/* in */
@@ -176,21 +177,26 @@ job_free(struct pop3_job *j)
 	free(j);
 }
 
+/* The session of a finished job, or NULL when it went away meanwhile. */
+static struct pop3_session *
+job_session(struct pop3_job *j)
+{
+	struct session *ss = session_job_end(&j->sj);
+
+	return ss != NULL ? ss->ctx : NULL;
+}
+
 static void
 open_done(void *arg)
 {
 	struct pop3_job		*j = arg;
-	struct pop3_session	*s = j->s;
+	struct pop3_session	*s = job_session(j);
 	char			 tls[96];
 
-	if (s == NULL || s->state == POP3_S_CLOSING) {
-		if (s != NULL)
-			s->job = NULL;
+	if (s == NULL || session_closing(s->ss)) {
 		job_free(j);
 		return;
 	}
-	s->job = NULL;
-	s->waiting = false;
 	switch (j->result) {
 	case JOB_OK:
 		s->mb = j->mb;
@@ -204,7 +210,7 @@ open_done(void *arg)
 		pop3_logged_in(s);
 		pop3_tls_short(s, tls, sizeof(tls));
 		log_info("pop3d sid=%s: login user=%s method=%s tls=%s msgs=%zu", s->sid, s->login,
-		    s->method, tls, s->nmsgs);
+		    s->login_step.method, tls, s->nmsgs);
 		pop3_reply(s, "+OK Logged in.");
 		break;
 	case JOB_INUSE:
@@ -236,12 +242,10 @@ job_new(struct pop3_session *s, enum job_kind kind)
 {
 	struct pop3_job *j = xcalloc(1, sizeof(*j));
 
-	j->s = s;
 	j->srv = s->srv;
 	j->kind = kind;
 	j->lock_fd = -1;
 	memcpy(j->sid, s->sid, sizeof(j->sid));
-	s->job = j;
 	return j;
 }
 
@@ -252,8 +256,8 @@ pop3_maildrop_open(struct pop3_session *s)
 
 	j->login = xstrdup(s->login);
 	j->base = xstrdup(conf_str(conf_current(), "virtual_mailbox_base"));
-	s->waiting = true;
-	pool_submit(s->srv->pool, open_work, open_done, j);
+	session_wait(s->ss);
+	session_job_submit(s->ss, &j->sj, open_work, open_done, j);
 }
 
 static void
@@ -274,22 +278,19 @@ static void
 update_done(void *arg)
 {
 	struct pop3_job		*j = arg;
-	struct pop3_session	*s = j->s;
+	struct pop3_session	*s = job_session(j);
 
 	if (j->result != JOB_OK)
 		log_warnx("pop3d sid=%s: deleting %zu messages failed: %s", j->sid, j->nuids,
 		    strerror(j->err));
 	if (s != NULL) {
-		s->job = NULL;
 		s->ndele = (unsigned)j->nuids;
-		log_info("pop3d sid=%s: logout user=%s retr=%u top=%u dele=%u bytes=%llu%s", s->sid,
-		    s->login, s->nretr, s->ntop, s->ndele, (unsigned long long)s->bytes_out,
-		    j->result == JOB_OK ? "" : " status=delete-failed");
+		pop3_log_logout(s, j->result == JOB_OK ? NULL : "delete-failed");
+		/* RFC 1939 §6: the reply reports UPDATE's result; the lock is already released. */
 		if (j->result == JOB_OK)
 			pop3_reply(s, "+OK Logging out, %zu messages deleted.", j->nuids);
 		else
 			pop3_reply(s, "-ERR [SYS/TEMP] Some deleted messages were not removed.");
-		s->waiting = false;
 		pop3_close(s);
 	} else
 		log_info("pop3d sid=%s: dele=%zu applied after disconnect", j->sid, j->nuids);
@@ -313,20 +314,11 @@ pop3_maildrop_update(struct pop3_session *s)
 	s->mb = NULL;
 	s->lock_fd = -1;
 	server_busy(s->srv);
-	pool_submit(s->srv->pool, update_work, update_done, j);
+	session_job_submit(s->ss, &j->sj, update_work, update_done, j);
 }
 
 void
 pop3_maildrop_release(struct pop3_session *s)
 {
 	release(&s->mb, &s->lock_fd);
-}
-
-void
-pop3_maildrop_detach(struct pop3_session *s)
-{
-	if (s->job != NULL) {
-		s->job->s = NULL;
-		s->job = NULL;
-	}
 }

@@ -12,15 +12,14 @@
 
 #include <event2/util.h>
 
-struct server;
 struct service;
 
-/* Once, before the listeners open: registers the stop hook. 0 or -1 with *err_r. */
-int	pop3d_init(struct server *srv, char **err_r);
-/* Accept callback of both services; svc->arg is the struct server. */
+/*
+ * Accept callback of both services; arg is the struct server.  Sessions
+ * live in the session core's registry (net/session.h): the shutdown walk
+ * and session_free_all() reach them there.
+ */
 void	pop3d_accept(const struct service *svc, evutil_socket_t fd, const struct sockaddr *sa,
 	    socklen_t salen, void *arg);
-/* Free every session (after the loop ended). */
-void	pop3d_free(void);
 
 #endif

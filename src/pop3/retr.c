@@ -10,16 +10,14 @@
  * local file between client writes, like Dovecot's pop3 process does.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "net/session.h"
 #include "pop3/session.h"
 #include "store/store.h"
 
@@ -115,8 +113,8 @@ pop3_stream_start(struct pop3_session *s, size_t idx, bool top, uint64_t lines)
 		r = snprintf(s->stream.head, sizeof(s->stream.head), "+OK %llu octets\r\n",
 		    (unsigned long long)s->msgs[idx].size);
 	s->stream.headlen = r > 0 && (size_t)r < sizeof(s->stream.head) ? (size_t)r : 0;
-	/* Call us again (write callback) when the output has drained to half. */
-	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUT_HIGH / 2, 0);
+	/* Call us again (proto->drain) when the output has drained to half. */
+	session_watch_drain(s->ss, true);
 	pop3_stream_more(s);
 	return 0;
 }
@@ -129,7 +127,7 @@ pop3_stream_more(struct pop3_session *s)
 	ssize_t		 n;
 	int		 done = 0;
 
-	if (s->stream.fd < 0 || s->bev == NULL)
+	if (s->stream.fd < 0 || session_gone(s->ss))
 		return;
 	chunk = xmalloc(CHUNK);
 	buf_init(&out, 2 * CHUNK + 8 + sizeof(s->stream.head));
@@ -186,6 +184,5 @@ pop3_stream_stop(struct pop3_session *s)
 		return;
 	close(s->stream.fd);
 	s->stream.fd = -1;
-	if (s->bev != NULL)
-		bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	session_watch_drain(s->ss, false);
 }

@@ -1,8 +1,9 @@
 /*
- * Internal to src/pop3: the session shared by session.c (connection,
- * TLS, timeouts, line reading, closing), cmd.c (the verbs), maildrop.c
+ * Internal to src/pop3: the protocol state shared by session.c (the
+ * callbacks the session core calls), cmd.c (the verbs), maildrop.c
  * (mailbox open/lock/update on the worker pool) and retr.c (streaming a
- * message with dot-stuffing).
+ * message with dot-stuffing).  Connections, TLS, timeouts, line reading
+ * and closing are the session core's (net/session.h).
  */
 #ifndef LB_POP3_SESSION_H
 #define LB_POP3_SESSION_H
@@ -12,18 +13,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "auth/sasl.h"
+#include "auth/login_step.h"
 #include "lib/buf.h"
-#include "net/conn.h"
 
-#include <event2/util.h>
-
-struct auth_req;
-struct bufferevent;
-struct tls_close;
-struct event;
 struct server;
-struct service;
+struct session;
 struct store_mailbox;
 struct pop3_job;
 
@@ -68,73 +62,53 @@ struct pop3_msg {
 	char		*uidl;		/* RFC 1939 unique-id */
 };
 
+/* The protocol state of a session; the connection is the core's (net/session.h). */
 struct pop3_session {
-	struct pop3_session	*prev, *next;	/* all sessions, for shutdown */
-	struct server		*srv;
-	const struct service	*svc;
-	struct bufferevent	*bev;
-	struct event		*ev_login;	/* login_timeout deadline */
-	struct event		*ev_delay;	/* throttle delay before a failure reply */
-	struct event		*ev_free;	/* deferred free */
-	char			 sid[SID_LEN + 1];
-	char			 rip[64];	/* client IP, text */
-	char			 rport[8];
+	struct session		*ss;
+	struct server		*srv;		/* ss->srv */
+	const char		*sid;		/* ss->sid, for log lines */
 	enum pop3_state		 state;
-	struct buf		 line;
-	bool			 waiting;	/* async step running; input stays queued */
-	bool			 handshaking;	/* TLS handshake in progress */
-	bool			 direct;	/* plain TCP: pop3_write may send(2) itself */
 	unsigned		 errors;
-	unsigned		 auth_failures;
-	unsigned		 free_tries;
-	struct tls_close	*tls_close;	/* a graceful TLS close in progress */
 
 	/* AUTHORIZATION */
 	char			*user;		/* from USER */
-	struct sasl		 sasl;
-	const char		*method;	/* "USER", "PLAIN", "LOGIN" */
-	char			*tried_user;	/* login being checked (for the log) */
-	struct auth_req		*auth;
+	struct login_step	 login_step;
 	char			*login;		/* canonical user once authenticated */
 
 	/* TRANSACTION */
-	struct pop3_job		*job;		/* open/update job in flight */
 	struct store_mailbox	*mb;
 	int			 lock_fd;
 	struct pop3_msg		*msgs;
 	size_t			 nmsgs;
 	struct pop3_stream	 stream;
 	unsigned		 nretr, ndele, ntop;
-	uint64_t		 bytes_out;
 };
 
 /* session.c */
 void	pop3_set_state(struct pop3_session *s, enum pop3_state st);
 void	pop3_reply(struct pop3_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	pop3_write(struct pop3_session *s, const void *p, size_t n);
-/* The same, but sent at once when possible (RETR/TOP; see session.c). */
+/* RETR/TOP output: sent at once when possible (net/session.h session_send). */
 void	pop3_send(struct pop3_session *s, const void *p, size_t n);
 void	pop3_close(struct pop3_session *s);
 void	pop3_resume(struct pop3_session *s);
-int	pop3_starttls(struct pop3_session *s);
 bool	pop3_tls(const struct pop3_session *s);
 void	pop3_logged_in(struct pop3_session *s);
 size_t	pop3_output_len(struct pop3_session *s);
 void	pop3_tls_short(struct pop3_session *s, char *buf, size_t sz);
+/* The "logout user=..." / "disconnect" line; why may be NULL. */
+void	pop3_log_logout(struct pop3_session *s, const char *why);
 
 /* cmd.c */
 void	pop3_dispatch(struct pop3_session *s, const char *line, size_t len);
-void	pop3_sasl_line(struct pop3_session *s, const char *line, size_t len);
 void	pop3_greeting(struct pop3_session *s);
-void	pop3_delay_cb(evutil_socket_t fd, short what, void *arg);	/* ev_delay fired */
+void	pop3_bad(struct pop3_session *s, const char *text);
+extern const struct login_ops pop3_login_ops;
 
 /* maildrop.c */
 void	pop3_maildrop_open(struct pop3_session *s);
 void	pop3_maildrop_update(struct pop3_session *s);
 void	pop3_maildrop_release(struct pop3_session *s);
-/* Detach the session from its job (session going away). */
-void	pop3_maildrop_detach(struct pop3_session *s);
 
 /* retr.c */
 int	pop3_stream_start(struct pop3_session *s, size_t idx, bool top, uint64_t lines);

@@ -13,6 +13,7 @@ import subprocess
 import time
 import poplib
 import base64
+import fcntl
 import smtplib
 import shutil
 import unittest
@@ -289,6 +290,34 @@ class Pop3Test(Pop3Base):
         p2.quit()
         self.stop_clean()
 
+    def lock_is_free(self):
+        """True if the maildrop's POP3 lock can be taken now (and it is let go again)."""
+        with open(os.path.join(self.inst.maildir(USER), "letterbox-pop3.lock"), "rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(f, fcntl.LOCK_UN)
+            return True
+
+    def test_quit_releases_lock_before_reply(self):
+        # Issue 9 item 5: the +OK to QUIT comes after UPDATE released the
+        # maildrop, with and without deletions, so the lock must be free the
+        # moment the reply is read (no wait: a wait would hide the bug).
+        self.put(MSG1)
+        self.put(MSG2)
+        self.start()
+        for dele in (False, True):
+            p = self.login()
+            self.assertFalse(self.lock_is_free())
+            if dele:
+                p.dele(1)
+            self.assertTrue(p.quit().startswith(b"+OK"))
+            self.assertTrue(self.lock_is_free(), "dele=%s" % dele)
+            p.close()
+        self.assertEqual(len(self.files()), 1)
+        self.stop_clean()
+
     def test_delivery_during_session_is_kept(self):
         self.put(MSG1)
         self.start()
@@ -526,6 +555,43 @@ class Pop3LimitTest(Pop3Base):
         for x in (b, c):
             x[1].close()
             x[0].close()
+        self.stop_clean()
+
+
+class Pop3ServiceLimitTest(Pop3Base):
+    # Issue 10 item 4: each service has its own limit, so a flood of one
+    # port leaves the other reachable.
+    conf = {"auth_failure_delay": "0", "pop3_max_connections": "2",
+            "pop3_client_connection_count_limit": "100"}
+
+    def test_service_limit_leaves_other_service_reachable(self):
+        self.start()
+        # The harness's readiness probes must be gone before we count.
+        deadline = time.time() + 10
+        held = []
+        while time.time() < deadline and len(held) < 2:
+            s = socket.create_connection(("127.0.0.1", self.inst.port("pop3")), timeout=20)
+            f = s.makefile("rb")
+            if f.readline().startswith(b"+OK"):
+                held.append((s, f))
+            else:
+                s.close()
+                time.sleep(0.05)
+        self.assertEqual(len(held), 2)
+        s = socket.create_connection(("127.0.0.1", self.inst.port("pop3")), timeout=20)
+        f = s.makefile("rb")
+        self.assertEqual(f.readline(), b"-ERR [SYS/TEMP] Too many connections, try again later.\r\n")
+        self.assertEqual(f.readline(), b"")
+        s.close()
+        self.assertTrue(self.inst.wait_log("service=pop3 refused reason=service-connection-limit"))
+        # pop3s has its own limit: it still answers, and logs in.
+        p = poplib.POP3_SSL("127.0.0.1", self.inst.port("pop3s"), context=self.ctx, timeout=20)
+        p.user(USER)
+        self.assertTrue(p.pass_(PASSWORD).startswith(b"+OK"))
+        p.quit()
+        for s, f in held:
+            f.close()
+            s.close()
         self.stop_clean()
 
 
