@@ -40,6 +40,8 @@ main(int argc, char **argv)
 	struct cli	 c = { 0 };
 	const char	*base = strrchr(argv[0], '/');
 	int		 i = 1, r;
+	/* First: a setgid run holds its group only where it needs it. */
+	bool		 setgid_run = cli_priv_init();
 
 	log_init("letterbox", LOG_TO_STDERR, false);
 	base = base ? base + 1 : argv[0];
@@ -69,6 +71,8 @@ main(int argc, char **argv)
 		usage_all(stderr);
 		return EX_USAGE;
 	}
+	if (setgid_run && strcmp(argv[i], "sendmail") != 0)
+		return cli_err(EX_NOPERM, "this setgid copy of letterbox runs only the sendmail verb");
 	r = run_verb(&c, argv[i], argc - i, argv + i);
 	conf_free(&c.conf);
 	return r;
