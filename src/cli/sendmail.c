@@ -52,6 +52,11 @@ rcpt_add(struct rcpts *r, const char *addr, const char *origin)
 		return rc;
 	}
 	free(full);
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->v[i], norm) == 0) {	/* named twice (-t with To: and Bcc:): one copy */
+			free(norm);
+			return 0;
+		}
 	r->v = xreallocarray(r->v, r->n + 1, sizeof(char *));
 	r->v[r->n++] = norm;
 	return 0;
