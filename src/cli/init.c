@@ -1,10 +1,13 @@
 /*
- * `letterbox init DIR [--hostname NAME] [--port-base N]`: a working
- * instance in DIR: letterbox.conf, the SQLite directory with the seed
- * schema, the spool, the Maildir base, an aliases file and a self-signed
- * certificate.  Run by root it also creates the mail owner (vmail, uid/gid
- * 5000 as in the classic guide, or the next free system id) and gives the
- * instance to it.  Nothing is overwritten: an existing config is an error.
+ * `letterbox init DIR [--hostname NAME] [--port-base N] [--admin EMAIL]`: a
+ * working instance in DIR: letterbox.conf, the SQLite directory with the
+ * seed schema, the spool, the Maildir base, an aliases file (postmaster ->
+ * root -> EMAIL) and a self-signed certificate.  Run by root it also creates
+ * the mail owner (vmail, uid/gid 5000 as in the classic guide, or the next
+ * free system id) and the setgid group letterbox-drop, refuses a DIR the
+ * owner cannot reach, lays out ownership as perms.c says (root keeps what
+ * root reads) and installs the setgid DIR/bin/sendmail with its maildrop.
+ * Nothing is overwritten: an existing config is an error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +25,11 @@
 
 #include "cli/cli.h"
 #include "directory/directory.h"
+#include "lib/addr.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/conf_check.h"
 #include "lib/fsutil.h"
-#include "lib/addr.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #if __has_include("net/tls.h")
