@@ -47,7 +47,9 @@ main(int argc, char **argv)
 	base = base ? base + 1 : argv[0];
 	if (strcmp(base, "sendmail") == 0) {
 		argv[0] = "sendmail";
-		return run_verb(&c, "sendmail", argc, argv);
+		r = run_verb(&c, "sendmail", argc, argv);
+		conf_free(&c.conf);
+		return r;
 	}
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {

@@ -202,6 +202,8 @@ cli_priv_init(void)
 		cli_err(EX_OSERR, "setegid: %s", strerror(errno));
 		_exit(EX_OSERR);
 	}
+	/* Every exit path gives the group up (and so runs the sanitizers' leak check). */
+	atexit(cli_priv_drop);
 	return true;
 }
 
