@@ -23,11 +23,9 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-#define KEEP ((uid_t)-1)
-
 /*
  * Give path (not followed if a symlink) owner uid:gid and mode, each only
- * when it differs (KEEP leaves the id).  1 changed, 0 unchanged or absent, -1/errno.
+ * when it differs.  1 changed, 0 unchanged or absent, -1/errno.
  */
 static int
 set_perm(const char *path, uid_t uid, gid_t gid, mode_t mode)
@@ -39,7 +37,7 @@ set_perm(const char *path, uid_t uid, gid_t gid, mode_t mode)
 		return errno == ENOENT ? 0 : -1;
 	if (fstat(fd, &st) != 0)
 		goto fail;
-	if ((uid != KEEP && st.st_uid != uid) || (gid != (gid_t)KEEP && st.st_gid != gid)) {
+	if (st.st_uid != uid || st.st_gid != gid) {
 		if (fchown(fd, uid, gid) != 0)
 			goto fail;
 		changed = 1;

@@ -1,9 +1,11 @@
 /*
- * `letterbox serve`: the daemon.  Binds the listeners and reads the TLS key
- * (as root if started so), drops to mail_owner, then runs the libevent loop
- * with the worker pool.  SIGTERM/SIGINT stop it cleanly: listeners close,
- * services finish or safely abandon in-flight work (the stop hooks), then
- * the loop exits.  SIGHUP reloads the config.
+ * `letterbox serve`: the daemon.  Checks mail_owner (never uid or gid 0; it
+ * must reach the instance) and, as root, repairs the instance's ownership
+ * (cli/perms.c).  Binds the listeners and reads the TLS key (as root if
+ * started so), drops to mail_owner for good (PR_SET_NO_NEW_PRIVS), then runs
+ * the libevent loop with the worker pool.  SIGTERM/SIGINT stop it cleanly:
+ * listeners close, services finish or safely abandon in-flight work (the
+ * stop hooks), then the loop exits.  SIGHUP reloads the config.
  */
 #include <errno.h>
 #include <grp.h>
