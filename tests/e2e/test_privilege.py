@@ -289,6 +289,18 @@ class LocalUserSendmailTest(lbtest.InstanceTest):
         self.assertTrue(any(b"from userid 0)" in t and b"from root" in t for t in texts), texts)
         self.stop_clean()
 
+    def test_submitted_while_daemon_down_is_picked_up_at_start(self):
+        i = self.inst
+        r = as_user(SENDER_USER, [self.sendmail, "-i", "bob@example.com"],
+                    input=b"Subject: queued offline\n\nwaits in the maildrop\n")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(len(os.listdir(os.path.join(i.dir, "spool", "maildrop"))), 1)
+        i.start()
+        files = lbtest.wait_files(i.maildir("bob@example.com"), 1)
+        self.assertEqual(len(files), 1, i.log()[-3000:])
+        self.assertIn(b"waits in the maildrop", open(files[0], "rb").read())
+        self.stop_clean()
+
     def test_plain_binary_cannot_write_the_queue(self):
         i = self.inst
         r = as_user(SENDER_USER, [lbtest.BIN, "-c", i.conf, "sendmail", "bob@example.com"],
