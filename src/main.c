@@ -40,12 +40,16 @@ main(int argc, char **argv)
 	struct cli	 c = { 0 };
 	const char	*base = strrchr(argv[0], '/');
 	int		 i = 1, r;
+	/* First: a setgid run holds its group only where it needs it. */
+	bool		 setgid_run = cli_priv_init();
 
 	log_init("letterbox", LOG_TO_STDERR, false);
 	base = base ? base + 1 : argv[0];
 	if (strcmp(base, "sendmail") == 0) {
 		argv[0] = "sendmail";
-		return run_verb(&c, "sendmail", argc, argv);
+		r = run_verb(&c, "sendmail", argc, argv);
+		conf_free(&c.conf);
+		return r;
 	}
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -69,6 +73,8 @@ main(int argc, char **argv)
 		usage_all(stderr);
 		return EX_USAGE;
 	}
+	if (setgid_run && strcmp(argv[i], "sendmail") != 0)
+		return cli_err(EX_NOPERM, "this setgid copy of letterbox runs only the sendmail verb");
 	r = run_verb(&c, argv[i], argc - i, argv + i);
 	conf_free(&c.conf);
 	return r;

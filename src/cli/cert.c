@@ -5,8 +5,6 @@
  * new pair up on SIGHUP or restart.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,29 +14,10 @@
 #include "lib/conf.h"
 #include "net/tls.h"
 
-/*
- * Give a file to uid/gid without following a symlink planted in its place.
- * Returns 0 or -1/errno.
- */
-static int
-chown_file(const char *path, uid_t uid, gid_t gid)
-{
-	int fd, r, saved;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -1;
-	r = fchown(fd, uid, gid);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
-}
-
 int
 cmd_cert(struct cli *c, int argc, char **argv)
 {
 	struct conf	*conf;
-	struct passwd	*pw;
 	const char	*host = NULL, *cert, *key;
 	char		*err = NULL;
 	int		 i;
@@ -64,21 +43,10 @@ cmd_cert(struct cli *c, int argc, char **argv)
 		return code;
 	}
 	/*
-	 * Run by root, the files go to mail_owner.  serve reads the key as
-	 * root before it drops privileges, so root:root 0600 would do for a
-	 * cold start; but a SIGHUP reload happens after the drop, and admin
-	 * verbs and test instances run as the owner, so the owner must be
-	 * able to read the key.  Mode stays 0600: nobody else can.
+	 * Run by root, the files stay root's (a new file replaced the old
+	 * one): serve reads the key as root before it drops privileges, and
+	 * the mail owner must never be able to write what root reads.
 	 */
-	if (geteuid() == 0) {
-		if ((pw = getpwnam(conf_str(conf, "mail_owner"))) == NULL)
-			fprintf(stderr, "letterbox: warning: mail_owner %s does not exist; "
-			    "%s stays owned by root\n", conf_str(conf, "mail_owner"), key);
-		else if (chown_file(key, pw->pw_uid, pw->pw_gid) != 0 ||
-		    chown_file(cert, pw->pw_uid, pw->pw_gid) != 0)
-			return cli_err(EX_OSERR, "cannot give %s and %s to %s: %s", key, cert,
-			    pw->pw_name, strerror(errno));
-	}
 	printf("letterbox: certificate for %s in %s, key in %s\n", host, cert, key);
 	return 0;
 }

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "deliver/aliases.h"
 #include "directory/directory.h"
 #include "lib/conf.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 
 /* Warnings about the environment (not errors): paths that do not exist yet. */
@@ -33,6 +35,37 @@ check_paths(const struct conf *conf)
 		}
 	}
 	return warned;
+}
+
+/*
+ * RFC 5321 4.5.1: postmaster must reach a person.  Follow postmaster (and
+ * root, where the default aliases file sends it) through the aliases file
+ * to an address with a domain; warn when there is none.
+ */
+static int
+check_admin(const struct conf *conf)
+{
+	const char	*file = conf_str(conf, "alias_maps");
+	char		 name[256] = "postmaster", *t = NULL, *p;
+	int		 depth;
+	bool		 found = false;
+
+	for (depth = 0; depth < 10 && !found; depth++) {
+		if (aliases_lookup(file, name, &t) != ALIAS_FOUND)
+			break;
+		/* The first local name leads on; any address with a domain is an admin. */
+		found = strchr(t, '@') != NULL;
+		p = t + strspn(t, " \t,");
+		str_copy(name, p, sizeof(name));
+		name[strcspn(name, " \t,")] = '\0';
+		free(t);
+		t = NULL;
+	}
+	if (found)
+		return 0;
+	fprintf(stderr, "letterbox: warning: no admin address: postmaster and root lead to no mailbox;"
+	    " add \"root: you@example.com\" to %s (letterbox init --admin does)\n", file);
+	return 1;
 }
 
 static void
@@ -118,14 +151,24 @@ cmd_config(struct cli *c, int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "check") == 0) {
+		struct passwd *pw = getpwnam(conf_str(conf, "mail_owner"));
+
 		if (argc != 2)
 			return cli_usage("config");
+		/* As Postfix: a mail owner that is root makes every privilege drop void. */
+		if (pw != NULL && (pw->pw_uid == 0 || pw->pw_gid == 0) &&
+		    cli_owner_lookup(conf, &err) == NULL) {
+			cli_err(EX_CONFIG, "%s", err);
+			free(err);
+			return EX_CONFIG;
+		}
 		k = conf_keys(&n);
 		for (i = 0; i < n; i++)
 			printf("%s = %s\n", k[i].name, conf_str(conf, k[i].name));
 		if (fflush(stdout) != 0)
 			return cli_err(EX_IOERR, "cannot write the settings");
 		check_paths(conf);
+		check_admin(conf);
 		check_directory(conf);
 		return 0;
 	}

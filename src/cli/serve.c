@@ -1,9 +1,11 @@
 /*
- * `letterbox serve`: the daemon.  Binds the listeners and reads the TLS key
- * (as root if started so), drops to mail_owner, then runs the libevent loop
- * with the worker pool.  SIGTERM/SIGINT stop it cleanly: listeners close,
- * services finish or safely abandon in-flight work (the stop hooks), then
- * the loop exits.  SIGHUP reloads the config.
+ * `letterbox serve`: the daemon.  Checks mail_owner (never uid or gid 0; it
+ * must reach the instance) and, as root, repairs the instance's ownership
+ * (cli/perms.c).  Binds the listeners and reads the TLS key (as root if
+ * started so), drops to mail_owner for good (PR_SET_NO_NEW_PRIVS), then runs
+ * the libevent loop with the worker pool.  SIGTERM/SIGINT stop it cleanly:
+ * listeners close, services finish or safely abandon in-flight work (the
+ * stop hooks), then the loop exits.  SIGHUP reloads the config.
  */
 #include <errno.h>
 #include <grp.h>
@@ -21,6 +23,7 @@
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/pool.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "net/listen.h"
 #include "net/server.h"
@@ -92,23 +95,49 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	run_hooks(sv->srv.on_reload);
 }
 
+/*
+ * Who the daemon will run as: mail_owner when started as root (it must
+ * exist, must not be uid or gid 0, and must reach the instance's
+ * directories), else nobody to switch to.  Checked before anything is bound.
+ * 0, or -1 with the reason logged.
+ */
 static int
-drop_privileges(const struct conf *c)
+check_owner(const struct conf *c, const char *conf_path, struct passwd *pw_r, char *name,
+    size_t namesz)
 {
-	const char	*owner = conf_str(c, "mail_owner");
 	struct passwd	*pw;
+	char		*err = NULL;
 
-	if (geteuid() != 0)
+	pw_r->pw_name = NULL;
+	if (geteuid() != 0) {
+		pw = getpwnam(conf_str(c, "mail_owner"));
+		if (pw == NULL || (pw->pw_uid != 0 && pw->pw_gid != 0))
+			return 0;
+	}
+	if ((pw = cli_owner_lookup(c, &err)) != NULL && geteuid() == 0) {
+		*pw_r = *pw;
+		str_copy(name, pw->pw_name, namesz);
+		pw_r->pw_name = name;
+		perms_fix(c, conf_path, pw_r);
+		err = cli_owner_unreachable(c, pw_r);
+	}
+	if (err == NULL)
 		return 0;
-	if ((pw = getpwnam(owner)) == NULL) {
-		log_warnx("serve: mail_owner \"%s\" does not exist", owner);
+	log_warnx("serve: %s", err);
+	free(err);
+	return -1;
+}
+
+static int
+drop_privileges(const struct passwd *pw)
+{
+	if (pw->pw_name == NULL)
+		return 0;
+	if (cli_drop_to(pw) != 0) {
+		log_warn("serve: cannot switch to %s", pw->pw_name);
 		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		log_warn("serve: cannot switch to %s", owner);
-		return -1;
-	}
-	log_info("serve: running as %s (uid %u)", owner, (unsigned)pw->pw_uid);
+	log_info("serve: running as %s (uid %u)", pw->pw_name, (unsigned)pw->pw_uid);
 	return 0;
 }
 
@@ -126,6 +155,8 @@ int
 cmd_serve(struct cli *c, int argc, char **argv)
 {
 	struct serve		 sv;
+	struct passwd		 owner;
+	char			 owner_name[256];
 	struct conf		*conf;
 	const struct service	*svcs;
 	unsigned		 nsvcs;
@@ -148,6 +179,8 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	    strcmp(dest, "both") == 0 ? LOG_TO_BOTH : LOG_TO_STDERR,
 	    c->debug || conf_bool(conf, "debug"));
 
+	if (check_owner(conf, c->conf_path, &owner, owner_name, sizeof(owner_name)) < 0)
+		return EX_NOPERM;
 	memset(&sv, 0, sizeof(sv));
 	sv.conf_path = c->conf_path;
 	signal(SIGPIPE, SIG_IGN);
@@ -176,7 +209,7 @@ cmd_serve(struct cli *c, int argc, char **argv)
 		free(err);
 		return EX_UNAVAILABLE;
 	}
-	if (drop_privileges(conf) < 0)
+	if (drop_privileges(&owner) < 0)
 		return EX_NOPERM;
 	sv.srv.pool = pool_new(sv.srv.base, (int)conf_int(conf, "worker_threads"));
 	if (services_start(&sv.srv, &err) < 0) {

@@ -20,12 +20,14 @@
 #include "net/tls.h"
 #include "pop3/pop3.h"
 #include "queue/manager.h"
+#include "queue/pickup.h"
 #include "smtp/server.h"
 
 static struct service		 services[16];
 static unsigned			 nservices;
 static struct smtpd_listener	 smtp_l[3];
 static struct qmgr		*qmgr;
+static struct pickup		*pickup;
 
 static void
 add_service(const char *name, const char *key, const char *max_key, bool implicit_tls,
@@ -51,6 +53,7 @@ stop_smtpd(void *arg)
 static void
 stop_qmgr(void *arg)
 {
+	pickup_stop(pickup);
 	qmgr_stop(qmgr);
 }
 
@@ -90,6 +93,8 @@ services_start(struct server *srv, char **err_r)
 		return -1;
 	if ((qmgr = qmgr_start(srv, err_r)) == NULL)
 		return -1;
+	if ((pickup = pickup_start(srv, err_r)) == NULL)
+		return -1;
 	server_hook_stop(srv, stop_qmgr, NULL);
 	server_hook_stop(srv, stop_smtpd, NULL);
 	return 0;
@@ -100,6 +105,7 @@ services_free(struct server *srv)
 {
 	smtpd_free();
 	session_free_all(srv);
+	pickup_free(&pickup);
 	qmgr_free(&qmgr);
 	smtpc_shutdown();
 	tls_ctx_free(&srv->tls);

@@ -4,7 +4,7 @@
 #include "cli/cli.h"
 
 const struct cli_verb cli_verbs[] = {
-	{ "init", cmd_init, "init DIR [--hostname NAME] [--port-base N]" },
+	{ "init", cmd_init, "init DIR [--hostname NAME] [--port-base N] [--admin EMAIL]" },
 	{ "serve", cmd_serve, "serve [-d]" },
 	{ "config", cmd_config, "config get KEY | config set KEY VALUE | config check" },
 	{ "domain", cmd_domain, "domain add DOMAIN | domain del DOMAIN | domain list" },

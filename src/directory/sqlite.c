@@ -7,10 +7,13 @@
  * logic lives in directory.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "directory/backend.h"
 #include "lib/log.h"
@@ -114,6 +117,34 @@ sqlite_match(const char *database)
 	return strncmp(database, "sqlite:", 7) == 0;
 }
 
+/*
+ * The database holds password hashes: 0600, like its -wal/-shm (SQLite
+ * gives those the database file's mode).  A file made before that rule,
+ * still group or world readable, is fixed when its owner opens it.
+ */
+static void
+sqlite_private(const char *path, bool create)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	struct stat	 st;
+	size_t		 i;
+	int		 fd;
+
+	if (create && (fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		char *p = xasprintf("%s%s", path, sfx[i]);
+
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    (st.st_mode & 077) != 0) {
+			if (chmod(p, st.st_mode & 0600) == 0)
+				log_warnx("directory: %s was mode %04o; now 0600", p,
+				    (unsigned)(st.st_mode & 07777));
+		}
+		free(p);
+	}
+}
+
 static int
 sqlite_open(struct directory *d, const char *database, const char *confdir, bool create,
     char **err_r)
@@ -138,6 +169,7 @@ sqlite_open(struct directory *d, const char *database, const char *confdir, bool
 		    errno == ENOENT ? " (letterbox init creates it)" : "");
 		goto fail;
 	}
+	sqlite_private(s->path, create);
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	if ((rc = sqlite3_open_v2(s->path, &s->db, flags, NULL)) != SQLITE_OK) {
 		sqlite_fail(s, rc, err_r);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
@@ -477,6 +478,7 @@ conf_set_file(const char *path, const char *key, const char *value, char **err_r
 	char		*text, *line, *next, *tmp;
 	struct buf	 out;
 	struct conf	*check;
+	struct stat	 st;
 	int		 fd, replaced = 0, skipping = 0;
 	const struct conf_key *k = conf_key_find(key);
 
@@ -525,7 +527,14 @@ conf_set_file(const char *path, const char *key, const char *value, char **err_r
 	free(text);
 
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	unlink(tmp);	/* a leftover of a crash; O_EXCL below refuses anything planted since */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* The new file takes the old one's owner and mode (root's config stays root's). */
+	if (fd >= 0 && stat(path, &st) == 0 && ((st.st_uid == geteuid() && st.st_gid == getegid()) ||
+	    fchown(fd, st.st_uid, st.st_gid) == 0))
+		(void)fchmod(fd, st.st_mode & 07777);
+	else if (fd >= 0)
+		(void)fchmod(fd, 0644);
 	if (fd < 0 || write(fd, out.data, out.len) != (ssize_t)out.len || fsync(fd) != 0) {
 		*err_r = xasprintf("%s: %s", tmp, strerror(errno));
 		if (fd >= 0)

@@ -48,6 +48,8 @@ static const struct conf_key keys[] = {
 	  "aliases file in /etc/aliases format for mydestination names (re-read when changed)" },
 	{ "mail_owner", CONF_STR, "vmail", NOLIM, NULL,
 	  "user that owns Maildirs and the spool; serve drops to it when started as root" },
+	{ "setgid_group", CONF_STR, "letterbox-drop", NOLIM, NULL,
+	  "group of the setgid bin/sendmail that lets local users write queue_directory/maildrop" },
 	{ "log_destination", CONF_STR, "stderr", NOLIM, conf_check_logdest,
 	  "stderr | syslog | both" },
 	{ "debug", CONF_BOOL, "no", NOLIM, NULL, "log debug lines (state changes)" },

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -103,6 +104,58 @@ fs_mkdir_p(const char *path, mode_t mode)
 			}
 			if (r == -1)
 				return -1;
+		}
+		if (i < len)
+			p[i] = '/';
+	}
+	return 0;
+}
+
+static bool
+may_search(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+{
+	int i;
+
+	if (uid == 0)
+		return true;
+	if (st->st_uid == uid)
+		return (st->st_mode & S_IXUSR) != 0;
+	for (i = -1; i < ngroups; i++)
+		if (st->st_gid == (i < 0 ? gid : groups[i]))
+			return (st->st_mode & S_IXGRP) != 0;
+	return (st->st_mode & S_IXOTH) != 0;
+}
+
+int
+fs_search_blocked(const char *path, uid_t uid, gid_t gid, const gid_t *groups, int ngroups,
+    char *blocked_r, size_t blocked_sz)
+{
+	char		 p[PATH_MAX];
+	size_t		 len = strlen(path), i;
+	struct stat	 st;
+
+	if (len == 0 || len >= sizeof(p)) {
+		errno = len ? ENAMETOOLONG : ENOENT;
+		return -1;
+	}
+	memcpy(p, path, len + 1);
+	if (p[0] == '/') {
+		if (stat("/", &st) != 0)
+			return -1;
+		if (!may_search(&st, uid, gid, groups, ngroups)) {
+			snprintf(blocked_r, blocked_sz, "/");
+			return 1;
+		}
+	}
+	for (i = 1; i <= len; i++) {
+		if ((i < len && p[i] != '/') || p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		if (stat(p, &st) != 0)
+			return errno == ENOENT ? 0 : -1;
+		if (S_ISDIR(st.st_mode) && !may_search(&st, uid, gid, groups, ngroups)) {
+			snprintf(blocked_r, blocked_sz, "%s", p);
+			return 1;
 		}
 		if (i < len)
 			p[i] = '/';

@@ -28,6 +28,17 @@ int	fs_mkdir_p(const char *path, mode_t mode);
  */
 int	fs_copy_range(int in, off_t off, off_t len, int out);
 
+/*
+ * Can a process with uid, gid and the supplementary groups[0..ngroups)
+ * search every directory on the way to path (path itself too, when it is
+ * a directory)?  Decided from the mode bits as the kernel does (owner,
+ * else group, else other; ACLs are not read).  Returns 0 (all searchable,
+ * or the rest does not exist yet), 1 with the first blocking directory in
+ * blocked_r, or -1/errno.
+ */
+int	fs_search_blocked(const char *path, uid_t uid, gid_t gid, const gid_t *groups,
+	    int ngroups, char *blocked_r, size_t blocked_sz);
+
 /* write() all of p, retrying on EINTR and short writes.  0 or -1/errno. */
 int	fs_write_all(int fd, const void *p, size_t len);
 

@@ -4,6 +4,7 @@ in by hand (DES crypt as MySQL's ENCRYPT() made it); bad input gives one
 "letterbox: " line, a sysexits code, and leaves the database and files as
 they were."""
 import os
+import pwd
 import sqlite3
 import subprocess
 import unittest
@@ -279,13 +280,14 @@ class VerbsTest(AdminTest):
     def test_files_stay_owned_by_mail_owner(self):
         if os.geteuid() != 0:
             self.skipTest("not root")
-        st = os.stat(self.inst.dir)
+        pw = pwd.getpwnam(self.inst.cli("config", "get", "mail_owner").out.strip())
         self.ok("domain", "add", "example.com")
         self.ok("user", "add", "a@example.com", stdin="pw\n")
         for n in os.listdir(self.inst.dir):
             if n.startswith("letterbox.db"):
                 s = os.stat(os.path.join(self.inst.dir, n))
-                self.assertEqual((s.st_uid, s.st_gid), (st.st_uid, st.st_gid), n)
+                self.assertEqual((s.st_uid, s.st_gid), (pw.pw_uid, pw.pw_gid), n)
+                self.assertEqual(s.st_mode & 0o777, 0o600, n)
 
 
 if __name__ == "__main__":
