@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -212,6 +213,39 @@ spool_ensure_dirs(const char *qdir)
 
 /* ---- writing ---- */
 
+/*
+ * A temp file is locked (flock) by its writer for as long as the writer
+ * lives, so spool_recover() can tell an orphan from a message that a
+ * sendmail or a session is still writing: it removes only what it can lock.
+ * Returns 0 when fd holds the lock and still is the file at path.
+ */
+static int
+tmp_claim(int fd, const char *path)
+{
+	struct stat	 a, b;
+
+	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &a) == -1 || stat(path, &b) == -1)
+		return -1;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino ? 0 : -1;
+}
+
+/* Remove an orphaned temp file; a file whose writer still holds it stays. */
+static bool
+tmp_remove_orphan(const char *path, time_t now, time_t min_age)
+{
+	struct stat	 st;
+	bool		 removed = false;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return false;
+	if (fstat(fd, &st) == 0 && (min_age == 0 || now - st.st_mtime >= min_age) &&
+	    flock(fd, LOCK_EX | LOCK_NB) == 0)
+		removed = unlink(path) == 0;
+	close(fd);
+	return removed;
+}
+
 struct spool_writer *
 spool_create(const char *qdir)
 {
@@ -226,8 +260,13 @@ spool_create(const char *qdir)
 		free(w->tmppath);
 		w->tmppath = spool_path(qdir, "tmp", w->qid, NULL);
 		w->fd = open(w->tmppath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (w->fd != -1)
+		if (w->fd != -1 && tmp_claim(w->fd, w->tmppath) == 0)
 			break;
+		if (w->fd != -1) {
+			close(w->fd);	/* recovery took it between open and lock */
+			w->fd = -1;
+			errno = EEXIST;
+		}
 		if (errno == ENOENT && tries == 0 && spool_ensure_dirs(qdir) == 0)
 			continue;	/* first use of this queue_directory */
 		if (errno == EEXIST && tries == 0)
@@ -644,7 +683,6 @@ spool_recover(const char *qdir, time_t min_age)
 {
 	DIR		*d;
 	struct dirent	*de;
-	struct stat	 st;
 	char		*dir, *p;
 	time_t		 now = time(NULL);
 	int		 removed = 0;
@@ -661,8 +699,7 @@ spool_recover(const char *qdir, time_t min_age)
 		if (!spool_qid_valid(de->d_name, strlen(de->d_name)))
 			continue;
 		p = xasprintf("%s/%s", dir, de->d_name);
-		if (stat(p, &st) == 0 && (min_age == 0 || now - st.st_mtime >= min_age) &&
-		    unlink(p) == 0)
+		if (tmp_remove_orphan(p, now, min_age))
 			removed++;
 		free(p);
 	}

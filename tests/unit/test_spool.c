@@ -681,19 +681,28 @@ test_list_recover(void)
 	t_int(n, 5);
 	t_int(spool_list(qdir, stop_cb, NULL), 7);
 
-	/* Recovery: temp leftovers and orphan status files go. */
+	/* Recovery: temp leftovers and orphan status files go; a temp file
+	 * whose writer is alive (a sendmail still reading its input) stays. */
 	w = spool_create(qdir);
 	t_ok(w != NULL);
 	p = xasprintf("%s/queue/%s.st", qdir, "0000000000ZZZZ");
 	write_file(p, "N 0\n", 4);
-	t_int(spool_recover(qdir, 3600), 0);	/* too young to remove */
-	t_int(count_sub(qdir, "tmp"), 1);
-	t_int(spool_recover(qdir, 0), 1);
-	t_int(count_sub(qdir, "tmp"), 0);
+	{
+		char *orphan = xasprintf("%s/tmp/%s", qdir, "0000000000YYYY");
+
+		write_file(orphan, "x", 1);	/* its writer died: nobody locks it */
+		t_int(spool_recover(qdir, 3600), 0);	/* too young to remove */
+		t_int(count_sub(qdir, "tmp"), 2);
+		t_int(spool_recover(qdir, 0), 1);
+		t_int(count_sub(qdir, "tmp"), 1);
+		t_ok(access(orphan, F_OK) == -1);
+		free(orphan);
+	}
 	t_ok(access(p, F_OK) == -1);
 	free(p);
 	t_int(count_sub(qdir, "queue"), 7);	/* 5 + README + 1 .st */
 	spool_abort(&w);
+	t_int(count_sub(qdir, "tmp"), 0);
 	free(qdir);
 
 	/* A fresh queue_directory is created on first use. */
