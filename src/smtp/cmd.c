@@ -42,6 +42,7 @@ smtpd_txn_reset(struct smtpd_session *s)
 	}
 	xfree(&s->rcpts);
 	s->nrcpt = 0;
+	s->rcpt_count = 0;
 	s->rcpt_rejected = 0;
 	s->have_mail = false;
 	memset(&s->mail, 0, sizeof(s->mail));
@@ -166,7 +167,7 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	if (s->nrcpt >= (size_t)conf_int(conf_current(), "smtpd_recipient_limit")) {
+	if (s->rcpt_count >= (size_t)conf_int(conf_current(), "smtpd_recipient_limit")) {
 		smtpd_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -181,6 +182,7 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		/* Issue 10: one copy per address; the first RCPT's NOTIFY/ORCPT stand. */
 		log_debug("smtpd sid=%s: duplicate recipient <%s> merged", s->sid, key);
 		free(key);
+		s->rcpt_count++;
 		smtpd_reply(s, "250 2.1.5 Ok");
 		return;
 	}

@@ -194,6 +194,7 @@ rcpt_done(void *arg)
 		s->rcpts[s->nrcpt].notify = j->notify;
 		s->rcpts[s->nrcpt].orcpt = j->orcpt;
 		s->nrcpt++;
+		s->rcpt_count++;
 		j->addr = NULL;
 		j->key = NULL;
 		j->orcpt = NULL;

@@ -69,6 +69,7 @@ struct smtpd_session {
 	struct smtp_mail	 mail;
 	struct smtpd_rcpt	*rcpts;
 	size_t			 nrcpt;
+	size_t			 rcpt_count;	/* accepted RCPTs, duplicates too (smtpd_recipient_limit) */
 	unsigned		 rcpt_rejected;
 	struct spool_writer	*w;
 	bool			 w_failed;	/* a spool write failed: answer 451 at the end */
