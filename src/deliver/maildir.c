@@ -690,7 +690,7 @@ maildir_deliver_many(const struct maildir_req *reqs, struct maildir_result *res,
 			job_sync(&jobs[i]);
 	for (i = 0; i < n; i++) {
 		/* `queue delete` while we wrote: the message must not arrive. */
-		if (jobs[i].active && reqs[i].fd >= 0 && fs_fd_unlinked(reqs[i].fd))
+		if (jobs[i].active && reqs[i].stop_if_unlinked && fs_fd_unlinked(reqs[i].fd))
 			job_fail(&jobs[i], "queue file deleted", ENOENT);
 		if (jobs[i].active)
 			job_link(&jobs[i]);

@@ -207,6 +207,7 @@ queue_local(struct deliver_pass *p, size_t idx, const char *maildir)
 	q->base = conf_str(p->c, "virtual_mailbox_base");
 	q->maildir = xstrdup(maildir);
 	q->fd = p->m->fd;
+	q->stop_if_unlinked = true;	/* `queue delete` during the pass */
 	q->offset = p->m->msg_offset;
 	q->length = p->m->msg_len;
 	q->return_path = p->m->env.sender;
