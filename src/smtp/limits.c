@@ -87,6 +87,8 @@ static void
 delayed_dispatch(struct smtpd_session *s)
 {
 	s->waiting = false;
+	if (s->closing)
+		return;
 	s->delayed = true;
 	/* s->line is untouched while waiting: nothing reads input meanwhile. */
 	smtpd_dispatch(s, s->line.data, s->line.len);
