@@ -6,10 +6,13 @@
  * recipient and string of the envelope is read, a recipient is added and a
  * state recorded (exercising the status writer on the parsed data).
  * A corrupt file must give EBADMSG and be moved aside, never crash.
- * Files live under a private temp directory, reused across runs.
+ * Files live under a private temp directory, reused across runs and
+ * removed at exit (libFuzzer exits through exit() after -runs or
+ * -max_total_time; a crash keeps it for the post-mortem).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +27,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char	qdir[64];
 static char	qid[SPOOL_QID_SIZE];
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	(void)remove(path);	/* best effort: go on */
+	return 0;
+}
+
+static void
+rm_qdir(void)
+{
+	if (qdir[0] != '\0')
+		(void)nftw(qdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static int
 write_file(const char *path, const uint8_t *p, size_t n)
@@ -64,9 +84,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t			 qlen = size, i, idx;
 
 	if (qdir[0] == '\0') {
-		snprintf(qdir, sizeof(qdir), "/tmp/fuzz_spool.%ld", (long)getpid());
-		if (spool_recover(qdir, 0) < 0)
+		snprintf(qdir, sizeof(qdir), "/tmp/fuzz_spool.XXXXXX");
+		if (mkdtemp(qdir) == NULL || spool_recover(qdir, 0) < 0)
 			abort();
+		atexit(rm_qdir);
 		spool_qid_new(qid);
 		/* Warnings for corrupt files are expected: keep stderr for crashes. */
 		log_init("fuzz_spool", LOG_TO_SYSLOG, false);

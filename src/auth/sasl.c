@@ -84,6 +84,14 @@ plain_creds(struct sasl *s, const unsigned char *d, size_t n, const char **err_r
 	const unsigned char	*nul1, *nul2;
 	size_t			 zlen, clen, plen;
 
+	if (n == 0) {
+		/* RFC 4954 §4: "=" is a valid, empty SASL message.  As PLAIN
+		 * credentials it names nobody: a failed login (535), as with
+		 * Postfix and Dovecot, not a syntax error. */
+		s->login = xstrdup("");
+		s->password = xstrdup("");
+		return SASL_DONE;
+	}
 	if ((nul1 = memchr(d, '\0', n)) == NULL ||
 	    (nul2 = memchr(nul1 + 1, '\0', n - (size_t)(nul1 + 1 - d))) == NULL ||
 	    memchr(nul2 + 1, '\0', n - (size_t)(nul2 + 1 - d)) != NULL) {

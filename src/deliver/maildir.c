@@ -688,9 +688,13 @@ maildir_deliver_many(const struct maildir_req *reqs, struct maildir_result *res,
 	for (i = 0; i < n; i++)
 		if (jobs[i].active)
 			job_sync(&jobs[i]);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/* `queue delete` while we wrote: the message must not arrive. */
+		if (jobs[i].active && reqs[i].stop_if_unlinked && fs_fd_unlinked(reqs[i].fd))
+			job_fail(&jobs[i], "queue file deleted", ENOENT);
 		if (jobs[i].active)
 			job_link(&jobs[i]);
+	}
 	sync_new_dirs(jobs, n);
 	for (i = 0; i < n; i++) {
 		if (res[i].status != MAILDIR_OK)

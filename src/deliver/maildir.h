@@ -52,6 +52,9 @@ struct maildir_req {
 	int		 fd;
 	off_t		 offset;
 	off_t		 length;
+	/* fd is a queue file: if `queue delete` has unlinked it by the time the
+	 * copy is written, fail (4.3.0) instead of linking it into new/. */
+	bool		 stop_if_unlinked;
 	const char	*return_path;	/* envelope sender without <>, "" = null sender */
 	const char	*delivered_to;	/* the final recipient address */
 	/* For the deterministic name: */

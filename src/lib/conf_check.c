@@ -108,3 +108,23 @@ conf_check_restrictions(const char *v)
 		    "reject_unknown_recipient_domain, permit, reject)";
 	return NULL;
 }
+
+int
+conf_tls_min_minor(const char *v)
+{
+	static const char *names[] = { "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" };
+	size_t i;
+
+	if (strncmp(v, ">=", 2) == 0)
+		v += 2;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0)
+			return (int)i + 1;
+	return -1;
+}
+
+const char *
+conf_check_tls_protocols(const char *v)
+{
+	return conf_tls_min_minor(v) < 0 ? "want >=TLSv1, >=TLSv1.1, >=TLSv1.2 or >=TLSv1.3" : NULL;
+}

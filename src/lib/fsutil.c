@@ -240,3 +240,11 @@ fs_copy_range(int in, off_t off, off_t len, int out)
 	}
 	return 0;
 }
+
+bool
+fs_fd_unlinked(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_nlink == 0;
+}

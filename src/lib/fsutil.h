@@ -7,6 +7,7 @@
 #define LB_FSUTIL_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* fsync the directory at path.  Returns 0 or -1/errno. */
@@ -41,5 +42,12 @@ int	fs_search_blocked(const char *path, uid_t uid, gid_t gid, const gid_t *group
 
 /* write() all of p, retrying on EINTR and short writes.  0 or -1/errno. */
 int	fs_write_all(int fd, const void *p, size_t len);
+
+/*
+ * True when the file open on fd has no name left (st_nlink 0): `queue
+ * delete` unlinked a message while it was being delivered, and the
+ * delivery must not complete.  False on any fstat error.
+ */
+bool	fs_fd_unlinked(int fd);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "lib/buf.h"
 #include "lib/conf.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -1202,6 +1203,15 @@ body_fill(struct sess *s)
 		s->xbuf = xmalloc(2 * BODY_CHUNK + 4);
 	}
 	while (s->state == SC_BODY && evbuffer_get_length(out) < OUT_HIGH) {
+		if (s->pos >= s->job->len && fs_fd_unlinked(s->job->fd)) {
+			/* `queue delete` during the transfer: hang up without the
+			 * final dot, so the peer discards what it got. */
+			set_last(s, "4.3.0", "queue file deleted during delivery");
+			log_info("smtp qid=%s: %s: not ending the DATA", s->job->qid ? s->job->qid : "-",
+			    s->last_text);
+			sess_finish(s);
+			return;
+		}
 		if (s->pos >= s->job->len) {
 			o = 0;
 			if (s->cr)

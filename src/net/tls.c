@@ -51,6 +51,16 @@
 	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"		\
 	"DHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS		"X25519:P-256:P-384"
+/*
+ * Opportunistic TLS on port 25 with TLS 1.0/1.1 (smtpd_tls_protocols):
+ * those versions have no AEAD suites, so CBC suites with forward secrecy
+ * (and plain RSA last, for the oldest MTAs) come after the list above.
+ * Anything is better than the plaintext such a peer would fall back to.
+ */
+#define TLS_CIPHERS_LEGACY						\
+	TLS_CIPHERS_12 ":ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:"	\
+	"ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:DHE-RSA-AES128-SHA:"	\
+	"DHE-RSA-AES256-SHA:AES128-SHA:AES256-SHA"
 #define TLS_SESSION_ID_CTX	"letterbox"
 
 
@@ -174,7 +184,12 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 			bool wild = t->e[i].name[0] == '*';
 
 			if (wild == (pass == 1) && sni_match(t->e[i].name, host)) {
+				int level = SSL_get_security_level(ssl);
+
+				/* The security level lives with the certificate: keep the
+				 * session's own (tls_server_min_version() may lower it). */
 				SSL_set_SSL_CTX(ssl, t->e[i].ssl);
+				SSL_set_security_level(ssl, level);
 				return SSL_TLSEXT_ERR_OK;
 			}
 		}
@@ -501,6 +516,28 @@ tls_wrap_server(struct tls_ctx *ctx, struct event_base *base,
 		return NULL;
 	}
 	return tls_wrap(ssl, base, underlying, fd, BUFFEREVENT_SSL_ACCEPTING);
+}
+
+int
+tls_server_min_version(struct bufferevent *bev, int minor)
+{
+	static const int versions[] = { TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION };
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl == NULL || minor < 1 || minor > 4 ||
+	    SSL_set_min_proto_version(ssl, versions[minor - 1]) != 1)
+		goto fail;
+	if (minor < 3) {
+		/* OpenSSL 3 refuses TLS < 1.2 (SHA-1 signatures) at security level >= 1;
+		 * lower it for this one session only. */
+		SSL_set_security_level(ssl, 0);
+		if (SSL_set_cipher_list(ssl, TLS_CIPHERS_LEGACY) != 1)
+			goto fail;
+	}
+	return 0;
+fail:
+	ERR_clear_error();
+	return -1;
 }
 
 /* IP literals get neither SNI (RFC 6066 §3) nor a DNS-name check. */

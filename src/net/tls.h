@@ -193,4 +193,12 @@ void		 tls_close_cancel(struct tls_close **tc);
 int		 tls_cert_create(const char *cert_path, const char *key_path,
 		    const char *hostname, char **err_r);
 
+/*
+ * A server session (from tls_wrap_server(), before its handshake) accepts
+ * TLS 1.<minor - 1> and later: minor 1 = TLS 1.0 ... 4 = TLS 1.3 (see
+ * conf_tls_min_minor()).  Below 1.2 it also gets OpenSSL security level 0
+ * and CBC suites, for this session only.  Returns 0, or -1.
+ */
+int	tls_server_min_version(struct bufferevent *bev, int minor);
+
 #endif

@@ -58,6 +58,7 @@ struct deliver_pass {
 	time_t			 now;
 	bool			 recovered;
 	bool			*handled;	/* per recipient index, this pass */
+	struct dest_seen	 seen;		/* duplicate filter (expand.h) */
 	size_t			 nhandled;
 	struct maildir_req	*reqs;		/* local deliveries, batched */
 	size_t			*req_idx;
@@ -206,6 +207,7 @@ queue_local(struct deliver_pass *p, size_t idx, const char *maildir)
 	q->base = conf_str(p->c, "virtual_mailbox_base");
 	q->maildir = xstrdup(maildir);
 	q->fd = p->m->fd;
+	q->stop_if_unlinked = true;	/* `queue delete` during the pass */
 	q->offset = p->m->msg_offset;
 	q->length = p->m->msg_len;
 	q->return_path = p->m->env.sender;
@@ -242,6 +244,12 @@ add_remote(struct deliver_pass *p, size_t idx, const char *addr)
 static void
 apply_dest(struct deliver_pass *p, size_t idx, const struct dest *d)
 {
+	if (!dest_seen_add(&p->seen, p->c, d)) {
+		/* Issue 10: the same mailbox once per message; the first recipient's DSN wins. */
+		set_state(p, idx, SPOOL_R_DISCARDED, "2.0.0 duplicate recipient");
+		log_result(p, idx, "none", "discarded", "2.0.0 duplicate recipient");
+		return;
+	}
 	switch (d->kind) {
 	case DEST_MAILBOX:
 		queue_local(p, idx, d->maildir);
@@ -377,6 +385,9 @@ deliver_begin(const struct conf *c, const char *qid, bool force, bool recovered,
 	p->recovered = recovered;
 	scan_headers(p->m, &p->h);
 	n0 = p->m->env.nrcpt;
+	for (i = 0; i < n0; i++)	/* delivered by an earlier pass: still count as seen */
+		if (p->m->env.rcpts[i].state == SPOOL_R_DELIVERED)
+			dest_seen_addr(&p->seen, c, p->m->env.rcpts[i].addr);
 	for (i = 0; i < n0; i++) {
 		const struct spool_rcpt *r = &p->m->env.rcpts[i];
 
@@ -520,6 +531,7 @@ deliver_end(struct deliver_pass **pp, struct deliver_outcome *out)
 	free(p->reqs);
 	free(p->req_idx);
 	free(p->handled);
+	dest_seen_clear(&p->seen);
 	for (i = 0; i < p->nremote; i++) {
 		free(p->remote[i].addr);
 		free(p->remote[i].domain);

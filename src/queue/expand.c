@@ -357,3 +357,78 @@ expand_resolve_final(struct directory *d, const struct conf *c, const char *addr
 		out->maildir = maildir;
 	}
 }
+
+static bool
+seen_has(const struct dest_seen *ds, const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		if (strcmp(ds->keys[i], k) == 0)
+			return true;
+	return false;
+}
+
+/* "a:" + the address's lookup key; NULL when it does not parse. */
+static char *
+addr_key(const struct conf *c, const char *addr)
+{
+	char *k = addr_lookup_key(addr, conf_bool(c, "localpart_case_sensitive")), *r;
+
+	if (k == NULL)
+		return NULL;
+	r = xasprintf("a:%s", k);
+	free(k);
+	return r;
+}
+
+static void
+seen_put(struct dest_seen *ds, char *k)
+{
+	ds->keys = xreallocarray(ds->keys, ds->n + 1, sizeof(char *));
+	ds->keys[ds->n++] = k;
+}
+
+void
+dest_seen_addr(struct dest_seen *ds, const struct conf *c, const char *addr)
+{
+	char *k = addr_key(c, addr);
+
+	if (k != NULL)
+		seen_put(ds, k);
+}
+
+bool
+dest_seen_add(struct dest_seen *ds, const struct conf *c, const struct dest *d)
+{
+	char	*ka, *km = NULL;
+	bool	 dup;
+
+	if (d->kind != DEST_MAILBOX && d->kind != DEST_REMOTE)
+		return true;
+	ka = addr_key(c, d->addr);
+	if (d->kind == DEST_MAILBOX)
+		km = xasprintf("m:%s", d->maildir);
+	dup = (ka != NULL && seen_has(ds, ka)) || (km != NULL && seen_has(ds, km));
+	if (dup) {
+		free(ka);
+		free(km);
+		return false;
+	}
+	if (ka != NULL)
+		seen_put(ds, ka);
+	if (km != NULL)
+		seen_put(ds, km);
+	return true;
+}
+
+void
+dest_seen_clear(struct dest_seen *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		free(ds->keys[i]);
+	xfree(&ds->keys);
+	ds->n = 0;
+}

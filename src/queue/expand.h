@@ -22,6 +22,7 @@
 #ifndef LB_QUEUE_EXPAND_H
 #define LB_QUEUE_EXPAND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct conf;
@@ -60,6 +61,23 @@ void	expand_resolve_final(struct directory *d, const struct conf *c, const char 
 
 void	dest_clear(struct dest *d);
 void	dest_list_clear(struct dest_list *l);
+
+/*
+ * The duplicate filter over one message's final destinations (as Postfix's
+ * local/virtual delivery agents and qmgr drop duplicates): two recipients
+ * that end in the same mailbox (same Maildir) or the same remote address
+ * (lookup key) get one copy.  dest_seen_add() returns false when d is a
+ * duplicate of one added before, true (and remembers it) otherwise; kinds
+ * other than MAILBOX/REMOTE are never duplicates.
+ */
+struct dest_seen {
+	char	**keys;
+	size_t	  n;
+};
+bool	dest_seen_add(struct dest_seen *ds, const struct conf *c, const struct dest *d);
+/* Remember an address delivered in an earlier pass (its lookup key). */
+void	dest_seen_addr(struct dest_seen *ds, const struct conf *c, const char *addr);
+void	dest_seen_clear(struct dest_seen *ds);
 
 /* Is domain one of mydestination's names?  (case-insensitive) */
 int	expand_is_mydestination(const struct conf *c, const char *domain);

@@ -14,6 +14,7 @@
 #include "auth/login.h"
 #include "auth/throttle.h"
 #include "lib/conf.h"
+#include "lib/conf_check.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -36,16 +37,19 @@ smtpd_txn_reset(struct smtpd_session *s)
 	spool_abort(&s->w);
 	for (i = 0; i < s->nrcpt; i++) {
 		free(s->rcpts[i].addr);
+		free(s->rcpts[i].key);
 		free(s->rcpts[i].orcpt);
 	}
 	xfree(&s->rcpts);
 	s->nrcpt = 0;
+	s->rcpt_count = 0;
 	s->rcpt_rejected = 0;
 	s->have_mail = false;
 	memset(&s->mail, 0, sizeof(s->mail));
 	s->w_failed = false;
 	s->size = 0;
 	s->too_big = false;
+	s->hdr_too_big = false;
 	s->bdat_left = 0;
 	s->bdat_last = false;
 	s->bdat_started = false;
@@ -137,6 +141,11 @@ cmd_mail(struct smtpd_session *s, const char *args, size_t len)
 		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
+	if (!smtpd_queue_space_ok(s, s->mail.size)) {
+		memset(&s->mail, 0, sizeof(s->mail));
+		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
+		return;
+	}
 	if (s->l->mode != SMTPD_MX && s->mail.path[0] != '\0' &&
 	    conf_bool(conf_current(), "smtpd_sender_login_check")) {
 		smtpd_check_sender(s);		/* replies 250 or 553 when done */
@@ -152,12 +161,13 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 {
 	struct smtp_rcpt	 r;
 	const char		*reply;
+	char			*key;
 
 	if (!s->have_mail) {
 		smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	if (s->nrcpt >= (size_t)conf_int(conf_current(), "smtpd_recipient_limit")) {
+	if (s->rcpt_count >= (size_t)conf_int(conf_current(), "smtpd_recipient_limit")) {
 		smtpd_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -165,7 +175,18 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		smtpd_reply(s, "%s", reply);
 		return;
 	}
-	smtpd_check_rcpt(s, &r);	/* replies when the lookup is done */
+	if (smtpd_unknown_rcpt_blocked(s))
+		return;
+	key = smtpd_rcpt_key(r.path);
+	if (smtpd_rcpt_seen(s, key)) {
+		/* Issue 10: one copy per address; the first RCPT's NOTIFY/ORCPT stand. */
+		log_debug("smtpd sid=%s: duplicate recipient <%s> merged", s->sid, key);
+		free(key);
+		s->rcpt_count++;
+		smtpd_reply(s, "250 2.1.5 Ok");
+		return;
+	}
+	smtpd_check_rcpt(s, &r, key);	/* replies when the lookup is done */
 }
 
 static void
@@ -253,15 +274,18 @@ cmd_starttls(struct smtpd_session *s, const char *args, size_t len)
 	}
 	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
 	smtpd_starttls(s);
+	/* Port 25 is opportunistic: as Postfix, old TLS beats plaintext (smtpd_tls_protocols). */
+	if (!s->closing && s->l->mode == SMTPD_MX && tls_server_min_version(s->bev,
+	    conf_tls_min_minor(conf_str(conf_current(), "smtpd_tls_protocols"))) < 0)
+		log_warnx("smtpd sid=%s: cannot apply smtpd_tls_protocols", s->sid);
 }
 
 /* ---- AUTH (RFC 4954) ---- */
 
 static void
-auth_fail_reply_cb(evutil_socket_t fd, short what, void *arg)
+auth_fail_reply(struct smtpd_session *s)
 {
-	struct smtpd_session *s = arg;
-
+	s->waiting = false;
 	smtpd_reply(s, "%s", s->pending_reply);
 	if (s->auth_failures >= (unsigned)conf_int(conf_current(), "auth_failure_limit")) {
 		smtpd_reply(s, "421 4.7.0 %s Error: too many authentication failures", myhostname());
@@ -298,15 +322,8 @@ auth_done(void *arg, enum auth_result r, const char *user)
 	    login ? login : "", login ? strlen(login) : 0);
 	sasl_clear(&s->sasl);
 	s->auth_failures++;
-	{
-		unsigned	 ms = auth_throttle_fail(s->addr);
-		struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
-
-		snprintf(s->pending_reply, sizeof(s->pending_reply), "535 5.7.8 Error: authentication failed");
-		if (s->ev_resume == NULL)
-			s->ev_resume = evtimer_new(smtpd_srv(s)->base, auth_fail_reply_cb, s);
-		evtimer_add(s->ev_resume, &tv);	/* still waiting: input stays queued */
-	}
+	snprintf(s->pending_reply, sizeof(s->pending_reply), "535 5.7.8 Error: authentication failed");
+	smtpd_after(s, auth_throttle_fail(s->addr), auth_fail_reply);
 }
 
 static void
@@ -383,8 +400,11 @@ smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 {
 	const char	*args;
 	size_t		 alen;
-	enum smtp_verb	 v = smtp_parse_verb(line, len, &args, &alen);
+	enum smtp_verb	 v;
 
+	if (smtpd_error_delay(s, line, len))
+		return;		/* dispatched again after smtpd_error_sleep_time */
+	v = smtp_parse_verb(line, len, &args, &alen);
 	switch (v) {
 	case SMTP_V_HELO:
 		cmd_helo(s, args, alen, false);

@@ -146,3 +146,60 @@ hdrfix_finish(struct hdrfix *h, struct buf *out)
 	}
 	return 0;
 }
+
+/* ---- header_size_limit ---- */
+
+enum { HL_BOL, HL_BOL_CR, HL_NAME, HL_REST, HL_END, HL_OVER };
+
+void
+hdrlen_init(struct hdrlen *h, uint64_t max)
+{
+	memset(h, 0, sizeof(*h));
+	h->max = max;
+}
+
+int
+hdrlen_feed(struct hdrlen *h, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && h->state != HL_END && h->state != HL_OVER; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		switch (h->state) {
+		case HL_BOL:
+			if (c == '\n') {
+				h->state = HL_END;
+				continue;
+			}
+			h->nname = 0;
+			h->state = c == '\r' ? HL_BOL_CR : c == ' ' || c == '\t' ? HL_REST : HL_NAME;
+			if (h->state == HL_NAME && (c < 33 || c > 126 || c == ':')) {
+				h->state = HL_END;	/* not a field: the body starts here */
+				continue;
+			}
+			h->nname = 1;
+			break;
+		case HL_BOL_CR:
+			h->state = c == '\n' ? HL_END : HL_REST;
+			if (h->state == HL_END)
+				continue;
+			break;
+		case HL_NAME:
+			if (c == ':')
+				h->state = HL_REST;
+			else if (c < 33 || c > 126 || ++h->nname > HDRFIX_NAME_MAX) {
+				h->state = HL_END;	/* not a field */
+				continue;
+			}
+			break;
+		case HL_REST:
+			if (c == '\n')
+				h->state = HL_BOL;
+			break;
+		}
+		if (++h->n > h->max)
+			h->state = HL_OVER;
+	}
+	return h->state == HL_OVER ? -1 : h->state == HL_END ? 1 : 0;
+}

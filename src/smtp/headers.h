@@ -53,4 +53,22 @@ int	hdrfix_finish(struct hdrfix *h, struct buf *out);
 /* True once the header section has ended: feed() only copies from now on. */
 bool	hdrfix_done(const struct hdrfix *h);
 
+/*
+ * header_size_limit (issue 10): measures the header section of a message
+ * as it streams by, with the same idea of its end as hdrfix (the empty
+ * line, or the first line that is neither a field nor a continuation;
+ * bare LF counts as a line end too, for BDAT).
+ */
+#include <stdint.h>
+
+struct hdrlen {
+	int		 state;		/* private */
+	size_t		 nname;
+	uint64_t	 n, max;
+};
+
+void	hdrlen_init(struct hdrlen *h, uint64_t max);
+/* 1: the header section has ended within max; 0: still inside it; -1: it passed max (sticky). */
+int	hdrlen_feed(struct hdrlen *h, const char *p, size_t len);
+
 #endif

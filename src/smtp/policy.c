@@ -6,6 +6,7 @@
  * sender is the login itself or a forwarding whose destinations include it).
  * A directory failure is 4xx, never 5xx.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@
 enum rcpt_class {
 	RC_LOCAL_OK,		/* hosted (or our own name) and the address exists */
 	RC_LOCAL_UNKNOWN,	/* hosted, no such address */
+	RC_LOCAL_UNDELIVERABLE,	/* hosted, but it expands to nothing deliverable */
 	RC_REMOTE,		/* not ours: relaying */
 	RC_TEMPFAIL,		/* directory or aliases file unavailable */
 	RC_BAD_DOMAIN,		/* syntactically hopeless domain */
@@ -39,50 +41,55 @@ smtpd_job_cancel(struct smtpd_session *s)
 	}
 }
 
+/*
+ * A hosted or own-name address: run the real expansion (the one the queue
+ * will run) and accept only when something can be delivered, so an alias
+ * to nothing, a forwarding loop or a postmaster with no admin address is
+ * refused here instead of bounced later to a forgeable sender (backscatter).
+ */
 static enum rcpt_class
-classify(const struct conf *c, struct directory *d, const char *addr)
+resolve_local(const struct conf *c, struct directory *d, const char *addr, char *why, size_t whylen)
+{
+	struct dest_list	 dl = { NULL, 0 };
+	enum rcpt_class		 rc = RC_LOCAL_UNDELIVERABLE;
+	size_t			 i;
+
+	expand_recipient(d, c, addr, &dl);
+	for (i = 0; i < dl.n && rc != RC_LOCAL_OK; i++) {
+		if (dl.v[i].kind == DEST_MAILBOX || dl.v[i].kind == DEST_REMOTE)
+			rc = RC_LOCAL_OK;
+		else if (dl.v[i].kind == DEST_TEMPFAIL)
+			rc = RC_TEMPFAIL;
+	}
+	if (rc == RC_LOCAL_UNDELIVERABLE && dl.n == 1 && dl.v[0].kind == DEST_BOUNCE &&
+	    strncmp(dl.v[0].reason, "5.1.1 user unknown in virtual", 29) == 0 &&
+	    strcmp(dl.v[0].addr, addr) == 0)
+		rc = RC_LOCAL_UNKNOWN;		/* the plain "no such user" */
+	else if (rc == RC_LOCAL_UNDELIVERABLE)
+		snprintf(why, whylen, "%s", dl.n > 0 && dl.v[0].reason ? dl.v[0].reason :
+		    "5.1.1 no deliverable destination");
+	dest_list_clear(&dl);
+	return rc;
+}
+
+static enum rcpt_class
+classify(const struct conf *c, struct directory *d, const char *addr, char *why, size_t whylen)
 {
 	const char	*at = addr_at(addr), *err;
-	char		*domain = NULL, *local, *targets = NULL, *src;
+	char		*domain = NULL;
 	enum dir_result	 r;
-	enum rcpt_class	 rc;
 
-	if (at == NULL) {	/* <postmaster> */
-		return RC_LOCAL_OK;
+	if (d == NULL)
+		return RC_TEMPFAIL;
+	if (at != NULL) {	/* else <postmaster>: the host's own postmaster */
+		if (domain_normalize(at + 1, &domain, &err) < 0)
+			return RC_BAD_DOMAIN;
+		r = expand_is_mydestination(c, domain) ? DIR_FOUND : dir_domain_hosted(d, domain);
+		free(domain);
+		if (r != DIR_FOUND)
+			return r == DIR_TEMPFAIL ? RC_TEMPFAIL : RC_REMOTE;
 	}
-	if (domain_normalize(at + 1, &domain, &err) < 0)
-		return RC_BAD_DOMAIN;
-	local = xstrndup(addr, (size_t)(at - addr));
-	if (expand_is_mydestination(c, domain)) {
-		enum aliases_result ar = aliases_lookup(conf_str(c, "alias_maps"), local, &targets);
-		rc = ar == ALIAS_TEMPFAIL ? RC_TEMPFAIL : ar == ALIAS_FOUND ||
-		    strcasecmp(local, "postmaster") == 0 ? RC_LOCAL_OK : RC_LOCAL_UNKNOWN;
-		goto out;
-	}
-	if (d == NULL) {
-		rc = RC_TEMPFAIL;
-		goto out;
-	}
-	r = dir_domain_hosted(d, domain);
-	if (r != DIR_FOUND) {
-		rc = r == DIR_TEMPFAIL ? RC_TEMPFAIL : RC_REMOTE;
-		goto out;
-	}
-	if ((r = dir_forward(d, addr, &targets)) == DIR_NOTFOUND)
-		r = dir_mailbox(d, addr, &targets);
-	if (r == DIR_NOTFOUND && strcasecmp(local, "postmaster") == 0)
-		r = DIR_FOUND;	/* RFC 5321 4.5.1: every domain has a postmaster */
-	if (r == DIR_NOTFOUND) {
-		src = xasprintf("@%s", domain);
-		r = dir_forward(d, src, &targets);
-		free(src);
-	}
-	rc = r == DIR_TEMPFAIL ? RC_TEMPFAIL : r == DIR_FOUND ? RC_LOCAL_OK : RC_LOCAL_UNKNOWN;
-out:
-	free(targets);
-	free(local);
-	free(domain);
-	return rc;
+	return resolve_local(c, d, addr, why, whylen);
 }
 
 static void
@@ -90,7 +97,7 @@ rcpt_work(void *arg)
 {
 	struct smtpd_job *j = arg;
 
-	j->result = classify(j->c, dir_thread(), j->addr);
+	j->result = classify(j->c, dir_thread(), j->addr, j->reply, sizeof(j->reply));
 }
 
 struct restr_ctx {
@@ -104,7 +111,8 @@ static int
 restriction(const char *item, size_t len, void *arg)
 {
 	struct restr_ctx	*x = arg;
-	bool			 local = x->rc == RC_LOCAL_OK || x->rc == RC_LOCAL_UNKNOWN;
+	bool			 local = x->rc == RC_LOCAL_OK || x->rc == RC_LOCAL_UNKNOWN ||
+	    x->rc == RC_LOCAL_UNDELIVERABLE;
 
 	if (str_ieq(item, len, "permit_mynetworks")) {
 		if (x->s->in_mynetworks)
@@ -134,6 +142,19 @@ restriction(const char *item, size_t len, void *arg)
 	return x->verdict != 0;
 }
 
+/* "550 5.4.6 <a@b>: Recipient address rejected: undeliverable (mail forwarding loop)" */
+static void
+undeliverable_reply(struct smtpd_session *s, const char *addr, const char *reason)
+{
+	size_t		 n = strcspn(reason, " ");
+	const char	*text = reason[n] == ' ' ? reason + n + 1 : "no deliverable destination";
+
+	if (n < 5 || n > 9 || reason[0] != '5')
+		n = 5, reason = "5.1.1";
+	smtpd_reply(s, "550 %.*s <%s>: Recipient address rejected: undeliverable (%s)", (int)n, reason,
+	    addr, text);
+}
+
 static void
 rcpt_done(void *arg)
 {
@@ -154,36 +175,46 @@ rcpt_done(void *arg)
 	} else if (x.rc == RC_TEMPFAIL) {
 		s->rcpt_rejected++;
 		smtpd_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", j->addr);
-	} else if (x.rc == RC_LOCAL_UNKNOWN) {
+	} else if (x.rc == RC_LOCAL_UNKNOWN || x.rc == RC_LOCAL_UNDELIVERABLE) {
 		s->rcpt_rejected++;
-		smtpd_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table",
-		    j->addr);
+		if (x.rc == RC_LOCAL_UNKNOWN)
+			smtpd_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table",
+			    j->addr);
+		else
+			undeliverable_reply(s, j->addr, j->reply);
+		if (smtpd_unknown_rcpt(s))
+			goto out;	/* over the per-client rate: the session is closing */
 	} else if (x.rc == RC_BAD_DOMAIN) {
 		s->rcpt_rejected++;
 		smtpd_reply(s, "501 5.1.2 <%s>: Bad recipient address syntax", j->addr);
 	} else {
 		s->rcpts = xreallocarray(s->rcpts, s->nrcpt + 1, sizeof(*s->rcpts));
 		s->rcpts[s->nrcpt].addr = j->addr;
+		s->rcpts[s->nrcpt].key = j->key;
 		s->rcpts[s->nrcpt].notify = j->notify;
 		s->rcpts[s->nrcpt].orcpt = j->orcpt;
 		s->nrcpt++;
+		s->rcpt_count++;
 		j->addr = NULL;
+		j->key = NULL;
 		j->orcpt = NULL;
 		smtpd_reply(s, "250 2.1.5 Ok");
 	}
 	smtpd_resume(s);
 out:
 	free(j->addr);
+	free(j->key);
 	free(j->orcpt);
 	free(j);
 }
 
 void
-smtpd_check_rcpt(struct smtpd_session *s, struct smtp_rcpt *r)
+smtpd_check_rcpt(struct smtpd_session *s, struct smtp_rcpt *r, char *key)
 {
 	struct smtpd_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
+	j->key = key;
 	j->c = conf_current();
 	j->addr = xstrdup(r->path);
 	j->notify = r->notify;

@@ -95,12 +95,24 @@ peer_release(const char *addr)
 		}
 }
 
+static bool
+in_data(enum smtpd_state st)
+{
+	return st == SMTPD_S_DATA || st == SMTPD_S_BDAT;
+}
+
+static void set_idle_timeout(struct smtpd_session *s);
+
 void
 smtpd_set_state(struct smtpd_session *s, enum smtpd_state st)
 {
+	bool switch_timeout = in_data(s->state) != in_data(st);
+
 	if (s->state != st)
 		log_debug("smtpd sid=%s: state %d -> %d", s->sid, (int)s->state, (int)st);
 	s->state = st;
+	if (switch_timeout && st != SMTPD_S_CLOSING && s->bev != NULL && !s->closing)
+		set_idle_timeout(s);	/* smtpd_data_timeout inside DATA/BDAT */
 }
 
 static void smtpd_free_cb(evutil_socket_t fd, short what, void *arg);
@@ -302,7 +314,8 @@ smtpd_write_cb(struct bufferevent *bev, void *arg)
 static void
 set_idle_timeout(struct smtpd_session *s)
 {
-	struct timeval tv = { conf_int(conf_current(), "smtpd_timeout"), 0 };
+	const char	*key = in_data(s->state) ? "smtpd_data_timeout" : "smtpd_timeout";
+	struct timeval	 tv = { conf_int(conf_current(), key), 0 };
 
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
@@ -508,5 +521,6 @@ smtpd_free(void)
 	free(g.all);
 	free(g.peers);
 	netlist_free(&g.mynetworks);
+	smtpd_limits_free();
 	memset(&g, 0, sizeof(g));
 }

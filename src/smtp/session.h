@@ -37,6 +37,7 @@ enum smtpd_state {
 
 struct smtpd_rcpt {
 	char		*addr;
+	char		*key;		/* addr_lookup_key(): duplicates are merged (rcpt_dup.c) */
 	unsigned	 notify;
 	char		*orcpt;
 };
@@ -46,7 +47,9 @@ struct smtpd_session {
 	char			 sid[SID_LEN + 1];
 	struct bufferevent	*bev;
 	struct event		*ev_free;	/* deferred free (STYLE.md §4.4) */
-	struct event		*ev_resume;	/* deferred reply after a throttle delay */
+	struct event		*ev_resume;	/* a delayed step (limits.c smtpd_after()) */
+	void			(*after_fn)(struct smtpd_session *s);
+	bool			 delayed;	/* this command already waited (error throttling) */
 	struct sockaddr_storage	 peer;
 	char			 addr[64];	/* client IP, text */
 	enum smtpd_state	 state;
@@ -66,6 +69,7 @@ struct smtpd_session {
 	struct smtp_mail	 mail;
 	struct smtpd_rcpt	*rcpts;
 	size_t			 nrcpt;
+	size_t			 rcpt_count;	/* accepted RCPTs, duplicates too (smtpd_recipient_limit) */
 	unsigned		 rcpt_rejected;
 	struct spool_writer	*w;
 	bool			 w_failed;	/* a spool write failed: answer 451 at the end */
@@ -73,6 +77,8 @@ struct smtpd_session {
 	struct buf		 out;		/* decoded DATA, flushed to the spool */
 	uint64_t		 size;		/* message bytes so far */
 	bool			 too_big;
+	struct hdrlen		 hl;		/* header_size_limit */
+	bool			 hdr_too_big;
 	uint64_t		 bdat_left;
 	bool			 bdat_last, bdat_started;
 	unsigned		 received_hops;
@@ -112,9 +118,25 @@ void	smtpd_bdat_input(struct smtpd_session *s);	/* consume BDAT chunk bytes */
 void	smtpd_txn_finish(struct smtpd_session *s);	/* end of data: size check, commit */
 
 /* policy.c: pool jobs; completion replies and calls smtpd_resume() */
-void	smtpd_check_rcpt(struct smtpd_session *s, struct smtp_rcpt *r);
+void	smtpd_check_rcpt(struct smtpd_session *s, struct smtp_rcpt *r, char *key);	/* takes key */
 void	smtpd_check_sender(struct smtpd_session *s);
 void	smtpd_job_cancel(struct smtpd_session *s);
+
+/* limits.c */
+char	*smtpd_rcpt_key(const char *addr);	/* duplicate-filter key, allocated */
+bool	 smtpd_rcpt_seen(const struct smtpd_session *s, const char *key);
+/* Run fn after ms; the session waits (input stays queued) meanwhile. */
+void	 smtpd_after(struct smtpd_session *s, unsigned ms, void (*fn)(struct smtpd_session *s));
+/* Past the soft error limit: hold this command (true) and dispatch it after the sleep. */
+bool	 smtpd_error_delay(struct smtpd_session *s, const char *line, size_t len);
+/* Count an unknown-recipient rejection; true when over the rate (421 sent, closing). */
+bool	 smtpd_unknown_rcpt(struct smtpd_session *s);
+/* Before a RCPT lookup: true when the client is over the rate (421 sent, closing). */
+bool	 smtpd_unknown_rcpt_blocked(struct smtpd_session *s);
+/* Enough free space in the queue for queue_minfree plus a declared SIZE? */
+bool	 smtpd_queue_space_ok(const struct smtpd_session *s, uint64_t declared);
+uint64_t smtpd_minfree(const struct conf *c);
+void	 smtpd_limits_free(void);
 
 struct smtpd_job {
 	struct smtpd_session	*s;		/* NULL once the session is gone */
@@ -133,6 +155,7 @@ struct smtpd_job {
 	uint64_t		 size;
 	size_t			 nrcpt;
 	char			*from;
+	char			*key;		/* RCPT: the duplicate-filter key */
 };
 
 #endif

@@ -102,6 +102,14 @@ spool_put(struct smtpd_session *s, const char *p, size_t len)
 {
 	size_t n;
 
+	if (s->hdr_too_big)
+		return 0;	/* refused at the end (552 5.3.4): store nothing more */
+	if (hdrlen_feed(&s->hl, p, len) < 0) {
+		s->hdr_too_big = true;
+		log_info("smtpd sid=%s: header section larger than header_size_limit %llu: reading to the end",
+		    s->sid, (unsigned long long)s->hl.max);
+		return 0;
+	}
 	while (s->hf_on && !hdrfix_done(&s->hf) && len > 0) {
 		n = len < SMTPD_HF_CHUNK ? len : SMTPD_HF_CHUNK;
 		buf_reset(&s->hf_out);
@@ -162,6 +170,8 @@ smtpd_txn_begin(struct smtpd_session *s)
 	}
 	s->size = 0;
 	s->too_big = false;
+	s->hdr_too_big = false;
+	hdrlen_init(&s->hl, (uint64_t)conf_int(conf_current(), "header_size_limit"));
 	s->w_failed = false;
 	return 0;
 }
@@ -297,8 +307,10 @@ commit_done(void *arg)
 	}
 	if (s != NULL) {
 		s->job = NULL;
-		if (j->result == 0)
+		if (j->result == 0) {
+			s->errors = 0;	/* Postfix: the error limits count errors "without delivering mail" */
 			smtpd_reply(s, "250 2.0.0 Ok: queued as %s", j->qid);
+		}
 		else
 			smtpd_reply(s, "451 4.3.0 Error: queue file write error");
 		smtpd_txn_reset(s);
@@ -314,6 +326,13 @@ smtpd_txn_finish(struct smtpd_session *s)
 {
 	struct smtpd_job *j;
 
+	if (s->hdr_too_big && !s->too_big) {
+		/* Issue 10: refused rather than cut (README "Limits"). */
+		smtpd_reply(s, "552 5.3.4 Message header size exceeds limit");
+		smtpd_txn_reset(s);
+		smtpd_set_state(s, SMTPD_S_MAIL);
+		return;
+	}
 	if (s->too_big) {
 		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		smtpd_txn_reset(s);

@@ -199,7 +199,12 @@ class TestForwarding(SmtpBase):
             s.sendmail("a@example.org", ["anything@example.net"], b"Subject: catch\r\n\r\nx\r\n")
             # an existing mailbox wins over the catch-all
             s.sendmail("a@example.org", ["dave@example.net"], b"Subject: dave\r\n\r\nx\r\n")
-            s.sendmail("a@example.org", ["ping@example.com"], b"Subject: loop\r\n\r\nx\r\n")
+            # issue 10: a loop cannot be delivered, so it is refused at RCPT (no backscatter)
+            s.docmd("MAIL FROM:<a@example.org>")
+            code, resp = s.docmd("RCPT TO:<ping@example.com>")
+            self.assertEqual(code, 550, resp)
+            self.assertIn(b"5.4.6", resp)
+            s.docmd("RSET")
         self.assertEqual(len(wait_files(i.maildir("carol@example.com"), 1)), 1)
         self.assertEqual(len(wait_files(i.maildir("dave@example.net"), 1)), 1)
         self.assertTrue(i.wait_log("5.4.6"), i.log()[-3000:])

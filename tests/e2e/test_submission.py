@@ -197,11 +197,16 @@ class TestTls(SubmissionBase):
     def test_tls11_refused(self):
         # SECLEVEL=0 so that the client side would speak TLS 1.1: the refusal is the server's.
         for args in (("-connect", "127.0.0.1:%d" % self.inst.port("submissions")),
-                     ("-starttls", "smtp", "-connect", "127.0.0.1:%d" % self.inst.port("smtp")),
                      ("-starttls", "smtp", "-connect", "127.0.0.1:%d" % self.inst.port("submission"))):
             p = self.s_client("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", *args)
             self.assertNotEqual(p.returncode, 0, p.stdout)
             self.assertNotIn("250-AUTH", p.stdout)
+        # issue 10: port 25 is opportunistic and takes TLS 1.0+ as Postfix does
+        # (smtpd_tls_protocols; test_smtp_hardening covers the setting)
+        p = self.s_client("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-starttls", "smtp",
+                          "-connect", "127.0.0.1:%d" % self.inst.port("smtp"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("Protocol  : TLSv1.1", p.stdout)
         self.assertTrue(self.inst.wait_log("connection error"), self.inst.log()[-2000:])
         # the daemon is fine afterwards
         with self.smtp("submissions") as s:
@@ -295,12 +300,13 @@ class TestAuth(SubmissionBase):
                 self.assertEqual(code, 503, resp)
 
     def test_plain_empty_initial_response_and_no_initial_response(self):
-        # RFC 4954 §4: "=" is an empty initial response (not "none"); for
-        # PLAIN an empty message is malformed, and the session goes on.
+        # RFC 4954 §4: "=" is an empty initial response (not "none"): a valid
+        # SASL message that names nobody, so a failed login (535, logged for
+        # fail2ban), not a syntax error; the session goes on.
         with self.smtp("submission") as s:
             code, resp = s.docmd("AUTH", "PLAIN =")
-            self.assertEqual(code, 501, resp)
-            self.assertIn(b"5.5.2", resp)
+            self.assertEqual(code, 535, resp)
+            self.assertIn(b"5.7.8", resp)
             code, resp = s.docmd("AUTH", "PLAIN " + plain_ir())
             self.assertEqual(code, 235, resp)
         with self.smtp("submission") as s:

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "lib/conf.h"
+#include "lib/conf_check.h"
 #include "lib/xmalloc.h"
 #include "t.h"
 
@@ -179,6 +180,16 @@ int
 main(void)
 {
 	t_begin("conf");
+	/* smtpd_tls_protocols */
+	t_int(conf_tls_min_minor(">=TLSv1"), 1);
+	t_int(conf_tls_min_minor("TLSv1.1"), 2);
+	t_int(conf_tls_min_minor(">=TLSv1.2"), 3);
+	t_int(conf_tls_min_minor(">=TLSv1.3"), 4);
+	t_int(conf_tls_min_minor(">=SSLv3"), -1);
+	t_int(conf_tls_min_minor(">= TLSv1"), -1);
+	t_int(conf_tls_min_minor(""), -1);
+	t_ok(conf_check_tls_protocols(">=TLSv1.4") != NULL);
+	t_ok(conf_check_tls_protocols(">=TLSv1") == NULL);
 	if (mkdtemp(dir) == NULL)
 		return 2;
 	test_bad();

@@ -133,6 +133,32 @@ main(void)
 		free(got);
 		dest_list_clear(&l);
 	}
+	/* the duplicate filter: same Maildir or same address (any spelling) once */
+	{
+		struct dest_seen	 ds = { NULL, 0 };
+		struct dest		 a = { DEST_MAILBOX, "a@example.com", "example.com/a/", NULL };
+		struct dest		 a2 = { DEST_MAILBOX, "A@Example.COM", "example.com/a/", NULL };
+		struct dest		 alias = { DEST_MAILBOX, "b@example.com", "example.com/a/", NULL };
+		struct dest		 r = { DEST_REMOTE, "x@remote.test", NULL, NULL };
+		struct dest		 rq = { DEST_REMOTE, "\"x\"@REMOTE.test", NULL, NULL };
+		struct dest		 bounce = { DEST_BOUNCE, "a@example.com", NULL, "5.1.1 x" };
+
+		t_ok(dest_seen_add(&ds, c, &a));
+		t_ok(!dest_seen_add(&ds, c, &a2));
+		t_ok(!dest_seen_add(&ds, c, &alias));	/* another name for the same Maildir */
+		t_ok(dest_seen_add(&ds, c, &r));
+		t_ok(!dest_seen_add(&ds, c, &rq));
+		t_ok(dest_seen_add(&ds, c, &bounce));	/* not a delivery: never a duplicate */
+		t_ok(dest_seen_add(&ds, c, &bounce));
+		dest_seen_clear(&ds);
+		t_ok(dest_seen_add(&ds, c, &a2));
+		dest_seen_addr(&ds, c, "Y@example.com");	/* delivered in an earlier pass */
+		a.addr = "y@EXAMPLE.com";
+		a.maildir = "example.com/y/";
+		t_ok(!dest_seen_add(&ds, c, &a));
+		dest_seen_clear(&ds);
+		t_int(ds.n, 0);
+	}
 	/* reasons say what happened */
 	{
 		struct dest_list l = { NULL, 0 };

@@ -581,6 +581,31 @@ test_threads(void)
 	free(base);
 }
 
+/* `queue delete` during a delivery: a source without a name is not linked. */
+static void
+test_source_unlinked(void)
+{
+	char			*base = xasprintf("%s/vmail6", root);
+	off_t			 off;
+	int			 fd = make_source(msg_crlf, sizeof(msg_crlf) - 1, &off);	/* unlinked */
+	struct maildir_req	 req = req_for(base, "example.org/del/", fd, off, sizeof(msg_crlf) - 1,
+				    "del@example.org", 0);
+	struct maildir_result	 res;
+
+	req.stop_if_unlinked = true;
+	t_int(maildir_deliver_many(&req, &res, 1), 0);
+	t_int(res.status, MAILDIR_TEMPFAIL);
+	t_ok(strstr(res.reason, "queue file deleted") != NULL);
+	t_int(countf("%s/%s", base, "example.org/del/new"), 0);
+	t_int(countf("%s/%s", base, "example.org/del/tmp"), 0);
+	/* without the flag (an anonymous source is fine): delivered */
+	req.stop_if_unlinked = false;
+	t_int(maildir_deliver_many(&req, &res, 1), 1);
+	t_int(countf("%s/%s", base, "example.org/del/new"), 1);
+	close(fd);
+	free(base);
+}
+
 int
 main(void)
 {
@@ -599,6 +624,7 @@ main(void)
 	test_failures();
 	test_many();
 	test_threads();
+	test_source_unlinked();
 	if (t_fail == 0) {
 		char *cmd = xasprintf("rm -rf '%s'", root);
 

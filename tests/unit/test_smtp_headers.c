@@ -72,6 +72,40 @@ run(const char *in, size_t step, const char *want)
 	buf_clear(&out);
 }
 
+/* header_size_limit: max 20 bytes of header section */
+static const struct { const char *in; int want; } hl_cases[] = {
+	{ "A: b\r\n\r\nbody that is long enough to pass twenty\r\n", 1 },
+	{ "A: b\r\n", 0 },					/* still inside */
+	{ "A: b\r\n  continued!\r\n\r\n", -1 },		/* 20 bytes, then the CR of the end */
+	{ "A: b\r\n  continued\r\n\r\nbody", 1 },		/* 19 + the CR: exactly 20 */
+	{ "A: 012345678901234\r\n\r\nb", -1 },		/* 20 then the CR of the end line */
+	{ "\r\nno header at all, a long body line here", 1 },
+	{ "not a header line, so the body starts at once", 1 },
+	{ "A: b\nB: c\n\nbody with bare LF, long long long", 1 },	/* BDAT */
+	{ "A: b\r\nnot a field line: the body starts here, long", 1 },
+	{ "A: b\r\n\rxxxxxx: yyyyyy\r\n\r\n", -1 },			/* CR not followed by LF: a line */
+	{ "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", -1 },	/* a name longer than the limit */
+	{ "", 0 },
+};
+
+static void
+hl_run(const char *in, size_t step, int want)
+{
+	struct hdrlen	 h;
+	size_t		 len = strlen(in), off, n;
+	int		 r = 0;
+
+	hdrlen_init(&h, 20);
+	for (off = 0; off < len && r == 0; off += n) {
+		n = len - off < step ? len - off : step;
+		r = hdrlen_feed(&h, in + off, n);
+	}
+	if (!t_ok(r == want))
+		printf("  hdrlen in [%s] step %zu got %d want %d\n", in, step, r, want);
+	/* sticky */
+	t_int(hdrlen_feed(&h, "\r\n\r\n", 4), want == 0 ? (h.n + 2 > 20 ? -1 : 1) : want);
+}
+
 int
 main(void)
 {
@@ -80,6 +114,11 @@ main(void)
 	struct buf	 out;
 
 	t_begin("smtp_headers");
+	for (i = 0; i < sizeof(hl_cases) / sizeof(hl_cases[0]); i++) {
+		hl_run(hl_cases[i].in, strlen(hl_cases[i].in) + 1, hl_cases[i].want);
+		hl_run(hl_cases[i].in, 1, hl_cases[i].want);	/* byte at a time */
+		hl_run(hl_cases[i].in, 3, hl_cases[i].want);
+	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		run(cases[i].in, strlen(cases[i].in) + 1, cases[i].out);
 		run(cases[i].in, 1, cases[i].out);	/* byte at a time */

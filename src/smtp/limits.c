@@ -1,0 +1,205 @@
+/*
+ * SMTP server limits that are policy rather than plumbing (issue 10):
+ *  - the duplicate filter on envelope recipients (Postfix's
+ *    duplicate_filter_limit: one copy per address, the first RCPT's DSN
+ *    parameters win);
+ *  - error throttling: once a session has made smtpd_soft_error_limit
+ *    errors, every command waits smtpd_error_sleep_time before it is
+ *    answered (Postfix smtpd_chat: "sleep-on-anything"); the hard limit
+ *    closes (server.c counts the errors);
+ *  - an anvil-like per-client rate of unknown-recipient rejections, with
+ *    the log line contrib/fail2ban matches;
+ *  - queue_minfree: refuse MAIL with 452 4.3.1 before the disk is full.
+ * Runs on the event loop thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "auth/throttle.h"
+#include "lib/addr.h"
+#include "lib/conf.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+#include "net/server.h"
+#include "smtp/session.h"
+
+#define MINFREE_FLOOR	(20 * 1024 * 1024)	/* issue 10: at least 20 MB */
+
+static struct throttle *unknown_rcpts;		/* per client address */
+
+char *
+smtpd_rcpt_key(const char *addr)
+{
+	char *k;
+
+	/* Quoting, domain case and local-part case (unless configured) fold. */
+	k = addr_lookup_key(addr, conf_bool(conf_current(), "localpart_case_sensitive"));
+	if (k == NULL) {	/* <postmaster> without a domain */
+		k = xstrdup(addr);
+		str_lower(k);
+	}
+	return k;
+}
+
+bool
+smtpd_rcpt_seen(const struct smtpd_session *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrcpt; i++)
+		if (strcmp(s->rcpts[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* ---- a delayed reply: one timer per session (s->ev_resume) ---- */
+
+static void
+after_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtpd_session	*s = arg;
+	void			(*fn)(struct smtpd_session *) = s->after_fn;
+
+	s->after_fn = NULL;
+	fn(s);
+}
+
+void
+smtpd_after(struct smtpd_session *s, unsigned ms, void (*fn)(struct smtpd_session *))
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (s->ev_resume == NULL)
+		s->ev_resume = evtimer_new(smtpd_srv(s)->base, after_cb, s);
+	s->after_fn = fn;
+	s->waiting = true;	/* input stays queued until fn runs */
+	evtimer_add(s->ev_resume, &tv);
+}
+
+/* The delay is over: run the command still held in s->line. */
+static void
+delayed_dispatch(struct smtpd_session *s)
+{
+	s->waiting = false;
+	if (s->closing)
+		return;
+	s->delayed = true;
+	/* s->line is untouched while waiting: nothing reads input meanwhile. */
+	smtpd_dispatch(s, s->line.data, s->line.len);
+	s->delayed = false;
+	if (!s->waiting)
+		smtpd_resume(s);
+}
+
+bool
+smtpd_error_delay(struct smtpd_session *s, const char *line, size_t len)
+{
+	const struct conf	*c = conf_current();
+	int64_t			 sleep_s = conf_int(c, "smtpd_error_sleep_time");
+
+	if (s->delayed || sleep_s == 0 || s->errors < (unsigned)conf_int(c, "smtpd_soft_error_limit"))
+		return false;
+	if (line != s->line.data || (len == 4 && strncasecmp(line, "QUIT", 4) == 0))
+		return false;	/* not from the input buffer; QUIT is not delayed */
+	smtpd_after(s, (unsigned)sleep_s * 1000, delayed_dispatch);
+	return true;
+}
+
+/* ---- unknown recipients per client ---- */
+
+static bool
+rate_exceeded(struct smtpd_session *s, unsigned n)
+{
+	/* contrib/fail2ban/filter.d/letterbox.conf matches this line. */
+	log_info("smtpd sid=%s: unknown recipient rate exceeded rip=%s count=%u", s->sid, s->addr, n);
+	smtpd_reply(s, "421 4.7.0 %s Error: too many unknown recipients from [%s]; try again later",
+	    conf_str(conf_current(), "myhostname"), s->addr);
+	smtpd_close(s);
+	return true;
+}
+
+static int64_t
+unknown_limit(const struct smtpd_session *s)
+{
+	const struct conf *c = conf_current();
+
+	if (s->in_mynetworks)
+		return 0;	/* Postfix: smtpd_client_event_limit_exceptions = $mynetworks */
+	if (unknown_rcpts == NULL)
+		unknown_rcpts = throttle_new(THROTTLE_MAX_ENTRIES, (time_t)conf_int(c, "anvil_rate_time_unit"));
+	return conf_int(c, "smtpd_client_unknown_recipient_limit");
+}
+
+bool
+smtpd_unknown_rcpt(struct smtpd_session *s)
+{
+	int64_t		 limit = unknown_limit(s);
+	time_t		 now = time(NULL);
+	unsigned	 n;
+
+	if (limit == 0)
+		return false;
+	throttle_fail(unknown_rcpts, s->addr, now, 0);
+	n = throttle_failures(unknown_rcpts, s->addr, now);
+	return n > (unsigned)limit ? rate_exceeded(s, n) : false;
+}
+
+bool
+smtpd_unknown_rcpt_blocked(struct smtpd_session *s)
+{
+	int64_t		 limit = unknown_limit(s);
+	unsigned	 n;
+
+	if (limit == 0)
+		return false;
+	n = throttle_failures(unknown_rcpts, s->addr, time(NULL));
+	return n >= (unsigned)limit ? rate_exceeded(s, n) : false;
+}
+
+void
+smtpd_limits_free(void)
+{
+	throttle_free(&unknown_rcpts);
+}
+
+/* ---- queue_minfree ---- */
+
+uint64_t
+smtpd_minfree(const struct conf *c)
+{
+	uint64_t v = (uint64_t)conf_int(c, "queue_minfree");
+
+	if (v == 0) {
+		v = 2 * (uint64_t)conf_int(c, "message_size_limit");
+		if (v < MINFREE_FLOOR)
+			v = MINFREE_FLOOR;
+	}
+	return v;
+}
+
+bool
+smtpd_queue_space_ok(const struct smtpd_session *s, uint64_t declared)
+{
+	const struct conf	*c = conf_current();
+	struct statvfs		 st;
+	uint64_t		 avail;
+
+	/* statvfs of a local directory: cheap enough for the event loop. */
+	if (statvfs(conf_str(c, "queue_directory"), &st) < 0) {
+		log_warn("smtpd sid=%s: statvfs %s", s->sid, conf_str(c, "queue_directory"));
+		return true;	/* the write itself will tell */
+	}
+	avail = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
+	if (avail >= smtpd_minfree(c) && avail - smtpd_minfree(c) >= declared)
+		return true;
+	log_warnx("smtpd sid=%s: queue file system low: %llu bytes free, queue_minfree %llu, SIZE=%llu",
+	    s->sid, (unsigned long long)avail, (unsigned long long)smtpd_minfree(c),
+	    (unsigned long long)declared);
+	return false;
+}
