@@ -81,13 +81,20 @@ void	 imap_parser_set_limits(struct imap_parser *p, const struct imap_parser_lim
  * Consume input: data[0..len) (len may be 0).  *used_r is how many bytes
  * were consumed; the rest belongs to what follows and must be fed again
  * (pipelined commands).  Returns an enum imap_parse value; after ERROR the
- * parser skips the rest of the bad line by itself unless error->close.
+ * session replies (tagged when error->tag is set) and feeds on: the parser
+ * skips the rest of the bad line by itself, including the bytes of any
+ * non-sync literal announced on it, unless error->close (then every later
+ * call returns ERROR again: send BYE and close).
  */
 enum imap_parse imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 	    size_t *used_r);
 /* After IMAP_PARSE_CONTINUE: the session sent the continuation request. */
 void	 imap_parser_continue(struct imap_parser *p);
-/* Drop the command in progress; the next byte starts a new command. */
+/*
+ * Drop the command in progress; the next byte starts a new command.  For
+ * a refused synchronising literal (the client sends nothing after "{n}"
+ * until it sees "+"); reply first, the tag stays valid until the next feed.
+ */
 void	 imap_parser_reset(struct imap_parser *p);
 
 /* After DONE (whole) or LITERAL (partial); borrowed, valid until the next call. */

@@ -124,11 +124,12 @@ set_key(struct ctx *c, struct search_key *k, const struct imap_arg *a)
 {
 	const char	*e;
 
+	/* linked first: a failed parse may have allocated ranges */
+	k->set_next = c->q->sets;
+	c->q->sets = k;
 	if (a == NULL || a->type != IMAP_ARG_ATOM ||
 	    seqset_parse(&k->set, a->str, a->len, 0, &e) < 0)
 		return bad(c, "Invalid sequence set");
-	k->set_next = c->q->sets;
-	c->q->sets = k;
 	if (k->set.saved)
 		c->q->uses_saved = true;
 	return 0;

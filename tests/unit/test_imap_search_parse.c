@@ -152,6 +152,8 @@ static const struct {
 	{ "LARGER 9223372036854775808", -1, NULL, 0, 0 },
 	{ "OLDER 0", -1, NULL, 0, 0 },
 	{ "UID 0", -1, NULL, 0, 0 },
+	{ "UID 1:2,0", -1, NULL, 0, 0 },	/* ranges allocated, then refused: no leak */
+	{ "1,2,x", -1, NULL, 0, 0 },
 	{ "1:", -1, NULL, 0, 0 },
 	{ "4294967296", -1, NULL, 0, 0 },
 	{ "KEYWORD \\Seen", -1, NULL, 0, 0 },
