@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/date.h"
 #include "imap/search_parse.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -21,7 +22,7 @@ struct ctx {
 };
 
 enum operand { OP_NONE, OP_STR, OP_HEADER, OP_KEYWORD, OP_DATE, OP_NUM, OP_NZ,
-	OP_SET, OP_KEY, OP_TWO_KEYS, OP_MODSEQ };
+	OP_SET, OP_KEY, OP_TWO_KEYS, OP_MODSEQ, OP_OBJECTID };
 
 static const struct {
 	const char		*name;
@@ -36,6 +37,7 @@ static const struct {
 	{ "CC", SEARCH_CC, OP_STR },
 	{ "DELETED", SEARCH_DELETED, OP_NONE },
 	{ "DRAFT", SEARCH_DRAFT, OP_NONE },
+	{ "EMAILID", SEARCH_EMAILID, OP_OBJECTID },
 	{ "FLAGGED", SEARCH_FLAGGED, OP_NONE },
 	{ "FROM", SEARCH_FROM, OP_STR },
 	{ "HEADER", SEARCH_HEADER, OP_HEADER },
@@ -49,6 +51,10 @@ static const struct {
 	{ "ON", SEARCH_ON, OP_DATE },
 	{ "OR", SEARCH_OR, OP_TWO_KEYS },
 	{ "RECENT", SEARCH_RECENT, OP_NONE },
+	{ "SAVEDATESUPPORTED", SEARCH_SAVEDATESUPPORTED, OP_NONE },
+	{ "SAVEDBEFORE", SEARCH_SAVEDBEFORE, OP_DATE },
+	{ "SAVEDON", SEARCH_SAVEDON, OP_DATE },
+	{ "SAVEDSINCE", SEARCH_SAVEDSINCE, OP_DATE },
 	{ "SEEN", SEARCH_SEEN, OP_NONE },
 	{ "SENTBEFORE", SEARCH_SENTBEFORE, OP_DATE },
 	{ "SENTON", SEARCH_SENTON, OP_DATE },
@@ -57,6 +63,7 @@ static const struct {
 	{ "SMALLER", SEARCH_SMALLER, OP_NUM },
 	{ "SUBJECT", SEARCH_SUBJECT, OP_STR },
 	{ "TEXT", SEARCH_TEXT, OP_STR },
+	{ "THREADID", SEARCH_THREADID, OP_OBJECTID },
 	{ "TO", SEARCH_TO, OP_STR },
 	{ "UID", SEARCH_UIDSET, OP_SET },
 	{ "UNANSWERED", SEARCH_UNANSWERED, OP_NONE },
@@ -116,6 +123,24 @@ keyword_ok(const struct imap_arg *a)
 	for (i = 0; i < a->len; i++)
 		if (strchr("\\%*]", a->str[i]) != NULL)
 			return false;
+	return true;
+}
+
+/* objectid = 1*255(ALPHA / DIGIT / "_" / "-") (RFC 8474 7) */
+static bool
+objectid_ok(const struct imap_arg *a)
+{
+	size_t	 i;
+
+	if (a == NULL || a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > 255)
+		return false;
+	for (i = 0; i < a->len; i++) {
+		char ch = a->str[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return false;
+	}
 	return true;
 }
 
@@ -199,10 +224,11 @@ operand(struct ctx *c, struct cursor *cur, struct search_key *k, enum operand op
 		/* FALLTHROUGH */
 	case OP_STR:
 		return take_astring(c, cur, &k->str, &k->len);
+	case OP_OBJECTID:
 	case OP_KEYWORD:
 		a = take(cur);
-		if (!keyword_ok(a))
-			return bad(c, "Invalid keyword");
+		if (op == OP_OBJECTID ? !objectid_ok(a) : !keyword_ok(a))
+			return bad(c, op == OP_OBJECTID ? "Invalid object id" : "Invalid keyword");
 		k->str = imap_arena_strndup(&c->q->arena, a->str, a->len);
 		k->len = a->len;
 		return 0;
@@ -361,29 +387,4 @@ search_query_free(struct search_query **qp)
 	imap_arena_free(&q->arena);
 	free(q);
 	*qp = NULL;
-}
-
-int
-imap_parse_date(const char *s, size_t len, uint32_t *yyyymmdd_r)
-{
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	uint64_t	 day, year;
-	size_t		 dl, m;
-
-	dl = len > 1 && s[1] == '-' ? 1 : 2;
-	if (len != dl + 9 || s[dl] != '-' || s[dl + 4] != '-' ||
-	    parse_u64(s, dl, 31, &day) < 0 || day == 0 ||
-	    parse_u64(s + dl + 5, 4, 9999, &year) < 0)
-		return -1;
-	for (m = 0; m < 12; m++)
-		if (str_ieq(s + dl + 1, 3, months[m]))
-			break;
-	if (m == 12 || day > mdays[m])
-		return -1;
-	if (m == 1 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
-		return -1;
-	*yyyymmdd_r = (uint32_t)(year * 10000 + (m + 1) * 100 + day);
-	return 0;
 }

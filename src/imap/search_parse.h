@@ -1,8 +1,9 @@
 /*
  * SEARCH criteria (RFC 3501 6.4.4, RFC 9051 6.4.4) parsed from the
  * command's argument tree into a tree of keys, with RFC 7162 MODSEQ,
- * RFC 5032 OLDER/YOUNGER, RFC 4731/9051 RETURN (ESEARCH) options, RFC 5182
- * "$" and CHARSET (UTF-8 and US-ASCII only).  The query owns everything
+ * RFC 5032 OLDER/YOUNGER, RFC 8514 SAVED*, RFC 8474 EMAILID/THREADID,
+ * RFC 4731/9051 RETURN (ESEARCH) options, RFC 5182 "$" and CHARSET
+ * (UTF-8 and US-ASCII only).  The query owns everything
  * in it (strings are copied): it outlives the parser's argument tree.
  */
 #ifndef LB_IMAP_SEARCH_PARSE_H
@@ -21,8 +22,11 @@ enum search_key_type {
 	SEARCH_ALL, SEARCH_ANSWERED, SEARCH_DELETED, SEARCH_DRAFT, SEARCH_FLAGGED,
 	SEARCH_NEW, SEARCH_OLD, SEARCH_RECENT, SEARCH_SEEN, SEARCH_UNANSWERED,
 	SEARCH_UNDELETED, SEARCH_UNDRAFT, SEARCH_UNFLAGGED, SEARCH_UNSEEN,
+	SEARCH_SAVEDATESUPPORTED,	/* RFC 8514: the mailbox keeps save dates */
 	/* str: a keyword */
 	SEARCH_KEYWORD, SEARCH_UNKEYWORD,
+	/* str: an objectid (RFC 8474) */
+	SEARCH_EMAILID, SEARCH_THREADID,
 	/* str: substring of a header or the text (RFC 9051: decoded, case-insensitive) */
 	SEARCH_BCC, SEARCH_CC, SEARCH_FROM, SEARCH_TO, SEARCH_SUBJECT, SEARCH_BODY,
 	SEARCH_TEXT,
@@ -30,6 +34,7 @@ enum search_key_type {
 	/* date: internal date (BEFORE ON SINCE) or Date: header (SENT*) */
 	SEARCH_BEFORE, SEARCH_ON, SEARCH_SINCE, SEARCH_SENTBEFORE, SEARCH_SENTON,
 	SEARCH_SENTSINCE,
+	SEARCH_SAVEDBEFORE, SEARCH_SAVEDON, SEARCH_SAVEDSINCE,	/* save date, RFC 8514 */
 	/* num */
 	SEARCH_LARGER, SEARCH_SMALLER,	/* RFC822.SIZE */
 	SEARCH_OLDER, SEARCH_YOUNGER,	/* seconds of internal date age, RFC 5032 */
@@ -90,9 +95,5 @@ struct search_error {
 int	 search_parse(const struct imap_arg *args, size_t nargs, unsigned max_depth,
 	    struct search_query **q_r, struct search_error *err);
 void	 search_query_free(struct search_query **qp);
-
-/* RFC 3501 date: d-Mon-yyyy or dd-Mon-yyyy, month any case, a real day.
- * 0 and *yyyymmdd_r, or -1. */
-int	 imap_parse_date(const char *s, size_t len, uint32_t *yyyymmdd_r);
 
 #endif

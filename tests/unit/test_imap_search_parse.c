@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/date.h"
 #include "imap/fetch_parse.h"
 #include "imap/parser.h"
 #include "imap/search_parse.h"
@@ -39,10 +40,11 @@ parse_line(struct imap_parser *p, const char *line, size_t step)
 
 static const char *const key_names[] = {
 	"ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
-	"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN", "KEYWORD", "UNKEYWORD",
+	"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN", "SAVEDATESUPPORTED",
+	"KEYWORD", "UNKEYWORD", "EMAILID", "THREADID",
 	"BCC", "CC", "FROM", "TO", "SUBJECT", "BODY", "TEXT", "HEADER", "BEFORE", "ON", "SINCE",
-	"SENTBEFORE", "SENTON", "SENTSINCE", "LARGER", "SMALLER", "OLDER", "YOUNGER", "MODSEQ",
-	"SET", "UID", "AND", "OR", "NOT",
+	"SENTBEFORE", "SENTON", "SENTSINCE", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE",
+	"LARGER", "SMALLER", "OLDER", "YOUNGER", "MODSEQ", "SET", "UID", "AND", "OR", "NOT",
 };
 
 static void
@@ -70,6 +72,7 @@ dump_key(struct buf *b, const struct search_key *k)
 		break;
 	case SEARCH_BEFORE: case SEARCH_ON: case SEARCH_SINCE:
 	case SEARCH_SENTBEFORE: case SEARCH_SENTON: case SEARCH_SENTSINCE:
+	case SEARCH_SAVEDBEFORE: case SEARCH_SAVEDON: case SEARCH_SAVEDSINCE:
 		r |= buf_addf(b, "=%u", k->date);
 		break;
 	case SEARCH_LARGER: case SEARCH_SMALLER: case SEARCH_OLDER: case SEARCH_YOUNGER:
@@ -115,6 +118,11 @@ static const struct {
 	{ "LARGER 100 SMALLER 4294967296 OLDER 3600 YOUNGER 1", 0,
 	  "AND(LARGER=100 SMALLER=4294967296 OLDER=3600 YOUNGER=1)", 0, 0 },
 	{ "MODSEQ 620162338", 0, "AND(MODSEQ=620162338)", 0, 0 },
+	{ "SAVEDATESUPPORTED SAVEDBEFORE 1-Jan-2025 SAVEDON 2-Jan-2025 SAVEDSINCE 3-Jan-2025", 0,
+	  "AND(SAVEDATESUPPORTED SAVEDBEFORE=20250101 SAVEDON=20250102 SAVEDSINCE=20250103)",
+	  0, 0 },
+	{ "EMAILID M6d99ac3275bb4e THREADID T64b478a75b7ea9", 0,
+	  "AND(EMAILID\"M6d99ac3275bb4e\" THREADID\"T64b478a75b7ea9\")", 0, 0 },
 	{ "MODSEQ \"/flags/\\\\draft\" all 620162338", 0,
 	  "AND(MODSEQ[/flags/\\draft,0]=620162338)", 0, 0 },
 	{ "MODSEQ \"/flags/\\\\seen\" priv 0", 0, "AND(MODSEQ[/flags/\\seen,1]=0)", 0, 0 },
@@ -163,6 +171,8 @@ static const struct {
 	{ "MODSEQ", -1, NULL, 0, 0 },
 	{ "RETURN (FOO) ALL", -1, NULL, 0, 0 },
 	{ "RETURN ALL", -1, NULL, 0, 0 },
+	{ "EMAILID a.b", -1, NULL, 0, 0 },
+	{ "THREADID \"x\"", -1, NULL, 0, 0 },
 	{ "\"ALL\"", -1, NULL, 0, 0 },
 	{ "SEEN (NOT)", -1, NULL, 0, 0 },
 };
@@ -386,11 +396,70 @@ fetching(void)
 	imap_parser_free(&p);
 }
 
+static const struct {
+	const char	*in;
+	int		 ok;
+	int64_t		 utc;
+	int		 zone;
+	const char	*out;		/* formatted back in the same zone */
+} datetimes[] = {
+	{ "05-Dec-2026 10:00:00 +0000", 1, 1796464800, 0, "05-Dec-2026 10:00:00 +0000" },
+	{ " 5-Dec-2026 11:30:00 +0130", 1, 1796464800, 90, "05-Dec-2026 11:30:00 +0130" },
+	{ "01-Jan-1970 00:00:00 +0000", 1, 0, 0, "01-Jan-1970 00:00:00 +0000" },
+	{ "31-Dec-1969 19:00:00 -0500", 1, 0, -300, "31-Dec-1969 19:00:00 -0500" },
+	{ "29-Feb-2024 23:59:59 +2359", 1, 1709251199 - 86340, 1439,
+	  "29-Feb-2024 23:59:59 +2359" },
+	{ "17-Jul-1996 02:44:25 -0700", 1, 837596665, -420, "17-Jul-1996 02:44:25 -0700" },
+	{ "01-Mar-2000 00:00:00 +0000", 1, 951868800, 0, "01-Mar-2000 00:00:00 +0000" },
+	{ "29-Feb-2023 00:00:00 +0000", 0, 0, 0, NULL },
+	{ "5-Dec-2026 10:00:00 +0000", 0, 0, 0, NULL },
+	{ "05-Dec-2026 24:00:00 +0000", 0, 0, 0, NULL },
+	{ "05-Dec-2026 10:60:00 +0000", 0, 0, 0, NULL },
+	{ "05-Dec-2026 10:00:00 0000", 0, 0, 0, NULL },
+	{ "05-Dec-2026 10:00:00 +0060", 0, 0, 0, NULL },
+	{ "05-Dec-2026T10:00:00 +0000", 0, 0, 0, NULL },
+	{ "05-Dez-2026 10:00:00 +0000", 0, 0, 0, NULL },
+	{ "05-Dec-2026 10:00:00 +00000", 0, 0, 0, NULL },
+	{ "", 0, 0, 0, NULL },
+};
+
+static void
+dates(void)
+{
+	char		 out[IMAP_DATETIME_LEN + 1];
+	int64_t		 utc;
+	int		 zone, r;
+	uint32_t	 ymd;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(datetimes) / sizeof(datetimes[0]); i++) {
+		r = imap_parse_datetime(datetimes[i].in, strlen(datetimes[i].in), &utc, &zone);
+		if (!t_int(r, datetimes[i].ok ? 0 : -1))
+			printf("  datetime %s\n", datetimes[i].in);
+		if (r < 0)
+			continue;
+		t_int(utc, datetimes[i].utc);
+		t_int(zone, datetimes[i].zone);
+		imap_format_datetime(utc, zone, out);
+		t_str(out, datetimes[i].out);
+	}
+	imap_format_datetime(-1, 0, out);
+	t_str(out, "31-Dec-1969 23:59:59 +0000");
+	imap_format_datetime(INT64_MAX / 2, 0, out);	/* past 9999: clamped, still 26 bytes */
+	t_int(strlen(out), IMAP_DATETIME_LEN);
+	t_int(imap_parse_date("7-jUL-1996", 10, &ymd), 0);
+	t_int(ymd, 19960707);
+	t_int(imap_parse_date("31-Apr-2020", 11, &ymd), -1);
+	t_int(imap_parse_date("29-Feb-2000", 11, &ymd), 0);
+	t_int(imap_parse_date("29-Feb-1900", 11, &ymd), -1);
+}
+
 int
 main(void)
 {
 	t_begin("imap_search_parse");
 	searching();
 	fetching();
+	dates();
 	return t_end();
 }
