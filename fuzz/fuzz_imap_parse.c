@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/date.h"
 #include "imap/fetch_parse.h"
 #include "imap/mutf7.h"
 #include "imap/parser.h"
@@ -145,6 +146,24 @@ check_mutf7(const char *s, size_t len)
 	buf_clear(&enc);
 }
 
+/* date-time: parse -> format -> parse gives the same instant and zone */
+static void
+check_datetime(const char *s, size_t len)
+{
+	char		 out[IMAP_DATETIME_LEN + 1];
+	int64_t		 utc, utc2;
+	int		 zone, zone2;
+	uint32_t	 ymd;
+
+	if (imap_parse_datetime(s, len, &utc, &zone) == 0) {
+		imap_format_datetime(utc, zone, out);
+		must(imap_parse_datetime(out, IMAP_DATETIME_LEN, &utc2, &zone2) == 0);
+		must(utc2 == utc && zone2 == zone);
+	}
+	if (imap_parse_date(s, len, &ymd) == 0)
+		must(ymd >= 101 && ymd <= 99991231);
+}
+
 static void
 check_command(const struct imap_cmd *c, bool deep)
 {
@@ -174,6 +193,7 @@ check_command(const struct imap_cmd *c, bool deep)
 		if (a->type == IMAP_ARG_ATOM)
 			check_seqset(a->str, a->len);
 		if (a->str != NULL) {
+			check_datetime(a->str, a->len);
 			check_mutf7(a->str, a->len);
 			roundtrip_string(a->str, a->len);
 		}

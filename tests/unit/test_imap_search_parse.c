@@ -298,6 +298,9 @@ static const struct {
 	{ "(BINARY[1] BINARY.PEEK[2.1]<5.5> BINARY.SIZE[3] BINARY.PEEK[])", 0,
 	  "16:BINARY[1] 16:BINARY[2.1]<5>:peek:5+5 17:BINARY.SIZE[3]:peek 16:BINARY[]:peek seen" },
 	{ "(FLAGS) (CHANGEDSINCE 12345)", 0, "1 10 cs=12345" },
+	/* as NOTIFY (RFC 5465) sends it: lower case */
+	{ "(uid body.peek[header.fields (from to subject)])", 0,
+	  "9 15:BODY[HEADER.FIELDS (from to subject)]:peek:f=from,to,subject" },
 	{ "(FLAGS) (CHANGEDSINCE 12345 VANISHED)", 1, "1 9 10 cs=12345 vanished" },
 
 	{ "", 0, NULL },
