@@ -12,6 +12,18 @@
  * name: RFC 3501 allows no other literal there) are streamed, not buffered:
  * the parser stops with IMAP_PARSE_LITERAL, then hands their bytes back as
  * IMAP_PARSE_DATA chunks, and the tree holds an IMAP_ARG_LITERAL_SIZE.
+ *
+ * The session's read loop, for each call (drop `used` bytes from the input):
+ *   DONE      dispatch imap_parser_command(p)
+ *   ERROR     reply from imap_parser_error(p); BYE and close if ->close
+ *   CONTINUE  refuse (NO, then imap_parser_reset) e.g. a ->stream literal
+ *             before login or too large for the mailbox; else send "+ OK"
+ *             and imap_parser_continue()
+ *   LITERAL   APPEND checks on the args so far, open the message sink
+ *   DATA      the first `used` input bytes go to the sink
+ *   MORE      wait for input
+ * A SASL response or IDLE's "DONE" is not a command: after DONE the parser
+ * has read nothing past the LF, so the session reads such lines itself.
  */
 #ifndef LB_IMAP_PARSER_H
 #define LB_IMAP_PARSER_H
