@@ -1,0 +1,245 @@
+/*
+ * Modified UTF-7 <-> UTF-8 for mailbox names (RFC 3501 5.1.3): printable
+ * ASCII stands for itself except "&", written "&-"; anything else is
+ * UTF-16 in base64 (with "," for "/") between "&" and "-".
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "imap/mutf7.h"
+#include "lib/buf.h"
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+/* Decode one UTF-8 sequence at s[*i]; -1 if malformed. */
+static int32_t
+utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+	unsigned char	 c = s[*i];
+	int32_t		 cp, min;
+	size_t		 n, k;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 1, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 2, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return -1;
+	if (len - *i <= n)
+		return -1;
+	for (k = 1; k <= n; k++) {
+		if ((s[*i + k] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[*i + k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*i += n + 1;
+	return cp;
+}
+
+bool
+utf8_valid(const char *s, size_t len)
+{
+	size_t	 i = 0;
+
+	while (i < len)
+		if (utf8_next((const unsigned char *)s, len, &i) < 0)
+			return false;
+	return true;
+}
+
+bool
+ascii_printable(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static int
+put_utf8(struct buf *out, uint32_t cp)
+{
+	char	 u[4];
+	size_t	 n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return buf_add(out, u, n);
+}
+
+/* Base64 writer state for one "&...-" run. */
+struct b64w {
+	uint32_t	 bits;
+	unsigned	 nbits;
+};
+
+static int
+b64_put16(struct buf *out, struct b64w *w, uint32_t unit)
+{
+	w->bits = (w->bits << 16) | unit;
+	w->nbits += 16;
+	while (w->nbits >= 6) {
+		w->nbits -= 6;
+		if (buf_addc(out, b64[(w->bits >> w->nbits) & 0x3f]) < 0)
+			return -1;
+	}
+	w->bits &= (1u << w->nbits) - 1;
+	return 0;
+}
+
+int
+mutf7_encode(const char *utf8, size_t len, struct buf *out)
+{
+	const unsigned char	*s = (const unsigned char *)utf8;
+	struct b64w		 w = { 0, 0 };
+	bool			 inb64 = false;
+	size_t			 i = 0;
+	int32_t			 cp;
+
+	while (i < len) {
+		if ((cp = utf8_next(s, len, &i)) < 0)
+			return -1;
+		if (cp >= 0x20 && cp <= 0x7e) {
+			if (inb64) {
+				if (w.nbits > 0 && buf_addc(out, b64[(w.bits << (6 - w.nbits)) & 0x3f]) < 0)
+					return -1;
+				if (buf_addc(out, '-') < 0)
+					return -1;
+				inb64 = false;
+				w.bits = w.nbits = 0;
+			}
+			if (buf_addc(out, (char)cp) < 0 || (cp == '&' && buf_addc(out, '-') < 0))
+				return -1;
+			continue;
+		}
+		if (!inb64 && buf_addc(out, '&') < 0)
+			return -1;
+		inb64 = true;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			if (b64_put16(out, &w, 0xd800 | (uint32_t)(cp >> 10)) < 0 ||
+			    b64_put16(out, &w, 0xdc00 | (uint32_t)(cp & 0x3ff)) < 0)
+				return -1;
+		} else if (b64_put16(out, &w, (uint32_t)cp) < 0)
+			return -1;
+	}
+	if (inb64) {
+		if (w.nbits > 0 && buf_addc(out, b64[(w.bits << (6 - w.nbits)) & 0x3f]) < 0)
+			return -1;
+		if (buf_addc(out, '-') < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Value of a modified-base64 character, or -1. */
+static int
+b64_val(unsigned char c)
+{
+	const char	*p = c != 0 ? strchr(b64, c) : NULL;
+
+	return p != NULL ? (int)(p - b64) : -1;
+}
+
+/* Decode the base64 run s[*i..] up to "-" (consumed).  -1 if invalid. */
+static int
+decode_run(const unsigned char *s, size_t len, size_t *i, struct buf *out)
+{
+	uint32_t	 bits = 0, hi = 0;
+	unsigned	 nbits = 0, units = 0;
+	int		 v;
+
+	for (; *i < len && s[*i] != '-'; (*i)++) {
+		if ((v = b64_val(s[*i])) < 0)
+			return -1;
+		bits = (bits << 6) | (uint32_t)v;
+		nbits += 6;
+		if (nbits < 16)
+			continue;
+		nbits -= 16;
+		uint32_t unit = (bits >> nbits) & 0xffff;
+
+		bits &= (1u << nbits) - 1;
+		units++;
+		if (hi != 0) {
+			if (unit < 0xdc00 || unit > 0xdfff)
+				return -1;	/* high surrogate without its low half */
+			if (put_utf8(out, 0x10000 + ((hi - 0xd800) << 10) + (unit - 0xdc00)) < 0)
+				return -1;
+			hi = 0;
+		} else if (unit >= 0xd800 && unit <= 0xdbff)
+			hi = unit;
+		else if (unit >= 0xdc00 && unit <= 0xdfff)
+			return -1;	/* lone low surrogate */
+		else if (unit >= 0x20 && unit <= 0x7e)
+			return -1;	/* printable ASCII must stand for itself */
+		else if (put_utf8(out, unit) < 0)
+			return -1;
+	}
+	/* RFC 3501 5.1.3 / RFC 2152: the run ends in "-", holds >= 1 unit, and
+	 * its padding (< 6 bits) is zero. */
+	if (*i >= len || units == 0 || hi != 0 || nbits >= 6 || bits != 0)
+		return -1;
+	(*i)++;
+	return 0;
+}
+
+int
+mutf7_decode(const char *mutf7, size_t len, struct buf *out)
+{
+	const unsigned char	*s = (const unsigned char *)mutf7;
+	size_t			 i = 0;
+	bool			 after_run = false;
+
+	while (i < len) {
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return -1;
+		if (s[i] != '&') {
+			if (buf_addc(out, (char)s[i++]) < 0)
+				return -1;
+			after_run = false;
+			continue;
+		}
+		i++;
+		if (i < len && s[i] == '-') {
+			if (buf_addc(out, '&') < 0)
+				return -1;
+			i++;
+			after_run = false;
+			continue;
+		}
+		/* "&AOQ-&AOQ-" must be written as one run "&AOQA5A-" */
+		if (after_run || decode_run(s, len, &i, out) < 0)
+			return -1;
+		after_run = true;
+	}
+	return 0;
+}
