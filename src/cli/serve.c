@@ -90,7 +90,7 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	conf_set_current(c);
-	log_set_debug(conf_bool(c, "debug"));
+	log_set_debug(conf_bool(c, CK_DEBUG));
 	log_info("serve: config reloaded from %s (listener addresses change on restart)", sv->conf_path);
 	run_hooks(sv->srv.on_reload);
 }
@@ -110,7 +110,7 @@ check_owner(const struct conf *c, const char *conf_path, struct passwd *pw_r, ch
 
 	pw_r->pw_name = NULL;
 	if (geteuid() != 0) {
-		pw = getpwnam(conf_str(c, "mail_owner"));
+		pw = getpwnam(conf_str(c, CK_MAIL_OWNER));
 		if (pw == NULL || (pw->pw_uid != 0 && pw->pw_gid != 0))
 			return 0;
 	}
@@ -174,10 +174,10 @@ cmd_serve(struct cli *c, int argc, char **argv)
 		return EX_CONFIG;
 	c->conf = NULL;		/* the current-conf registry owns it now */
 	conf_set_current(conf);
-	dest = conf_str(conf, "log_destination");
+	dest = conf_str(conf, CK_LOG_DESTINATION);
 	log_init("letterbox", strcmp(dest, "syslog") == 0 ? LOG_TO_SYSLOG :
 	    strcmp(dest, "both") == 0 ? LOG_TO_BOTH : LOG_TO_STDERR,
-	    c->debug || conf_bool(conf, "debug"));
+	    c->debug || conf_bool(conf, CK_DEBUG));
 
 	if (check_owner(conf, c->conf_path, &owner, owner_name, sizeof(owner_name)) < 0)
 		return EX_NOPERM;
@@ -211,7 +211,7 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	}
 	if (drop_privileges(&owner) < 0)
 		return EX_NOPERM;
-	sv.srv.pool = pool_new(sv.srv.base, (int)conf_int(conf, "worker_threads"));
+	sv.srv.pool = pool_new(sv.srv.base, (int)conf_int(conf, CK_WORKER_THREADS));
 	if (services_start(&sv.srv, &err) < 0) {
 		log_warnx("serve: %s", err);
 		free(err);
@@ -219,7 +219,7 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	}
 
 	log_info("serve: started pid=%ld listeners=%u workers=%lld", (long)getpid(),
-	    listen_count(sv.listeners), (long long)conf_int(conf, "worker_threads"));
+	    listen_count(sv.listeners), (long long)conf_int(conf, CK_WORKER_THREADS));
 
 	event_base_dispatch(sv.srv.base);
 

@@ -173,19 +173,19 @@ set_state(struct sess *s, enum smtpc_state st)
 static void
 load_conf(const struct conf *c)
 {
-	const char *h = conf_str(c, "myhostname");
+	const char *h = conf_str(c, CK_MYHOSTNAME);
 
 	if (*h != '\0')
 		str_copy(G.helo, h, sizeof(G.helo));
 	else if (gethostname(G.helo, sizeof(G.helo)) < 0 || G.helo[0] == '\0')
 		str_copy(G.helo, "localhost", sizeof(G.helo));
 	G.helo[sizeof(G.helo) - 1] = '\0';
-	G.connect_tv.tv_sec = (time_t)conf_int(c, "smtp_connect_timeout");
+	G.connect_tv.tv_sec = (time_t)conf_int(c, CK_SMTP_CONNECT_TIMEOUT);
 	G.connect_tv.tv_usec = 0;
-	G.reply_tv.tv_sec = (time_t)conf_int(c, "smtp_timeout");
+	G.reply_tv.tv_sec = (time_t)conf_int(c, CK_SMTP_TIMEOUT);
 	G.reply_tv.tv_usec = 0;
-	G.limit = (unsigned)conf_int(c, "default_destination_concurrency_limit");
-	G.backoff = (time_t)conf_int(c, "minimal_backoff_time");
+	G.limit = (unsigned)conf_int(c, CK_DEFAULT_DESTINATION_CONCURRENCY_LIMIT);
+	G.backoff = (time_t)conf_int(c, CK_MINIMAL_BACKOFF_TIME);
 }
 
 static void
@@ -199,7 +199,7 @@ reload_hook(void *arg)
 	if (c == NULL)
 		return;
 	load_conf(c);
-	spec = conf_str(c, "dns_resolver");
+	spec = conf_str(c, CK_DNS_RESOLVER);
 	if (strcmp(spec, G.resolver_spec) == 0)
 		return;
 	if ((nr = route_resolver_new(G.srv->base, spec, &err)) == NULL) {
@@ -251,7 +251,7 @@ stop_hook(void *arg)
 int
 smtpc_init(struct server *srv, const struct conf *c, char **err_r)
 {
-	const char *spec = conf_str(c, "dns_resolver");
+	const char *spec = conf_str(c, CK_DNS_RESOLVER);
 
 	if (G.init) {
 		*err_r = xstrdup("smtp client initialised twice");

@@ -352,8 +352,8 @@ qmgr_start(struct server *srv, char **err_r)
 	int			 removed;
 
 	q->srv = srv;
-	q->qdir = xstrdup(conf_str(c, "queue_directory"));
-	q->max_active = (unsigned)conf_int(c, "worker_threads") * 2;
+	q->qdir = xstrdup(conf_str(c, CK_QUEUE_DIRECTORY));
+	q->max_active = (unsigned)conf_int(c, CK_WORKER_THREADS) * 2;
 	q->ino_fd = -1;
 	if ((removed = spool_recover(q->qdir, 0)) < 0) {
 		*err_r = xasprintf("queue_directory %s: %s", q->qdir, strerror(errno));

@@ -198,9 +198,9 @@ scan_submit(struct pickup *p)
 	p->scanning = true;
 	j = xcalloc(1, sizeof(*j));
 	j->p = p;
-	j->qdir = xstrdup(conf_str(c, "queue_directory"));
-	j->host = xstrdup(conf_str(c, "myhostname"));
-	j->max = (off_t)conf_int(c, "message_size_limit");
+	j->qdir = xstrdup(conf_str(c, CK_QUEUE_DIRECTORY));
+	j->host = xstrdup(conf_str(c, CK_MYHOSTNAME));
+	j->max = (off_t)conf_int(c, CK_MESSAGE_SIZE_LIMIT);
 	server_busy(p->srv);
 	pool_submit(p->srv->pool, scan_work, scan_done, j);
 }
@@ -230,7 +230,7 @@ pickup_start(struct server *srv, char **err_r)
 
 	p->srv = srv;
 	p->ino_fd = -1;
-	p->dir = xasprintf("%s/%s", conf_str(conf_current(), "queue_directory"), DROP_SUBDIR);
+	p->dir = xasprintf("%s/%s", conf_str(conf_current(), CK_QUEUE_DIRECTORY), DROP_SUBDIR);
 	if (stat(p->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		log_debug("pickup: no %s; local users other than the mail owner cannot submit", p->dir);
 		return p;

@@ -651,7 +651,7 @@ test_big_and_concurrency(void)
 			h->fn(h->arg);
 	}
 	c = conf_current();
-	t_int(conf_int(c, "default_destination_concurrency_limit"), 1);
+	t_int(conf_int(c, CK_DEFAULT_DESTINATION_CONCURRENCY_LIMIT), 1);
 	pending = 4;
 	for (int i = 0; i < 4; i++) {
 		memset(&jobs[i], 0, sizeof(jobs[i]));
