@@ -10,7 +10,8 @@ PKGS	 = libevent libevent_openssl libevent_pthreads libevent_extra openssl sqlit
 	   libmariadb libpq
 OPT	?= -O2 -g
 CFLAGS	+= -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	   -Wformat=2 -Wno-format-nonliteral $(OPT) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	   -Wformat=2 -Wno-format-nonliteral $(OPT) -Isrc -I$(BUILD)/gen \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 SRCS	 = $(sort $(wildcard src/*/*.c))
@@ -22,7 +23,14 @@ FUZZ	 = $(sort $(wildcard fuzz/fuzz_*.c))
 .PHONY: all deps run test test-fresh fuzz-build test-unit test-e2e test-asan clean bench fuzz
 all: $(BUILD)/letterbox
 
-$(BUILD)/%.o: %.c
+# lib/conf_ids.h: one enum constant per config key, generated from the key
+# table (src/lib/conf_keys.c), so a misspelt key fails the build.
+GEN	 = $(BUILD)/gen/lib/conf_ids.h
+$(BUILD)/gen/lib/conf_ids.h $(BUILD)-fuzz/gen/lib/conf_ids.h: src/lib/conf_keys.c scripts/gen-conf-ids.py
+	@mkdir -p $(dir $@)
+	@python3 scripts/gen-conf-ids.py $< $@
+
+$(BUILD)/%.o: %.c | $(GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -33,7 +41,7 @@ $(BUILD)/libletterbox.a: $(OBJS)
 $(BUILD)/letterbox: $(BUILD)/src/main.o $(BUILD)/libletterbox.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libletterbox.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libletterbox.a | $(GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libletterbox.a $(LDLIBS)
 
@@ -81,7 +89,7 @@ bench:
 # kept out of git); `make test` runs a short smoke of each (scripts/fuzz-smoke.sh).
 FUZZ_TIME ?= 60
 FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
-	-fno-sanitize-recover=undefined -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	-fno-sanitize-recover=undefined -Isrc -I$(BUILD)-fuzz/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FOBJS	 = $(SRCS:%.c=$(BUILD)-fuzz/%.o)
 FBINS	 = $(FUZZ:fuzz/%.c=$(BUILD)-fuzz/%)
 
@@ -92,7 +100,7 @@ fuzz:
 
 fuzz-build: $(FBINS)
 
-$(BUILD)-fuzz/src/%.o: src/%.c
+$(BUILD)-fuzz/src/%.o: src/%.c | $(BUILD)-fuzz/gen/lib/conf_ids.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -100,7 +108,7 @@ $(BUILD)-fuzz/libletterbox.a: $(FOBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)-fuzz/%: fuzz/%.c $(BUILD)-fuzz/libletterbox.a
+$(BUILD)-fuzz/%: fuzz/%.c $(BUILD)-fuzz/libletterbox.a | $(BUILD)-fuzz/gen/lib/conf_ids.h
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)-fuzz/libletterbox.a $(LDLIBS)
 
 -include $(FOBJS:.o=.d)

@@ -89,7 +89,7 @@ auth_work(void *arg)
 	q->result = AUTH_FAIL;
 	if (c == NULL)
 		c = conf_current();
-	key = addr_lookup_key(q->login, c != NULL && conf_bool(c, "localpart_case_sensitive"));
+	key = addr_lookup_key(q->login, c != NULL && conf_bool(c, CK_LOCALPART_CASE_SENSITIVE));
 	if (key == NULL) {
 		waste_time(q->password);
 		goto out;
@@ -108,12 +108,12 @@ auth_work(void *arg)
 		goto out;
 	}
 	switch (passwd_verify(q->password, hash,
-	    c != NULL && conf_bool(c, "allow_plaintext_passwords"))) {
+	    c != NULL && conf_bool(c, CK_ALLOW_PLAINTEXT_PASSWORDS))) {
 	case PASSWD_MATCH:
 		q->result = AUTH_OK;
 		q->canonical = key;
 		key = NULL;
-		if (c != NULL && conf_bool(c, "password_upgrade") && passwd_needs_upgrade(hash))
+		if (c != NULL && conf_bool(c, CK_PASSWORD_UPGRADE) && passwd_needs_upgrade(hash))
 			upgrade(q, d, q->canonical);
 		break;
 	case PASSWD_UNSUPPORTED:

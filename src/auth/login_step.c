@@ -47,7 +47,7 @@ failed_reply(struct session *s, void *arg)
 	struct login_step *l = arg;
 
 	l->ops->failure(s, LOGIN_FAILED);
-	if ((int64_t)l->failures >= conf_int(conf_current(), "auth_failure_limit")) {
+	if ((int64_t)l->failures >= conf_int(conf_current(), CK_AUTH_FAILURE_LIMIT)) {
 		log_info("%s sid=%s: disconnect reason=auth-failure-limit failures=%u",
 		    s->proto->name, s->sid, l->failures);
 		session_close(s);

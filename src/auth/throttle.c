@@ -234,7 +234,7 @@ unsigned
 auth_throttle_fail(const char *addr)
 {
 	const struct conf	*c = conf_current();
-	int64_t			 base_s = c != NULL ? conf_int(c, "auth_failure_delay") : 1;
+	int64_t			 base_s = c != NULL ? conf_int(c, CK_AUTH_FAILURE_DELAY) : 1;
 
 	pthread_once(&global_once, global_init);
 	return throttle_fail(global, addr, time(NULL), (unsigned)base_s * 1000);

@@ -235,7 +235,7 @@ user_check(struct cli *c, const char *email)
 		goto out;
 	switch (dir_password(d, email, &hash)) {
 	case DIR_FOUND:
-		switch (passwd_verify(pw, hash, conf_bool(c->conf, "allow_plaintext_passwords"))) {
+		switch (passwd_verify(pw, hash, conf_bool(c->conf, CK_ALLOW_PLAINTEXT_PASSWORDS))) {
 		case PASSWD_MATCH:
 			rc = 0;
 			break;

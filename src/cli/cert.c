@@ -33,9 +33,9 @@ cmd_cert(struct cli *c, int argc, char **argv)
 	if ((conf = cli_conf(c)) == NULL)
 		return EX_CONFIG;
 	if (host == NULL)
-		host = conf_str(conf, "myhostname");
-	cert = conf_str(conf, "smtpd_tls_cert_file");
-	key = conf_str(conf, "smtpd_tls_key_file");
+		host = conf_str(conf, CK_MYHOSTNAME);
+	cert = conf_str(conf, CK_SMTPD_TLS_CERT_FILE);
+	key = conf_str(conf, CK_SMTPD_TLS_KEY_FILE);
 	if (tls_cert_create(cert, key, host, &err) < 0) {
 		int code = cli_err(strstr(err, "host name") ? EX_USAGE : EX_CANTCREAT, "%s", err);
 

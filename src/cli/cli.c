@@ -97,7 +97,7 @@ cli_conf(struct cli *c)
 struct passwd *
 cli_owner_lookup(const struct conf *conf, char **err_r)
 {
-	const char	*owner = conf_str(conf, "mail_owner");
+	const char	*owner = conf_str(conf, CK_MAIL_OWNER);
 	struct passwd	*pw = getpwnam(owner);
 
 	if (pw == NULL) {
@@ -136,8 +136,9 @@ cli_path_unreachable(const char *dir, const struct passwd *pw)
 char *
 cli_owner_unreachable(const struct conf *conf, const struct passwd *pw)
 {
-	static const char *keys[] = { "config_directory", "queue_directory", "virtual_mailbox_base" };
-	const char	*db = conf_str(conf, "database");
+	static const enum conf_id keys[] = { CK_CONFIG_DIRECTORY, CK_QUEUE_DIRECTORY,
+	    CK_VIRTUAL_MAILBOX_BASE };
+	const char	*db = conf_str(conf, CK_DATABASE);
 	char		*msg = NULL, *dbdir, *slash;
 	size_t		 i;
 
@@ -172,7 +173,7 @@ cli_become_owner(const struct conf *conf)
 
 	if (geteuid() != 0) {
 		/* Nothing to switch; a mail_owner of root is still a wrong config. */
-		pw = getpwnam(conf_str(conf, "mail_owner"));
+		pw = getpwnam(conf_str(conf, CK_MAIL_OWNER));
 		if (pw != NULL && (pw->pw_uid == 0 || pw->pw_gid == 0) && cli_owner_lookup(conf, &err) == NULL)
 			goto fail;
 		return 0;

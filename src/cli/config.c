@@ -21,16 +21,18 @@
 static int
 check_paths(const struct conf *conf)
 {
-	static const char *paths[] = { "queue_directory", "virtual_mailbox_base",
-	    "smtpd_tls_cert_file", "smtpd_tls_key_file", NULL };
+	static const enum conf_id paths[] = { CK_QUEUE_DIRECTORY, CK_VIRTUAL_MAILBOX_BASE,
+	    CK_SMTPD_TLS_CERT_FILE, CK_SMTPD_TLS_KEY_FILE };
+	const struct conf_key *k = conf_keys(NULL);
 	struct stat	 st;
-	int		 i, warned = 0;
+	size_t		 i;
+	int		 warned = 0;
 
-	for (i = 0; paths[i] != NULL; i++) {
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		const char *p = conf_str(conf, paths[i]);
 
 		if (*p != '\0' && stat(p, &st) != 0) {
-			fprintf(stderr, "letterbox: warning: %s: %s does not exist\n", paths[i], p);
+			fprintf(stderr, "letterbox: warning: %s: %s does not exist\n", k[paths[i]].name, p);
 			warned++;
 		}
 	}
@@ -45,7 +47,7 @@ check_paths(const struct conf *conf)
 static int
 check_admin(const struct conf *conf)
 {
-	const char	*file = conf_str(conf, "alias_maps");
+	const char	*file = conf_str(conf, CK_ALIAS_MAPS);
 	char		 name[256] = "postmaster", *t = NULL, *p;
 	int		 depth;
 	bool		 found = false;
@@ -87,7 +89,7 @@ static int
 check_directory(const struct conf *conf)
 {
 	struct directory	*d;
-	const char		*owner = conf_str(conf, "mail_owner");
+	const char		*owner = conf_str(conf, CK_MAIL_OWNER);
 	char			*err = NULL;
 	int			 n = 0;
 
@@ -145,13 +147,15 @@ cmd_config(struct cli *c, int argc, char **argv)
 	if (strcmp(argv[1], "get") == 0) {
 		if (argc != 3)
 			return cli_usage("config");
-		if (conf_key_find(argv[2]) == NULL)
+		enum conf_id id;
+
+		if (!conf_id_find(argv[2], &id))
 			return cli_err(EX_USAGE, "unknown parameter \"%s\"", argv[2]);
-		printf("%s\n", conf_str(conf, argv[2]));
+		printf("%s\n", conf_str(conf, id));
 		return 0;
 	}
 	if (strcmp(argv[1], "check") == 0) {
-		struct passwd *pw = getpwnam(conf_str(conf, "mail_owner"));
+		struct passwd *pw = getpwnam(conf_str(conf, CK_MAIL_OWNER));
 
 		if (argc != 2)
 			return cli_usage("config");
@@ -164,7 +168,7 @@ cmd_config(struct cli *c, int argc, char **argv)
 		}
 		k = conf_keys(&n);
 		for (i = 0; i < n; i++)
-			printf("%s = %s\n", k[i].name, conf_str(conf, k[i].name));
+			printf("%s = %s\n", k[i].name, conf_str(conf, (enum conf_id)i));
 		if (fflush(stdout) != 0)
 			return cli_err(EX_IOERR, "cannot write the settings");
 		check_paths(conf);

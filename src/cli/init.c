@@ -260,10 +260,10 @@ init_files(const struct conf *conf, const char *abs, const struct init_args *a, 
 	char			*e = NULL, *md;
 	int			 r = 0;
 
-	if (mkdir(conf_str(conf, "queue_directory"), 0700) != 0 ||
-	    mkdir(conf_str(conf, "virtual_mailbox_base"), 0700) != 0)
+	if (mkdir(conf_str(conf, CK_QUEUE_DIRECTORY), 0700) != 0 ||
+	    mkdir(conf_str(conf, CK_VIRTUAL_MAILBOX_BASE), 0700) != 0)
 		return cli_err(EX_CANTCREAT, "cannot create spool or vmail in %s: %s", abs, strerror(errno));
-	md = xasprintf("%s/maildrop", conf_str(conf, "queue_directory"));
+	md = xasprintf("%s/maildrop", conf_str(conf, CK_QUEUE_DIRECTORY));
 	if (root && mkdir(md, 0700) != 0)
 		r = cli_err(EX_CANTCREAT, "%s: %s", md, strerror(errno));
 	free(md);
@@ -279,7 +279,7 @@ init_files(const struct conf *conf, const char *abs, const struct init_args *a, 
 	}
 	dir_close(&d);
 #ifdef HAVE_TLS_H
-	if (tls_cert_create(conf_str(conf, "smtpd_tls_cert_file"), conf_str(conf, "smtpd_tls_key_file"),
+	if (tls_cert_create(conf_str(conf, CK_SMTPD_TLS_CERT_FILE), conf_str(conf, CK_SMTPD_TLS_KEY_FILE),
 	    a->host, &e) < 0) {
 		r = cli_err(EX_CANTCREAT, "certificate: %s", e);
 		free(e);
@@ -296,8 +296,8 @@ init_owners(const struct conf *conf, const char *abs, const char *conf_path, con
 	char	*e = NULL;
 	int	 r;
 
-	if (chown_tree(conf_str(conf, "queue_directory"), pw->pw_uid, pw->pw_gid) < 0 ||
-	    chown_tree(conf_str(conf, "virtual_mailbox_base"), pw->pw_uid, pw->pw_gid) < 0)
+	if (chown_tree(conf_str(conf, CK_QUEUE_DIRECTORY), pw->pw_uid, pw->pw_gid) < 0 ||
+	    chown_tree(conf_str(conf, CK_VIRTUAL_MAILBOX_BASE), pw->pw_uid, pw->pw_gid) < 0)
 		return cli_err(EX_OSERR, "cannot give the spool and vmail in %s to %s", abs, pw->pw_name);
 	if (perms_init(conf, conf_path, pw, drop_gid, &e) < 0) {
 		r = cli_err(EX_OSERR, "%s", e);

@@ -61,13 +61,13 @@ fail:
 static char *
 sqlite_path(const struct conf *c)
 {
-	const char *db = conf_str(c, "database");
+	const char *db = conf_str(c, CK_DATABASE);
 
 	if (strncmp(db, "sqlite:", 7) != 0 || db[7] == '\0')
 		return NULL;
 	if (db[7] == '/')
 		return xstrdup(db + 7);
-	return xasprintf("%s/%s", conf_str(c, "config_directory"), db + 7);
+	return xasprintf("%s/%s", conf_str(c, CK_CONFIG_DIRECTORY), db + 7);
 }
 
 /* Does the SQLite database live directly in the config directory? */
@@ -80,8 +80,8 @@ db_in_confdir(const struct conf *c)
 	if (db == NULL)
 		return false;
 	slash = strrchr(db, '/');
-	in = slash != NULL && (size_t)(slash - db) == strlen(conf_str(c, "config_directory")) &&
-	    strncmp(db, conf_str(c, "config_directory"), (size_t)(slash - db)) == 0;
+	in = slash != NULL && (size_t)(slash - db) == strlen(conf_str(c, CK_CONFIG_DIRECTORY)) &&
+	    strncmp(db, conf_str(c, CK_CONFIG_DIRECTORY), (size_t)(slash - db)) == 0;
 	free(db);
 	return in;
 }
@@ -90,7 +90,7 @@ db_in_confdir(const struct conf *c)
 static char *
 tls_dir(const struct conf *c)
 {
-	const char	*key = conf_str(c, "smtpd_tls_key_file"), *cd = conf_str(c, "config_directory");
+	const char	*key = conf_str(c, CK_SMTPD_TLS_KEY_FILE), *cd = conf_str(c, CK_CONFIG_DIRECTORY);
 	const char	*slash = strrchr(key, '/');
 	size_t		 cl = strlen(cd);
 
@@ -124,8 +124,8 @@ int
 perms_init(const struct conf *c, const char *conf_path, const struct passwd *pw, gid_t drop_gid,
     char **err_r)
 {
-	const char	*cd = conf_str(c, "config_directory");
-	const char	*qd = conf_str(c, "queue_directory");
+	const char	*cd = conf_str(c, CK_CONFIG_DIRECTORY);
+	const char	*qd = conf_str(c, CK_QUEUE_DIRECTORY);
 	char		*td = tls_dir(c), *md = xasprintf("%s/maildrop", qd);
 	struct {
 		const char	*path;
@@ -135,13 +135,13 @@ perms_init(const struct conf *c, const char *conf_path, const struct passwd *pw,
 	} t[] = {
 		{ cd, 0, db_in_confdir(c) ? pw->pw_gid : 0, db_in_confdir(c) ? 01775 : 0755 },
 		{ conf_path, 0, 0, 0644 },
-		{ conf_str(c, "alias_maps"), 0, 0, 0644 },
+		{ conf_str(c, CK_ALIAS_MAPS), 0, 0, 0644 },
 		{ td, 0, 0, 0755 },
-		{ conf_str(c, "smtpd_tls_key_file"), 0, 0, 0600 },
-		{ conf_str(c, "smtpd_tls_cert_file"), 0, 0, 0644 },
+		{ conf_str(c, CK_SMTPD_TLS_KEY_FILE), 0, 0, 0600 },
+		{ conf_str(c, CK_SMTPD_TLS_CERT_FILE), 0, 0, 0644 },
 		{ qd, pw->pw_uid, drop_gid, 0710 },
 		{ md, pw->pw_uid, drop_gid, 01730 },
-		{ conf_str(c, "virtual_mailbox_base"), pw->pw_uid, pw->pw_gid, 0700 },
+		{ conf_str(c, CK_VIRTUAL_MAILBOX_BASE), pw->pw_uid, pw->pw_gid, 0700 },
 	};
 	size_t	i;
 	int	r = 0;
@@ -181,14 +181,14 @@ fix_root_file(const char *path, const struct passwd *pw)
 void
 perms_fix(const struct conf *c, const char *conf_path, const struct passwd *pw)
 {
-	const char	*cd = conf_str(c, "config_directory");
+	const char	*cd = conf_str(c, CK_CONFIG_DIRECTORY);
 	char		*td = tls_dir(c);
 	struct stat	 st;
 
 	fix_root_file(conf_path, pw);
-	fix_root_file(conf_str(c, "alias_maps"), pw);
+	fix_root_file(conf_str(c, CK_ALIAS_MAPS), pw);
 	fix_root_file(td, pw);
-	fix_root_file(conf_str(c, "smtpd_tls_key_file"), pw);
+	fix_root_file(conf_str(c, CK_SMTPD_TLS_KEY_FILE), pw);
 	free(td);
 	/* An instance directory the owner owns (an older init): root's, sticky. */
 	if (lstat(cd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == pw->pw_uid &&

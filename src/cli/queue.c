@@ -152,7 +152,7 @@ cmd_queue(struct cli *c, int argc, char **argv)
 		return EX_CONFIG;
 	if (cli_become_owner(conf) < 0)
 		return EX_NOPERM;
-	qdir = conf_str(conf, "queue_directory");
+	qdir = conf_str(conf, CK_QUEUE_DIRECTORY);
 	if (strcmp(argv[1], "list") == 0 && argc == 2)
 		return queue_list(qdir);
 	if (strcmp(argv[1], "flush") == 0 && argc == 2)

@@ -231,7 +231,7 @@ fix_headers(const struct buf *msg, struct buf *out, const char *sender, const ch
 static int
 submit_maildrop(const struct conf *c, const struct drop_msg *m)
 {
-	const char	*qdir = conf_str(c, "queue_directory");
+	const char	*qdir = conf_str(c, CK_QUEUE_DIRECTORY);
 	unsigned char	 r[8];
 	char		 name[64], *tmp, *dst;
 	int		 fd, saved, rc = 0;
@@ -285,10 +285,10 @@ submit(const struct conf *c, uid_t uid, bool direct, const char *sender, const s
 
 	if (!direct)
 		return submit_maildrop(c, &m);
-	if (drop_enqueue(conf_str(c, "queue_directory"), conf_str(c, "myhostname"), uid,
+	if (drop_enqueue(conf_str(c, CK_QUEUE_DIRECTORY), conf_str(c, CK_MYHOSTNAME), uid,
 	    pw ? pw->pw_name : NULL, &m, qid) < 0)
 		return cli_err(EX_TEMPFAIL, "cannot queue the message in %s: %s",
-		    conf_str(c, "queue_directory"), strerror(errno));
+		    conf_str(c, CK_QUEUE_DIRECTORY), strerror(errno));
 	return 0;
 }
 
@@ -349,30 +349,30 @@ cmd_sendmail(struct cli *c, int argc, char **argv)
 		return EX_CONFIG;
 	pw = getpwuid(uid);
 	if (from == NULL)
-		sender = xasprintf("%s@%s", pw ? pw->pw_name : "nobody", conf_str(conf, "myorigin"));
+		sender = xasprintf("%s@%s", pw ? pw->pw_name : "nobody", conf_str(conf, CK_MYORIGIN));
 	else if (*from == '\0' || strcmp(from, "<>") == 0)
 		sender = xstrdup("");
 	else
-		sender = strchr(from, '@') ? xstrdup(from) : xasprintf("%s@%s", from, conf_str(conf, "myorigin"));
+		sender = strchr(from, '@') ? xstrdup(from) : xasprintf("%s@%s", from, conf_str(conf, CK_MYORIGIN));
 	/* Root queues as the mail owner; so does the owner itself (an instance made without root). */
-	direct = geteuid() == 0 || access(conf_str(conf, "queue_directory"), W_OK) == 0;
+	direct = geteuid() == 0 || access(conf_str(conf, CK_QUEUE_DIRECTORY), W_OK) == 0;
 	if (geteuid() == 0 && cli_become_owner(conf) < 0) {
 		free(sender);
 		return EX_NOPERM;
 	}
-	buf_init(&msg, (size_t)conf_int(conf, "message_size_limit"));
-	buf_init(&fixed, (size_t)conf_int(conf, "message_size_limit") + 65536);
+	buf_init(&msg, (size_t)conf_int(conf, CK_MESSAGE_SIZE_LIMIT));
+	buf_init(&fixed, (size_t)conf_int(conf, CK_MESSAGE_SIZE_LIMIT) + 65536);
 	for (; i < argc && rc == 0; i++)
-		rc = rcpt_add(&r, argv[i], conf_str(conf, "myorigin"));
+		rc = rcpt_add(&r, argv[i], conf_str(conf, CK_MYORIGIN));
 	if (rc == 0)
 		rc = read_message(&msg, ignore_dots);
 	if (rc == 0 && from_headers)
-		rc = rcpts_from_headers(&msg, &r, conf_str(conf, "myorigin"));
+		rc = rcpts_from_headers(&msg, &r, conf_str(conf, CK_MYORIGIN));
 	if (rc == 0 && r.n == 0)
 		rc = cli_err(EX_USAGE, "sendmail: no recipients (give them as arguments or use -t)");
 	if (rc == 0) {
 		fix_headers(&msg, &fixed, sender[0] ? sender : "MAILER-DAEMON", fullname,
-		    conf_str(conf, "myhostname"));
+		    conf_str(conf, CK_MYHOSTNAME));
 		rc = submit(conf, uid, direct, sender, &r, &fixed);
 	}
 	for (size_t k = 0; k < r.n; k++)

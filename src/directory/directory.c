@@ -36,6 +36,15 @@ const char *const dir_query_keys[DIR_Q_COUNT] = {
 	[DIR_Q_PASSWORD] = "password_query",
 };
 
+/* The same keys as config ids, for the lookups. */
+static const enum conf_id dir_query_conf[DIR_Q_COUNT] = {
+	[DIR_Q_DOMAIN] = CK_DOMAIN_QUERY,
+	[DIR_Q_MAILBOX] = CK_MAILBOX_QUERY,
+	[DIR_Q_FORWARD] = CK_FORWARD_QUERY,
+	[DIR_Q_TRANSPORT] = CK_TRANSPORT_QUERY,
+	[DIR_Q_PASSWORD] = CK_PASSWORD_QUERY,
+};
+
 static const struct dir_backend *const backends[] = {
 	&dir_backend_sqlite,
 	&dir_backend_mysql,
@@ -108,7 +117,7 @@ compile_queries(struct directory *d, const struct conf *c, char **err_r)
 	int		 i;
 
 	for (i = 0; i < DIR_Q_COUNT; i++) {
-		tmpl = conf_str(c, dir_query_keys[i]);
+		tmpl = conf_str(c, dir_query_conf[i]);
 		if (*tmpl == '\0')
 			continue;
 		if ((d->q[i] = sqlq_compile(tmpl, d->be->dialect, &err)) == NULL) {
@@ -133,9 +142,9 @@ static struct directory *
 dir_open_mode(const struct conf *c, bool create, char **err_r)
 {
 	const struct dir_backend *const *be;
-	const char		*database = conf_str(c, "database");
-	const char		*pwfile = conf_str(c, "database_password_file");
-	const char		*confdir = conf_str(c, "config_directory");
+	const char		*database = conf_str(c, CK_DATABASE);
+	const char		*pwfile = conf_str(c, CK_DATABASE_PASSWORD_FILE);
+	const char		*confdir = conf_str(c, CK_CONFIG_DIRECTORY);
 	struct directory	*d;
 	char			*pw = NULL;
 	int			 rc;
@@ -150,7 +159,7 @@ dir_open_mode(const struct conf *c, bool create, char **err_r)
 	}
 	d = xcalloc(1, sizeof(*d));
 	d->be = *be;
-	d->case_sensitive = conf_bool(c, "localpart_case_sensitive");
+	d->case_sensitive = conf_bool(c, CK_LOCALPART_CASE_SENSITIVE);
 	if (compile_queries(d, c, err_r) < 0) {
 		free_queries(d);
 		free(d);

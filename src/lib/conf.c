@@ -431,39 +431,61 @@ conf_load(const char *path, char **err_r)
 	return c;
 }
 
-static unsigned
-must_index(const char *key)
-{
-	unsigned n, i = key_index(key);
-
-	conf_keys(&n);
-	if (i == n)
-		fatalx("internal error: unknown config key %s", key);
-	return i;
-}
-
 const char *
-conf_str(const struct conf *c, const char *key)
+conf_str(const struct conf *c, enum conf_id key)
 {
-	return c->val[must_index(key)];
+	return c->val[key];
 }
 
 bool
-conf_bool(const struct conf *c, const char *key)
+conf_bool(const struct conf *c, enum conf_id key)
 {
-	return c->num[must_index(key)] != 0;
+	return c->num[key] != 0;
 }
 
 int64_t
-conf_int(const struct conf *c, const char *key)
+conf_int(const struct conf *c, enum conf_id key)
 {
-	return c->num[must_index(key)];
+	return c->num[key];
 }
 
 bool
-conf_is_set(const struct conf *c, const char *key)
+conf_is_set(const struct conf *c, enum conf_id key)
 {
-	return c->raw[must_index(key)] != NULL && c->line[must_index(key)] != 0;
+	return c->raw[key] != NULL && c->line[key] != 0;
+}
+
+static enum conf_id
+must_id(const char *name)
+{
+	enum conf_id id;
+
+	if (!conf_id_find(name, &id))
+		fatalx("internal error: unknown config key %s", name);
+	return id;
+}
+
+const char *
+conf_str_named(const struct conf *c, const char *name)
+{
+	return conf_str(c, must_id(name));
+}
+
+int64_t
+conf_int_named(const struct conf *c, const char *name)
+{
+	return conf_int(c, must_id(name));
+}
+
+bool
+conf_id_find(const char *name, enum conf_id *id_r)
+{
+	unsigned i = key_index(name);
+
+	if (i >= CK__COUNT)
+		return false;
+	*id_r = (enum conf_id)i;
+	return true;
 }
 
 const char *

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/conf_ids.h"	/* enum conf_id: CK_<KEY>, generated from the table */
+
 enum conf_type {
 	CONF_STR,	/* free text (checked by the key's check function, if any) */
 	CONF_BOOL,	/* yes | no */
@@ -34,7 +36,7 @@ struct conf_key {
 
 struct conf;
 
-/* The table, in documentation order; n_r gets its length. */
+/* The table, in documentation order (index = enum conf_id); n_r (may be NULL) gets its length. */
 const struct conf_key *conf_keys(unsigned *n_r);
 const struct conf_key *conf_key_find(const char *name);
 
@@ -48,11 +50,19 @@ struct conf	*conf_load(const char *path, char **err_r);
 struct conf	*conf_defaults(const char *dir);
 void		 conf_free(struct conf **c);
 
-/* Typed getters; the key must exist in the table (else fatalx: a bug). */
-const char	*conf_str(const struct conf *c, const char *key);	/* borrowed */
-bool		 conf_bool(const struct conf *c, const char *key);
-int64_t		 conf_int(const struct conf *c, const char *key);	/* INT/SIZE/TIME */
-bool		 conf_is_set(const struct conf *c, const char *key);	/* in the file */
+/*
+ * Typed getters, an array index each: the key is a CK_ constant, so a
+ * misspelt key does not compile.
+ */
+const char	*conf_str(const struct conf *c, enum conf_id key);	/* borrowed */
+bool		 conf_bool(const struct conf *c, enum conf_id key);
+int64_t		 conf_int(const struct conf *c, enum conf_id key);	/* INT/SIZE/TIME */
+bool		 conf_is_set(const struct conf *c, enum conf_id key);	/* in the file */
+/* A key named at run time (`config get NAME`): false when there is none. */
+bool		 conf_id_find(const char *name, enum conf_id *id_r);
+/* The getters for a key named at run time; the name must be in the table. */
+const char	*conf_str_named(const struct conf *c, const char *name);
+int64_t		 conf_int_named(const struct conf *c, const char *name);
 const char	*conf_path(const struct conf *c);
 
 /*

@@ -157,10 +157,15 @@ static const struct conf_key keys[] = {
 	  "concurrent POP3 sessions from one client address" },
 };
 
+/* lib/conf_ids.h is generated from this table: one CK_ constant per entry. */
+_Static_assert(sizeof(keys) / sizeof(keys[0]) == CK__COUNT,
+    "lib/conf_ids.h is out of date with the key table");
+
 const struct conf_key *
 conf_keys(unsigned *n_r)
 {
-	*n_r = sizeof(keys) / sizeof(keys[0]);
+	if (n_r != NULL)
+		*n_r = sizeof(keys) / sizeof(keys[0]);
 	return keys;
 }
 

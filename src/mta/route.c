@@ -211,7 +211,7 @@ lookup_done(void *arg)
 		    "4.3.0 transport table lookup failed for %s", l->domain);
 	} else
 		(void)route_decide(l->domain, l->transport,
-		    c != NULL ? conf_str(c, "relayhost") : NULL, &r);
+		    c != NULL ? conf_str(c, CK_RELAYHOST) : NULL, &r);
 	server_idle(l->srv);
 	l->cb(&r, l->arg);
 	free(l->domain);

@@ -99,7 +99,7 @@ listen_open(struct event_base *base, const struct conf *c, const struct service 
 
 	for (i = 0; i < nsvcs; i++) {
 		b.svc = &svcs[i];
-		if (str_each_item(conf_str(c, svcs[i].listen_key), bind_one, &b) != 0) {
+		if (str_each_item(conf_str_named(c, svcs[i].listen_key), bind_one, &b) != 0) {
 			*err_r = b.err;
 			listen_close(&ls);
 			return NULL;

@@ -395,16 +395,16 @@ tls_ctx_new(const struct conf *c, char **err_r)
 {
 	struct tls_ctx		*t;
 	struct sni_parse	 p = { 0 };
-	const char		*chain = conf_str(c, "smtpd_tls_chain_file");
-	const char		*sni = conf_str(c, "tls_sni_maps");
+	const char		*chain = conf_str(c, CK_SMTPD_TLS_CHAIN_FILE);
+	const char		*sni = conf_str(c, CK_TLS_SNI_MAPS);
 
 	*err_r = NULL;
 	t = xcalloc(1, sizeof(*t));
 	t->server = true;
 	if ((t->ssl = server_ssl_ctx_new(err_r)) == NULL)
 		goto fail;
-	if (load_cert_key(t->ssl, conf_str(c, "smtpd_tls_cert_file"),
-	    conf_str(c, "smtpd_tls_key_file"), "smtpd_tls_cert_file", "smtpd_tls_key_file",
+	if (load_cert_key(t->ssl, conf_str(c, CK_SMTPD_TLS_CERT_FILE),
+	    conf_str(c, CK_SMTPD_TLS_KEY_FILE), "smtpd_tls_cert_file", "smtpd_tls_key_file",
 	    err_r) < 0)
 		goto fail;
 	if (chain[0] != '\0' && load_chain(t->ssl, chain, err_r) < 0)

@@ -31,7 +31,7 @@ struct pop3_cmd {
 static bool
 plaintext_ok(struct pop3_session *s)
 {
-	return pop3_tls(s) || !conf_bool(conf_current(), "disable_plaintext_auth");
+	return pop3_tls(s) || !conf_bool(conf_current(), CK_DISABLE_PLAINTEXT_AUTH);
 }
 
 /* A bad command: reply, and close once the client keeps at it. */

@@ -255,7 +255,7 @@ pop3_maildrop_open(struct pop3_session *s)
 	struct pop3_job *j = job_new(s, JOB_OPEN);
 
 	j->login = xstrdup(s->login);
-	j->base = xstrdup(conf_str(conf_current(), "virtual_mailbox_base"));
+	j->base = xstrdup(conf_str(conf_current(), CK_VIRTUAL_MAILBOX_BASE));
 	session_wait(s->ss);
 	session_job_submit(s->ss, &j->sj, open_work, open_done, j);
 }

@@ -87,7 +87,7 @@ void
 pop3_logged_in(struct pop3_session *s)
 {
 	session_authenticated(s->ss);
-	session_set_idle(s->ss, (unsigned)conf_int(conf_current(), "pop3_timeout") * 1000);
+	session_set_idle(s->ss, (unsigned)conf_int(conf_current(), CK_POP3_TIMEOUT) * 1000);
 }
 
 void
@@ -255,11 +255,11 @@ pop3d_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 {
 	const struct conf	*c = conf_current();
 	struct session_limits	 lim = {
-		.max_service = svc->max_key != NULL ? (unsigned)conf_int(c, svc->max_key) : 0,
-		.max_client = (unsigned)conf_int(c, "pop3_client_connection_count_limit"),
-		.handshake_ms = (unsigned)conf_int(c, "tls_handshake_timeout") * 1000,
-		.login_ms = (unsigned)conf_int(c, "login_timeout") * 1000,
-		.idle_ms = (unsigned)conf_int(c, "login_timeout") * 1000,
+		.max_service = svc->max_key != NULL ? (unsigned)conf_int_named(c, svc->max_key) : 0,
+		.max_client = (unsigned)conf_int(c, CK_POP3_CLIENT_CONNECTION_COUNT_LIMIT),
+		.handshake_ms = (unsigned)conf_int(c, CK_TLS_HANDSHAKE_TIMEOUT) * 1000,
+		.login_ms = (unsigned)conf_int(c, CK_LOGIN_TIMEOUT) * 1000,
+		.idle_ms = (unsigned)conf_int(c, CK_LOGIN_TIMEOUT) * 1000,
 		.line_max = POP3_LINE_MAX,
 		.line_cap = SASL_RESPONSE_MAX,
 	};

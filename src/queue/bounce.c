@@ -348,7 +348,7 @@ write_notice(struct out *o, const struct spool_msg *m, const size_t *idx, size_t
 		    "Your message could not be delivered for more than %lld hour(s).\r\n"
 		    "It will be retried until it is %lld day(s) old.\r\n\r\n",
 		    (long long)((now - arrival) / 3600),
-		    (long long)(conf_int(c, "maximal_queue_lifetime") / 86400));
+		    (long long)(conf_int(c, CK_MAXIMAL_QUEUE_LIFETIME) / 86400));
 	else
 		out_addf(o, "Your message was successfully delivered to the destination(s)\r\n"
 		    "listed below. If the message was delivered to mailbox you will\r\n"
@@ -412,7 +412,7 @@ write_notice(struct out *o, const struct spool_msg *m, const size_t *idx, size_t
 			out_addf(o, "Last-Attempt-Date: %s\r\n", date);
 		}
 		if (kind == BOUNCE_DELAY) {
-			rfc5322_date(arrival + (time_t)conf_int(c, "maximal_queue_lifetime"),
+			rfc5322_date(arrival + (time_t)conf_int(c, CK_MAXIMAL_QUEUE_LIFETIME),
 			    retry, sizeof(retry));
 			out_addf(o, "Will-Retry-Until: %s\r\n", retry);
 		}
@@ -437,7 +437,7 @@ bounce_create(const char *qdir, const struct spool_msg *m, const size_t *idx, si
     enum bounce_kind kind, const struct conf *c, char qid_r[SPOOL_QID_SIZE], char **err_r)
 {
 	char			 host[256], to[SPOOL_ADDR_MAX + 1];
-	const char		*h = conf_str(c, "myhostname");
+	const char		*h = conf_str(c, CK_MYHOSTNAME);
 	bool			 dbl = false;
 	struct spool_rcpt	 rc;
 	struct spool_envelope	 env;

@@ -68,7 +68,7 @@ struct deliver_pass {
 time_t
 deliver_backoff(const struct conf *c, unsigned attempts)
 {
-	int64_t min = conf_int(c, "minimal_backoff_time"), max = conf_int(c, "maximal_backoff_time");
+	int64_t min = conf_int(c, CK_MINIMAL_BACKOFF_TIME), max = conf_int(c, CK_MAXIMAL_BACKOFF_TIME);
 	int64_t d = min;
 
 	while (attempts > 1 && d < max) {
@@ -204,7 +204,7 @@ queue_local(struct deliver_pass *p, size_t idx, const char *maildir)
 	p->req_idx = xreallocarray(p->req_idx, p->nreqs + 1, sizeof(size_t));
 	q = &p->reqs[p->nreqs];
 	memset(q, 0, sizeof(*q));
-	q->base = conf_str(p->c, "virtual_mailbox_base");
+	q->base = conf_str(p->c, CK_VIRTUAL_MAILBOX_BASE);
 	q->maildir = xstrdup(maildir);
 	q->fd = p->m->fd;
 	q->stop_if_unlinked = true;	/* `queue delete` during the pass */
@@ -215,10 +215,10 @@ queue_local(struct deliver_pass *p, size_t idx, const char *maildir)
 	q->qid = p->m->qid;
 	q->rcpt_idx = (unsigned)idx;
 	q->arrival_us = p->m->env.arrival_us;
-	q->hostname = conf_str(p->c, "myhostname");
+	q->hostname = conf_str(p->c, CK_MYHOSTNAME);
 	q->check_cur = p->recovered || r->attempts > 0;
-	q->maildirsize = conf_bool(p->c, "virtual_create_maildirsize");
-	q->quota_bytes = (uint64_t)conf_int(p->c, "virtual_mailbox_limit");
+	q->maildirsize = conf_bool(p->c, CK_VIRTUAL_CREATE_MAILDIRSIZE);
+	q->quota_bytes = (uint64_t)conf_int(p->c, CK_VIRTUAL_MAILBOX_LIMIT);
 	p->req_idx[p->nreqs++] = idx;
 }
 
@@ -298,7 +298,7 @@ handle_original(struct deliver_pass *p, struct directory *d, size_t idx)
 	const char		*addr = p->m->env.rcpts[idx].addr;
 	size_t			 i;
 
-	if (p->h.received > (unsigned)conf_int(p->c, "hopcount_limit")) {
+	if (p->h.received > (unsigned)conf_int(p->c, CK_HOPCOUNT_LIMIT)) {
 		set_state(p, idx, SPOOL_R_FAILED, "5.4.6 too many hops (mail loop?)");
 		log_result(p, idx, "none", "bounced", "5.4.6 too many hops (mail loop?)");
 		return;
@@ -363,7 +363,7 @@ struct deliver_pass *
 deliver_begin(const struct conf *c, const char *qid, bool force, bool recovered,
     struct deliver_outcome *out)
 {
-	const char		*qdir = conf_str(c, "queue_directory");
+	const char		*qdir = conf_str(c, CK_QUEUE_DIRECTORY);
 	struct deliver_pass	*p = xcalloc(1, sizeof(*p));
 	struct directory	*d = dir_thread();
 	size_t			 i, n0;
@@ -441,7 +441,7 @@ deliver_remote_result(struct deliver_pass *p, size_t idx, enum spool_rcpt_state 
 static int
 notify(struct deliver_pass *p, enum bounce_kind kind)
 {
-	const char	*qdir = conf_str(p->c, "queue_directory");
+	const char	*qdir = conf_str(p->c, CK_QUEUE_DIRECTORY);
 	size_t		*idx = xcalloc(p->m->env.nrcpt, sizeof(size_t)), n = 0, i;
 	char		 qid[SPOOL_QID_SIZE], *err = NULL;
 	int		 r = 0;
@@ -487,7 +487,7 @@ deliver_end(struct deliver_pass **pp, struct deliver_outcome *out)
 
 	if (p == NULL)
 		return;
-	qdir = conf_str(p->c, "queue_directory");
+	qdir = conf_str(p->c, CK_QUEUE_DIRECTORY);
 	memset(out, 0, sizeof(*out));
 	p->now = time(NULL);
 	for (i = 0; i < p->nres; i++) {

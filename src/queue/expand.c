@@ -67,7 +67,7 @@ expand_is_mydestination(const struct conf *c, const char *domain)
 {
 	struct mydest_ctx m = { domain, 0 };
 
-	str_each_item(conf_str(c, "mydestination"), mydest_item, &m);
+	str_each_item(conf_str(c, CK_MYDESTINATION), mydest_item, &m);
 	return m.found;
 }
 
@@ -144,7 +144,7 @@ expand_targets(struct expand *e, const char *addr, const char *targets, const ch
 		if (target[0] == '@')		/* catch-all "@other.domain": keep the local part */
 			full = xasprintf("%s%s", local, target);
 		else if (strchr(target, '@') == NULL)
-			full = xasprintf("%s@%s", target, aliases ? domain : conf_str(e->c, "myorigin"));
+			full = xasprintf("%s@%s", target, aliases ? domain : conf_str(e->c, CK_MYORIGIN));
 		else
 			full = xstrdup(target);
 		expand_addr(e, full, depth + 1);
@@ -188,7 +188,7 @@ expand_addr(struct expand *e, const char *addr, int depth)
 		push(e, DEST_BOUNCE, addr, NULL, "5.4.6 forwarding nested too deeply (virtual_alias_recursion_limit)");
 		return;
 	}
-	if (at == NULL || (key = addr_lookup_key(addr, conf_bool(e->c, "localpart_case_sensitive"))) == NULL) {
+	if (at == NULL || (key = addr_lookup_key(addr, conf_bool(e->c, CK_LOCALPART_CASE_SENSITIVE))) == NULL) {
 		push(e, DEST_BOUNCE, addr, NULL, "5.1.3 bad address syntax");
 		return;
 	}
@@ -203,7 +203,7 @@ expand_addr(struct expand *e, const char *addr, int depth)
 		goto out;
 	}
 	if (expand_is_mydestination(e->c, domain)) {
-		enum aliases_result ar = aliases_lookup(conf_str(e->c, "alias_maps"), local, &targets);
+		enum aliases_result ar = aliases_lookup(conf_str(e->c, CK_ALIAS_MAPS), local, &targets);
 
 		if (ar == ALIAS_TEMPFAIL)
 			set_tempfail(e, "4.3.0 aliases file unreadable");
@@ -234,7 +234,7 @@ expand_addr(struct expand *e, const char *addr, int depth)
 		bool self = false;
 
 		while ((t = strsep(&p, ",")) != NULL) {
-			char *k = addr_lookup_key(str_trim(t), conf_bool(e->c, "localpart_case_sensitive"));
+			char *k = addr_lookup_key(str_trim(t), conf_bool(e->c, CK_LOCALPART_CASE_SENSITIVE));
 			if (k != NULL && strcmp(k, key) == 0)
 				self = true;
 			free(k);
@@ -254,7 +254,7 @@ expand_addr(struct expand *e, const char *addr, int depth)
 		goto out;
 	/* 3. postmaster of a hosted domain: the aliases' postmaster */
 	if (strcasecmp(local, "postmaster") == 0) {
-		char *pm = xasprintf("postmaster@%s", conf_str(e->c, "myhostname"));
+		char *pm = xasprintf("postmaster@%s", conf_str(e->c, CK_MYHOSTNAME));
 		expand_addr(e, pm, depth + 1);
 		free(pm);
 		goto out;
@@ -291,13 +291,13 @@ expand_recipient(struct directory *d, const struct conf *c, const char *rcpt, st
 	e.d = d;
 	e.c = c;
 	e.out = out;
-	e.maxdepth = (int)conf_int(c, "virtual_alias_recursion_limit");
-	e.maxresults = (size_t)conf_int(c, "virtual_alias_expansion_limit");
+	e.maxdepth = (int)conf_int(c, CK_VIRTUAL_ALIAS_RECURSION_LIMIT);
+	e.maxresults = (size_t)conf_int(c, CK_VIRTUAL_ALIAS_EXPANSION_LIMIT);
 	if (d == NULL)
 		set_tempfail(&e, "4.3.0 directory unavailable");
 	else if (strchr(rcpt, '@') == NULL) {
 		/* <postmaster> and other bare names: the host's own domain. */
-		char *full = xasprintf("%s@%s", rcpt, conf_str(c, "myhostname"));
+		char *full = xasprintf("%s@%s", rcpt, conf_str(c, CK_MYHOSTNAME));
 		expand_addr(&e, full, 0);
 		free(full);
 	} else
@@ -373,7 +373,7 @@ seen_has(const struct dest_seen *ds, const char *k)
 static char *
 addr_key(const struct conf *c, const char *addr)
 {
-	char *k = addr_lookup_key(addr, conf_bool(c, "localpart_case_sensitive")), *r;
+	char *k = addr_lookup_key(addr, conf_bool(c, CK_LOCALPART_CASE_SENSITIVE)), *r;
 
 	if (k == NULL)
 		return NULL;

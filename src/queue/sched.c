@@ -8,11 +8,11 @@
 void
 sched_conf_load(struct sched_conf *sc, const struct conf *c)
 {
-	sc->min_backoff = (time_t)conf_int(c, "minimal_backoff_time");
-	sc->max_backoff = (time_t)conf_int(c, "maximal_backoff_time");
-	sc->queue_lifetime = (time_t)conf_int(c, "maximal_queue_lifetime");
-	sc->bounce_lifetime = (time_t)conf_int(c, "bounce_queue_lifetime");
-	sc->delay_warning = (time_t)conf_int(c, "delay_warning_time");
+	sc->min_backoff = (time_t)conf_int(c, CK_MINIMAL_BACKOFF_TIME);
+	sc->max_backoff = (time_t)conf_int(c, CK_MAXIMAL_BACKOFF_TIME);
+	sc->queue_lifetime = (time_t)conf_int(c, CK_MAXIMAL_QUEUE_LIFETIME);
+	sc->bounce_lifetime = (time_t)conf_int(c, CK_BOUNCE_QUEUE_LIFETIME);
+	sc->delay_warning = (time_t)conf_int(c, CK_DELAY_WARNING_TIME);
 	if (sc->max_backoff < sc->min_backoff)
 		sc->max_backoff = sc->min_backoff;
 }

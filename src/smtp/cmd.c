@@ -26,7 +26,7 @@
 static const char *
 myhostname(void)
 {
-	return conf_str(conf_current(), "myhostname");
+	return conf_str(conf_current(), CK_MYHOSTNAME);
 }
 
 void
@@ -65,7 +65,7 @@ smtpd_txn_reset(struct smtpd_session *s)
 static bool
 auth_offered(const struct smtpd_session *s)
 {
-	return s->tls[0] != '\0' || !conf_bool(conf_current(), "disable_plaintext_auth");
+	return s->tls[0] != '\0' || !conf_bool(conf_current(), CK_DISABLE_PLAINTEXT_AUTH);
 }
 
 static bool
@@ -94,12 +94,12 @@ cmd_helo(struct smtpd_session *s, const char *args, size_t len, bool ehlo)
 	}
 	smtpd_reply(s, "250-%s", myhostname());
 	smtpd_reply(s, "250-PIPELINING");
-	smtpd_reply(s, "250-SIZE %lld", (long long)conf_int(c, "message_size_limit"));
+	smtpd_reply(s, "250-SIZE %lld", (long long)conf_int(c, CK_MESSAGE_SIZE_LIMIT));
 	if (starttls_offered(s))
 		smtpd_reply(s, "250-STARTTLS");
 	if (auth_offered(s)) {
 		smtpd_reply(s, "250-AUTH %s", SASL_MECHS);
-		if (conf_bool(c, "broken_sasl_auth_clients"))
+		if (conf_bool(c, CK_BROKEN_SASL_AUTH_CLIENTS))
 			smtpd_reply(s, "250-AUTH=%s", SASL_MECHS);
 	}
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
@@ -114,7 +114,7 @@ static void
 cmd_mail(struct smtpd_session *s, const char *args, size_t len)
 {
 	const char	*reply;
-	int64_t		 limit = conf_int(conf_current(), "message_size_limit");
+	int64_t		 limit = conf_int(conf_current(), CK_MESSAGE_SIZE_LIMIT);
 
 	if (s->state == SMTPD_S_HELO) {
 		smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
@@ -147,7 +147,7 @@ cmd_mail(struct smtpd_session *s, const char *args, size_t len)
 		return;
 	}
 	if (s->l->mode != SMTPD_MX && s->mail.path[0] != '\0' &&
-	    conf_bool(conf_current(), "smtpd_sender_login_check")) {
+	    conf_bool(conf_current(), CK_SMTPD_SENDER_LOGIN_CHECK)) {
 		smtpd_check_sender(s);		/* replies 250 or 553 when done */
 		return;
 	}
@@ -167,7 +167,7 @@ cmd_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		smtpd_reply(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	if (s->rcpt_count >= (size_t)conf_int(conf_current(), "smtpd_recipient_limit")) {
+	if (s->rcpt_count >= (size_t)conf_int(conf_current(), CK_SMTPD_RECIPIENT_LIMIT)) {
 		smtpd_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -276,7 +276,7 @@ cmd_starttls(struct smtpd_session *s, const char *args, size_t len)
 	smtpd_starttls(s);
 	/* Port 25 is opportunistic: as Postfix, old TLS beats plaintext (smtpd_tls_protocols). */
 	if (!s->closing && s->l->mode == SMTPD_MX && tls_server_min_version(s->bev,
-	    conf_tls_min_minor(conf_str(conf_current(), "smtpd_tls_protocols"))) < 0)
+	    conf_tls_min_minor(conf_str(conf_current(), CK_SMTPD_TLS_PROTOCOLS))) < 0)
 		log_warnx("smtpd sid=%s: cannot apply smtpd_tls_protocols", s->sid);
 }
 
@@ -287,7 +287,7 @@ auth_fail_reply(struct smtpd_session *s)
 {
 	s->waiting = false;
 	smtpd_reply(s, "%s", s->pending_reply);
-	if (s->auth_failures >= (unsigned)conf_int(conf_current(), "auth_failure_limit")) {
+	if (s->auth_failures >= (unsigned)conf_int(conf_current(), CK_AUTH_FAILURE_LIMIT)) {
 		smtpd_reply(s, "421 4.7.0 %s Error: too many authentication failures", myhostname());
 		smtpd_close(s);
 		return;

@@ -39,7 +39,7 @@ smtpd_rcpt_key(const char *addr)
 	char *k;
 
 	/* Quoting, domain case and local-part case (unless configured) fold. */
-	k = addr_lookup_key(addr, conf_bool(conf_current(), "localpart_case_sensitive"));
+	k = addr_lookup_key(addr, conf_bool(conf_current(), CK_LOCALPART_CASE_SENSITIVE));
 	if (k == NULL) {	/* <postmaster> without a domain */
 		k = xstrdup(addr);
 		str_lower(k);
@@ -101,9 +101,9 @@ bool
 smtpd_error_delay(struct smtpd_session *s, const char *line, size_t len)
 {
 	const struct conf	*c = conf_current();
-	int64_t			 sleep_s = conf_int(c, "smtpd_error_sleep_time");
+	int64_t			 sleep_s = conf_int(c, CK_SMTPD_ERROR_SLEEP_TIME);
 
-	if (s->delayed || sleep_s == 0 || s->errors < (unsigned)conf_int(c, "smtpd_soft_error_limit"))
+	if (s->delayed || sleep_s == 0 || s->errors < (unsigned)conf_int(c, CK_SMTPD_SOFT_ERROR_LIMIT))
 		return false;
 	if (line != s->line.data || (len == 4 && strncasecmp(line, "QUIT", 4) == 0))
 		return false;	/* not from the input buffer; QUIT is not delayed */
@@ -119,7 +119,7 @@ rate_exceeded(struct smtpd_session *s, unsigned n)
 	/* contrib/fail2ban/filter.d/letterbox.conf matches this line. */
 	log_info("smtpd sid=%s: unknown recipient rate exceeded rip=%s count=%u", s->sid, s->addr, n);
 	smtpd_reply(s, "421 4.7.0 %s Error: too many unknown recipients from [%s]; try again later",
-	    conf_str(conf_current(), "myhostname"), s->addr);
+	    conf_str(conf_current(), CK_MYHOSTNAME), s->addr);
 	smtpd_close(s);
 	return true;
 }
@@ -132,8 +132,8 @@ unknown_limit(const struct smtpd_session *s)
 	if (s->in_mynetworks)
 		return 0;	/* Postfix: smtpd_client_event_limit_exceptions = $mynetworks */
 	if (unknown_rcpts == NULL)
-		unknown_rcpts = throttle_new(THROTTLE_MAX_ENTRIES, (time_t)conf_int(c, "anvil_rate_time_unit"));
-	return conf_int(c, "smtpd_client_unknown_recipient_limit");
+		unknown_rcpts = throttle_new(THROTTLE_MAX_ENTRIES, (time_t)conf_int(c, CK_ANVIL_RATE_TIME_UNIT));
+	return conf_int(c, CK_SMTPD_CLIENT_UNKNOWN_RECIPIENT_LIMIT);
 }
 
 bool
@@ -173,10 +173,10 @@ smtpd_limits_free(void)
 uint64_t
 smtpd_minfree(const struct conf *c)
 {
-	uint64_t v = (uint64_t)conf_int(c, "queue_minfree");
+	uint64_t v = (uint64_t)conf_int(c, CK_QUEUE_MINFREE);
 
 	if (v == 0) {
-		v = 2 * (uint64_t)conf_int(c, "message_size_limit");
+		v = 2 * (uint64_t)conf_int(c, CK_MESSAGE_SIZE_LIMIT);
 		if (v < MINFREE_FLOOR)
 			v = MINFREE_FLOOR;
 	}
@@ -191,8 +191,8 @@ smtpd_queue_space_ok(const struct smtpd_session *s, uint64_t declared)
 	uint64_t		 avail;
 
 	/* statvfs of a local directory: cheap enough for the event loop. */
-	if (statvfs(conf_str(c, "queue_directory"), &st) < 0) {
-		log_warn("smtpd sid=%s: statvfs %s", s->sid, conf_str(c, "queue_directory"));
+	if (statvfs(conf_str(c, CK_QUEUE_DIRECTORY), &st) < 0) {
+		log_warn("smtpd sid=%s: statvfs %s", s->sid, conf_str(c, CK_QUEUE_DIRECTORY));
 		return true;	/* the write itself will tell */
 	}
 	avail = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;

@@ -168,7 +168,7 @@ rcpt_done(void *arg)
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	x.rc = (enum rcpt_class)j->result;
-	str_each_item(conf_str(conf_current(), "smtpd_recipient_restrictions"), restriction, &x);
+	str_each_item(conf_str(conf_current(), CK_SMTPD_RECIPIENT_RESTRICTIONS), restriction, &x);
 	if (x.verdict < 0) {
 		s->rcpt_rejected++;
 		smtpd_reply(s, x.reply, j->addr);
@@ -231,7 +231,7 @@ sender_work(void *arg)
 {
 	struct smtpd_job	*j = arg;
 	struct directory	*d = dir_thread();
-	bool			 cs = conf_bool(j->c, "localpart_case_sensitive");
+	bool			 cs = conf_bool(j->c, CK_LOCALPART_CASE_SENSITIVE);
 	char			*skey = addr_lookup_key(j->addr, cs), *lkey = addr_lookup_key(j->login, cs);
 	char			*dest = NULL;
 

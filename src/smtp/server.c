@@ -214,7 +214,7 @@ smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 	memcpy(line + n, "\r\n", 2);
 	if (s->bev != NULL && !s->free_scheduled)
 		bufferevent_write(s->bev, line, (size_t)n + 2);
-	if (s->errors >= (unsigned)conf_int(conf_current(), "smtpd_hard_error_limit") && !s->closing) {
+	if (s->errors >= (unsigned)conf_int(conf_current(), CK_SMTPD_HARD_ERROR_LIMIT) && !s->closing) {
 		const char *m = "421 4.7.0 Error: too many errors\r\n";
 		log_info("smtpd sid=%s: too many errors (%u), disconnecting", s->sid, s->errors);
 		if (s->bev != NULL)
@@ -228,7 +228,7 @@ line_limit(const struct smtpd_session *s)
 {
 	if (s->state == SMTPD_S_AUTH)
 		return SASL_RESPONSE_MAX;
-	return (size_t)conf_int(conf_current(), "smtpd_line_limit");
+	return (size_t)conf_int(conf_current(), CK_SMTPD_LINE_LIMIT);
 }
 
 /* Run commands/data from the input buffer until it is empty or an async step waits. */
@@ -314,7 +314,7 @@ smtpd_write_cb(struct bufferevent *bev, void *arg)
 static void
 set_idle_timeout(struct smtpd_session *s)
 {
-	const char	*key = in_data(s->state) ? "smtpd_data_timeout" : "smtpd_timeout";
+	enum conf_id	 key = in_data(s->state) ? CK_SMTPD_DATA_TIMEOUT : CK_SMTPD_TIMEOUT;
 	struct timeval	 tv = { conf_int(conf_current(), key), 0 };
 
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
@@ -324,7 +324,7 @@ static void
 greet(struct smtpd_session *s)
 {
 	smtpd_set_state(s, SMTPD_S_HELO);
-	smtpd_reply(s, "220 %s", conf_str(conf_current(), "smtpd_banner"));
+	smtpd_reply(s, "220 %s", conf_str(conf_current(), CK_SMTPD_BANNER));
 }
 
 static void
@@ -353,7 +353,7 @@ smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
 			bufferevent_enable(bev, EV_WRITE);
 			/* the peer may be gone: give the 421 a few seconds to drain */
 			bufferevent_set_timeouts(bev, NULL, &drain);
-			smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", conf_str(conf_current(), "myhostname"));
+			smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", conf_str(conf_current(), CK_MYHOSTNAME));
 			smtpd_close(s);
 		} else
 			schedule_free(s);	/* the close did not drain in time */
@@ -384,7 +384,7 @@ void
 smtpd_starttls(struct smtpd_session *s)
 {
 	struct bufferevent	*tls;
-	struct timeval		 hs = { conf_int(conf_current(), "tls_handshake_timeout"), 0 };
+	struct timeval		 hs = { conf_int(conf_current(), CK_TLS_HANDSHAKE_TIMEOUT), 0 };
 
 	if (tls_starttls_injection(s->bev)) {
 		log_info("smtpd sid=%s: STARTTLS command injection attempt (plaintext after STARTTLS): closing",
@@ -426,7 +426,7 @@ smtpd_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 	/* mynetworks is parsed once per config, not per connection. */
 	if (g.mynetworks_conf != c) {
 		netlist_free(&g.mynetworks);
-		g.mynetworks = netlist_parse(conf_str(c, "mynetworks"), &err);
+		g.mynetworks = netlist_parse(conf_str(c, CK_MYNETWORKS), &err);
 		g.mynetworks_conf = c;
 	}
 	nl = g.mynetworks;
@@ -437,9 +437,9 @@ smtpd_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 		cnt = peer_slot(addr, false);
 		if (g.stopping)
 			msg = "421 4.3.2 Service shutting down, closing transmission channel\r\n";
-		else if (g.nsessions >= (unsigned)conf_int(c, "smtpd_max_connections"))
+		else if (g.nsessions >= (unsigned)conf_int(c, CK_SMTPD_MAX_CONNECTIONS))
 			msg = "421 4.7.0 Error: too many connections\r\n";
-		else if (!trusted && cnt != NULL && *cnt >= (unsigned)conf_int(c, "smtpd_client_connection_count_limit"))
+		else if (!trusted && cnt != NULL && *cnt >= (unsigned)conf_int(c, CK_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT))
 			msg = "421 4.7.0 Error: too many connections from your address\r\n";
 		if (msg != NULL) {
 			log_info("smtpd: refused addr=%s: %.*s", addr, (int)strlen(msg) - 2, msg);
@@ -467,7 +467,7 @@ smtpd_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 	log_info("smtpd sid=%s: connect addr=%s:%d service=%s", s->sid, addr, sockaddr_port(sa),
 	    svc->name);
 	if (svc->implicit_tls) {
-		struct timeval hs = { conf_int(c, "tls_handshake_timeout"), 0 };
+		struct timeval hs = { conf_int(c, CK_TLS_HANDSHAKE_TIMEOUT), 0 };
 
 		s->bev = l->srv->tls ? tls_wrap_server(l->srv->tls, l->srv->base, NULL, fd) : NULL;
 		if (s->bev == NULL) {
@@ -504,7 +504,7 @@ smtpd_shutdown(void)
 
 		if (s->closing || s->waiting || s->state == SMTPD_S_DATA || s->state == SMTPD_S_BDAT)
 			continue;
-		smtpd_reply(s, "421 4.3.2 %s Service shutting down", conf_str(conf_current(), "myhostname"));
+		smtpd_reply(s, "421 4.3.2 %s Service shutting down", conf_str(conf_current(), CK_MYHOSTNAME));
 		smtpd_close(s);
 	}
 }

@@ -60,9 +60,9 @@ write_received(struct smtpd_session *s, const char *qid)
 	buf_addf(&b, "Received: from %s (unknown [%s])\r\n", helo[0] ? helo : "unknown", s->addr);
 	if (s->tls[0] != '\0')
 		buf_addf(&b, "\t(using %s)\r\n", s->tls);
-	if (s->auth_user != NULL && conf_bool(c, "smtpd_sasl_authenticated_header"))
+	if (s->auth_user != NULL && conf_bool(c, CK_SMTPD_SASL_AUTHENTICATED_HEADER))
 		buf_addf(&b, "\t(Authenticated sender: %s)\r\n", s->auth_user);
-	buf_addf(&b, "\tby %s (letterbox) with %s id %s", conf_str(c, "myhostname"), protocol_name(s), qid);
+	buf_addf(&b, "\tby %s (letterbox) with %s id %s", conf_str(c, CK_MYHOSTNAME), protocol_name(s), qid);
 	if (s->nrcpt == 1)
 		buf_addf(&b, "\r\n\tfor <%s>", s->rcpts[0].addr);
 	buf_addf(&b, "; %s\r\n", date);
@@ -91,7 +91,7 @@ hdrfix_start(struct smtpd_session *s, const char *qid)
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	snprintf(mid, sizeof(mid), "Message-ID: <%s.%s@%s>\r\n", stamp, qid, conf_str(c, "myhostname"));
+	snprintf(mid, sizeof(mid), "Message-ID: <%s.%s@%s>\r\n", stamp, qid, conf_str(c, CK_MYHOSTNAME));
 	snprintf(dfield, sizeof(dfield), "Date: %s\r\n", date);
 	hdrfix_init(&s->hf, mid, dfield);
 }
@@ -131,8 +131,8 @@ smtpd_txn_begin(struct smtpd_session *s)
 	int			 r;
 
 	if (syncer == NULL)
-		syncer = spool_syncer_new(conf_str(conf_current(), "queue_directory"));
-	if ((s->w = spool_create(conf_str(conf_current(), "queue_directory"))) == NULL) {
+		syncer = spool_syncer_new(conf_str(conf_current(), CK_QUEUE_DIRECTORY));
+	if ((s->w = spool_create(conf_str(conf_current(), CK_QUEUE_DIRECTORY))) == NULL) {
 		log_warn("smtpd sid=%s: cannot create a queue file", s->sid);
 		return -1;
 	}
@@ -171,7 +171,7 @@ smtpd_txn_begin(struct smtpd_session *s)
 	s->size = 0;
 	s->too_big = false;
 	s->hdr_too_big = false;
-	hdrlen_init(&s->hl, (uint64_t)conf_int(conf_current(), "header_size_limit"));
+	hdrlen_init(&s->hl, (uint64_t)conf_int(conf_current(), CK_HEADER_SIZE_LIMIT));
 	s->w_failed = false;
 	return 0;
 }
@@ -191,7 +191,7 @@ flush_out(struct smtpd_session *s)
 static bool
 check_size(struct smtpd_session *s)
 {
-	uint64_t limit = (uint64_t)conf_int(conf_current(), "message_size_limit");
+	uint64_t limit = (uint64_t)conf_int(conf_current(), CK_MESSAGE_SIZE_LIMIT);
 
 	if (s->size > limit && !s->too_big) {
 		s->too_big = true;

@@ -54,6 +54,22 @@ static const struct { const char *text; const char *want; } bad[] = {
 	{ "smtpd_timeout = 5x\n", ":1: smtpd_timeout: want a time" },
 };
 
+/* The generated ids are the table's indexes: a lookup by id is the key's slot. */
+static void
+test_ids(void)
+{
+	unsigned		 n, i;
+	const struct conf_key	*k = conf_keys(&n);
+	enum conf_id		 id;
+
+	t_int(n, CK__COUNT);
+	t_str(k[CK_MYHOSTNAME].name, "myhostname");
+	t_str(k[CK_SMTPD_TIMEOUT].name, "smtpd_timeout");
+	for (i = 0; i < n; i++)
+		t_ok(conf_id_find(k[i].name, &id) && id == (enum conf_id)i);
+	t_ok(!conf_id_find("no_such_key", &id));
+}
+
 static void
 test_bad(void)
 {
@@ -92,21 +108,21 @@ test_good(void)
 		free(err);
 		return;
 	}
-	t_str(conf_str(c, "myhostname"), "mail.example.com");
-	t_str(conf_str(c, "mydomain"), "example.com");
-	t_str(conf_str(c, "myorigin"), "example.com");
-	t_str(conf_str(c, "mynetworks"), "127.0.0.0/8, 192.0.2.0/24 [2001:db8::]/32");
-	t_str(conf_str(c, "smtpd_banner"), "mail.example.com ESMTP $5 example.com");
-	t_int(conf_int(c, "message_size_limit"), 20 * 1024 * 1024);
-	t_int(conf_int(c, "smtpd_timeout"), 120);
-	t_int(conf_int(c, "smtpd_recipient_limit"), 1000);		/* default */
-	t_ok(conf_bool(c, "debug"));
-	t_ok(!conf_bool(c, "broken_sasl_auth_clients"));
-	t_ok(conf_is_set(c, "debug"));
-	t_ok(!conf_is_set(c, "smtpd_recipient_limit"));
-	t_ok(strncmp(conf_str(c, "queue_directory"), "/tmp/lbconf-", 12) == 0);
-	t_ok(strstr(conf_str(c, "queue_directory"), "/spool") != NULL);
-	t_str(conf_str(c, "mydestination"), "mail.example.com, localhost.example.com, localhost");
+	t_str(conf_str(c, CK_MYHOSTNAME), "mail.example.com");
+	t_str(conf_str(c, CK_MYDOMAIN), "example.com");
+	t_str(conf_str(c, CK_MYORIGIN), "example.com");
+	t_str(conf_str(c, CK_MYNETWORKS), "127.0.0.0/8, 192.0.2.0/24 [2001:db8::]/32");
+	t_str(conf_str(c, CK_SMTPD_BANNER), "mail.example.com ESMTP $5 example.com");
+	t_int(conf_int(c, CK_MESSAGE_SIZE_LIMIT), 20 * 1024 * 1024);
+	t_int(conf_int(c, CK_SMTPD_TIMEOUT), 120);
+	t_int(conf_int(c, CK_SMTPD_RECIPIENT_LIMIT), 1000);		/* default */
+	t_ok(conf_bool(c, CK_DEBUG));
+	t_ok(!conf_bool(c, CK_BROKEN_SASL_AUTH_CLIENTS));
+	t_ok(conf_is_set(c, CK_DEBUG));
+	t_ok(!conf_is_set(c, CK_SMTPD_RECIPIENT_LIMIT));
+	t_ok(strncmp(conf_str(c, CK_QUEUE_DIRECTORY), "/tmp/lbconf-", 12) == 0);
+	t_ok(strstr(conf_str(c, CK_QUEUE_DIRECTORY), "/spool") != NULL);
+	t_str(conf_str(c, CK_MYDESTINATION), "mail.example.com, localhost.example.com, localhost");
 	conf_free(&c);
 }
 
@@ -139,7 +155,7 @@ test_set(void)
 	t_str(text, "# keep me\nmyhostname = a.example\nmynetworks = 192.0.2.0/24\ndebug = no\nsmtpd_timeout = 60s\n");
 	c = conf_load(path, &err);
 	t_ok(c != NULL);
-	t_int(conf_int(c, "smtpd_timeout"), 60);
+	t_int(conf_int(c, CK_SMTPD_TIMEOUT), 60);
 	conf_free(&c);
 	free(path);
 }
@@ -170,9 +186,9 @@ test_defaults(void)
 	/* Every key has a doc line and its default passes its own checks. */
 	for (i = 0; i < n; i++)
 		t_ok(k[i].doc != NULL && k[i].doc[0] != '\0');
-	t_str(conf_str(c, "database"), "sqlite:/var/lib/letterbox/letterbox.db");
-	t_int(conf_int(c, "message_size_limit"), 10240000);
-	t_int(conf_int(c, "maximal_queue_lifetime"), 5 * 86400);
+	t_str(conf_str(c, CK_DATABASE), "sqlite:/var/lib/letterbox/letterbox.db");
+	t_int(conf_int(c, CK_MESSAGE_SIZE_LIMIT), 10240000);
+	t_int(conf_int(c, CK_MAXIMAL_QUEUE_LIFETIME), 5 * 86400);
 	conf_free(&c);
 }
 
@@ -192,6 +208,7 @@ main(void)
 	t_ok(conf_check_tls_protocols(">=TLSv1") == NULL);
 	if (mkdtemp(dir) == NULL)
 		return 2;
+	test_ids();
 	test_bad();
 	test_good();
 	test_set();
