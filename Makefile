@@ -33,7 +33,7 @@ $(BUILD)/libletterbox.a: $(OBJS)
 $(BUILD)/letterbox: $(BUILD)/src/main.o $(BUILD)/libletterbox.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libletterbox.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libletterbox.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libletterbox.a $(LDLIBS)
 

@@ -134,7 +134,8 @@ open_work(void *arg)
 		return;
 	}
 	/* A user who never got mail has no Maildir yet: an empty one is right. */
-	if ((j->mb = store_open(root, "INBOX", STORE_O_CREATE | STORE_O_KEEP_NEW)) == NULL) {
+	if ((j->mb = store_open(root, "INBOX",
+	    STORE_O_CREATE | STORE_O_KEEP_NEW | STORE_O_NO_RECENT)) == NULL) {
 		j->err = errno;
 		return;
 	}

@@ -3,10 +3,13 @@
  * BODYSTRUCTURE strings per UID, so a second FETCH never reparses a
  * message.  Append-only, one write(2) per message with O_APPEND, so
  * concurrent writers do not interleave:
- *	LBC1 V<uidvalidity>
- *	<uid> <field 0-2> <len>\n<len bytes>\n
- * Only a cache: a record that does not parse ends the usable part, a
- * file for another UIDVALIDITY is replaced, and deleting the file is safe.
+ *	LBC2 V<uidvalidity>
+ *	<uid> <field 0-2> <len> <base name>\n<len bytes>\n
+ * A record is used only when its base name is the message's: should a UID
+ * ever name another message (an index rebuilt by hand), the cache cannot
+ * answer with the wrong message's ENVELOPE.  Only a cache: a record that
+ * does not parse ends the usable part, a file for another UIDVALIDITY or
+ * version is replaced, and deleting the file is safe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,7 @@
 
 #define CACHE_FIELD_MAX	(16U * 1024 * 1024)
 #define CACHE_NFIELDS	3
+#define CACHE_LINE_MAX	1200	/* record line: numbers and a base name */
 
 void
 cache_msg_free(struct store_msg *m)
@@ -42,21 +46,26 @@ cache_msg_free(struct store_msg *m)
 static size_t
 cache_parse(struct store_mailbox *mb, const char *data, size_t len)
 {
-	const char	*p = data, *end = data + len, *nl, *sp1, *sp2;
+	const char	*p = data, *end = data + len, *nl, *sp1, *sp2, *sp3;
 	uint64_t	 uid, f, n;
 	ssize_t		 idx;
 	struct store_msg *m;
 
 	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p) < 64 ? (size_t)(end - p) : 64);
-		if (nl == NULL)
+		nl = memchr(p, '\n', (size_t)(end - p) < CACHE_LINE_MAX ?
+		    (size_t)(end - p) : CACHE_LINE_MAX);
+		if (nl == NULL) {
+			if ((size_t)(end - p) >= CACHE_LINE_MAX)
+				mb->cache_bad = true;
 			break;
+		}
 		sp1 = memchr(p, ' ', (size_t)(nl - p));
 		sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
-		if (sp2 == NULL ||
+		sp3 = sp2 != NULL ? memchr(sp2 + 1, ' ', (size_t)(nl - sp2 - 1)) : NULL;
+		if (sp3 == NULL ||
 		    parse_u64(p, (size_t)(sp1 - p), UINT32_MAX, &uid) == -1 ||
 		    parse_u64(sp1 + 1, (size_t)(sp2 - sp1 - 1), CACHE_NFIELDS - 1, &f) == -1 ||
-		    parse_u64(sp2 + 1, (size_t)(nl - sp2 - 1), CACHE_FIELD_MAX, &n) == -1) {
+		    parse_u64(sp2 + 1, (size_t)(sp3 - sp2 - 1), CACHE_FIELD_MAX, &n) == -1) {
 			mb->cache_bad = true;
 			break;
 		}
@@ -69,7 +78,8 @@ cache_parse(struct store_mailbox *mb, const char *data, size_t len)
 		idx = store_find_uid(mb, (uint32_t)uid);
 		if (idx >= 0) {
 			m = &mb->msgs[idx];
-			if (m->cache_[f] == NULL) {
+			if (m->cache_[f] == NULL && (size_t)(nl - sp3 - 1) == m->base_len &&
+			    memcmp(sp3 + 1, m->name, m->base_len) == 0) {
 				m->cache_[f] = xmemdup(nl + 1, n + 1);
 				m->cache_[f][n] = '\0';
 				m->cache_len_[f] = (uint32_t)n;
@@ -121,7 +131,7 @@ cache_load(struct store_mailbox *mb)
 	len = (size_t)got;
 	off = 0;
 	if (mb->cache_off == 0) {
-		r = snprintf(hdr, sizeof(hdr), "LBC1 V%u\n", mb->ul.uidvalidity);
+		r = snprintf(hdr, sizeof(hdr), "LBC2 V%u\n", mb->ul.uidvalidity);
 		nl = memchr(data, '\n', len);
 		if (nl == NULL || (size_t)(nl - data + 1) != (size_t)r ||
 		    memcmp(data, hdr, (size_t)r) != 0) {
@@ -161,7 +171,7 @@ cache_put(struct store_mailbox *mb, const struct buf *rec)
 	}
 	/* New file: it appears complete with its header (temp + rename). */
 	buf_init(&hdr, SIZE_MAX);
-	buf_addf(&hdr, "LBC1 V%u\n", mb->ul.uidvalidity);
+	buf_addf(&hdr, "LBC2 V%u\n", mb->ul.uidvalidity);
 	if (buf_add(&hdr, rec->data, rec->len) == -1) {
 		buf_clear(&hdr);
 		return;
@@ -219,7 +229,8 @@ cache_compute(struct store_mailbox *mb, size_t idx)
 	for (i = 0; i < CACHE_NFIELDS; i++) {
 		size_t n;
 
-		buf_addf(&rec, "%u %d %zu\n", m->uid, i, out[i].len);
+		buf_addf(&rec, "%u %d %zu %.*s\n", m->uid, i, out[i].len, (int)m->base_len,
+		    m->name);
 		if (buf_add(&rec, buf_str(&out[i]), out[i].len) == -1 || buf_addc(&rec, '\n') == -1)
 			break;
 		xfree(&m->cache_[i]);

@@ -25,22 +25,31 @@
  * file and format, so keywords survive a switch in either direction).
  *
  * Per folder, next to cur/:
- *	letterbox-uidlist	the index: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, a
- *				generation, and per message uid, modseq, size,
- *				CRLF size, internal date, file name (text, one
- *				line each; rebuilt from cur/+new/ when missing)
+ *	letterbox-uidlist	the index snapshot: UIDVALIDITY, UIDNEXT,
+ *				HIGHESTMODSEQ, first \Recent UID, a generation,
+ *				expunged UID ranges with their MODSEQ, and per
+ *				message uid, modseq, size, CRLF size, internal
+ *				date, file name (text; rebuilt when missing)
+ *	letterbox-uidlist.log	changes since the snapshot, one appended
+ *				commit per change, compacted now and then
  *	letterbox-uidlist.lock	flock(2)ed while the index is read-modify-
  *				written; never removed
+ *	letterbox-uidvalidity	the last UIDVALIDITY and highest UIDNEXT
+ *				(outlives the index: a rebuild never reuses a V)
  *	letterbox-cache		append-only ENVELOPE/BODY/BODYSTRUCTURE cache,
- *				keyed by UID (just a cache: may be deleted)
+ *				keyed by UID and checked by base name (just a
+ *				cache: may be deleted)
  *	dovecot-keywords	keyword names (see above)
- * The index is written to a temp file, fsynced and renamed over the old
- * one, always under the lock, so two daemons and a delivery may touch one
- * folder at once: a UID is handed out only under the lock from UIDNEXT,
- * which only grows, so no UID is ever reused or given to two messages.
- * When no index exists yet, Dovecot's "dovecot-uidlist" (v3) or Courier's
- * "courierimapuiddb" (v1) is imported if present, keeping the clients'
- * UIDs and UIDVALIDITY; otherwise UIDVALIDITY is the current time.
+ * Every change happens under the lock: a UID is handed out only from
+ * UIDNEXT, which only grows, so no UID is ever reused or given to two
+ * messages; the log is fdatasynced and cur/ + new/ fsynced before the lock
+ * is released (unless STORE_O_NOFSYNC), so an acknowledged UID or flag
+ * change survives a power cut.  When a folder's index is first created,
+ * Dovecot's "dovecot-uidlist" (v3) or Courier's "courierimapuiddb" (v1) is
+ * imported if present, keeping the clients' UIDs and UIDVALIDITY; later
+ * rebuilds never import again and take UIDVALIDITY = max(now, last + 1).
+ * Two files with one base name (a cp, a restore): the newcomer is renamed
+ * to a fresh base name and gets a UID of its own.
  *
  * Messages found in new/ get the next UIDs (ordered by arrival time in the
  * name) and, unless STORE_O_KEEP_NEW, are renamed into cur/ as
@@ -92,6 +101,7 @@ enum {
 	STORE_O_CREATE	 = 0x01,	/* create the folder/Maildir when missing */
 	STORE_O_KEEP_NEW = 0x02,	/* leave new/ files in new/ (POP3, like Courier) */
 	STORE_O_NOFSYNC	 = 0x04,	/* index writes without fsync (tests, benchmarks) */
+	STORE_O_NO_RECENT = 0x08,	/* never claim \Recent (POP3: leave it to IMAP) */
 };
 
 /*
@@ -105,7 +115,7 @@ struct store_msg {
 	uint32_t	 flags;		/* STORE_F_* bits */
 	uint32_t	 keywords;	/* bit i = keyword i (store_keyword_name) */
 	bool		 in_new;	/* file is in new/ (else cur/) */
-	bool		 recent;	/* this handle's sync gave it its UID (\Recent) */
+	bool		 recent;	/* \Recent: this handle claimed it (see store_sync) */
 	uint64_t	 modseq;	/* RFC 7162; > 0 */
 	uint64_t	 size;		/* file bytes (,S= or stat): IMAP RFC822.SIZE */
 	uint64_t	 vsize;		/* size with CRLF line ends: ,W= if present,
@@ -154,7 +164,10 @@ struct store_sync_cb {
  * Bring the index up to date with cur/ and new/ (one readdir of each,
  * under the folder lock), then the view with the index.  Shortcut: when
  * neither directory's mtime changed since this handle's last scan (and is
- * over a second old), only the index header is read, without the lock.
+ * over a second old), only the log is stat'ed (and its new tail read),
+ * without the lock; with nothing changed, nothing is allocated.  \Recent:
+ * messages that arrived since the last claim (any way) are claimed by the
+ * first handle to sync (not by STORE_O_NO_RECENT handles).
  * Returns 0, or -1/errno (the view is unchanged).
  */
 int	 store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg);
@@ -166,6 +179,18 @@ const struct store_msg *store_msg(const struct store_mailbox *mb, size_t idx);
 ssize_t	 store_find_uid(const struct store_mailbox *mb, uint32_t uid);
 /* First index whose uid >= uid (store_count() when none): for UID ranges. */
 size_t	 store_lower_bound(const struct store_mailbox *mb, uint32_t uid);
+
+/*
+ * UIDs expunged with a modseq > since (RFC 7162 QRESYNC: VANISHED
+ * (EARLIER)), as of the last sync or change: ascending disjoint ranges in
+ * a malloc'd array the caller frees.  Exact but for very old history (past
+ * 4096 ranges, neighbours merge under the newer modseq).  Returns 0.
+ */
+struct store_uid_range {
+	uint32_t	 lo, hi;
+};
+int	 store_expunged_since(const struct store_mailbox *mb, uint64_t since,
+	    struct store_uid_range **ranges_r, size_t *n_r);
 
 uint32_t store_uidvalidity(const struct store_mailbox *mb);
 uint32_t store_uidnext(const struct store_mailbox *mb);		/* as of the last sync */

@@ -15,6 +15,9 @@
 
 #define UIDLIST_FILE	"letterbox-uidlist"
 #define UIDLIST_LOCK	"letterbox-uidlist.lock"
+#define UIDLIST_LOG	"letterbox-uidlist.log"
+/* Not "letterbox-uidlist*": survives someone deleting the index files. */
+#define UIDV_FILE	"letterbox-uidvalidity"
 #define CACHE_FILE	"letterbox-cache"
 #define KEYWORDS_FILE	"dovecot-keywords"
 
@@ -23,7 +26,8 @@ struct ul_rec {
 	uint32_t	 uid;
 	bool		 in_new;
 	bool		 mark;		/* seen by the current scan */
-	bool		 recent;	/* UID given by this handle's last refresh */
+	bool		 dirty;		/* changed since the last commit */
+	uint8_t		 seen;		/* scan: SEEN_* */
 	uint16_t	 base_len;
 	uint64_t	 modseq;
 	uint64_t	 size, vsize;	/* 0 = unknown */
@@ -31,15 +35,47 @@ struct ul_rec {
 	char		*name;		/* file name in new/ or cur/ */
 };
 
-/* The index as read from / written to letterbox-uidlist. */
+enum { SEEN_NONE, SEEN_EXACT, SEEN_OTHER };
+
+/* Expunged UIDs lo..hi, at modseq (RFC 7162 VANISHED). */
+struct ul_xrange {
+	uint32_t	 lo, hi;
+	uint64_t	 modseq;
+};
+
+/* What we last read of a file, to tell cheaply whether it changed. */
+struct ul_fstate {
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtim;
+};
+
+/*
+ * The index: letterbox-uidlist (a snapshot, generation G) plus
+ * letterbox-uidlist.log (changes since, header naming G), see uidlist.c.
+ */
 struct uidlist {
 	uint32_t	 uidvalidity, uidnext;
+	uint32_t	 first_recent;	/* UIDs >= this are \Recent for whoever claims them */
 	uint64_t	 highestmodseq, gen;
 	struct ul_rec	*recs;		/* sorted by uid */
 	size_t		 n, cap;
 	uint32_t	*hash;		/* rec index + 1 by base name; 0 = free */
 	size_t		 hcap;		/* power of two, > 2 * n */
-	bool		 loaded;	/* recs reflect the file (or a fresh folder) */
+	struct ul_xrange *xr;		/* sorted, disjoint */
+	size_t		 nxr, xrcap;
+	bool		 loaded;	/* recs reflect the files (or a fresh folder) */
+	uint64_t	 version;	/* grows with every change in memory */
+	/* Not on disk yet: */
+	uint32_t	*dirty;		/* uids of recs with dirty set */
+	size_t		 ndirty, dirtycap;
+	struct ul_xrange *pend;		/* expunges */
+	size_t		 npend, pendcap;
+	/* The log as last read: */
+	bool		 log_ok;	/* exists and belongs to our snapshot */
+	struct ul_fstate logst;
+	off_t		 log_off;	/* end of the last whole commit */
+	off_t		 base_size;	/* snapshot bytes (compaction threshold) */
 };
 
 struct store_mailbox {
@@ -48,6 +84,7 @@ struct store_mailbox {
 	int		 lockfd;	/* open while locked */
 	bool		 batch;		/* inside store_update_begin/end */
 	bool		 batch_dirty;
+	bool		 dir_dirty;	/* renamed/linked in cur/ or new/: fsync before unlock */
 	struct uidlist	 ul;
 	/* What the last scan saw, for the "nothing changed" shortcut. */
 	struct timespec	 cur_mtime, new_mtime;
@@ -58,6 +95,8 @@ struct store_mailbox {
 	size_t		 nmsgs, msgcap;
 	uint32_t	 v_uidvalidity, v_uidnext;
 	uint64_t	 v_highestmodseq;
+	uint64_t	 v_version;	/* ul.version the view reflects */
+	uint32_t	 recent_lo, recent_hi;	/* UIDs this handle claimed as \Recent */
 	bool		 idate_dirty;	/* view learned idates the index lacks */
 	/* Keywords (dovecot-keywords). */
 	char		*kw[STORE_MAX_KEYWORDS];
@@ -87,17 +126,50 @@ int	 name_compose(char *dst, size_t dstsz, const char *name, size_t base_len,
 int	 name_unique(char *dst, size_t dstsz);
 uint32_t name_hash(const char *s, size_t len);
 
-/* ---- the index (uidlist.c) ---- */
+/* ---- the index (uidlist.c, ullog.c) ---- */
 void	 ul_clear(struct uidlist *ul);
-/* Is ul (loaded) what the file holds?  Reads only the header line. */
+/* Is ul (loaded) what the files hold?  One stat(2) of the log. */
 bool	 ul_current(const struct uidlist *ul, const char *dir);
-/* Load the file; 0 ok, 1 no file, -1 error. */
+/* Bring ul up to date with the files (reads only the log's new tail when
+ * it can); 0 ok, 1 no (usable) index, -1 error. */
 int	 ul_load(struct uidlist *ul, const char *dir);
+/* Snapshot + empty log (compaction, rebuild). */
 int	 ul_write(struct uidlist *ul, const char *dir, bool dosync);
+/* Append what changed since the last commit to the log (or ul_write). */
+int	 ul_commit(struct uidlist *ul, const char *dir, bool dosync);
 void	 ul_rehash(struct uidlist *ul);
 struct ul_rec *ul_find_base(struct uidlist *ul, const char *name, size_t base_len);
 struct ul_rec *ul_find_uid(struct uidlist *ul, uint32_t uid);
 struct ul_rec *ul_add(struct uidlist *ul);	/* appended, zeroed; rehash after */
+/* r changed (or is new): the next commit writes it. */
+void	 ul_touch(struct uidlist *ul, struct ul_rec *r);
+/* Note uid as expunged at modseq (caller removes the rec; ascending uids). */
+void	 ul_expunged(struct uidlist *ul, uint32_t uid, uint64_t modseq);
+/* Merge an expunged range into ul->xr (shared by writer and log reader). */
+void	 ul_xr_add(struct uidlist *ul, uint32_t lo, uint32_t hi, uint64_t modseq);
+/* Drop the records with uid in lo..hi. */
+void	 ul_remove_range(struct uidlist *ul, uint32_t lo, uint32_t hi);
+/* Insert or replace the record r->uid (takes r->name); for the log reader. */
+void	 ul_upsert(struct uidlist *ul, struct ul_rec *r);
+/* One index line "<uid> <modseq> <size> <vsize> <idate> <n|c> <name>". */
+int	 ul_parse_rec(const char *p, const char *nl, struct ul_rec *r);
+struct buf;
+int	 ul_format_rec(struct buf *b, const struct ul_rec *r);
+/* Remember st as what we last read of a file. */
+struct stat;
+void	 ul_fstate_set(struct ul_fstate *fs, const struct stat *st);
+/* Read all of dir/file (NUL-terminated).  0 ok, 1 missing, -1 error. */
+int	 ul_read_file(const char *dir, const char *file, char **data_r, size_t *len_r);
+/* The log (ullog.c): apply data[0..len) (after the header); returns the
+ * bytes of whole commits applied, -1 if garbled. */
+ssize_t	 ullog_apply(struct uidlist *ul, const char *data, size_t len);
+/* Fresh log for generation gen (temp + rename). */
+int	 ullog_create(const char *dir, uint64_t gen, bool dosync, struct ul_fstate *st_r,
+	    off_t *off_r);
+/* Last UIDVALIDITY and highest UIDNEXT ever used here (letterbox-uidvalidity):
+ * 0 ok, 1 no file; set writes it (fsync when dosync). */
+int	 uidv_read(const char *dir, uint32_t *v_r, uint32_t *next_r);
+int	 uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync);
 /* Import dovecot-uidlist / courierimapuiddb: base -> uid map in ul (recs
  * with name = base, marked not loaded).  0 imported, 1 none, -1 error. */
 int	 ul_import(struct uidlist *ul, const char *dir);

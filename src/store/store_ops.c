@@ -227,6 +227,8 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 			r->name = xstrdup(nname);
 			r->in_new = false;
 			r->modseq = ++mb->ul.highestmodseq;
+			ul_touch(&mb->ul, r);
+			mb->dir_dirty = true;
 			return 0;
 		}
 		if (errno != ENOENT)
@@ -239,6 +241,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		free(r->name);
 		r->name = found;
 		r->in_new = in_new;
+		ul_touch(&mb->ul, r);
 	}
 	errno = ENOENT;
 	return -1;
@@ -258,9 +261,11 @@ store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
 		return -1;
 	}
 	m = &mb->msgs[idx];
-	if (!mb->batch && st_lock(mb) == -1)
+	/* In a batch the lock is held and the index was read at its begin:
+	 * nobody else can have written it since. */
+	if (!mb->batch && (st_lock(mb) == -1))
 		return -1;
-	if ((rc = st_refresh(mb, false, &changed)) == -1)
+	if (!mb->batch && (rc = st_refresh(mb, false, &changed)) == -1)
 		goto out;
 	r = ul_find_base(&mb->ul, m->name, m->base_len);
 	if (r == NULL || r->uid != m->uid) {
@@ -360,6 +365,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	struct ul_rec	*r;
 	size_t		 i, j, removed = 0;
 	int64_t		 freed = 0;
+	uint64_t	 modseq;
 	bool		 changed, in_new;
 	int		 rc = 0;
 
@@ -400,15 +406,17 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 		freed += (int64_t)r->size;
 	}
 	if (removed > 0) {
+		/* One modseq for the whole expunge, kept with the UIDs (VANISHED). */
+		modseq = ++mb->ul.highestmodseq;
 		for (i = j = 0; i < mb->ul.n; i++) {
 			if (!mb->ul.recs[i].mark) {
+				ul_expunged(&mb->ul, mb->ul.recs[i].uid, modseq);
 				free(mb->ul.recs[i].name);
 				continue;
 			}
 			mb->ul.recs[j++] = mb->ul.recs[i];
 		}
 		mb->ul.n = j;
-		mb->ul.highestmodseq++;
 		ul_rehash(&mb->ul);
 		changed = true;
 	}
@@ -429,13 +437,12 @@ static int
 commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
     uint64_t size, uint64_t vsize, int64_t idate, uint32_t *uid_r)
 {
-	char		 path[PATH_MAX], cur[PATH_MAX];
+	char		 path[PATH_MAX];
 	struct ul_rec	*r;
 	bool		 changed;
 	int		 saved;
 
-	if (st_join(path, sizeof(path), mb->dir, "/cur/", name) == -1 ||
-	    st_join(cur, sizeof(cur), mb->dir, "/cur", "") == -1)
+	if (st_join(path, sizeof(path), mb->dir, "/cur/", name) == -1)
 		goto fail_nolock;
 	if (st_lock(mb) == -1)
 		goto fail_nolock;
@@ -449,7 +456,9 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	r->size = size;
 	r->vsize = vsize;
 	r->idate = idate;
+	ul_touch(&mb->ul, r);
 	ul_rehash(&mb->ul);
+	mb->dir_dirty = true;
 	if (st_commit(mb) == -1) {
 		saved = errno;
 		unlink(path);
@@ -462,8 +471,6 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	st_unlock(mb);
 	quota_note(mb, (int64_t)size, 1);
 	unlink(tmppath);
-	if (!(mb->oflags & STORE_O_NOFSYNC))
-		(void)fs_fsync_dir(cur);
 	return 0;
 fail:
 	saved = errno;
@@ -583,8 +590,9 @@ store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
 		goto fail;
 	if (idate <= 0)
 		idate = time(NULL);
-	if ((!(a->mb->oflags & STORE_O_NOFSYNC) && fsync(a->fd) == -1) ||
-	    set_idate(a->fd, idate) == -1)
+	/* The date first: the fsync then makes it durable too. */
+	if (set_idate(a->fd, idate) == -1 ||
+	    (!(a->mb->oflags & STORE_O_NOFSYNC) && fsync(a->fd) == -1))
 		goto fail;
 	if (close(a->fd) == -1) {
 		a->fd = -1;
@@ -638,7 +646,7 @@ copy_bytes(struct store_mailbox *src, size_t idx, const char *tmppath, int64_t i
 	out = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out == -1 || fstat(in, &st) == -1 ||
 	    fs_copy_range(in, 0, st.st_size, out) == -1 ||
-	    (dosync && fsync(out) == -1) || set_idate(out, idate) == -1) {
+	    set_idate(out, idate) == -1 || (dosync && fsync(out) == -1)) {
 		saved = errno;
 		close(in);
 		if (out != -1) {

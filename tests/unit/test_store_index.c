@@ -1,0 +1,559 @@
+/*
+ * Mail store index (issue 12): UIDVALIDITY never comes back after an index
+ * loss, the cache checks base names, one MODSEQ per change in a batch,
+ * duplicate base names, \Recent for exactly one session, expunged UID
+ * ranges (VANISHED), the change log, and a writer killed at random points.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "t.h"
+#include "store/store.h"
+#include "store_t.h"
+
+static const char *const subj[] = { "zero", "one", "two", "three", "four", "five" };
+
+static void
+put_n(const char *dir, int from, int to)
+{
+	char	name[128], body[128];
+	int	i;
+
+	for (i = from; i < to; i++) {
+		snprintf(body, sizeof(body), "From: a@example.com\r\nSubject: %s\r\n\r\nx\r\n",
+		    subj[i % 6]);
+		snprintf(name, sizeof(name), "17000%05d.M%dP1.host,S=%zu", i, i, strlen(body));
+		put_msg(dir, "new", name, body);
+	}
+}
+
+static void
+rm_index(const char *dir)
+{
+	char	cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/letterbox-uidlist*", dir);
+	t_int(system(cmd), 0);
+}
+
+/* Every cached ENVELOPE names its own message's subject. */
+static void
+check_envelopes(struct store_mailbox *mb)
+{
+	const char	*env;
+	char		 want[64], body[256];
+	size_t		 i, len;
+	ssize_t		 n;
+	int		 fd;
+
+	for (i = 0; i < store_count(mb); i++) {
+		t_int(store_msg_cached(mb, i, STORE_CACHE_ENVELOPE, &env, &len), 0);
+		fd = store_msg_open(mb, i);
+		n = fd >= 0 ? read(fd, body, sizeof(body) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		body[n > 0 ? n : 0] = '\0';
+		{
+			const char	*s = strstr(body, "Subject: ");
+			const char	*e = s != NULL ? strpbrk(s, "\r\n") : NULL;
+
+			t_ok(s != NULL && e != NULL);
+			if (s == NULL || e == NULL)
+				continue;
+			snprintf(want, sizeof(want), "\"%.*s\"", (int)(e - s - 9), s + 9);
+		}
+		t_ok(memmem(env, len, want, strlen(want)) != NULL);
+	}
+}
+
+/* The reproduction of issue 12: index loss after a Dovecot import. */
+static void
+test_uidvalidity_never_reused(void)
+{
+	char			 dir[512], path[1024], name[128];
+	struct store_mailbox	*mb;
+	uint32_t		 uid, v1, v2, v3;
+	int			 i;
+
+	snprintf(dir, sizeof(dir), "%s/reuse", tmpdir);
+	mkmaildir(dir);
+	put_msg(dir, "cur", "1600000000.M1P1.mail,S=17:2,S", "Subject: four\n\nb\n");
+	put_msg(dir, "cur", "1600000001.M1P1.mail,S=17:2,", "Subject: five\n\nb\n");
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", dir);
+	xwrite_file(path, "3 V1500000000 N11\n5 :1600000000.M1P1.mail,S=17\n"
+	    "6 :1600000001.M1P1.mail,S=17\n");
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_uidvalidity(mb), 1500000000);
+	t_int(store_msg(mb, 1)->uid, 6);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "From: x\r\nSubject: %s\r\n\r\nx\r\n", subj[i + 1]);
+		t_int(store_append(mb, name, strlen(name), 0, 0, 0, &uid), 0);
+		t_int(uid, 11 + i);
+	}
+	t_int(store_sync(mb, NULL, NULL), 0);
+	uid = 11;
+	t_int(store_expunge(mb, &uid, 1), 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	check_envelopes(mb);		/* fills the cache */
+	store_close(&mb);
+
+	/* Index gone: the import is stale now, so a new, higher V. */
+	rm_index(dir);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	v1 = store_uidvalidity(mb);
+	t_ok(v1 > 1500000000);
+	t_int(store_count(mb), 4);
+	/* The cache (keyed by UID) must not answer with another message. */
+	check_envelopes(mb);
+	store_close(&mb);
+
+	/* Deleting the index again and again, within one second: V still grows. */
+	rm_index(dir);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	v2 = store_uidvalidity(mb);
+	store_close(&mb);
+	rm_index(dir);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	v3 = store_uidvalidity(mb);
+	t_ok(v2 > v1 && v3 > v2);
+	check_envelopes(mb);
+	store_close(&mb);
+
+	/* The record of V outlives everything named letterbox-uidlist*. */
+	snprintf(path, sizeof(path), "%s/letterbox-uidvalidity", dir);
+	t_ok(read_all(path) != NULL && strtoul(read_all(path) + 1, NULL, 10) == v3);
+}
+
+/* A cache record of another message under the same UID is not used. */
+static void
+test_cache_checks_base(void)
+{
+	char			 dir[512], path[1024], rec[512];
+	struct store_mailbox	*mb;
+	const char		*env;
+	size_t			 len;
+	int			 n;
+
+	snprintf(dir, sizeof(dir), "%s/cachebase", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 1, 2);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
+	n = snprintf(rec, sizeof(rec), "LBC2 V%u\n1 0 9 1699999999.M1P1.other\n(\"WRONG\")\n",
+	    store_uidvalidity(mb));
+	(void)n;
+	xwrite_file(path, rec);
+	t_int(store_msg_cached(mb, 0, STORE_CACHE_ENVELOPE, &env, &len), 0);
+	t_ok(memmem(env, len, "WRONG", 5) == NULL && memmem(env, len, "\"one\"", 5) != NULL);
+	store_close(&mb);
+}
+
+/* Batches: one modseq per change, and no phantom foreign changes after. */
+static void
+test_batch_modseq(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb, *mb2;
+	struct rec		 r;
+	uint64_t		 h0;
+	size_t			 i;
+
+	snprintf(dir, sizeof(dir), "%s/batch", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 5);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	h0 = store_highestmodseq(mb);
+	t_int(store_update_begin(mb), 0);
+	for (i = 0; i < 3; i++)
+		t_int(store_set_flags(mb, i, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0), 0);
+	t_int(store_update_end(mb), 0);
+	t_int(store_msg(mb, 0)->modseq, h0 + 1);
+	t_int(store_msg(mb, 1)->modseq, h0 + 2);
+	t_int(store_msg(mb, 2)->modseq, h0 + 3);
+	memset(&r, 0, sizeof(r));
+	t_int(store_sync(mb, &rec_cb, &r), 0);
+	t_int(r.nchg, 0);			/* our own changes are not foreign */
+	t_int(store_highestmodseq(mb), h0 + 3);
+	memset(&r, 0, sizeof(r));
+	t_int(store_sync(mb2, &rec_cb, &r), 0);
+	t_int(r.nchg, 3);
+	t_int(store_highestmodseq(mb2), h0 + 3);
+	t_int(store_msg(mb2, 2)->modseq, h0 + 3);
+	t_ok(store_msg(mb2, 2)->flags & STORE_F_SEEN);
+	/* A second sync reports nothing again. */
+	memset(&r, 0, sizeof(r));
+	t_int(store_sync(mb2, &rec_cb, &r), 0);
+	t_int(r.nchg + r.nexp, 0);
+	store_close(&mb2);
+	store_close(&mb);
+}
+
+/* A flag change appends to the log; the snapshot is not rewritten. */
+static void
+test_change_log(void)
+{
+	char			 dir[512], path[1024], lpath[1024];
+	struct store_mailbox	*mb, *mb2;
+	struct stat		 st0, st1, l0, l1;
+	size_t			 i;
+
+	snprintf(dir, sizeof(dir), "%s/log", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 6);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	snprintf(path, sizeof(path), "%s/letterbox-uidlist", dir);
+	snprintf(lpath, sizeof(lpath), "%s/letterbox-uidlist.log", dir);
+	t_int(stat(path, &st0), 0);
+	t_int(stat(lpath, &l0), 0);
+	t_int(store_set_flags(mb, 2, STORE_FLAGS_ADD, STORE_F_FLAGGED, 0, 0), 0);
+	t_int(stat(path, &st1), 0);
+	t_int(stat(lpath, &l1), 0);
+	t_ok(st0.st_ino == st1.st_ino && st0.st_size == st1.st_size);
+	t_ok(l1.st_size > l0.st_size);
+	/* Another handle reads only the tail and agrees. */
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	t_ok(store_msg(mb2, 2)->flags & STORE_F_FLAGGED);
+	t_int(store_msg(mb2, 2)->modseq, store_msg(mb, 2)->modseq);
+	/* A torn commit at the end (a writer that died) is ignored, then cut off. */
+	{
+		int fd = open(lpath, O_WRONLY | O_APPEND);
+
+		t_ok(fd >= 0 && write(fd, "u 3 999 1 1 1 c garbage", 23) == 23);
+		close(fd);
+	}
+	t_int(store_set_flags(mb2, 3, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0), 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(store_msg(mb, 3)->flags & STORE_F_SEEN);
+	t_ok(store_msg(mb, 2)->modseq < 999);
+	/* Many changes: the log is compacted into a new snapshot, nothing lost. */
+	for (i = 0; i < 1500; i++)
+		t_int(store_set_flags(mb, i % 6, (i / 6) % 2 ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE,
+		    STORE_F_ANSWERED, 0, 0), 0);
+	t_int(stat(path, &st1), 0);
+	t_ok(st1.st_ino != st0.st_ino);
+	store_close(&mb2);
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	t_int(store_count(mb2), 6);
+	for (i = 0; i < 6; i++) {
+		t_int(store_msg(mb2, i)->flags, store_msg(mb, i)->flags);
+		t_int(store_msg(mb2, i)->modseq, store_msg(mb, i)->modseq);
+	}
+	t_int(store_highestmodseq(mb2), store_msg(mb, 5)->modseq);
+	store_close(&mb2);
+	store_close(&mb);
+}
+
+/* Two files with one base name: the newcomer gets a fresh base and a UID. */
+static void
+test_duplicate_base(void)
+{
+	char			 dir[512], from[1024], to[2600], name[256];
+	struct store_mailbox	*mb;
+	uint64_t		 h;
+	int			 i;
+
+	snprintf(dir, sizeof(dir), "%s/dup", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 2);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 2);
+	/* cp of a message with other flags (a restore). */
+	snprintf(from, sizeof(from), "%s/cur/%s", dir, store_msg(mb, 0)->name);
+	snprintf(name, sizeof(name), "%.*s:2,FS", (int)store_msg(mb, 0)->base_len,
+	    store_msg(mb, 0)->name);
+	snprintf(to, sizeof(to), "cp '%s' '%s/cur/%s'", from, dir, name);
+	t_int(system(to), 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 3);
+	t_int(store_msg(mb, 0)->uid, 1);
+	t_int(store_msg(mb, 0)->flags, 0);	/* the original kept its name */
+	t_int(store_msg(mb, 2)->uid, 3);
+	t_int(store_msg(mb, 2)->flags, STORE_F_FLAGGED | STORE_F_SEEN);
+	t_ok(strncmp(store_msg(mb, 2)->name, store_msg(mb, 0)->name,
+	    store_msg(mb, 0)->base_len) != 0);
+	t_int(count_files(dir, "cur"), 3);
+	/* Stable: syncing again changes nothing. */
+	h = store_highestmodseq(mb);
+	for (i = 0; i < 3; i++) {
+		store_close(&mb);
+		mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+		t_int(store_sync(mb, NULL, NULL), 0);
+	}
+	t_int(store_highestmodseq(mb), h);
+	t_int(store_count(mb), 3);
+	/* Two new files with one base (new/ and cur/), neither indexed yet. */
+	put_msg(dir, "new", "1700099999.M1P9.host,S=3", "a\r\n");
+	put_msg(dir, "cur", "1700099999.M1P9.host,S=3:2,S", "a\r\n");
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 5);
+	t_int(store_msg(mb, 3)->flags, STORE_F_SEEN);
+	h = store_highestmodseq(mb);
+	store_close(&mb);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 5);
+	t_int(store_highestmodseq(mb), h);
+	store_close(&mb);
+}
+
+/* \Recent: exactly one session, whether by delivery or APPEND. */
+static void
+test_recent(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*a, *b, *pop;
+	uint32_t		 uid;
+	int			 i;
+
+	snprintf(dir, sizeof(dir), "%s/recent", tmpdir);
+	mkmaildir(dir);
+	a = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	b = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	pop = store_open(dir, "INBOX", STORE_O_NOFSYNC | STORE_O_KEEP_NEW | STORE_O_NO_RECENT);
+	t_int(store_sync(a, NULL, NULL), 0);
+	t_int(store_sync(b, NULL, NULL), 0);
+	put_n(dir, 0, 2);
+	t_int(store_sync(pop, NULL, NULL), 0);		/* POP3 takes nothing */
+	t_int(store_sync(b, NULL, NULL), 0);
+	t_int(store_sync(a, NULL, NULL), 0);
+	t_int(store_count(a), 2);
+	t_int(store_count(b), 2);
+	for (i = 0; i < 2; i++) {
+		t_ok(store_msg(b, (size_t)i)->recent);
+		t_ok(!store_msg(a, (size_t)i)->recent);
+		t_ok(!store_msg(pop, (size_t)i)->recent);
+	}
+	/* APPEND by b: a syncs first and gets it. */
+	t_int(store_append(b, "x\r\n", 3, 0, 0, 0, &uid), 0);
+	t_int(store_sync(a, NULL, NULL), 0);
+	t_int(store_sync(b, NULL, NULL), 0);
+	t_int(store_find_uid(a, uid), 2);
+	t_ok(store_msg(a, 2)->recent);
+	t_ok(!store_msg(b, 2)->recent);
+	t_ok(store_msg(b, 0)->recent);		/* kept for the session's life */
+	store_close(&pop);
+	store_close(&b);
+	store_close(&a);
+}
+
+/* Expunged UIDs with their modseq, across reopen and compaction. */
+static void
+test_vanished(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb, *mb2;
+	struct store_uid_range	*rg;
+	uint32_t		 uids[2] = { 2, 3 }, five = 5;
+	uint64_t		 m0, m1;
+	size_t			 n, i;
+	char			 path[1024];
+
+	snprintf(dir, sizeof(dir), "%s/vanished", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 6);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	m0 = store_highestmodseq(mb);
+	t_int(store_expunge(mb, uids, 2), 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	m1 = store_highestmodseq(mb);
+	t_int(store_expunge(mb, &five, 1), 0);
+	/* Someone deletes uid 6's file directly. */
+	snprintf(path, sizeof(path), "%s/cur/%s", dir, store_msg(mb, 3)->name);
+	t_int(store_msg(mb, 3)->uid, 6);
+	t_int(unlink(path), 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 2);
+	t_int(store_expunged_since(mb, m0, &rg, &n), 0);
+	t_int(n, 2);
+	t_ok(n == 2 && rg[0].lo == 2 && rg[0].hi == 3 && rg[1].lo == 5 && rg[1].hi == 6);
+	free(rg);
+	t_int(store_expunged_since(mb, m1, &rg, &n), 0);
+	t_ok(n == 1 && rg[0].lo == 5 && rg[0].hi == 6);
+	free(rg);
+	t_int(store_expunged_since(mb, store_highestmodseq(mb), &rg, &n), 0);
+	t_int(n, 0);
+	free(rg);
+	/* From the log in another handle, then after compaction. */
+	for (i = 0; i < 2; i++) {
+		mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+		t_int(store_sync(mb2, NULL, NULL), 0);
+		t_int(store_expunged_since(mb2, m1, &rg, &n), 0);
+		t_ok(n == 1 && rg[0].lo == 5 && rg[0].hi == 6);
+		free(rg);
+		t_int(store_expunged_since(mb2, 0, &rg, &n), 0);
+		t_ok(n == 2 && rg[0].lo == 2 && rg[1].hi == 6);
+		free(rg);
+		store_close(&mb2);
+		for (n = 0; n < 1500; n++)
+			(void)store_set_flags(mb, 0, n % 2 ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE,
+			    STORE_F_SEEN, 0, 0);
+	}
+	store_close(&mb);
+}
+
+/*
+ * Power cut: a writer appending and changing flags is killed (-9) at a
+ * random point, 200 times; after each, a reopen must show every
+ * acknowledged message under its UID with the last acknowledged flags,
+ * and no UID twice.  The writer tells the parent through a pipe:
+ * 'A' uid id (appended), 'S' uid (about to change), 'F' uid flags (done).
+ */
+struct ack {
+	char		op;
+	uint32_t	uid, v;
+};
+
+static void
+pc_writer(const char *dir, int wfd, unsigned seed)
+{
+	static const uint32_t	 fl[4] = { 0, STORE_F_SEEN, STORE_F_FLAGGED,
+	    STORE_F_SEEN | STORE_F_FLAGGED };
+	struct store_mailbox	*mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	char			 body[96];
+	struct ack		 a;
+	uint32_t		 uid;
+	size_t			 idx;
+	int			 i;
+
+	if (mb == NULL || store_sync(mb, NULL, NULL) == -1)
+		_exit(3);
+	srand(seed);
+	for (i = 0; i < 1000; i++) {
+		if (i % 3 == 0 || store_count(mb) == 0) {
+			a.v = (uint32_t)seed * 1000 + (uint32_t)i;
+			snprintf(body, sizeof(body), "Subject: id %u\r\n\r\nx\r\n", a.v);
+			if (store_append(mb, body, strlen(body), 0, 0, 0, &uid) == -1)
+				_exit(4);
+			a.op = 'A';
+			a.uid = uid;
+		} else {
+			idx = (size_t)rand() % store_count(mb);
+			a.op = 'S';
+			a.uid = store_msg(mb, idx)->uid;
+			if (write(wfd, &a, sizeof(a)) != sizeof(a))
+				_exit(5);
+			if (store_set_flags(mb, idx, STORE_FLAGS_SET, fl[rand() % 4], 0, 0) == -1)
+				_exit(6);
+			a.op = 'F';
+			a.v = store_msg(mb, idx)->flags;
+		}
+		if (write(wfd, &a, sizeof(a)) != sizeof(a))
+			_exit(5);
+		if (i % 5 == 0 && store_sync(mb, NULL, NULL) == -1)
+			_exit(7);
+	}
+	_exit(0);
+}
+
+#define PC_MAXUID	20000
+
+static void
+test_power_cut(void)
+{
+	char			 dir[512], body[128];
+	static uint32_t		 ids[PC_MAXUID], flags[PC_MAXUID];
+	static char		 state[PC_MAXUID];	/* 0 none, 'F' acked, 'S' unsure */
+	struct store_mailbox	*mb;
+	struct ack		 a;
+	struct timespec		 ts;
+	double			 t0 = now_s();
+	int			 iter, p[2], st, bad = 0, fd;
+	pid_t			 pid;
+	size_t			 i;
+	ssize_t			 n;
+
+	snprintf(dir, sizeof(dir), "%s/powercut", tmpdir);
+	mkmaildir(dir);
+	for (iter = 0; iter < 200 && now_s() - t0 < 25; iter++) {
+		if (pipe(p) == -1)
+			break;
+		if ((pid = fork()) == 0) {
+			close(p[0]);
+			pc_writer(dir, p[1], (unsigned)iter + 1);
+		}
+		close(p[1]);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(rand() % 4000) * 1000;
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		while ((n = read(p[0], &a, sizeof(a))) == sizeof(a)) {
+			if (a.uid >= PC_MAXUID)
+				continue;
+			if (a.op == 'A') {
+				if (ids[a.uid] != 0)
+					bad++;		/* a UID given twice */
+				ids[a.uid] = a.v;
+				state[a.uid] = 'F';
+				flags[a.uid] = 0;
+			} else if (a.op == 'S')
+				state[a.uid] = 'S';
+			else {
+				state[a.uid] = 'F';
+				flags[a.uid] = a.v;
+			}
+		}
+		close(p[0]);
+		mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+		t_ok(mb != NULL && store_sync(mb, NULL, NULL) == 0);
+		for (i = 1; mb != NULL && i < PC_MAXUID; i++) {
+			ssize_t	k;
+
+			if (ids[i] == 0)
+				continue;
+			k = store_find_uid(mb, (uint32_t)i);
+			if (k < 0) {
+				bad++;
+				continue;
+			}
+			if (state[i] == 'F' && store_msg(mb, (size_t)k)->flags != flags[i])
+				bad++;
+			if (iter % 20 == 0 && (fd = store_msg_open(mb, (size_t)k)) >= 0) {
+				n = read(fd, body, sizeof(body) - 1);
+				close(fd);
+				body[n > 0 ? n : 0] = '\0';
+				if (strtoul(body + 12, NULL, 10) != ids[i])
+					bad++;
+			}
+		}
+		store_close(&mb);
+	}
+	printf("power cut: %d kills in %.1f s\n", iter, now_s() - t0);
+	t_ok(iter >= 50);
+	t_int(bad, 0);
+}
+
+int
+main(void)
+{
+	t_begin("store_index");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lb-storeidx-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_uidvalidity_never_reused();
+	test_cache_checks_base();
+	test_batch_modseq();
+	test_change_log();
+	test_duplicate_base();
+	test_recent();
+	test_vanished();
+	test_power_cut();
+	rm_tree(tmpdir);
+	return t_end();
+}
