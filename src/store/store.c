@@ -35,6 +35,22 @@ st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c)
 	return 0;
 }
 
+uint64_t
+st_ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* Directory mtimes have a coarse clock: a change in the same tick as the
+ * scan is invisible, so only mtimes over a second older than it count. */
+bool
+st_scan_trusted(uint64_t new_ns, uint64_t cur_ns, int64_t scan_at)
+{
+	uint64_t	newest = new_ns > cur_ns ? new_ns : cur_ns;
+
+	return scan_at > 0 && newest / 1000000000u + 1 < (uint64_t)scan_at;
+}
+
 /* ---- open / close ---- */
 
 static int
@@ -520,6 +536,28 @@ scan_apply(struct store_mailbox *mb, struct scan *sc)
 	}
 }
 
+/*
+ * Record in the index what this scan saw (the directories' mtimes before
+ * the readdirs), so store_status() can trust the header while they stay
+ * the same; only when it differs from the record or makes it trustworthy.
+ */
+static void
+note_scan(struct store_mailbox *mb, const struct timespec *cur, const struct timespec *new)
+{
+	struct uidlist	*ul = &mb->ul;
+	uint64_t	 nns = st_ts_ns(new), cns = st_ts_ns(cur);
+	bool		 same = ul->scan_new_ns == nns && ul->scan_cur_ns == cns;
+
+	if (same && st_scan_trusted(ul->scan_new_ns, ul->scan_cur_ns, ul->scan_at))
+		return;
+	if (same && !st_scan_trusted(nns, cns, mb->scan_time))
+		return;
+	ul->scan_new_ns = nns;
+	ul->scan_cur_ns = cns;
+	ul->scan_at = mb->scan_time;
+	ul->version++;
+}
+
 /* Read cur/ and new/ and bring mb->ul up to date.  Under the lock. */
 static int
 do_scan(struct store_mailbox *mb, bool *changed)
@@ -577,6 +615,7 @@ do_scan(struct store_mailbox *mb, bool *changed)
 		assign_new(mb, &sc);
 	scan_free(&sc);
 	ul_rehash(&mb->ul);
+	note_scan(mb, &cur, &new);
 	if (mb->ul.version != v0)
 		*changed = true;
 	mb->cur_mtime = cur;

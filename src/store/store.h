@@ -317,6 +317,21 @@ enum store_cache_field {
 int	 store_msg_cached(struct store_mailbox *mb, size_t idx, enum store_cache_field f,
 	    const char **data_r, size_t *len_r);
 
+/* ---- STATUS (no handle needed) ---- */
+
+struct store_status {
+	uint32_t	 messages, unseen, recent, uidnext, uidvalidity;
+	uint64_t	 highestmodseq;
+	uint64_t	 size;		/* sum of CRLF sizes (RFC 8438 STATUS SIZE) */
+};
+
+/*
+ * The folder's STATUS from its index header alone (a few reads, no
+ * allocation) when nothing changed on disk since the last scan; else by
+ * a full open + sync (which does not claim \Recent).  0 or -1/errno.
+ */
+int	 store_status(const char *root, const char *folder, struct store_status *st_r);
+
 /* ---- folders (no handle needed) ---- */
 
 enum {

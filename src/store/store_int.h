@@ -27,10 +27,12 @@ struct ul_rec {
 	bool		 in_new;
 	bool		 mark;		/* seen by the current scan */
 	bool		 dirty;		/* changed since the last commit */
+	bool		 counted, counted_seen;	/* in uidlist's totals, as */
 	uint8_t		 seen;		/* scan: SEEN_* */
 	uint16_t	 base_len;
 	uint64_t	 modseq;
 	uint64_t	 size, vsize;	/* 0 = unknown */
+	uint64_t	 counted_size;
 	int64_t		 idate;		/* 0 = unknown */
 	char		*name;		/* file name in new/ or cur/ */
 };
@@ -62,6 +64,13 @@ struct uidlist {
 	size_t		 n, cap;
 	uint32_t	*hash;		/* rec index + 1 by base name; 0 = free */
 	size_t		 hcap;		/* power of two, > 2 * n */
+	/* Totals for STATUS (kept by ul_count), and the cur/ new/ mtimes
+	 * (ns) the last scan saw, at scan_at: the header answers STATUS. */
+	uint32_t	 nunseen;
+	uint32_t	 hdr_messages;	/* "C" of the snapshot header (status.c) */
+	uint64_t	 total_size;	/* CRLF sizes */
+	uint64_t	 scan_new_ns, scan_cur_ns;
+	int64_t		 scan_at;
 	struct ul_xrange *xr;		/* sorted, disjoint */
 	size_t		 nxr, xrcap;
 	bool		 loaded;	/* recs reflect the files (or a fresh folder) */
@@ -141,6 +150,9 @@ void	 ul_rehash(struct uidlist *ul);
 struct ul_rec *ul_find_base(struct uidlist *ul, const char *name, size_t base_len);
 struct ul_rec *ul_find_uid(struct uidlist *ul, uint32_t uid);
 struct ul_rec *ul_add(struct uidlist *ul);	/* appended, zeroed; rehash after */
+/* (Re)count r in the totals / take it out of them. */
+void	 ul_count(struct uidlist *ul, struct ul_rec *r);
+void	 ul_uncount(struct uidlist *ul, struct ul_rec *r);
 /* r changed (or is new): the next commit writes it. */
 void	 ul_touch(struct uidlist *ul, struct ul_rec *r);
 /* Note uid as expunged at modseq (caller removes the rec; ascending uids). */
@@ -155,6 +167,13 @@ void	 ul_upsert(struct uidlist *ul, struct ul_rec *r);
 int	 ul_parse_rec(const char *p, const char *nl, struct ul_rec *r);
 struct buf;
 int	 ul_format_rec(struct buf *b, const struct ul_rec *r);
+/* "h" values of a commit / the snapshot header (shared with status.c). */
+#define UL_HVALS	9
+void	 ul_hvals_get(const struct uidlist *ul, uint64_t v[UL_HVALS]);
+void	 ul_hvals_set(struct uidlist *ul, const uint64_t v[UL_HVALS]);
+int	 ul_parse_hvals(const char *p, const char *nl, uint64_t v[UL_HVALS]);
+/* Header line of the snapshot; 0 or -1. */
+int	 ul_parse_header(const char *s, size_t len, struct uidlist *ul);
 /* Remember st as what we last read of a file. */
 struct stat;
 void	 ul_fstate_set(struct ul_fstate *fs, const struct stat *st);
@@ -180,6 +199,9 @@ void	 st_unlock(struct store_mailbox *mb);
 /* Under the lock: make ul current (reload, scan when asked or missing). */
 int	 st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r);
 int	 st_commit(struct store_mailbox *mb);	/* write ul (under lock) */
+uint64_t st_ts_ns(const struct timespec *ts);
+/* Can the recorded scan of these directory mtimes be trusted? */
+bool	 st_scan_trusted(uint64_t new_ns, uint64_t cur_ns, int64_t scan_at);
 /* Find a file by base name in cur/ or new/: 0 (*name_r malloc'd), 1 none, -1 error. */
 int	 st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
 	    char **name_r, bool *in_new_r);

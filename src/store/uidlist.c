@@ -61,8 +61,35 @@ ul_add(struct uidlist *ul)
 }
 
 void
+ul_uncount(struct uidlist *ul, struct ul_rec *r)
+{
+	if (!r->counted)
+		return;
+	if (!r->counted_seen)
+		ul->nunseen--;
+	ul->total_size -= r->counted_size;
+	r->counted = false;
+}
+
+void
+ul_count(struct uidlist *ul, struct ul_rec *r)
+{
+	uint32_t	flags, kw;
+
+	ul_uncount(ul, r);
+	name_flags(r->name, &flags, &kw);
+	r->counted = true;
+	r->counted_seen = (flags & STORE_F_SEEN) != 0;
+	r->counted_size = r->vsize;
+	if (!r->counted_seen)
+		ul->nunseen++;
+	ul->total_size += r->counted_size;
+}
+
+void
 ul_touch(struct uidlist *ul, struct ul_rec *r)
 {
+	ul_count(ul, r);
 	ul->version++;
 	if (r->dirty)
 		return;
@@ -154,8 +181,10 @@ ul_upsert(struct uidlist *ul, struct ul_rec *nr)
 		r = &ul->recs[i];
 		same_base = r->base_len == nr->base_len &&
 		    memcmp(r->name, nr->name, r->base_len) == 0;
+		ul_uncount(ul, r);
 		free(r->name);
 		*r = *nr;
+		ul_count(ul, r);
 		if (!same_base)
 			ul_rehash(ul);
 		ul->version++;
@@ -164,6 +193,7 @@ ul_upsert(struct uidlist *ul, struct ul_rec *nr)
 	(void)ul_add(ul);
 	memmove(&ul->recs[i + 1], &ul->recs[i], (ul->n - 1 - i) * sizeof(*ul->recs));
 	ul->recs[i] = *nr;
+	ul_count(ul, &ul->recs[i]);
 	if (nr->uid >= ul->uidnext)
 		ul->uidnext = nr->uid + 1;
 	/* New UIDs come last: one hash insert, unless the table fills up. */
@@ -178,8 +208,10 @@ ul_remove_range(struct uidlist *ul, uint32_t lo, uint32_t hi)
 {
 	size_t	i = lower_bound(ul, lo), j = i;
 
-	while (j < ul->n && ul->recs[j].uid <= hi)
+	while (j < ul->n && ul->recs[j].uid <= hi) {
+		ul_uncount(ul, &ul->recs[j]);
 		free(ul->recs[j++].name);
+	}
 	if (j == i)
 		return;
 	memmove(&ul->recs[i], &ul->recs[j], (ul->n - j) * sizeof(*ul->recs));
@@ -251,7 +283,10 @@ void
 ul_expunged(struct uidlist *ul, uint32_t uid, uint64_t modseq)
 {
 	struct ul_xrange	*p;
+	struct ul_rec		*r;
 
+	if ((r = ul_find_uid(ul, uid)) != NULL)
+		ul_uncount(ul, r);
 	ul_xr_add(ul, uid, uid, modseq);
 	p = ul->npend > 0 ? &ul->pend[ul->npend - 1] : NULL;
 	if (p != NULL && p->modseq == modseq && p->hi + 1 == uid) {
@@ -319,9 +354,13 @@ field_u64(const char **p, const char *end, uint64_t *v_r)
 	return 0;
 }
 
-/* Header "LB2 V.. N.. M.. G.. R.." (or LB1); 0, or -1 if malformed. */
-static int
-parse_header(const char *s, size_t len, struct uidlist *ul)
+/*
+ * Header "LB2 V.. N.. M.. G.. R.. C.. U.. Z.. E.. K.. A.." (or LB1): C
+ * messages, U unseen, Z total CRLF size, E/K new/ and cur/ mtimes (ns) at
+ * the last scan, A its time.  0, or -1 if malformed.
+ */
+int
+ul_parse_header(const char *s, size_t len, struct uidlist *ul)
 {
 	const char	*p = s, *end = s + len, *e;
 	uint64_t	 v;
@@ -341,11 +380,44 @@ parse_header(const char *s, size_t len, struct uidlist *ul)
 		case 'M': ul->highestmodseq = v; break;
 		case 'G': ul->gen = v; break;
 		case 'R': ul->first_recent = (uint32_t)v; break;
-		default: break;		/* later versions may add fields */
+		case 'C': ul->hdr_messages = (uint32_t)v; break;
+		case 'U': ul->nunseen = (uint32_t)v; break;
+		case 'Z': ul->total_size = v; break;
+		case 'E': ul->scan_new_ns = v; break;
+		case 'K': ul->scan_cur_ns = v; break;
+		case 'A': ul->scan_at = (int64_t)v; break;
+		default: break;		/* fields of later versions */
 		}
 		p = e + 1;
 	}
 	return ul->uidvalidity != 0 && ul->uidnext != 0 ? 0 : -1;
+}
+
+void
+ul_hvals_get(const struct uidlist *ul, uint64_t v[UL_HVALS])
+{
+	v[0] = ul->uidnext;
+	v[1] = ul->highestmodseq;
+	v[2] = ul->first_recent;
+	v[3] = ul->n;
+	v[4] = ul->nunseen;
+	v[5] = ul->total_size;
+	v[6] = ul->scan_new_ns;
+	v[7] = ul->scan_cur_ns;
+	v[8] = (uint64_t)ul->scan_at;
+}
+
+/* Only what a reader cannot count itself: the rest it keeps by ul_count. */
+void
+ul_hvals_set(struct uidlist *ul, const uint64_t v[UL_HVALS])
+{
+	ul->uidnext = (uint32_t)v[0];
+	ul->highestmodseq = v[1];
+	ul->first_recent = (uint32_t)v[2];
+	ul->scan_new_ns = v[6];
+	ul->scan_cur_ns = v[7];
+	ul->scan_at = (int64_t)v[8];
+	ul->version++;
 }
 
 int
@@ -433,7 +505,7 @@ load_base(struct uidlist *ul, const char *dir)
 	ul_clear(ul);
 	end = data + len;
 	nl = memchr(data, '\n', len);
-	if (nl == NULL || parse_header(data, (size_t)(nl - data), ul) == -1)
+	if (nl == NULL || ul_parse_header(data, (size_t)(nl - data), ul) == -1)
 		goto bad;
 	for (line = nl + 1; line < end; line = nl + 1) {
 		nl = memchr(line, '\n', (size_t)(end - line));
@@ -457,6 +529,11 @@ load_base(struct uidlist *ul, const char *dir)
 		if (r->uid >= ul->uidnext)
 			ul->uidnext = r->uid + 1;
 	}
+	/* Count ourselves rather than trust the header's totals. */
+	ul->nunseen = 0;
+	ul->total_size = 0;
+	for (size_t i = 0; i < ul->n; i++)
+		ul_count(ul, &ul->recs[i]);
 	if (ul->first_recent == 0)
 		ul->first_recent = ul->uidnext;	/* LB1: nothing is recent */
 	ul->base_size = (off_t)len;
@@ -571,9 +648,11 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		return -1;
 	buf_init(&b, UL_MAX_FILE);
 	ul->gen++;
-	buf_addf(&b, "LB2 V%u N%u M%llu G%llu R%u\n", ul->uidvalidity, ul->uidnext,
-	    (unsigned long long)ul->highestmodseq, (unsigned long long)ul->gen,
-	    ul->first_recent);
+	buf_addf(&b, "LB2 V%u N%u M%llu G%llu R%u C%zu U%u Z%llu E%llu K%llu A%lld\n",
+	    ul->uidvalidity, ul->uidnext, (unsigned long long)ul->highestmodseq,
+	    (unsigned long long)ul->gen, ul->first_recent, ul->n, ul->nunseen,
+	    (unsigned long long)ul->total_size, (unsigned long long)ul->scan_new_ns,
+	    (unsigned long long)ul->scan_cur_ns, (long long)ul->scan_at);
 	for (i = 0; i < ul->nxr; i++)
 		buf_addf(&b, "x %u %u %llu\n", ul->xr[i].lo, ul->xr[i].hi,
 		    (unsigned long long)ul->xr[i].modseq);

@@ -5,7 +5,8 @@
  *	LBL1 G<generation of the snapshot it follows>
  *	u <uid> <modseq> <size> <vsize> <idate> <n|c> <name>	(new or changed)
  *	x <lo> <hi> <modseq>					(expunged)
- *	h <uidnext> <highestmodseq> <first recent>		(end of a commit)
+ *	h <uidnext> <highestmodseq> <first recent> <messages> <unseen>
+ *	  <size> <new/ mtime> <cur/ mtime> <scan time>		(end of a commit)
  * A commit is the lines up to its "h" line, written with one write(2)
  * under the folder lock; a reader applies whole commits only, so a torn
  * tail (a crash mid-write) is never half-applied, and the next writer cuts
@@ -51,12 +52,21 @@ nums(const char *p, const char *nl, uint64_t *v, size_t n)
 	return p == nl ? 0 : -1;
 }
 
+int
+ul_parse_hvals(const char *p, const char *nl, uint64_t v[UL_HVALS])
+{
+	if (nums(p, nl, v, UL_HVALS) == -1 || v[0] == 0 || v[0] > UINT32_MAX ||
+	    v[2] > UINT32_MAX)
+		return -1;
+	return 0;
+}
+
 ssize_t
 ullog_apply(struct uidlist *ul, const char *data, size_t len)
 {
 	const char	*p, *nl, *end = data + len, *commit_end = data;
 	struct ul_rec	 r;
-	uint64_t	 v[3];
+	uint64_t	 v[UL_HVALS];
 
 	/* Whole commits only: find the last "h" line. */
 	for (p = data; p < end; p = nl + 1) {
@@ -83,13 +93,9 @@ ullog_apply(struct uidlist *ul, const char *data, size_t len)
 			ul_xr_add(ul, (uint32_t)v[0], (uint32_t)v[1], v[2]);
 			break;
 		default:
-			if (nums(p + 2, nl, v, 3) == -1 || v[0] == 0 || v[0] > UINT32_MAX ||
-			    v[2] > UINT32_MAX)
+			if (ul_parse_hvals(p + 2, nl, v) == -1)
 				return -1;
-			ul->uidnext = (uint32_t)v[0];
-			ul->highestmodseq = v[1];
-			ul->first_recent = (uint32_t)v[2];
-			ul->version++;
+			ul_hvals_set(ul, v);
 			break;
 		}
 	}
@@ -154,6 +160,7 @@ ul_commit(struct uidlist *ul, const char *dir, bool dosync)
 	struct buf	 b;
 	struct ul_rec	*r;
 	struct stat	 st;
+	uint64_t	 hv[UL_HVALS];
 	size_t		 i;
 	int		 fd = -1, saved;
 
@@ -170,8 +177,11 @@ ul_commit(struct uidlist *ul, const char *dir, bool dosync)
 	for (i = 0; i < ul->npend; i++)
 		buf_addf(&b, "x %u %u %llu\n", ul->pend[i].lo, ul->pend[i].hi,
 		    (unsigned long long)ul->pend[i].modseq);
-	buf_addf(&b, "h %u %llu %u\n", ul->uidnext, (unsigned long long)ul->highestmodseq,
-	    ul->first_recent);
+	ul_hvals_get(ul, hv);
+	buf_addf(&b, "h %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+	    (unsigned long long)hv[0], (unsigned long long)hv[1], (unsigned long long)hv[2],
+	    (unsigned long long)hv[3], (unsigned long long)hv[4], (unsigned long long)hv[5],
+	    (unsigned long long)hv[6], (unsigned long long)hv[7], (unsigned long long)hv[8]);
 	ul->ndirty = ul->npend = 0;
 	if (st_join(path, sizeof(path), dir, "/", UIDLIST_LOG) == -1 ||
 	    (fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1)

@@ -405,6 +405,64 @@ test_vanished(void)
 	store_close(&mb);
 }
 
+static void
+age_dirs(const char *dir, time_t when)
+{
+	char		path[1024];
+	struct timespec	ts[2] = { { when, 0 }, { when, 0 } };
+
+	snprintf(path, sizeof(path), "%s/cur", dir);
+	t_int(utimensat(AT_FDCWD, path, ts, 0), 0);
+	snprintf(path, sizeof(path), "%s/new", dir);
+	t_int(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* STATUS from the header, and by a full sync when the folder changed. */
+static void
+test_status(void)
+{
+	char			 dir[512], path[1024];
+	struct store_mailbox	*mb;
+	struct store_status	 st;
+	time_t			 old = time(NULL) - 3600;
+
+	snprintf(dir, sizeof(dir), "%s/status", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 4);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);		/* claims all 4 as recent */
+	t_int(store_set_flags(mb, 1, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0), 0);
+	age_dirs(dir, old);
+	t_int(store_sync(mb, NULL, NULL), 0);		/* records the aged mtimes */
+	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(st.messages, 4);
+	t_int(st.unseen, 3);
+	t_int(st.uidnext, 5);
+	t_int(st.recent, 0);
+	t_int(st.uidvalidity, store_uidvalidity(mb));
+	t_int(st.highestmodseq, store_highestmodseq(mb));
+	t_int(st.size, store_msg(mb, 0)->vsize + store_msg(mb, 1)->vsize +
+	    store_msg(mb, 2)->vsize + store_msg(mb, 3)->vsize);
+	/* Proof that only the header was read: a file removed behind its back
+	 * with the mtime put back is not noticed. */
+	snprintf(path, sizeof(path), "%s/cur/%s", dir, store_msg(mb, 3)->name);
+	t_int(unlink(path), 0);
+	age_dirs(dir, old);
+	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(st.messages, 4);
+	/* New mail in new/ (mtime changes): a full sync counts it. */
+	put_n(dir, 4, 6);
+	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(st.messages, 5);
+	t_int(st.unseen, 4);
+	t_int(st.recent, 2);
+	t_int(st.uidnext, 7);
+	/* STATUS did not claim \Recent: the session still gets it. */
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(store_msg(mb, 4)->recent);
+	store_close(&mb);
+}
+
 /*
  * Power cut: a writer appending and changing flags is killed (-9) at a
  * random point, 200 times; after each, a reopen must show every
@@ -553,6 +611,7 @@ main(void)
 	test_duplicate_base();
 	test_recent();
 	test_vanished();
+	test_status();
 	test_power_cut();
 	rm_tree(tmpdir);
 	return t_end();
