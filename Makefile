@@ -67,8 +67,13 @@ test-asan:
 
 tests: $(TBINS)
 
-bench: deps all
+bench: deps all $(BUILD)/bench/store_bench
 	@bench/run.sh
+	@bench/store.sh
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libletterbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libletterbox.a $(LDLIBS)
 
 fuzz: $(FUZZ:fuzz/%.c=$(BUILD)-fuzz/%)
 $(BUILD)-fuzz/%: fuzz/%.c $(SRCS)

@@ -110,6 +110,7 @@ struct store_mailbox {
 	/* Keywords (dovecot-keywords). */
 	char		*kw[STORE_MAX_KEYWORDS];
 	struct timespec	 kw_mtime;
+	bool		 kw_loaded;	/* kw_* describe the file (ino 0: none) */
 	ino_t		 kw_ino;
 	off_t		 kw_size;
 	/* letterbox-cache */

@@ -40,6 +40,9 @@ kw_load(struct store_mailbox *mb)
 	if (kw_path(mb, path, sizeof(path)) == -1)
 		return;
 	if (stat(path, &st) == -1) {
+		/* No keywords file, as last time: nothing to do (no fopen). */
+		if (mb->kw_loaded && mb->kw_ino == 0)
+			return;
 		memset(&st, 0, sizeof(st));
 	} else if (st.st_ino == mb->kw_ino && st.st_size == mb->kw_size &&
 	    st.st_mtim.tv_sec == mb->kw_mtime.tv_sec &&
@@ -50,7 +53,8 @@ kw_load(struct store_mailbox *mb)
 	mb->kw_ino = st.st_ino;
 	mb->kw_size = st.st_size;
 	mb->kw_mtime = st.st_mtim;
-	if ((f = fopen(path, "re")) == NULL)
+	mb->kw_loaded = true;
+	if (st.st_ino == 0 || (f = fopen(path, "re")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if ((nl = strchr(line, '\n')) != NULL)
@@ -92,6 +96,7 @@ kw_write(struct store_mailbox *mb)
 		return -1;
 	}
 	mb->kw_ino = 0;		/* our own write: reload to learn its stat */
+	mb->kw_loaded = false;
 	return 0;
 fail:
 	saved = errno;
@@ -149,6 +154,7 @@ store_keyword_index(struct store_mailbox *mb, const char *name, bool create)
 	}
 	/* Another process may have added keywords since: reread under the lock. */
 	mb->kw_ino = 0;
+	mb->kw_loaded = false;
 	kw_load(mb);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++) {
 		if (mb->kw[i] != NULL && strcasecmp(mb->kw[i], name) == 0) {
