@@ -191,6 +191,41 @@ cache_put(struct store_mailbox *mb, const struct buf *rec)
 	mb->cache_off = 0;
 }
 
+/*
+ * The message as IMAP serves it: LF files (what we and others write) get
+ * their CRs back, so BODYSTRUCTURE sizes and line counts are of the CRLF
+ * form, like RFC822.SIZE.  NULL when the file is CRLF already.
+ */
+static char *
+crlf_copy(const char *data, size_t len, size_t *len_r)
+{
+	const char	*p = data, *end = data + len, *nl;
+	char		*out;
+	size_t		 n = 0, lfs = 0;
+
+	for (nl = data; nl < end && (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
+		if (nl == data || nl[-1] != '\r')
+			lfs++;
+	if (lfs == 0)
+		return NULL;
+	out = xmalloc(len + lfs + 1);
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			memcpy(out + n, p, (size_t)(end - p));
+			n += (size_t)(end - p);
+			break;
+		}
+		memcpy(out + n, p, (size_t)(nl - p));
+		n += (size_t)(nl - p);
+		if (nl == data || nl[-1] != '\r')
+			out[n++] = '\r';
+		out[n++] = '\n';
+		p = nl + 1;
+	}
+	*len_r = n;
+	return out;
+}
+
 /* Map and parse message idx; fill all fields and append them to the file. */
 static int
 cache_compute(struct store_mailbox *mb, size_t idx)
@@ -201,7 +236,8 @@ cache_compute(struct store_mailbox *mb, size_t idx)
 	struct buf		 out[CACHE_NFIELDS], rec;
 	const char		*data = "";
 	void			*map = NULL;
-	size_t			 len = 0;
+	char			*crlf = NULL;
+	size_t			 len = 0, maplen = 0, clen;
 	int			 fd, i, saved;
 
 	if ((fd = store_msg_open(mb, idx)) == -1)
@@ -209,11 +245,15 @@ cache_compute(struct store_mailbox *mb, size_t idx)
 	if (fstat(fd, &st) == -1)
 		goto fail;
 	if (st.st_size > 0) {
-		len = (size_t)st.st_size;
+		len = maplen = (size_t)st.st_size;
 		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map == MAP_FAILED)
 			goto fail;
 		data = map;
+		if ((crlf = crlf_copy(data, len, &clen)) != NULL) {
+			data = crlf;
+			len = clen;
+		}
 	}
 	close(fd);
 	root = mime_parse(data, len);
@@ -223,8 +263,9 @@ cache_compute(struct store_mailbox *mb, size_t idx)
 	(void)mime_bodystructure(root, false, &out[STORE_CACHE_BODY]);
 	(void)mime_bodystructure(root, true, &out[STORE_CACHE_BODYSTRUCTURE]);
 	mime_free(&root);
+	free(crlf);
 	if (map != NULL)
-		munmap(map, len);
+		munmap(map, maplen);
 	buf_init(&rec, SIZE_MAX);
 	for (i = 0; i < CACHE_NFIELDS; i++) {
 		size_t n;

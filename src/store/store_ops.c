@@ -493,8 +493,8 @@ struct store_append {
 	struct store_mailbox	*mb;
 	int			 fd;
 	bool			 failed;
-	char			 prev;		/* last byte written, for bare LF */
-	uint64_t		 size, bare_lf;
+	bool			 held_cr;	/* the last write ended in CR */
+	uint64_t		 size, lfs;
 	char			 base[256];
 	char			 tmppath[PATH_MAX];
 };
@@ -518,26 +518,51 @@ fail:
 	return NULL;
 }
 
-int
-store_append_write(struct store_append *a, const void *p, size_t n)
+static int
+append_out(struct store_append *a, const char *p, size_t n)
 {
-	const char	*s = p;
-	size_t		 i;
-
-	if (a->failed)
-		return -1;
-	/* POP3/IMAP sizes count CRLF: note each LF without CR before it. */
-	for (i = 0; i < n; i++) {
-		if (s[i] == '\n' && (i > 0 ? s[i - 1] : a->prev) != '\r')
-			a->bare_lf++;
-	}
-	if (n > 0)
-		a->prev = s[n - 1];
+	if (n == 0)
+		return 0;
 	if (fs_write_all(a->fd, p, n) == -1) {
 		a->failed = true;
 		return -1;
 	}
 	a->size += n;
+	return 0;
+}
+
+/*
+ * LF on disk (as Postfix, Courier and Dovecot write Maildirs): the CR of
+ * each CRLF is dropped, a CR elsewhere kept; each LF counts one byte more
+ * in the CRLF size (,W=).
+ */
+int
+store_append_write(struct store_append *a, const void *p, size_t n)
+{
+	const char	*s = p, *end = s + n, *q, *nl;
+
+	if (a->failed)
+		return -1;
+	if (n > 0 && a->held_cr) {
+		a->held_cr = false;
+		if (*s != '\n' && append_out(a, "\r", 1) == -1)
+			return -1;
+	}
+	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1)
+		a->lfs++;
+	while (s < end) {
+		if ((q = memchr(s, '\r', (size_t)(end - s))) == NULL)
+			return append_out(a, s, (size_t)(end - s));
+		if (append_out(a, s, (size_t)(q - s)) == -1)
+			return -1;
+		if (q + 1 == end) {
+			a->held_cr = true;
+			return 0;
+		}
+		if (q[1] != '\n' && append_out(a, "\r", 1) == -1)
+			return -1;
+		s = q + 1;
+	}
 	return 0;
 }
 
@@ -592,6 +617,8 @@ store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
 	uint64_t		 vsize;
 	int			 rc, saved;
 
+	if (a->held_cr && append_out(a, "\r", 1) == -1)
+		goto fail;
 	if (a->failed)
 		goto fail;
 	if (idate <= 0)
@@ -605,7 +632,7 @@ store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
 		goto fail;
 	}
 	a->fd = -1;
-	vsize = a->size + a->bare_lf;
+	vsize = a->size + a->lfs;
 	if (sized_base(base, sizeof(base), a->base, a->size, vsize) == -1 ||
 	    name_compose(name, sizeof(name), base, strlen(base), flags & STORE_F_ALL,
 	    keywords & ((1u << STORE_MAX_KEYWORDS) - 1)) == -1)

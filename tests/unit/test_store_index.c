@@ -463,6 +463,40 @@ test_status(void)
 	store_close(&mb);
 }
 
+/* LF on disk; BODYSTRUCTURE of the CRLF form, same as for an old CRLF file. */
+static void
+test_lf_on_disk(void)
+{
+	static const char	 msg[] = "Subject: lf\r\nContent-Type: text/plain\r\n\r\n"
+	    "line one\r\nline two\r\n";
+	char			 dir[512], name[128], a[512], b[512];
+	struct store_mailbox	*mb;
+	const char		*d;
+	size_t			 len;
+	uint32_t		 uid;
+
+	snprintf(dir, sizeof(dir), "%s/lf", tmpdir);
+	mkmaildir(dir);
+	snprintf(name, sizeof(name), "1600000000.M1P1.old,S=%zu:2,S", strlen(msg));
+	put_msg(dir, "cur", name, msg);		/* as an older version stored it */
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_append(mb, msg, strlen(msg), 0, 0, 0, &uid), 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 2);
+	t_int(store_msg(mb, 0)->size, strlen(msg));
+	t_int(store_msg(mb, 0)->vsize, strlen(msg));
+	t_int(store_msg(mb, 1)->size, strlen(msg) - 5);
+	t_int(store_msg(mb, 1)->vsize, strlen(msg));
+	t_int(store_msg_cached(mb, 0, STORE_CACHE_BODYSTRUCTURE, &d, &len), 0);
+	snprintf(a, sizeof(a), "%.*s", (int)len, d);
+	t_int(store_msg_cached(mb, 1, STORE_CACHE_BODYSTRUCTURE, &d, &len), 0);
+	snprintf(b, sizeof(b), "%.*s", (int)len, d);
+	t_str(b, a);
+	t_ok(strstr(a, " 20 2") != NULL);	/* body: 20 octets, 2 lines (CRLF) */
+	store_close(&mb);
+}
+
 /*
  * Power cut: a writer appending and changing flags is killed (-9) at a
  * random point, 200 times; after each, a reopen must show every
@@ -612,6 +646,7 @@ main(void)
 	test_recent();
 	test_vanished();
 	test_status();
+	test_lf_on_disk();
 	test_power_cut();
 	rm_tree(tmpdir);
 	return t_end();
