@@ -20,8 +20,9 @@
 #include "lib/xmalloc.h"
 #include "store/store_int.h"
 
-#define LOCK_TIMEOUT_MS	30000
 #define NAME_MAX_LEN	1000	/* longer Maildir names are not ours to index */
+#define TMP_MAX_AGE	(36 * 3600)
+#define TMP_CLEAN_EVERY	3600
 
 int
 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c)
@@ -105,6 +106,7 @@ store_open(const char *root, const char *folder, int flags)
 	mb->dir = xstrdup(dir);
 	mb->oflags = flags;
 	mb->lockfd = -1;
+	mb->fmu = fmutex_get(dir);
 	return mb;
 }
 
@@ -118,6 +120,7 @@ store_close(struct store_mailbox **mbp)
 		return;
 	if (mb->lockfd != -1)
 		st_unlock(mb);
+	fmutex_put(&mb->fmu);
 	for (i = 0; i < mb->nmsgs; i++) {
 		free(mb->msgs[i].name);
 		cache_msg_free(&mb->msgs[i]);
@@ -131,54 +134,6 @@ store_close(struct store_mailbox **mbp)
 	free(mb->dir);
 	free(mb);
 	*mbp = NULL;
-}
-
-/* ---- lock ---- */
-
-int
-st_lock(struct store_mailbox *mb)
-{
-	char		path[PATH_MAX];
-	struct timespec	ts = { 0, 2 * 1000 * 1000 };
-	int		fd, waited = 0;
-
-	if (mb->lockfd != -1)
-		return 0;
-	if (st_join(path, sizeof(path), mb->dir, "/", UIDLIST_LOCK) == -1)
-		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return -1;
-	/*
-	 * flock(2), not fcntl: its lock belongs to the open file, so two
-	 * handles in one process exclude each other too.  Polling keeps a hung
-	 * holder (NFS) from blocking us for ever.
-	 */
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-		if (waited >= LOCK_TIMEOUT_MS) {
-			close(fd);
-			log_warnx("store: lock %s held too long", path);
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		nanosleep(&ts, NULL);
-		waited += 2;
-	}
-	mb->lockfd = fd;
-	return 0;
-}
-
-void
-st_unlock(struct store_mailbox *mb)
-{
-	if (mb->lockfd == -1)
-		return;
-	close(mb->lockfd);	/* releases the flock */
-	mb->lockfd = -1;
 }
 
 /* ---- scan of cur/ + new/ ---- */
@@ -558,6 +513,36 @@ note_scan(struct store_mailbox *mb, const struct timespec *cur, const struct tim
 	ul->version++;
 }
 
+/*
+ * Maildir: a file left in tmp/ for 36 hours is a writer that died; remove
+ * it (what qmail, Courier and Dovecot do).  At most once an hour per handle.
+ */
+static void
+clean_tmp(struct store_mailbox *mb)
+{
+	char		 path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	time_t		 now = time(NULL);
+
+	if (mb->tmp_cleaned != 0 && now - mb->tmp_cleaned < TMP_CLEAN_EVERY)
+		return;
+	mb->tmp_cleaned = now;
+	if (st_join(path, sizeof(path), mb->dir, "/tmp", "") == -1 || (d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < TMP_MAX_AGE ||
+		    now - st.st_atime < TMP_MAX_AGE)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("store: removed %s/%s (older than 36 hours)", path, de->d_name);
+	}
+	closedir(d);
+}
+
 /* Read cur/ and new/ and bring mb->ul up to date.  Under the lock. */
 static int
 do_scan(struct store_mailbox *mb, bool *changed)
@@ -571,6 +556,7 @@ do_scan(struct store_mailbox *mb, bool *changed)
 	if (scan_stat_dirs(mb, &cur, &new) == -1)
 		return -1;
 	mb->scan_time = time(NULL);
+	clean_tmp(mb);
 	memset(&sc, 0, sizeof(sc));
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < mb->ul.n; i++) {

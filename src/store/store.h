@@ -69,11 +69,28 @@
  * ENOTEMPTY (folder has children), ENOSPC (27th keyword), ETIMEDOUT (lock
  * held > 30 s), or the system call's errno.
  *
- * Thread-safety: no static state.  One handle is used by one thread at a
- * time (a session, or a worker doing its sync); different handles, also on
- * the same folder in one process, are independent (flock is per open file).
- * Every call may block on disk I/O.
- */
+ * Thread-safety: one handle is used by one thread at a time (a session,
+ * or a worker doing its sync); different handles, also on the same folder
+ * in one process, are independent.  The only process-wide state is the
+ * registry of per-folder mutexes (flock.c), taken before the flock.
+ * Every call may block on disk I/O.  Files left in tmp/ for 36 hours are
+ * removed by a sync (at most once an hour per handle).
+ *
+ * Maildirs on NFS: what the store needs is what Maildir itself needs --
+ * rename(2) and link(2) atomic on the server, which NFSv3/v4 give.  Also
+ *  - flock(2) is emulated by Linux with a POSIX (fcntl) lock on NFS: it
+ *    works between hosts (NFSv4, or NFSv3 with lockd), but belongs to the
+ *    process, hence the in-process mutex; mount without "nolock"/"local_lock".
+ *  - Attribute caching delays what other hosts did: the "nothing changed"
+ *    shortcut compares directory mtimes and the log's size, so with the
+ *    default actimeo a change made on another host shows up to ~60 s late.
+ *    Mount with actimeo=1 (or lookupcache=positive) when several hosts
+ *    serve one mailbox, or route each mailbox to one host (director).
+ *  - fsync/fdatasync go to the server (slower, but the guarantees hold).
+ *  - inotify sees only this host's changes (store_watch: poll as well).
+ *  - mmap of message files for the cache is fine (read-only, files never
+ *    change once written).
+  */
 #ifndef LB_STORE_STORE_H
 #define LB_STORE_STORE_H
 

@@ -91,6 +91,7 @@ struct store_mailbox {
 	char		*root, *name, *dir;
 	int		 oflags;
 	int		 lockfd;	/* open while locked */
+	struct folder_mutex *fmu;	/* in-process lock of this folder (flock.c) */
 	bool		 batch;		/* inside store_update_begin/end */
 	bool		 batch_dirty;
 	bool		 dir_dirty;	/* renamed/linked in cur/ or new/: fsync before unlock */
@@ -98,6 +99,7 @@ struct store_mailbox {
 	/* What the last scan saw, for the "nothing changed" shortcut. */
 	struct timespec	 cur_mtime, new_mtime;
 	time_t		 scan_time;
+	time_t		 tmp_cleaned;	/* last look into tmp/ */
 	bool		 scanned;
 	/* The view. */
 	struct store_msg *msgs;
@@ -194,7 +196,11 @@ int	 uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync);
  * with name = base, marked not loaded).  0 imported, 1 none, -1 error. */
 int	 ul_import(struct uidlist *ul, const char *dir);
 
-/* ---- locking and refresh (store.c) ---- */
+/* ---- locking (flock.c) and refresh (store.c) ---- */
+struct folder_mutex;
+struct folder_mutex *fmutex_get(const char *dir);	/* NULL if dir is gone */
+void	 fmutex_put(struct folder_mutex **f);
+/* Mutex, then flock, each waited for at most 30 s (ETIMEDOUT). */
 int	 st_lock(struct store_mailbox *mb);
 void	 st_unlock(struct store_mailbox *mb);
 /* Under the lock: make ul current (reload, scan when asked or missing). */

@@ -4,6 +4,7 @@
  * duplicate base names, \Recent for exactly one session, expunged UID
  * ranges (VANISHED), the change log, and a writer killed at random points.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -497,6 +498,75 @@ test_lf_on_disk(void)
 	store_close(&mb);
 }
 
+/* tmp/ files older than 36 hours go; younger ones stay. */
+static void
+test_tmp_cleanup(void)
+{
+	char			 dir[512], path[1024];
+	struct store_mailbox	*mb;
+	struct timespec		 ts[2] = { { time(NULL) - 37 * 3600, 0 }, { time(NULL) - 37 * 3600, 0 } };
+
+	snprintf(dir, sizeof(dir), "%s/tmpclean", tmpdir);
+	mkmaildir(dir);
+	put_msg(dir, "tmp", "old.writer", "x");
+	put_msg(dir, "tmp", "young.writer", "x");
+	snprintf(path, sizeof(path), "%s/tmp/old.writer", dir);
+	t_int(utimensat(AT_FDCWD, path, ts, 0), 0);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(!exists(dir, "tmp", "old.writer"));
+	t_ok(exists(dir, "tmp", "young.writer"));
+	store_close(&mb);
+}
+
+/* Two handles of one process exclude each other (mutex + flock). */
+struct excl {
+	const char	*dir;
+	double		 done;
+};
+
+static void *
+excl_thread(void *arg)
+{
+	struct excl		*x = arg;
+	struct store_mailbox	*mb = store_open(x->dir, "INBOX", STORE_O_NOFSYNC);
+
+	if (mb != NULL && store_sync(mb, NULL, NULL) == 0 && store_count(mb) > 0)
+		(void)store_set_flags(mb, 0, STORE_FLAGS_ADD, STORE_F_DRAFT, 0, 0);
+	x->done = now_s();
+	store_close(&mb);
+	return NULL;
+}
+
+static void
+test_in_process_lock(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb;
+	struct excl		 x;
+	pthread_t		 th;
+	double			 released;
+	struct timespec		 ts = { 0, 200 * 1000 * 1000 };
+
+	snprintf(dir, sizeof(dir), "%s/excl", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 2);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_update_begin(mb), 0);
+	x.dir = dir;
+	x.done = 0;
+	t_int(pthread_create(&th, NULL, excl_thread, &x), 0);
+	nanosleep(&ts, NULL);
+	released = now_s();
+	t_int(store_update_end(mb), 0);
+	pthread_join(th, NULL);
+	t_ok(x.done >= released);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(store_msg(mb, 0)->flags & STORE_F_DRAFT);
+	store_close(&mb);
+}
+
 /*
  * Power cut: a writer appending and changing flags is killed (-9) at a
  * random point, 200 times; after each, a reopen must show every
@@ -647,6 +717,8 @@ main(void)
 	test_vanished();
 	test_status();
 	test_lf_on_disk();
+	test_tmp_cleanup();
+	test_in_process_lock();
 	test_power_cut();
 	rm_tree(tmpdir);
 	return t_end();
