@@ -464,6 +464,7 @@ store_folder_delete(const char *root, const char *name)
 	char		 d[FOLDER_NAME_MAX * 3 + 8], from[PATH_MAX], to[PATH_MAX];
 	struct names	 kids;
 	uint32_t	 rnd = 0;
+	uint64_t	 bytes = 0, count = 0;
 	int		 rl = (int)root_len(root), r;
 
 	if (folder_disk_name(name, d, sizeof(d)) == -1)
@@ -491,8 +492,11 @@ store_folder_delete(const char *root, const char *name)
 	/* Rename first: the folder is gone at once for everyone ("..name": not listed). */
 	if (rename(from, to) == -1)
 		return -1;
+	/* Its messages leave the quota (Courier's maildirquota forgot this). */
+	st_dir_usage(to, &bytes, &count);
 	if (nftw(to, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == -1)
 		return -1;
+	st_quota_note(root, -(int64_t)bytes, -(int64_t)count);
 	return 0;
 }
 

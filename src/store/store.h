@@ -283,7 +283,8 @@ int	 store_keyword_index(struct store_mailbox *mb, const char *name, bool create
  * the folder are ignored) and drop them from the index.  The view still
  * shows them until the next store_sync(), which reports them as expunged.
  * When ROOT/maildirsize exists, a "-bytes -count" line is appended
- * (Maildir++ quota; appends and copies add "+bytes 1" likewise).
+ * (Maildir++ quota; appends and copies add "+bytes 1" likewise, and
+ * store_folder_delete() takes its messages out).
  * Returns 0 or -1/errno (files already removed stay removed).
  */
 int	 store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n);
@@ -315,6 +316,18 @@ int	 store_append(struct store_mailbox *mb, const void *data, size_t len, uint32
  */
 int	 store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst,
 	    uint32_t *uid_r);
+
+/*
+ * Quota (Maildir++ ROOT/maildirsize, kept by delivery, append, copy,
+ * expunge and folder delete): would add_bytes more pass limit_bytes?
+ * Returns 0 (fits, or limit 0 = none), or -1 with EDQUOT (IMAP: NO
+ * [OVERQUOTA], RFC 9208) or another errno.  The limit is the caller's:
+ * today the config key virtual_mailbox_limit (Postfix's name, one limit
+ * for every mailbox, what delivery uses); a per-user limit belongs in the
+ * directory (an optional quota column in the users query, as Postfix's
+ * virtual_mailbox_limit_maps) and is passed here the same way.
+ */
+int	 store_quota_check(const char *root, uint64_t limit_bytes, uint64_t add_bytes);
 
 /* ---- parsed-structure cache (IMAP FETCH) ---- */
 

@@ -218,6 +218,12 @@ void	 kw_load(struct store_mailbox *mb);
 int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
 int	 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c);
 
+/* ---- quota.c ---- */
+/* Append "<bytes> <count>" to ROOT/maildirsize when it exists. */
+void	 st_quota_note(const char *root, int64_t bytes, int64_t count);
+/* Add the messages of cur/ + new/ of dir (sizes from ,S= or stat). */
+void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
+
 /* ---- cache.c ---- */
 void	 cache_msg_free(struct store_msg *m);
 

@@ -339,29 +339,6 @@ store_update_end(struct store_mailbox *mb)
 	return rc;
 }
 
-/* ---- Maildir++ quota ---- */
-
-/*
- * Note a change in ROOT/maildirsize when the file exists (delivery keeps
- * it when virtual_create_maildirsize is on): one O_APPEND line "<bytes>
- * <count>", negative for removals, as Courier's maildirquota does.
- */
-static void
-quota_note(const struct store_mailbox *mb, int64_t bytes, int64_t count)
-{
-	char	path[PATH_MAX], line[64];
-	int	fd, n;
-
-	if (count == 0 || st_join(path, sizeof(path), mb->root, "/maildirsize", "") == -1)
-		return;
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
-		return;
-	n = snprintf(line, sizeof(line), "%lld %lld\n", (long long)bytes, (long long)count);
-	if (n > 0 && (size_t)n < sizeof(line))
-		(void)fs_write_all(fd, line, (size_t)n);
-	close(fd);
-}
-
 /* ---- expunge ---- */
 
 int
@@ -429,7 +406,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	if (changed && st_commit(mb) == -1)
 		rc = -1;
 	st_unlock(mb);
-	quota_note(mb, -freed, -(int64_t)removed);
+	st_quota_note(mb->root, -freed, -(int64_t)removed);
 	return rc;
 }
 
@@ -475,7 +452,7 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	if (uid_r != NULL)
 		*uid_r = r->uid;
 	st_unlock(mb);
-	quota_note(mb, (int64_t)size, 1);
+	st_quota_note(mb->root, (int64_t)size, 1);
 	unlink(tmppath);
 	return 0;
 fail:

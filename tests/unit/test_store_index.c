@@ -498,6 +498,44 @@ test_lf_on_disk(void)
 	store_close(&mb);
 }
 
+/* maildirsize follows append, copy, expunge and folder delete; the check. */
+static void
+test_quota(void)
+{
+	char			 dir[512], path[1024];
+	struct store_mailbox	*in, *f;
+	uint32_t		 uid;
+	uint64_t		 sz;
+
+	snprintf(dir, sizeof(dir), "%s/quota", tmpdir);
+	mkmaildir(dir);
+	snprintf(path, sizeof(path), "%s/maildirsize", dir);
+	xwrite_file(path, "1000S\n0 0\n");
+	in = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(in, NULL, NULL), 0);
+	t_int(store_append(in, "Subject: q\r\n\r\n12345\r\n", 22, 0, 0, 0, &uid), 0);
+	t_int(store_sync(in, NULL, NULL), 0);
+	sz = store_msg(in, 0)->size;
+	t_int(sz, 19);
+	t_int(store_folder_create(dir, "Archive"), 0);
+	f = store_open(dir, "Archive", STORE_O_NOFSYNC);
+	t_int(store_copy(in, 0, f, &uid), 0);
+	t_int(store_copy(in, 0, f, &uid), 0);
+	store_close(&f);
+	t_str(read_all(path), "1000S\n0 0\n19 1\n19 1\n19 1\n");
+	t_int(store_quota_check(dir, 1000, 900), 0);
+	t_ok(store_quota_check(dir, 1000, 950) == -1 && errno == EDQUOT);
+	t_int(store_quota_check(dir, 0, 1u << 30), 0);
+	/* Deleting the folder takes its two messages out. */
+	t_int(store_folder_delete(dir, "Archive"), 0);
+	t_str(read_all(path), "1000S\n0 0\n19 1\n19 1\n19 1\n-38 -2\n");
+	uid = store_msg(in, 0)->uid;
+	t_int(store_expunge(in, &uid, 1), 0);
+	t_str(read_all(path), "1000S\n0 0\n19 1\n19 1\n19 1\n-38 -2\n-19 -1\n");
+	t_int(store_quota_check(dir, 19, 19), 0);
+	store_close(&in);
+}
+
 /* tmp/ files older than 36 hours go; younger ones stay. */
 static void
 test_tmp_cleanup(void)
@@ -718,6 +756,7 @@ main(void)
 	test_status();
 	test_lf_on_disk();
 	test_tmp_cleanup();
+	test_quota();
 	test_in_process_lock();
 	test_power_cut();
 	rm_tree(tmpdir);
