@@ -23,6 +23,7 @@
 
 #define FOLDER_NAME_MAX	400
 #define SUBS_FILE	"subscriptions"
+#define COURIER_SUBS_FILE "courierimapsubscribed"
 
 static bool
 is_inbox(const char *name, size_t len)
@@ -557,7 +558,12 @@ store_subscriptions(const char *root, char ***names_r, size_t *n_r)
 	*n_r = 0;
 	if (subs_path(root, path, sizeof(path)) == -1)
 		return -1;
-	if ((f = fopen(path, "re")) == NULL)
+	/* Courier's file ("INBOX.a.b" lines) until we write our own. */
+	if ((f = fopen(path, "re")) == NULL && errno == ENOENT &&
+	    snprintf(path, sizeof(path), "%.*s/%s", (int)root_len(root), root,
+	    COURIER_SUBS_FILE) < (int)sizeof(path))
+		f = fopen(path, "re");
+	if (f == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if ((nl = strchr(line, '\n')) != NULL)

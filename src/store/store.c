@@ -661,6 +661,8 @@ ul_fresh(struct store_mailbox *mb)
 		mb->ul.uidvalidity = now > last ? now : last + 1;
 		mb->ul.uidnext = 1;
 	}
+	if (known != 0)
+		courier_kw_import(mb);
 	/* Everything already in the folder is \Recent to the first session. */
 	mb->ul.first_recent = 1;
 	mb->ul.loaded = true;

@@ -362,6 +362,28 @@ struct store_status {
  */
 int	 store_status(const char *root, const char *folder, struct store_status *st_r);
 
+/* ---- Courier's POP3 UIDLs (courierpop3dsizelist, see courier.c) ---- */
+
+/*
+ * When ROOT/courierpop3dsizelist exists, the UIDLs Courier's POP3 server
+ * gave, so POP3 clients moved over from Courier do not download
+ * everything again.  NULL when there is no (usable) list.
+ * store_pop3_uidl: the UIDL for a file's base name (name[0..base_len)),
+ * borrowed until the free; NULL when Courier did not know the message.
+ */
+struct store_pop3_uidls;
+struct store_pop3_uidls *store_pop3_uidls_load(const char *root);
+const char *store_pop3_uidl(const struct store_pop3_uidls *l, const char *name,
+	    size_t base_len);
+void	 store_pop3_uidls_free(struct store_pop3_uidls **l);
+/*
+ * A POP3 UIDL (RFC 1939 7: bytes 0x21..0x7E) from a base name: bytes
+ * outside that range, esc itself and those in special (may be NULL) are
+ * written as <esc>XX; stops once max bytes are out.  Malloc'd.
+ */
+char	*store_name_uidl(const char *name, size_t len, char esc, const char *special,
+	    size_t max);
+
 /* ---- folders (no handle needed) ---- */
 
 enum {

@@ -218,6 +218,11 @@ void	 kw_load(struct store_mailbox *mb);
 int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
 int	 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c);
 
+/* ---- courier.c ---- */
+/* Keywords from courierimapkeywords/ into file names (under the lock, at
+ * the index's first creation). */
+void	 courier_kw_import(struct store_mailbox *mb);
+
 /* ---- quota.c ---- */
 /* Append "<bytes> <count>" to ROOT/maildirsize when it exists. */
 void	 st_quota_note(const char *root, int64_t bytes, int64_t count);
