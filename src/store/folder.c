@@ -130,8 +130,24 @@ root_len(const char *root)
 	return len;
 }
 
-int
-store_folder_path(const char *root, const char *name, char *dst, size_t dstsz)
+/* A directory named in UTF-8 (Courier 5, Dovecot with UTF-8 names) is
+ * listed under its modified UTF-7 name, as IMAP clients expect. */
+static char *
+folder_decode_any(const char *disk)
+{
+	char		*name = folder_decode(disk), *m;
+	const char	*p;
+
+	for (p = name; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		;
+	if (*p == '\0' || (m = utf8_to_mutf7(name)) == NULL)
+		return name;
+	free(name);
+	return m;
+}
+
+static int
+path_of(const char *root, const char *name, char *dst, size_t dstsz)
 {
 	char	disk[FOLDER_NAME_MAX * 3 + 8];
 	int	r;
@@ -144,6 +160,26 @@ store_folder_path(const char *root, const char *name, char *dst, size_t dstsz)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+int
+store_folder_path(const char *root, const char *name, char *dst, size_t dstsz)
+{
+	char		 alt[PATH_MAX], *u8;
+	struct stat	 st;
+	int		 r;
+
+	if (path_of(root, name, dst, dstsz) == -1)
+		return -1;
+	/* "Entw&APw-rfe" not on disk: maybe as UTF-8 ("Entwürfe"). */
+	if (strchr(name, '&') == NULL || stat(dst, &st) == 0 ||
+	    (u8 = mutf7_to_utf8(name)) == NULL)
+		return 0;
+	r = path_of(root, u8, alt, sizeof(alt));
+	free(u8);
+	if (r == 0 && stat(alt, &st) == 0 && strlen(alt) < dstsz)
+		memcpy(dst, alt, strlen(alt) + 1);
 	return 0;
 }
 
@@ -280,7 +316,7 @@ store_folder_list(const char *root, struct store_folder **list_r, size_t *n_r)
 	v = xcalloc(cap, sizeof(*v));
 	v[n++].name = xstrdup("INBOX");
 	for (i = 0; i < ns.n; i++)
-		v[n++].name = folder_decode(ns.v[i] + 1);
+		v[n++].name = folder_decode_any(ns.v[i] + 1);
 	names_free(&ns);
 	qsort(v, n, sizeof(*v), folder_cmp);
 	/* Missing parents of "a/b/c" ("a", "a/b") are listed as \NonExistent. */

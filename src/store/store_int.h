@@ -218,6 +218,10 @@ void	 kw_load(struct store_mailbox *mb);
 int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
 int	 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c);
 
+/* ---- utf7.c: modified UTF-7 <-> UTF-8 (malloc'd; NULL when invalid) ---- */
+char	*mutf7_to_utf8(const char *s);
+char	*utf8_to_mutf7(const char *s);
+
 /* ---- courier.c ---- */
 /* Keywords from courierimapkeywords/ into file names (under the lock, at
  * the index's first creation). */

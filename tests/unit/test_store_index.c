@@ -11,6 +11,7 @@
 
 #include "t.h"
 #include "store/store.h"
+#include "store/store_int.h"
 #include "store_t.h"
 
 static const char *const subj[] = { "zero", "one", "two", "three", "four", "five" };
@@ -626,6 +627,68 @@ test_courier_fixture(void)
 	store_close(&mb);
 }
 
+/* Modified UTF-7 <-> UTF-8 (table), and UTF-8 folder directories. */
+static void
+test_utf7_names(void)
+{
+	static const struct {
+		const char	*m7, *u8;
+	} tab[] = {
+		{ "Entw&APw-rfe", "Entw\xc3\xbcrfe" },
+		{ "&-", "&" },
+		{ "a&-b", "a&b" },
+		{ "A&AMQ-B", "A\xc3\x84" "B" },
+		{ "&ZeVnLIqe-", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" },
+		{ "&2D3eAA-", "\xf0\x9f\x98\x80" },
+		{ "plain", "plain" },
+	};
+	static const char *const bad7[] = { "&AGE-", "&Jjo", "&2D3-", "&APw", "&A-" };
+	static const char *const bad8[] = { "\xc3", "\xed\xa0\x80", "\xc0\xaf" };
+	char			 dir[512], path[1024], *r;
+	struct store_folder	*list;
+	struct store_mailbox	*mb;
+	size_t			 i, n;
+	bool			 found = false;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		r = mutf7_to_utf8(tab[i].m7);
+		t_ok(r != NULL && strcmp(r, tab[i].u8) == 0);
+		free(r);
+		r = utf8_to_mutf7(tab[i].u8);
+		t_ok(r != NULL && strcmp(r, tab[i].m7) == 0);
+		free(r);
+	}
+	for (i = 0; i < sizeof(bad7) / sizeof(bad7[0]); i++) {
+		r = mutf7_to_utf8(bad7[i]);
+		t_ok(r == NULL);
+		free(r);
+	}
+	for (i = 0; i < sizeof(bad8) / sizeof(bad8[0]); i++) {
+		r = utf8_to_mutf7(bad8[i]);
+		t_ok(r == NULL);
+		free(r);
+	}
+	/* A folder Courier 5 made with a UTF-8 name. */
+	snprintf(dir, sizeof(dir), "%s/utf8root", tmpdir);
+	mkmaildir(dir);
+	snprintf(path, sizeof(path), "%s/.Entw\xc3\xbcrfe", dir);
+	mkmaildir(path);
+	put_n(path, 0, 1);
+	t_int(store_folder_list(dir, &list, &n), 0);
+	for (i = 0; i < n; i++)
+		found |= strcmp(list[i].name, "Entw&APw-rfe") == 0;
+	t_ok(found);
+	store_folder_list_free(&list, n);
+	mb = store_open(dir, "Entw&APw-rfe", STORE_O_NOFSYNC);
+	t_ok(mb != NULL);
+	if (mb != NULL) {
+		t_str(store_path(mb), path);
+		t_int(store_sync(mb, NULL, NULL), 0);
+		t_int(store_count(mb), 1);
+		store_close(&mb);
+	}
+}
+
 /* tmp/ files older than 36 hours go; younger ones stay. */
 static void
 test_tmp_cleanup(void)
@@ -848,6 +911,7 @@ main(void)
 	test_tmp_cleanup();
 	test_quota();
 	test_courier_fixture();
+	test_utf7_names();
 	test_in_process_lock();
 	test_power_cut();
 	rm_tree(tmpdir);
