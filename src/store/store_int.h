@@ -150,6 +150,7 @@ int	 ul_write(struct uidlist *ul, const char *dir, bool dosync);
 /* Append what changed since the last commit to the log (or ul_write). */
 int	 ul_commit(struct uidlist *ul, const char *dir, bool dosync);
 void	 ul_rehash(struct uidlist *ul);
+void	 ul_hash_last(struct uidlist *ul);	/* after ul_add of the highest uid */
 struct ul_rec *ul_find_base(struct uidlist *ul, const char *name, size_t base_len);
 struct ul_rec *ul_find_uid(struct uidlist *ul, uint32_t uid);
 struct ul_rec *ul_add(struct uidlist *ul);	/* appended, zeroed; rehash after */

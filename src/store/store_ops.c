@@ -440,7 +440,7 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	r->vsize = vsize;
 	r->idate = idate;
 	ul_touch(&mb->ul, r);
-	ul_rehash(&mb->ul);
+	ul_hash_last(&mb->ul);
 	mb->dir_dirty = true;
 	if (st_commit(mb) == -1) {
 		saved = errno;

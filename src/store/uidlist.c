@@ -196,9 +196,18 @@ ul_upsert(struct uidlist *ul, struct ul_rec *nr)
 	ul_count(ul, &ul->recs[i]);
 	if (nr->uid >= ul->uidnext)
 		ul->uidnext = nr->uid + 1;
-	/* New UIDs come last: one hash insert, unless the table fills up. */
-	if (i == ul->n - 1 && ul->hcap >= ul->n * 2 + 16)
-		hash_put(ul, i);
+	if (i == ul->n - 1)
+		ul_hash_last(ul);
+	else
+		ul_rehash(ul);
+}
+
+/* New UIDs come last: one hash insert, unless the table fills up. */
+void
+ul_hash_last(struct uidlist *ul)
+{
+	if (ul->hcap >= ul->n * 2 + 16)
+		hash_put(ul, ul->n - 1);
 	else
 		ul_rehash(ul);
 }
