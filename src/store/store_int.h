@@ -82,6 +82,7 @@ struct uidlist {
 	size_t		 npend, pendcap;
 	/* The log as last read: */
 	bool		 log_ok;	/* exists and belongs to our snapshot */
+	bool		 log_required;	/* the snapshot is LB2: it always has a log */
 	struct ul_fstate logst;
 	off_t		 log_off;	/* end of the last whole commit */
 	off_t		 base_size;	/* snapshot bytes (compaction threshold) */

@@ -516,6 +516,7 @@ load_base(struct uidlist *ul, const char *dir)
 	nl = memchr(data, '\n', len);
 	if (nl == NULL || ul_parse_header(data, (size_t)(nl - data), ul) == -1)
 		goto bad;
+	ul->log_required = memcmp(data, "LB2 ", 4) == 0;
 	for (line = nl + 1; line < end; line = nl + 1) {
 		nl = memchr(line, '\n', (size_t)(end - line));
 		if (nl == NULL)
@@ -570,8 +571,10 @@ load_log_tail(struct uidlist *ul, const char *dir, bool from_start)
 
 	if (st_join(path, sizeof(path), dir, "/", UIDLIST_LOG) == -1)
 		return -1;
+	/* No log beside a snapshot that had one: its changes (UIDs handed
+	 * out, expunges) are lost, so these UIDs cannot be trusted. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? 1 : -1;
+		return errno != ENOENT ? -1 : ul->log_required ? 3 : 1;
 	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size > UL_MAX_FILE) {
 		close(fd);
 		return -1;
@@ -595,7 +598,7 @@ load_log_tail(struct uidlist *ul, const char *dir, bool from_start)
 		if (nl == NULL || nl - data < 6 || memcmp(data, "LBL1 G", 6) != 0 ||
 		    parse_u64(data + 6, (size_t)(nl - data - 6), UINT64_MAX / 2, &gen) == -1) {
 			free(data);
-			return 1;
+			return 3;
 		}
 		if (gen != ul->gen) {
 			free(data);
@@ -606,7 +609,7 @@ load_log_tail(struct uidlist *ul, const char *dir, bool from_start)
 	used = ullog_apply(ul, data + hdr, len - hdr);
 	free(data);
 	if (used == -1)
-		return 1;
+		return 3;	/* garbled: rebuild rather than guess */
 	ul->log_off += (off_t)(hdr + (size_t)used);
 	ul_fstate_set(&ul->logst, &st);
 	ul->log_ok = true;
@@ -632,8 +635,15 @@ ul_load(struct uidlist *ul, const char *dir)
 			return rc;
 		ul->loaded = true;
 		rc = load_log_tail(ul, dir, true);
-		if (rc == 2)
+		if (rc == 2 && tries < 4)
 			continue;	/* compacted between our two reads */
+		if (rc == 2 || rc == 3) {
+			/* A log newer than any snapshot (should not happen, see
+			 * ul_write), a missing or garbled one: the UIDs cannot be
+			 * trusted; rebuild (with a new UIDVALIDITY). */
+			ul_clear(ul);
+			return 1;
+		}
 		if (rc == -1)
 			return -1;
 		if (rc == 1)
@@ -693,9 +703,16 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		errno = saved;
 		return -1;
 	}
-	/* The snapshot holds everything: a fresh log for it. */
+	/*
+	 * The snapshot holds everything: a fresh log for it.  The snapshot's
+	 * rename reaches the disk first: a new log beside the old snapshot
+	 * would name a generation no snapshot has.
+	 */
+	if (dosync && fs_fsync_dir(dir) == -1)
+		return -1;
 	ul->log_ok = false;
-	if (ullog_create(dir, ul->gen, dosync, &ul->logst, &ul->log_off) == -1)
+	if (ullog_create(dir, ul->gen, dosync, &ul->logst, &ul->log_off) == -1 ||
+	    (dosync && fs_fsync_dir(dir) == -1))
 		return -1;
 	ul->log_ok = true;
 	for (i = 0; i < ul->n; i++)

@@ -256,5 +256,7 @@ uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync)
 			return 0;
 	}
 	n = snprintf(line, sizeof(line), "V%u N%u\n", v, next);
-	return write_new_file(dir, UIDV_FILE, line, (size_t)n, dosync, NULL);
+	if (write_new_file(dir, UIDV_FILE, line, (size_t)n, dosync, NULL) == -1)
+		return -1;
+	return dosync ? fs_fsync_dir(dir) : 0;
 }

@@ -263,6 +263,42 @@ test_change_log(void)
 	store_close(&mb);
 }
 
+/* A lost or garbled log: the UIDs in it cannot be trusted -> new UIDVALIDITY. */
+static void
+test_log_loss(void)
+{
+	char			 dir[512], lpath[1024];
+	struct store_mailbox	*mb;
+	uint32_t		 v0, v1, uid;
+	int			 fd;
+
+	snprintf(dir, sizeof(dir), "%s/logloss", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 2);
+	snprintf(lpath, sizeof(lpath), "%s/letterbox-uidlist.log", dir);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	v0 = store_uidvalidity(mb);
+	t_int(store_append(mb, "x\r\n", 3, 0, 0, 0, &uid), 0);	/* only in the log */
+	store_close(&mb);
+	t_int(unlink(lpath), 0);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	v1 = store_uidvalidity(mb);
+	t_ok(v1 > v0);
+	t_int(store_count(mb), 3);
+	store_close(&mb);
+	/* A complete line that does not parse. */
+	fd = open(lpath, O_WRONLY | O_APPEND);
+	t_ok(fd >= 0 && write(fd, "u bogus\nh 1 1 1 1 1 1 1 1 1\n", 29) == 29);
+	close(fd);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(store_uidvalidity(mb) > v1);
+	t_int(store_count(mb), 3);
+	store_close(&mb);
+}
+
 /* Two files with one base name: the newcomer gets a fresh base and a UID. */
 static void
 test_duplicate_base(void)
@@ -903,6 +939,7 @@ main(void)
 	test_cache_checks_base();
 	test_batch_modseq();
 	test_change_log();
+	test_log_loss();
 	test_duplicate_base();
 	test_recent();
 	test_vanished();
