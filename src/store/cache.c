@@ -37,9 +37,24 @@ cache_msg_free(struct store_msg *m)
 	int	i;
 
 	for (i = 0; i < CACHE_NFIELDS; i++) {
-		xfree(&m->cache_[i]);
+		if (m->cache_own_ & (1u << i))
+			free((char *)(uintptr_t)m->cache_[i]);
+		m->cache_[i] = NULL;
 		m->cache_len_[i] = 0;
 	}
+	m->cache_own_ = 0;
+}
+
+void
+cache_unmap_all(struct store_mailbox *mb)
+{
+	size_t	i;
+
+	for (i = 0; i < mb->ncmaps; i++)
+		munmap(mb->cmaps[i].p, mb->cmaps[i].len);
+	free(mb->cmaps);
+	mb->cmaps = NULL;
+	mb->ncmaps = 0;
 }
 
 /* Parse records in data[0..len); returns the bytes consumed (whole records). */
@@ -78,10 +93,10 @@ cache_parse(struct store_mailbox *mb, const char *data, size_t len)
 		idx = store_find_uid(mb, (uint32_t)uid);
 		if (idx >= 0) {
 			m = &mb->msgs[idx];
+			/* No copy: the field points into the map (offset table). */
 			if (m->cache_[f] == NULL && (size_t)(nl - sp3 - 1) == m->base_len &&
 			    memcmp(sp3 + 1, m->name, m->base_len) == 0) {
-				m->cache_[f] = xmemdup(nl + 1, n + 1);
-				m->cache_[f][n] = '\0';
+				m->cache_[f] = nl + 1;
 				m->cache_len_[f] = (uint32_t)n;
 			}
 		}
@@ -90,15 +105,19 @@ cache_parse(struct store_mailbox *mb, const char *data, size_t len)
 	return (size_t)(p - data);
 }
 
-/* Read what is new in the file (all of it when it was replaced). */
+/*
+ * Parse what is new in the file (all of it when it was replaced), through
+ * a read-only map of the whole file: the view's fields point into it.
+ */
 static void
 cache_load(struct store_mailbox *mb)
 {
-	char		 path[PATH_MAX], hdr[64], *data, *nl;
+	char		 path[PATH_MAX], hdr[64];
+	const char	*data, *nl;
 	struct stat	 st;
-	int		 fd, r;
+	void		*map;
 	size_t		 len, off;
-	ssize_t		 got;
+	int		 fd, r;
 
 	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
 		return;
@@ -116,34 +135,32 @@ cache_load(struct store_mailbox *mb)
 		mb->cache_bad = false;
 	}
 	if (mb->cache_bad || st.st_size <= mb->cache_off ||
-	    (uint64_t)(st.st_size - mb->cache_off) > 512ULL * 1024 * 1024) {
+	    (uint64_t)st.st_size > 1024ULL * 1024 * 1024 || mb->ncmaps >= 64) {
 		close(fd);
 		return;
 	}
-	len = (size_t)(st.st_size - mb->cache_off);
-	data = xmalloc(len + 1);
-	got = pread(fd, data, len, mb->cache_off);
+	len = (size_t)st.st_size;
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
-	if (got <= 0) {
-		free(data);
+	if (map == MAP_FAILED)
 		return;
-	}
-	len = (size_t)got;
-	off = 0;
-	if (mb->cache_off == 0) {
+	mb->cmaps = xreallocarray(mb->cmaps, mb->ncmaps + 1, sizeof(*mb->cmaps));
+	mb->cmaps[mb->ncmaps].p = map;
+	mb->cmaps[mb->ncmaps++].len = len;
+	data = map;
+	off = (size_t)mb->cache_off;
+	if (off == 0) {
 		r = snprintf(hdr, sizeof(hdr), "LBC2 V%u\n", mb->ul.uidvalidity);
-		nl = memchr(data, '\n', len);
+		nl = memchr(data, '\n', len < 64 ? len : 64);
 		if (nl == NULL || (size_t)(nl - data + 1) != (size_t)r ||
 		    memcmp(data, hdr, (size_t)r) != 0) {
 			mb->cache_bad = true;	/* other UIDVALIDITY: start over */
-			free(data);
 			return;
 		}
 		off = (size_t)r;
 	}
 	off += cache_parse(mb, data + off, len - off);
-	mb->cache_off += (off_t)off;
-	free(data);
+	mb->cache_off = (off_t)off;
 }
 
 /* Append one message's records (a whole new file when the old one is unusable). */
@@ -152,6 +169,7 @@ cache_put(struct store_mailbox *mb, const struct buf *rec)
 {
 	char	 path[PATH_MAX], tmp[PATH_MAX], uniq[300];
 	struct buf hdr;
+	struct stat st;
 	int	 fd;
 
 	/* Not under the folder lock: a unique temp name per writer. */
@@ -162,7 +180,13 @@ cache_put(struct store_mailbox *mb, const struct buf *rec)
 	if (!mb->cache_bad) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 		if (fd != -1) {
-			(void)fs_write_all(fd, rec->data, rec->len);
+			/* Nobody else appended since our last read: skip our own
+			 * record next time (we hold its fields) instead of mapping
+			 * the file again for it. */
+			if (fs_write_all(fd, rec->data, rec->len) == 0 && fstat(fd, &st) == 0 &&
+			    st.st_ino == mb->cache_ino &&
+			    st.st_size == mb->cache_off + (off_t)rec->len)
+				mb->cache_off = st.st_size;
 			close(fd);
 			return;
 		}
@@ -274,10 +298,12 @@ cache_compute(struct store_mailbox *mb, size_t idx)
 		    m->name);
 		if (buf_add(&rec, buf_str(&out[i]), out[i].len) == -1 || buf_addc(&rec, '\n') == -1)
 			break;
-		xfree(&m->cache_[i]);
+		if (m->cache_own_ & (1u << i))
+			free((char *)(uintptr_t)m->cache_[i]);
 		m->cache_[i] = buf_take(&out[i], &n);
 		if (m->cache_[i] == NULL)
 			m->cache_[i] = xstrdup("");
+		m->cache_own_ |= (uint8_t)(1u << i);
 		m->cache_len_[i] = (uint32_t)n;
 	}
 	if (i == CACHE_NFIELDS)

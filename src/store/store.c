@@ -125,6 +125,7 @@ store_close(struct store_mailbox **mbp)
 		free(mb->msgs[i].name);
 		cache_msg_free(&mb->msgs[i]);
 	}
+	cache_unmap_all(mb);
 	free(mb->msgs);
 	ul_clear(&mb->ul);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++)

@@ -142,8 +142,9 @@ struct store_msg {
 
 	/* private to the store: */
 	int64_t		 idate_;	/* 0 = unknown, see store_msg_idate() */
-	char		*cache_[3];
+	const char	*cache_[3];	/* into the mapped cache file, or owned */
 	uint32_t	 cache_len_[3];
+	uint8_t		 cache_own_;	/* bit f: cache_[f] is malloc'd */
 };
 
 /* ---- mailbox handle ---- */

@@ -121,6 +121,14 @@ struct store_mailbox {
 	ino_t		 cache_ino;
 	off_t		 cache_off;	/* bytes of the file parsed so far */
 	bool		 cache_bad;	/* other UIDVALIDITY or garbage: recreate */
+	/* Maps of letterbox-cache: the view's fields point into them, so
+	 * every map made stays until store_close (a grown or replaced file
+	 * gets a new one; the old pointers stay valid). */
+	struct cache_map {
+		void	*p;
+		size_t	 len;
+	}		*cmaps;
+	size_t		 ncmaps;
 };
 
 /* ---- names (name.c) ---- */
@@ -237,6 +245,7 @@ void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
 /* ---- cache.c ---- */
 void	 cache_msg_free(struct store_msg *m);
+void	 cache_unmap_all(struct store_mailbox *mb);
 
 /* ---- folder.c ---- */
 /* Encode an IMAP folder name as its directory name (".a.b"); INBOX -> "". */
