@@ -57,52 +57,129 @@ cache_unmap_all(struct store_mailbox *mb)
 	mb->ncmaps = 0;
 }
 
+/* One record: "<uid> <field> <len> <base>\n<len bytes>\n". */
+struct cache_rec {
+	uint32_t	 uid;
+	unsigned	 f;
+	const char	*base, *data;
+	size_t		 base_len, len;
+	const char	*end;		/* just past the record */
+};
+
+/* The record at p: 1 found, 0 incomplete (being written, a crash), -1 garbage. */
+static int
+cache_next(const char *p, const char *end, struct cache_rec *r)
+{
+	const char	*nl, *sp1, *sp2, *sp3;
+	uint64_t	 uid, f, n;
+
+	nl = memchr(p, '\n', (size_t)(end - p) < CACHE_LINE_MAX ?
+	    (size_t)(end - p) : CACHE_LINE_MAX);
+	if (nl == NULL)
+		return (size_t)(end - p) >= CACHE_LINE_MAX ? -1 : 0;
+	sp1 = memchr(p, ' ', (size_t)(nl - p));
+	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
+	sp3 = sp2 != NULL ? memchr(sp2 + 1, ' ', (size_t)(nl - sp2 - 1)) : NULL;
+	if (sp3 == NULL ||
+	    parse_u64(p, (size_t)(sp1 - p), UINT32_MAX, &uid) == -1 ||
+	    parse_u64(sp1 + 1, (size_t)(sp2 - sp1 - 1), CACHE_NFIELDS - 1, &f) == -1 ||
+	    parse_u64(sp2 + 1, (size_t)(sp3 - sp2 - 1), CACHE_FIELD_MAX, &n) == -1)
+		return -1;
+	if ((size_t)(end - nl - 1) < n + 1)
+		return 0;
+	if (nl[1 + n] != '\n')
+		return -1;
+	r->uid = (uint32_t)uid;
+	r->f = (unsigned)f;
+	r->base = sp3 + 1;
+	r->base_len = (size_t)(nl - sp3 - 1);
+	r->data = nl + 1;
+	r->len = (size_t)n;
+	r->end = nl + 1 + n + 1;
+	return 1;
+}
+
 /* Parse records in data[0..len); returns the bytes consumed (whole records). */
 static size_t
 cache_parse(struct store_mailbox *mb, const char *data, size_t len)
 {
-	const char	*p = data, *end = data + len, *nl, *sp1, *sp2, *sp3;
-	uint64_t	 uid, f, n;
-	ssize_t		 idx;
-	struct store_msg *m;
+	const char		*p = data, *end = data + len;
+	struct cache_rec	 r;
+	struct store_msg	*m;
+	ssize_t			 idx;
+	int			 rc;
 
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p) < CACHE_LINE_MAX ?
-		    (size_t)(end - p) : CACHE_LINE_MAX);
-		if (nl == NULL) {
-			if ((size_t)(end - p) >= CACHE_LINE_MAX)
-				mb->cache_bad = true;
-			break;
-		}
-		sp1 = memchr(p, ' ', (size_t)(nl - p));
-		sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
-		sp3 = sp2 != NULL ? memchr(sp2 + 1, ' ', (size_t)(nl - sp2 - 1)) : NULL;
-		if (sp3 == NULL ||
-		    parse_u64(p, (size_t)(sp1 - p), UINT32_MAX, &uid) == -1 ||
-		    parse_u64(sp1 + 1, (size_t)(sp2 - sp1 - 1), CACHE_NFIELDS - 1, &f) == -1 ||
-		    parse_u64(sp2 + 1, (size_t)(sp3 - sp2 - 1), CACHE_FIELD_MAX, &n) == -1) {
-			mb->cache_bad = true;
-			break;
-		}
-		if ((size_t)(end - nl - 1) < n + 1)
-			break;		/* incomplete: being written, or a crash */
-		if (nl[1 + n] != '\n') {
-			mb->cache_bad = true;
-			break;
-		}
-		idx = store_find_uid(mb, (uint32_t)uid);
+	while (p < end && (rc = cache_next(p, end, &r)) == 1) {
+		idx = store_find_uid(mb, r.uid);
 		if (idx >= 0) {
 			m = &mb->msgs[idx];
 			/* No copy: the field points into the map (offset table). */
-			if (m->cache_[f] == NULL && (size_t)(nl - sp3 - 1) == m->base_len &&
-			    memcmp(sp3 + 1, m->name, m->base_len) == 0) {
-				m->cache_[f] = nl + 1;
-				m->cache_len_[f] = (uint32_t)n;
+			if (m->cache_[r.f] == NULL && r.base_len == m->base_len &&
+			    memcmp(r.base, m->name, m->base_len) == 0) {
+				m->cache_[r.f] = r.data;
+				m->cache_len_[r.f] = (uint32_t)r.len;
 			}
 		}
-		p = nl + 1 + n + 1;
+		p = r.end;
 	}
+	if (p < end && rc == -1)
+		mb->cache_bad = true;
 	return (size_t)(p - data);
+}
+
+/*
+ * After an expunge (under the folder lock): rewrite the cache without the
+ * records of messages no longer in the index, when they are at least a
+ * quarter of it.  Temp + rename; readers keep their maps of the old file.
+ */
+void
+cache_compact(struct store_mailbox *mb)
+{
+	char			 path[PATH_MAX], tmp[PATH_MAX], uniq[300], *data;
+	const char		*p, *end;
+	struct cache_rec	 r;
+	struct ul_rec		*u;
+	struct buf		 out;
+	size_t			 len, dead = 0, total = 0;
+	int			 fd;
+
+	if (ul_read_file(mb->dir, CACHE_FILE, &data, &len) != 0)
+		return;
+	p = memchr(data, '\n', len);
+	if (p == NULL || len < 5 || memcmp(data, "LBC2 ", 5) != 0) {
+		free(data);
+		return;
+	}
+	end = data + len;
+	buf_init(&out, SIZE_MAX);
+	if (buf_add(&out, data, (size_t)(p + 1 - data)) == -1)
+		goto out;
+	for (p++; p < end && cache_next(p, end, &r) == 1; p = r.end) {
+		total++;
+		u = ul_find_uid(&mb->ul, r.uid);
+		if (u == NULL || u->base_len != r.base_len || memcmp(u->name, r.base, r.base_len) != 0) {
+			dead++;
+			continue;
+		}
+		if (buf_add(&out, p, (size_t)(r.end - p)) == -1)
+			goto out;
+	}
+	if (dead == 0 || dead * 4 < total || name_unique(uniq, sizeof(uniq)) == -1 ||
+	    st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1 ||
+	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
+		goto out;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
+		goto out;
+	/* Records appended by others while we read are lost: only a cache. */
+	if (fs_write_all(fd, out.data, out.len) == 0 && close(fd) == 0)
+		(void)rename(tmp, path);
+	else {
+		close(fd);
+		unlink(tmp);
+	}
+out:
+	buf_clear(&out);
+	free(data);
 }
 
 /*

@@ -246,6 +246,7 @@ void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 /* ---- cache.c ---- */
 void	 cache_msg_free(struct store_msg *m);
 void	 cache_unmap_all(struct store_mailbox *mb);
+void	 cache_compact(struct store_mailbox *mb);	/* under the lock, after expunges */
 
 /* ---- folder.c ---- */
 /* Encode an IMAP folder name as its directory name (".a.b"); INBOX -> "". */

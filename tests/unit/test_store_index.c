@@ -131,6 +131,45 @@ test_uidvalidity_never_reused(void)
 	t_ok(read_all(path) != NULL && strtoul(read_all(path) + 1, NULL, 10) == v3);
 }
 
+/* A big expunge compacts the cache; what stays is still served. */
+static void
+test_cache_compaction(void)
+{
+	char			 dir[512], path[1024];
+	struct store_mailbox	*mb, *mb2;
+	struct stat		 st0, st1;
+	uint32_t		 uids[6];
+	const char		*env;
+	size_t			 len, i;
+
+	snprintf(dir, sizeof(dir), "%s/cachecompact", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 8);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	check_envelopes(mb);
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	check_envelopes(mb2);		/* from the file (mapped) */
+	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
+	t_int(stat(path, &st0), 0);
+	for (i = 0; i < 6; i++)
+		uids[i] = store_msg(mb, i)->uid;
+	t_int(store_expunge(mb, uids, 6), 0);
+	t_int(stat(path, &st1), 0);
+	t_ok(st1.st_size * 3 < st0.st_size);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 2);
+	check_envelopes(mb);
+	/* The other handle's fields point into its map of the old file. */
+	t_int(store_msg_cached(mb2, 7, STORE_CACHE_ENVELOPE, &env, &len), 0);
+	t_ok(memmem(env, len, "\"one\"", 5) != NULL);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	check_envelopes(mb2);
+	store_close(&mb2);
+	store_close(&mb);
+}
+
 /* A cache record of another message under the same UID is not used. */
 static void
 test_cache_checks_base(void)
@@ -937,6 +976,7 @@ main(void)
 	}
 	test_uidvalidity_never_reused();
 	test_cache_checks_base();
+	test_cache_compaction();
 	test_batch_modseq();
 	test_change_log();
 	test_log_loss();
