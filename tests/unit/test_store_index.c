@@ -834,6 +834,104 @@ test_in_process_lock(void)
 }
 
 /*
+ * Two processes appending, changing flags and syncing, plus a delivery
+ * agent writing into new/, for a bounded time; then each process's view
+ * (UID -> base name) is compared with a fresh one: the same UID must name
+ * the same message everywhere, and no UID twice.
+ */
+static void
+two_proc_child(const char *dir, const char *out, double secs, int id)
+{
+	struct store_mailbox	*mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	double			 t0 = now_s();
+	char			 body[64];
+	uint32_t		 uid;
+	size_t			 i;
+	FILE			*f;
+	int			 n = 0;
+
+	if (mb == NULL)
+		_exit(3);
+	while (now_s() - t0 < secs) {
+		snprintf(body, sizeof(body), "Subject: p%d %d\r\n\r\nx\r\n", id, n++);
+		if (store_append(mb, body, strlen(body), 0, 0, 0, &uid) == -1 ||
+		    store_sync(mb, NULL, NULL) == -1)
+			_exit(4);
+		if (store_count(mb) > 0 &&
+		    store_set_flags(mb, (size_t)n % store_count(mb), STORE_FLAGS_ADD,
+		    STORE_F_SEEN, 0, 0) == -1 && errno != ENOENT)
+			_exit(5);
+	}
+	if (store_sync(mb, NULL, NULL) == -1 || (f = fopen(out, "w")) == NULL)
+		_exit(6);
+	for (i = 0; i < store_count(mb); i++)
+		fprintf(f, "%u %.*s\n", store_msg(mb, i)->uid, (int)store_msg(mb, i)->base_len,
+		    store_msg(mb, i)->name);
+	fclose(f);
+	store_close(&mb);
+	_exit(0);
+}
+
+static void
+test_two_processes_and_delivery(void)
+{
+	char			 dir[512], out[2][600], line[400], name[128];
+	struct store_mailbox	*mb;
+	pid_t			 pid[3];
+	int			 i, st, ok = 1, compared = 0, bad = 0;
+	double			 t0;
+	ssize_t			 k;
+	FILE			*f;
+	unsigned		 uid;
+
+	snprintf(dir, sizeof(dir), "%s/twoproc", tmpdir);
+	mkmaildir(dir);
+	for (i = 0; i < 2; i++) {
+		snprintf(out[i], sizeof(out[i]), "%s/view%d", tmpdir, i);
+		if ((pid[i] = fork()) == 0)
+			two_proc_child(dir, out[i], 6.0, i);
+	}
+	if ((pid[2] = fork()) == 0) {
+		for (t0 = now_s(), i = 0; now_s() - t0 < 6.0; i++) {
+			snprintf(name, sizeof(name), "%lld.M%dQdel.host,S=3", (long long)time(NULL), i);
+			put_msg(dir, "new", name, "d\r\n");
+			usleep(2000);
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 3; i++) {
+		waitpid(pid[i], &st, 0);
+		ok &= WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	t_ok(ok);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	for (k = 1; k < (ssize_t)store_count(mb); k++)
+		if (store_msg(mb, (size_t)k)->uid <= store_msg(mb, (size_t)k - 1)->uid)
+			bad++;
+	for (i = 0; i < 2; i++) {
+		if ((f = fopen(out[i], "r")) == NULL) {
+			bad++;
+			continue;
+		}
+		while (fscanf(f, "%u %399s", &uid, line) == 2) {
+			k = store_find_uid(mb, uid);
+			compared++;
+			if (k < 0 || strncmp(store_msg(mb, (size_t)k)->name, line, strlen(line)) != 0 ||
+			    store_msg(mb, (size_t)k)->base_len != strlen(line))
+				bad++;
+		}
+		fclose(f);
+	}
+	printf("two processes + delivery: %zu messages, %d view entries compared\n",
+	    store_count(mb), compared);
+	t_ok(compared > 100);
+	t_int(bad, 0);
+	t_int(count_files(dir, "new") + count_files(dir, "cur"), store_count(mb));
+	store_close(&mb);
+}
+
+/*
  * Power cut: a writer appending and changing flags is killed (-9) at a
  * random point, 200 times; after each, a reopen must show every
  * acknowledged message under its UID with the last acknowledged flags,
@@ -991,6 +1089,7 @@ main(void)
 	test_utf7_names();
 	test_in_process_lock();
 	test_power_cut();
+	test_two_processes_and_delivery();
 	rm_tree(tmpdir);
 	return t_end();
 }
