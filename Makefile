@@ -41,7 +41,7 @@ $(BUILD)/libletterbox.a: $(OBJS)
 $(BUILD)/letterbox: $(BUILD)/src/main.o $(BUILD)/libletterbox.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libletterbox.a | $(GEN)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libletterbox.a | $(GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libletterbox.a $(LDLIBS)
 
@@ -80,8 +80,13 @@ tests: $(TBINS)
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/store_bench
 	@bench/run.sh
+	@bench/store.sh
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libletterbox.a | $(GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libletterbox.a $(LDLIBS)
 
 # libFuzzer: the library is compiled once with clang and coverage
 # instrumentation (build-fuzz/), each harness links against it.

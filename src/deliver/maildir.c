@@ -19,7 +19,7 @@
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 
-#define EOL_PROBE		4096	/* bytes read to find the first line end */
+#define COPY_CHUNK		(64 * 1024)
 #define MAILDIRSIZE_MAX		5120	/* Maildir++: recalculate past this */
 #define HOST_MAX		256
 /* Room for "/new/" + a 255-byte name after a Maildir path within PATH_MAX. */
@@ -33,6 +33,7 @@ struct job {
 	char				 tmp[PATH_MAX];		/* dir/tmp/NAME */
 	char				 hdr[2 * 1100];		/* Return-Path + Delivered-To */
 	size_t				 hdrlen;
+	bool				 strip_cr;	/* the spool has CRLF: write LF */
 	int				 fd;
 	bool				 active;	/* still to be written/linked */
 	bool				 linked;	/* new link made by us */
@@ -181,27 +182,98 @@ maildir_basename(const struct maildir_req *req, const char *host, char *dst, siz
 	return 0;
 }
 
-/* Use CRLF for our header lines when the message's first line has one. */
+/*
+ * LF on disk, as Postfix's virtual(8), Courier and Dovecot write it (local
+ * tools expect it, and Courier adds the CR itself when serving).  The
+ * spool holds CRLF: count the CRs that end lines (they are dropped) and
+ * the LFs (each one is a CRLF again on output: ,W= counts them).
+ */
 static int
-probe_crlf(const struct maildir_req *req, bool *crlf_r)
+measure_lf(const struct maildir_req *req, uint64_t *crs_r, uint64_t *lfs_r)
 {
-	char	buf[EOL_PROBE];
-	size_t	want;
-	ssize_t	n;
-	char	*nl;
+	char		*buf = xmalloc(COPY_CHUNK);
+	off_t		 off = req->offset, left = req->length;
+	bool		 cr = false;
+	ssize_t		 n, i;
 
-	*crlf_r = false;
-	want = req->length < (off_t)sizeof(buf) ? (size_t)req->length : sizeof(buf);
-	if (want == 0)
-		return 0;
-	do
-		n = pread(req->fd, buf, want, req->offset);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return -1;
-	nl = memchr(buf, '\n', (size_t)n);
-	*crlf_r = nl != NULL && nl > buf && nl[-1] == '\r';
+	*crs_r = *lfs_r = 0;
+	while (left > 0) {
+		n = pread(req->fd, buf, left < COPY_CHUNK ? (size_t)left : COPY_CHUNK, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				(*lfs_r)++;
+				if (cr)
+					(*crs_r)++;
+			}
+			cr = buf[i] == '\r';
+		}
+		off += n;
+		left -= n;
+	}
+	free(buf);
 	return 0;
+}
+
+/* Copy [off, off + len) of in to out without the CRs that end lines. */
+static int
+copy_strip_cr(int in, off_t off, off_t len, int out)
+{
+	char		*ib = xmalloc(COPY_CHUNK), *ob = xmalloc(COPY_CHUNK + 1);
+	const char	*p, *end, *q;
+	bool		 held = false;	/* a CR ended the last chunk */
+	size_t		 o;
+	ssize_t		 n;
+	int		 rc = -1;
+
+	while (len > 0) {
+		n = pread(in, ib, len < COPY_CHUNK ? (size_t)len : COPY_CHUNK, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			goto out;
+		}
+		off += n;
+		len -= n;
+		p = ib;
+		end = ib + n;
+		o = 0;
+		if (held && *p != '\n')
+			ob[o++] = '\r';
+		held = false;
+		while (p < end) {
+			if ((q = memchr(p, '\r', (size_t)(end - p))) == NULL) {
+				memcpy(ob + o, p, (size_t)(end - p));
+				o += (size_t)(end - p);
+				break;
+			}
+			memcpy(ob + o, p, (size_t)(q - p));
+			o += (size_t)(q - p);
+			if (q + 1 == end) {
+				held = true;
+				break;
+			}
+			if (q[1] != '\n')
+				ob[o++] = '\r';
+			p = q + 1;
+		}
+		if (fs_write_all(out, ob, o) == -1)
+			goto out;
+	}
+	rc = held ? fs_write_all(out, "\r", 1) : 0;
+out:
+	free(ib);
+	free(ob);
+	return rc;
 }
 
 /* Does dir/cur hold "base" followed by ',' ':' or nothing? */
@@ -455,10 +527,8 @@ job_prepare(struct job *j, const char *host)
 	const struct maildir_req	*req = j->req;
 	struct maildir_result		*res = j->res;
 	char				 base[200], sub[PATH_MAX], found[256];
-	const char			*eol;
 	struct stat			 st;
-	bool				 crlf;
-	uint64_t			 used, cnt;
+	uint64_t			 used, cnt, crs, lfs;
 	int				 n;
 	size_t				 i;
 
@@ -482,20 +552,24 @@ job_prepare(struct job *j, const char *host)
 	}
 	while (n > 1 && j->dir[n - 1] == '/')
 		j->dir[--n] = '\0';
-	if (probe_crlf(req, &crlf) == -1) {
+	if (measure_lf(req, &crs, &lfs) == -1) {
 		job_fail(j, "read spool", errno);
 		return;
 	}
-	eol = crlf ? "\r\n" : "\n";
-	n = snprintf(j->hdr, sizeof(j->hdr), "Return-Path: <%s>%sDelivered-To: %s%s",
-	    req->return_path, eol, req->delivered_to, eol);
+	j->strip_cr = crs > 0;
+	n = snprintf(j->hdr, sizeof(j->hdr), "Return-Path: <%s>\nDelivered-To: %s\n",
+	    req->return_path, req->delivered_to);
 	j->hdrlen = (size_t)n;
-	res->size = j->hdrlen + (uint64_t)req->length;
+	res->size = j->hdrlen + (uint64_t)req->length - crs;
+	res->vsize = res->size + lfs + 2;
 	if (maildir_basename(req, host, base, sizeof(base)) == -1) {
 		job_fail(j, "name", ENAMETOOLONG);
 		return;
 	}
-	snprintf(res->name, sizeof(res->name), "%s,S=%llu", base, (unsigned long long)res->size);
+	/* ,W=: the size with CRLF line ends (Dovecot), so POP3 LIST and IMAP
+	 * RFC822.SIZE need not read the file. */
+	snprintf(res->name, sizeof(res->name), "%s,S=%llu,W=%llu", base,
+	    (unsigned long long)res->size, (unsigned long long)res->vsize);
 
 	/* mkdir -p the Maildir on first delivery (0700, parents fsynced). */
 	for (i = 0; i < 3; i++) {
@@ -569,7 +643,8 @@ job_write(struct job *j)
 		return;
 	}
 	if (fs_write_all(j->fd, j->hdr, j->hdrlen) == -1 ||
-	    fs_copy_range(j->req->fd, j->req->offset, j->req->length, j->fd) == -1) {
+	    (j->strip_cr ? copy_strip_cr(j->req->fd, j->req->offset, j->req->length, j->fd) :
+	    fs_copy_range(j->req->fd, j->req->offset, j->req->length, j->fd)) == -1) {
 		job_fail(j, "write", errno);
 		return;
 	}

@@ -3,16 +3,18 @@
  * Maildir++ quota, courier-mta.org/imap/README.maildirquota.html): copies a
  * message from the spool into BASE/DOMAIN/LOCALPART/{tmp,new,cur}.
  *
- *	tmp/NAME  <- "Return-Path: <s>" EOL "Delivered-To: r" EOL + message
+ *	tmp/NAME  <- "Return-Path: <s>" LF "Delivered-To: r" LF + message
  *	fsync(tmp/NAME); link(tmp/NAME, new/NAME); unlink(tmp/NAME); fsync(new/)
  *
- * EOL is CRLF when the message's first line ends in CRLF, else LF, so the
- * file never mixes conventions.  The message is streamed (copy_file_range,
- * falling back to 64 KiB pread/write), never held in memory.
+ * Lines end in LF on disk, as Postfix's virtual(8), Courier and Dovecot
+ * write them: the CR of each CRLF in the spool is dropped while copying
+ * (POP3 and IMAP add it back as they stream), and the CRLF size goes into
+ * the name as ",W=".  The message is streamed (64 KiB pread/write, or
+ * copy_file_range when it has no CRLF), never held in memory.
  *
  * Idempotent redelivery: NAME is a function of the message (arrival time,
  * queue ID, recipient index, host name, size):
- *	<arrival sec>.M<arrival usec>Q<qid>R<idx>.<host>,S=<file size>
+ *	<arrival sec>.M<arrival usec>Q<qid>R<idx>.<host>,S=<file size>,W=<CRLF size>
  * so a delivery retried after a crash meets its own earlier file: link()
  * fails with EEXIST in new/ (=> success, nothing written twice), and with
  * check_cur a file "NAME:2,<flags>" in cur/ (moved there by an IMAP client)
@@ -75,6 +77,7 @@ struct maildir_result {
 	enum maildir_status status;
 	bool		 existed;	/* OK because an earlier delivery was found */
 	uint64_t	 size;		/* bytes in the delivered file */
+	uint64_t	 vsize;		/* its size with CRLF line ends (,W=) */
 	/* "2.0.0 delivered to maildir" | "4.2.2 mailbox full" | "4.3.0 ...: <strerror>" |
 	 * "5.2.3 message larger than mailbox quota" | ... (enhanced code first,
 	 * for the log and the DSN) */

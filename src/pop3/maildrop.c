@@ -64,22 +64,7 @@ struct pop3_job {
 static char *
 make_uidl(const char *name, size_t len)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	char			*u = xmalloc(len * 3 + 1);
-	size_t			 i, o = 0;
-	unsigned char		 c;
-
-	for (i = 0; i < len && o < UIDL_MAX; i++) {
-		c = (unsigned char)name[i];
-		if (c < 0x21 || c > 0x7e || c == '%') {
-			u[o++] = '%';
-			u[o++] = hex[c >> 4];
-			u[o++] = hex[c & 15];
-		} else
-			u[o++] = (char)c;
-	}
-	u[o] = '\0';
-	return u;
+	return store_name_uidl(name, len, '%', NULL, UIDL_MAX);
 }
 
 static void
@@ -109,6 +94,7 @@ open_work(void *arg)
 {
 	struct pop3_job		*j = arg;
 	struct directory	*d;
+	struct store_pop3_uidls	*courier;
 	char			*rel = NULL, root[4096];
 	size_t			 i, n;
 	int			 r;
@@ -135,7 +121,8 @@ open_work(void *arg)
 		return;
 	}
 	/* A user who never got mail has no Maildir yet: an empty one is right. */
-	if ((j->mb = store_open(root, "INBOX", STORE_O_CREATE | STORE_O_KEEP_NEW)) == NULL) {
+	if ((j->mb = store_open(root, "INBOX",
+	    STORE_O_CREATE | STORE_O_KEEP_NEW | STORE_O_NO_RECENT)) == NULL) {
 		j->err = errno;
 		return;
 	}
@@ -156,13 +143,18 @@ open_work(void *arg)
 	}
 	j->nmsgs = store_count(j->mb);
 	j->msgs = xcalloc(j->nmsgs + 1, sizeof(*j->msgs));
+	/* Messages Courier's POP3 knew keep the UIDLs it gave them. */
+	root[strlen(root) - strlen(LOCK_NAME) - 1] = '\0';
+	courier = store_pop3_uidls_load(root);
 	for (i = 0; i < j->nmsgs; i++) {
-		const struct store_msg *m = store_msg(j->mb, i);
+		const struct store_msg	*m = store_msg(j->mb, i);
+		const char		*cu = store_pop3_uidl(courier, m->name, m->base_len);
 
 		j->msgs[i].uid = m->uid;
 		j->msgs[i].size = m->vsize;
-		j->msgs[i].uidl = make_uidl(m->name, m->base_len);
+		j->msgs[i].uidl = cu != NULL ? xstrdup(cu) : make_uidl(m->name, m->base_len);
 	}
+	store_pop3_uidls_free(&courier);
 	j->result = JOB_OK;
 }
 

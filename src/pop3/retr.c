@@ -2,8 +2,9 @@
  * RETR and TOP: stream a message file to the client in chunks, with
  * backpressure (a chunk is read only while the output holds less than
  * POP3_OUT_HIGH), so a large message is never held in memory.  Each chunk
- * goes through pop3_stuff(): RFC 1939 §3 dot-stuffing, bare LF -> CRLF
- * (our deliveries are CRLF already; foreign Maildirs may be LF-only), and
+ * goes through pop3_stuff(): RFC 1939 §3 dot-stuffing, LF -> CRLF (files
+ * are stored with LF, as Postfix, Courier and Dovecot store them; older
+ * CRLF files pass unchanged), and
  * TOP's line limit (RFC 1939 §7: the header, the blank line, n body lines).
  *
  * The file is read on the loop thread: one read(2) of CHUNK bytes from a

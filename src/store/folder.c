@@ -23,6 +23,7 @@
 
 #define FOLDER_NAME_MAX	400
 #define SUBS_FILE	"subscriptions"
+#define COURIER_SUBS_FILE "courierimapsubscribed"
 
 static bool
 is_inbox(const char *name, size_t len)
@@ -129,8 +130,24 @@ root_len(const char *root)
 	return len;
 }
 
-int
-store_folder_path(const char *root, const char *name, char *dst, size_t dstsz)
+/* A directory named in UTF-8 (Courier 5, Dovecot with UTF-8 names) is
+ * listed under its modified UTF-7 name, as IMAP clients expect. */
+static char *
+folder_decode_any(const char *disk)
+{
+	char		*name = folder_decode(disk), *m;
+	const char	*p;
+
+	for (p = name; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		;
+	if (*p == '\0' || (m = utf8_to_mutf7(name)) == NULL)
+		return name;
+	free(name);
+	return m;
+}
+
+static int
+path_of(const char *root, const char *name, char *dst, size_t dstsz)
 {
 	char	disk[FOLDER_NAME_MAX * 3 + 8];
 	int	r;
@@ -143,6 +160,26 @@ store_folder_path(const char *root, const char *name, char *dst, size_t dstsz)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+int
+store_folder_path(const char *root, const char *name, char *dst, size_t dstsz)
+{
+	char		 alt[PATH_MAX], *u8;
+	struct stat	 st;
+	int		 r;
+
+	if (path_of(root, name, dst, dstsz) == -1)
+		return -1;
+	/* "Entw&APw-rfe" not on disk: maybe as UTF-8 ("Entwürfe"). */
+	if (strchr(name, '&') == NULL || stat(dst, &st) == 0 ||
+	    (u8 = mutf7_to_utf8(name)) == NULL)
+		return 0;
+	r = path_of(root, u8, alt, sizeof(alt));
+	free(u8);
+	if (r == 0 && stat(alt, &st) == 0 && strlen(alt) < dstsz)
+		memcpy(dst, alt, strlen(alt) + 1);
 	return 0;
 }
 
@@ -279,7 +316,7 @@ store_folder_list(const char *root, struct store_folder **list_r, size_t *n_r)
 	v = xcalloc(cap, sizeof(*v));
 	v[n++].name = xstrdup("INBOX");
 	for (i = 0; i < ns.n; i++)
-		v[n++].name = folder_decode(ns.v[i] + 1);
+		v[n++].name = folder_decode_any(ns.v[i] + 1);
 	names_free(&ns);
 	qsort(v, n, sizeof(*v), folder_cmp);
 	/* Missing parents of "a/b/c" ("a", "a/b") are listed as \NonExistent. */
@@ -464,6 +501,7 @@ store_folder_delete(const char *root, const char *name)
 	char		 d[FOLDER_NAME_MAX * 3 + 8], from[PATH_MAX], to[PATH_MAX];
 	struct names	 kids;
 	uint32_t	 rnd = 0;
+	uint64_t	 bytes = 0, count = 0;
 	int		 rl = (int)root_len(root), r;
 
 	if (folder_disk_name(name, d, sizeof(d)) == -1)
@@ -491,8 +529,11 @@ store_folder_delete(const char *root, const char *name)
 	/* Rename first: the folder is gone at once for everyone ("..name": not listed). */
 	if (rename(from, to) == -1)
 		return -1;
+	/* Its messages leave the quota (Courier's maildirquota forgot this). */
+	st_dir_usage(to, &bytes, &count);
 	if (nftw(to, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == -1)
 		return -1;
+	st_quota_note(root, -(int64_t)bytes, -(int64_t)count);
 	return 0;
 }
 
@@ -553,7 +594,12 @@ store_subscriptions(const char *root, char ***names_r, size_t *n_r)
 	*n_r = 0;
 	if (subs_path(root, path, sizeof(path)) == -1)
 		return -1;
-	if ((f = fopen(path, "re")) == NULL)
+	/* Courier's file ("INBOX.a.b" lines) until we write our own. */
+	if ((f = fopen(path, "re")) == NULL && errno == ENOENT &&
+	    snprintf(path, sizeof(path), "%.*s/%s", (int)root_len(root), root,
+	    COURIER_SUBS_FILE) < (int)sizeof(path))
+		f = fopen(path, "re");
+	if (f == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if ((nl = strchr(line, '\n')) != NULL)

@@ -20,8 +20,9 @@
 #include "lib/xmalloc.h"
 #include "store/store_int.h"
 
-#define LOCK_TIMEOUT_MS	30000
 #define NAME_MAX_LEN	1000	/* longer Maildir names are not ours to index */
+#define TMP_MAX_AGE	(36 * 3600)
+#define TMP_CLEAN_EVERY	3600
 
 int
 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c)
@@ -33,6 +34,22 @@ st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c)
 		return -1;
 	}
 	return 0;
+}
+
+uint64_t
+st_ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* Directory mtimes have a coarse clock: a change in the same tick as the
+ * scan is invisible, so only mtimes over a second older than it count. */
+bool
+st_scan_trusted(uint64_t new_ns, uint64_t cur_ns, int64_t scan_at)
+{
+	uint64_t	newest = new_ns > cur_ns ? new_ns : cur_ns;
+
+	return scan_at > 0 && newest / 1000000000u + 1 < (uint64_t)scan_at;
 }
 
 /* ---- open / close ---- */
@@ -89,6 +106,7 @@ store_open(const char *root, const char *folder, int flags)
 	mb->dir = xstrdup(dir);
 	mb->oflags = flags;
 	mb->lockfd = -1;
+	mb->fmu = fmutex_get(dir);
 	return mb;
 }
 
@@ -102,10 +120,12 @@ store_close(struct store_mailbox **mbp)
 		return;
 	if (mb->lockfd != -1)
 		st_unlock(mb);
+	fmutex_put(&mb->fmu);
 	for (i = 0; i < mb->nmsgs; i++) {
 		free(mb->msgs[i].name);
 		cache_msg_free(&mb->msgs[i]);
 	}
+	cache_unmap_all(mb);
 	free(mb->msgs);
 	ul_clear(&mb->ul);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
@@ -117,54 +137,6 @@ store_close(struct store_mailbox **mbp)
 	*mbp = NULL;
 }
 
-/* ---- lock ---- */
-
-int
-st_lock(struct store_mailbox *mb)
-{
-	char		path[PATH_MAX];
-	struct timespec	ts = { 0, 2 * 1000 * 1000 };
-	int		fd, waited = 0;
-
-	if (mb->lockfd != -1)
-		return 0;
-	if (st_join(path, sizeof(path), mb->dir, "/", UIDLIST_LOCK) == -1)
-		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return -1;
-	/*
-	 * flock(2), not fcntl: its lock belongs to the open file, so two
-	 * handles in one process exclude each other too.  Polling keeps a hung
-	 * holder (NFS) from blocking us for ever.
-	 */
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-		if (waited >= LOCK_TIMEOUT_MS) {
-			close(fd);
-			log_warnx("store: lock %s held too long", path);
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		nanosleep(&ts, NULL);
-		waited += 2;
-	}
-	mb->lockfd = fd;
-	return 0;
-}
-
-void
-st_unlock(struct store_mailbox *mb)
-{
-	if (mb->lockfd == -1)
-		return;
-	close(mb->lockfd);	/* releases the flock */
-	mb->lockfd = -1;
-}
-
 /* ---- scan of cur/ + new/ ---- */
 
 struct pending {
@@ -174,9 +146,19 @@ struct pending {
 	int64_t	 sec, usec;
 };
 
+/* A file name seen for an indexed base that is not the indexed name. */
+struct sighting {
+	char	*name;
+	bool	 in_new;
+};
+
 struct scan {
 	struct pending	*p;
 	size_t		 n, cap;
+	struct sighting	*alt;		/* rec.seen - SEEN_OTHER indexes this */
+	size_t		 nalt, altcap;
+	struct sighting	*dup;		/* second files with an indexed base */
+	size_t		 ndup, dupcap;
 };
 
 static int
@@ -206,6 +188,7 @@ rec_fill_size(struct store_mailbox *mb, struct ul_rec *r)
 		r->vsize = r->size;
 }
 
+/* Another program renamed the file: a flag change gets its own modseq. */
 static void
 rec_set_name(struct uidlist *ul, struct ul_rec *r, const char *name, bool in_new)
 {
@@ -218,10 +201,75 @@ rec_set_name(struct uidlist *ul, struct ul_rec *r, const char *name, bool in_new
 	free(r->name);
 	r->name = xstrdup(name);
 	r->in_new = in_new;
+	ul_touch(ul, r);
+}
+
+static size_t
+sighting_push(struct sighting **v, size_t *n, size_t *cap, const char *name, bool in_new)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].in_new = in_new;
+	return (*n)++;
+}
+
+/*
+ * A file whose base name is indexed.  When two files carry one base (a
+ * cp, a restore, or one file seen in new/ and again in cur/ because it
+ * moved during the scan), the one to keep is in cur/ and, among those,
+ * has exactly the indexed name; the other is a duplicate (see dup_rename).
+ */
+static void
+sight(struct scan *sc, struct ul_rec *r, const char *name, bool in_new)
+{
+	bool		 exact = in_new == r->in_new && strcmp(name, r->name) == 0;
+	const char	*kname;
+	bool		 kin_new, kexact;
+
+	if (!r->mark) {
+		r->mark = true;
+		r->seen = exact ? SEEN_EXACT :
+		    SEEN_OTHER + (uint32_t)sighting_push(&sc->alt, &sc->nalt, &sc->altcap, name, in_new);
+		return;
+	}
+	kexact = r->seen == SEEN_EXACT;
+	kname = kexact ? r->name : sc->alt[r->seen - SEEN_OTHER].name;
+	kin_new = kexact ? r->in_new : sc->alt[r->seen - SEEN_OTHER].in_new;
+	if ((kin_new && !in_new) || (kin_new == in_new && exact && !kexact)) {
+		(void)sighting_push(&sc->dup, &sc->ndup, &sc->dupcap, kname, kin_new);
+		if (exact)
+			r->seen = SEEN_EXACT;
+		else if (kexact)
+			r->seen = SEEN_OTHER +
+			    (uint32_t)sighting_push(&sc->alt, &sc->nalt, &sc->altcap, name, in_new);
+		else {
+			free(sc->alt[r->seen - SEEN_OTHER].name);
+			sc->alt[r->seen - SEEN_OTHER].name = xstrdup(name);
+			sc->alt[r->seen - SEEN_OTHER].in_new = in_new;
+		}
+	} else
+		(void)sighting_push(&sc->dup, &sc->ndup, &sc->dupcap, name, in_new);
+}
+
+static void
+pending_push(struct scan *sc, char *name, size_t base, bool in_new)
+{
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 64;
+		sc->p = xreallocarray(sc->p, sc->cap, sizeof(*sc->p));
+	}
+	sc->p[sc->n].name = name;
+	sc->p[sc->n].base_len = base;
+	sc->p[sc->n].in_new = in_new;
+	name_time(name, &sc->p[sc->n].sec, &sc->p[sc->n].usec);
+	sc->n++;
 }
 
 static int
-scan_dir(struct store_mailbox *mb, bool in_new, struct scan *sc, bool *changed)
+scan_dir(struct store_mailbox *mb, bool in_new, struct scan *sc)
 {
 	char		 path[PATH_MAX];
 	DIR		*d;
@@ -241,33 +289,25 @@ scan_dir(struct store_mailbox *mb, bool in_new, struct scan *sc, bool *changed)
 			continue;
 		base = name_base_len(de->d_name);
 		r = mb->ul.hcap ? ul_find_base(&mb->ul, de->d_name, base) : NULL;
-		if (r != NULL) {
-			/* Seen twice (moved new -> cur while we read): cur/ wins. */
-			if (r->mark && in_new)
-				continue;
-			r->mark = true;
-			if (r->in_new != in_new || strcmp(r->name, de->d_name) != 0) {
-				rec_set_name(&mb->ul, r, de->d_name, in_new);
-				*changed = true;
-			}
-			if (r->size == 0) {
-				rec_fill_size(mb, r);
-				*changed = true;
-			}
-			continue;
-		}
-		if (sc->n == sc->cap) {
-			sc->cap = sc->cap ? sc->cap * 2 : 64;
-			sc->p = xreallocarray(sc->p, sc->cap, sizeof(*sc->p));
-		}
-		sc->p[sc->n].name = xstrdup(de->d_name);
-		sc->p[sc->n].base_len = base;
-		sc->p[sc->n].in_new = in_new;
-		name_time(de->d_name, &sc->p[sc->n].sec, &sc->p[sc->n].usec);
-		sc->n++;
+		if (r != NULL)
+			sight(sc, r, de->d_name, in_new);
+		else
+			pending_push(sc, xstrdup(de->d_name), base, in_new);
 	}
 	closedir(d);
 	return 0;
+}
+
+static void
+sightings_free(struct sighting **v, size_t *n, size_t *cap)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++)
+		free((*v)[i].name);
+	free(*v);
+	*v = NULL;
+	*n = *cap = 0;
 }
 
 static void
@@ -278,6 +318,8 @@ scan_free(struct scan *sc)
 	for (i = 0; i < sc->n; i++)
 		free(sc->p[i].name);
 	free(sc->p);
+	sightings_free(&sc->alt, &sc->nalt, &sc->altcap);
+	sightings_free(&sc->dup, &sc->ndup, &sc->dupcap);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -315,31 +357,75 @@ scan_stat_dirs(struct store_mailbox *mb, struct timespec *cur, struct timespec *
 	return 0;
 }
 
+/*
+ * A second file with a base name already in use gets a fresh base (as
+ * Dovecot does), keeping its ",S=/,W=" fields and flags, so it becomes a
+ * message of its own.  Returns the new name (malloc), or NULL when the file
+ * is gone (it was the same file seen twice mid-rename).
+ */
+static char *
+dup_rename(struct store_mailbox *mb, const char *name, bool in_new)
+{
+	char		 from[PATH_MAX], to[PATH_MAX], uniq[300], nname[NAME_MAX_LEN + 400];
+	const char	*sub = in_new ? "/new/" : "/cur/";
+	size_t		 base = name_base_len(name);
+	const char	*fields = memchr(name, ',', base);
+	int		 r;
+
+	if (name_unique(uniq, sizeof(uniq)) == -1)
+		return NULL;
+	r = snprintf(nname, sizeof(nname), "%s%.*s%s", uniq,
+	    fields != NULL ? (int)(base - (size_t)(fields - name)) : 0,
+	    fields != NULL ? fields : "", name + base);
+	if (r < 0 || (size_t)r >= sizeof(nname) ||
+	    st_join(from, sizeof(from), mb->dir, sub, name) == -1 ||
+	    st_join(to, sizeof(to), mb->dir, sub, nname) == -1)
+		return NULL;
+	if (rename(from, to) == -1) {
+		if (errno != ENOENT)
+			log_warn("store: rename duplicate %s", from);
+		return NULL;
+	}
+	log_info("store: %s%s has a base name already in use: renamed to %s", mb->dir, sub,
+	    nname);
+	mb->dir_dirty = true;
+	return xstrdup(nname);
+}
+
 /* Give new mail its UIDs (moving it into cur/ unless KEEP_NEW). */
 static void
 assign_new(struct store_mailbox *mb, struct scan *sc)
 {
-	char		 from[PATH_MAX], to[PATH_MAX], nname[NAME_MAX_LEN + 64];
+	char		 from[PATH_MAX], to[PATH_MAX], nname[NAME_MAX_LEN + 400], *dn;
+	char		 prev[NAME_MAX_LEN + 1];
 	struct pending	*p;
 	struct ul_rec	*r;
-	const char	*prev = NULL;
 	size_t		 i, prev_len = 0;
-	bool		 in_new;
+	bool		 in_new, have_prev = false;
 
 	qsort(sc->p, sc->n, sizeof(*sc->p), pending_cmp);
 	for (i = 0; i < sc->n; i++) {
 		p = &sc->p[i];
-		/* Same base as the one before (cur/ sorts first): skip it. */
-		if (prev != NULL && p->base_len == prev_len && memcmp(p->name, prev, prev_len) == 0)
-			continue;
-		prev = p->name;
-		prev_len = p->base_len;
+		/* Same base as the one before (cur/ sorts first): a copy, or
+		 * the same file seen twice while it moved. */
+		if (have_prev && p->base_len == prev_len && memcmp(p->name, prev, prev_len) == 0) {
+			if ((dn = dup_rename(mb, p->name, p->in_new)) == NULL)
+				continue;
+			free(p->name);
+			p->name = dn;
+			p->base_len = name_base_len(dn);
+		} else if (p->base_len <= NAME_MAX_LEN) {
+			memcpy(prev, p->name, p->base_len);
+			prev_len = p->base_len;
+			have_prev = true;
+		}
 		in_new = p->in_new;
 		if (in_new && !(mb->oflags & STORE_O_KEEP_NEW) &&
 		    name_compose(nname, sizeof(nname), p->name, p->base_len, 0, 0) == 0 &&
 		    st_join(from, sizeof(from), mb->dir, "/new/", p->name) == 0 &&
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == 0) {
 			if (rename(from, to) == 0) {
+				mb->dir_dirty = true;
 				free(p->name);
 				p->name = xstrdup(nname);
 				in_new = false;
@@ -350,18 +436,17 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 		r->uid = mb->ul.uidnext++;
 		r->modseq = ++mb->ul.highestmodseq;
 		r->name = p->name;
-		prev = r->name;
 		p->name = NULL;
 		r->base_len = (uint16_t)p->base_len;
 		r->in_new = in_new;
-		r->recent = true;
 		rec_fill_size(mb, r);
+		ul_touch(&mb->ul, r);
 	}
 }
 
 /* Messages indexed while in new/ (by a KEEP_NEW handle) move to cur/ too. */
 static void
-move_indexed_new(struct store_mailbox *mb, bool *changed)
+move_indexed_new(struct store_mailbox *mb)
 {
 	char		 from[PATH_MAX], to[PATH_MAX], nname[NAME_MAX_LEN + 64];
 	struct ul_rec	*r;
@@ -378,8 +463,85 @@ move_indexed_new(struct store_mailbox *mb, bool *changed)
 		free(r->name);
 		r->name = xstrdup(nname);
 		r->in_new = false;
-		*changed = true;
+		mb->dir_dirty = true;
+		ul_touch(&mb->ul, r);
 	}
+}
+
+/* After the readdirs: renamed files, fresh bases for duplicates. */
+static void
+scan_apply(struct store_mailbox *mb, struct scan *sc)
+{
+	struct ul_rec	*r;
+	char		*dn;
+	size_t		 i;
+
+	for (i = 0; i < mb->ul.n; i++) {
+		r = &mb->ul.recs[i];
+		if (r->mark && r->seen >= SEEN_OTHER)
+			rec_set_name(&mb->ul, r, sc->alt[r->seen - SEEN_OTHER].name,
+			    sc->alt[r->seen - SEEN_OTHER].in_new);
+		if (r->mark && r->size == 0) {
+			rec_fill_size(mb, r);
+			ul_touch(&mb->ul, r);
+		}
+	}
+	for (i = 0; i < sc->ndup; i++) {
+		if ((dn = dup_rename(mb, sc->dup[i].name, sc->dup[i].in_new)) != NULL)
+			pending_push(sc, dn, name_base_len(dn), sc->dup[i].in_new);
+	}
+}
+
+/*
+ * Record in the index what this scan saw (the directories' mtimes before
+ * the readdirs), so store_status() can trust the header while they stay
+ * the same; only when it differs from the record or makes it trustworthy.
+ */
+static void
+note_scan(struct store_mailbox *mb, const struct timespec *cur, const struct timespec *new)
+{
+	struct uidlist	*ul = &mb->ul;
+	uint64_t	 nns = st_ts_ns(new), cns = st_ts_ns(cur);
+	bool		 same = ul->scan_new_ns == nns && ul->scan_cur_ns == cns;
+
+	if (same && st_scan_trusted(ul->scan_new_ns, ul->scan_cur_ns, ul->scan_at))
+		return;
+	if (same && !st_scan_trusted(nns, cns, mb->scan_time))
+		return;
+	ul->scan_new_ns = nns;
+	ul->scan_cur_ns = cns;
+	ul->scan_at = mb->scan_time;
+	ul->version++;
+}
+
+/*
+ * Maildir: a file left in tmp/ for 36 hours is a writer that died; remove
+ * it (what qmail, Courier and Dovecot do).  At most once an hour per handle.
+ */
+static void
+clean_tmp(struct store_mailbox *mb)
+{
+	char		 path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	time_t		 now = time(NULL);
+
+	if (mb->tmp_cleaned != 0 && now - mb->tmp_cleaned < TMP_CLEAN_EVERY)
+		return;
+	mb->tmp_cleaned = now;
+	if (st_join(path, sizeof(path), mb->dir, "/tmp", "") == -1 || (d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < TMP_MAX_AGE ||
+		    now - st.st_atime < TMP_MAX_AGE)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("store: removed %s/%s (older than 36 hours)", path, de->d_name);
+	}
+	closedir(d);
 }
 
 /* Read cur/ and new/ and bring mb->ul up to date.  Under the lock. */
@@ -388,18 +550,22 @@ do_scan(struct store_mailbox *mb, bool *changed)
 {
 	struct scan	 sc;
 	struct timespec	 cur, new;
+	uint64_t	 v0 = mb->ul.version, modseq;
 	size_t		 i, j, missing;
 	int		 pass;
 
 	if (scan_stat_dirs(mb, &cur, &new) == -1)
 		return -1;
 	mb->scan_time = time(NULL);
+	clean_tmp(mb);
 	memset(&sc, 0, sizeof(sc));
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < mb->ul.n; i++)
+		for (i = 0; i < mb->ul.n; i++) {
 			mb->ul.recs[i].mark = false;
+			mb->ul.recs[i].seen = SEEN_NONE;
+		}
 		/* new/ before cur/: a message moved between the two reads is seen. */
-		if (scan_dir(mb, true, &sc, changed) == -1 || scan_dir(mb, false, &sc, changed) == -1) {
+		if (scan_dir(mb, true, &sc) == -1 || scan_dir(mb, false, &sc) == -1) {
 			scan_free(&sc);
 			return -1;
 		}
@@ -415,26 +581,30 @@ do_scan(struct store_mailbox *mb, bool *changed)
 			break;
 		scan_free(&sc);
 	}
+	scan_apply(mb, &sc);
 	if (missing > 0) {
+		/* Gone without store_expunge (a POP3 DELE elsewhere, rm). */
+		modseq = ++mb->ul.highestmodseq;
 		for (i = j = 0; i < mb->ul.n; i++) {
 			if (!mb->ul.recs[i].mark) {
+				ul_expunged(&mb->ul, mb->ul.recs[i].uid, modseq);
 				free(mb->ul.recs[i].name);
 				continue;
 			}
 			mb->ul.recs[j++] = mb->ul.recs[i];
 		}
 		mb->ul.n = j;
-		mb->ul.highestmodseq++;
-		*changed = true;
+		ul_rehash(&mb->ul);
 	}
 	if (!(mb->oflags & STORE_O_KEEP_NEW))
-		move_indexed_new(mb, changed);
-	if (sc.n > 0) {
+		move_indexed_new(mb);
+	if (sc.n > 0)
 		assign_new(mb, &sc);
-		*changed = true;
-	}
 	scan_free(&sc);
 	ul_rehash(&mb->ul);
+	note_scan(mb, &cur, &new);
+	if (mb->ul.version != v0)
+		*changed = true;
 	mb->cur_mtime = cur;
 	mb->new_mtime = new;
 	mb->scanned = true;
@@ -442,26 +612,18 @@ do_scan(struct store_mailbox *mb, bool *changed)
 }
 
 /*
- * The last UIDVALIDITY handed out in this folder, kept in the lock file
- * (which is never removed), so a rebuild within the same second still
- * gets a new one.  0 when unknown.
+ * The last UIDVALIDITY handed out here by older versions, kept in the lock
+ * file.  0 when unknown.
  */
 static uint32_t
-lock_uidvalidity(struct store_mailbox *mb, uint32_t set)
+lock_uidvalidity(struct store_mailbox *mb)
 {
 	char		buf[32];
 	ssize_t		r;
 	uint64_t	v = 0;
-	int		n;
 
 	if (mb->lockfd == -1)
 		return 0;
-	if (set != 0) {
-		n = snprintf(buf, sizeof(buf), "%u\n", set);
-		if (pwrite(mb->lockfd, buf, (size_t)n, 0) == n)
-			(void)ftruncate(mb->lockfd, n);
-		return set;
-	}
 	r = pread(mb->lockfd, buf, sizeof(buf) - 1, 0);
 	if (r <= 1 || buf[r - 1] != '\n' ||
 	    parse_u64(buf, (size_t)r - 1, UINT32_MAX, &v) == -1)
@@ -469,27 +631,45 @@ lock_uidvalidity(struct store_mailbox *mb, uint32_t set)
 	return (uint32_t)v;
 }
 
-/* A fresh index: imported, or a new UIDVALIDITY. */
-static void
+/*
+ * A fresh index (under the lock).  A foreign UID list (Dovecot, Courier)
+ * is imported only when the folder never had an index of ours: after that
+ * it is stale, and importing it again would hand out its UIDVALIDITY with
+ * other UIDs.  A rebuild takes V = max(now, last + 1), last being the
+ * highest V this folder ever had (letterbox-uidvalidity, the old index,
+ * the lock file of older versions), so no V comes back (RFC 3501 2.3.1.1).
+ */
+static int
 ul_fresh(struct store_mailbox *mb)
 {
-	uint32_t	old = mb->ul.uidvalidity;
-	uint32_t	now = (uint32_t)time(NULL), last;
+	uint32_t	last = mb->ul.uidvalidity, v, next, now = (uint32_t)time(NULL);
+	int		known;
 
-	last = lock_uidvalidity(mb, 0);
-	if (last > old)
-		old = last;
+	if ((known = uidv_read(mb->dir, &v, &next)) == -1)
+		return -1;
+	if (v > last)
+		last = v;
+	if ((v = lock_uidvalidity(mb)) > last)
+		last = v;
+	if (last != 0)
+		known = 0;
 	ul_clear(&mb->ul);
-	if (ul_import(&mb->ul, mb->dir) != 0) {
+	if (known != 0 && ul_import(&mb->ul, mb->dir) == 0) {
+		if (mb->ul.uidnext == 0)
+			mb->ul.uidnext = 1;
+	} else {
 		ul_clear(&mb->ul);
-		/* RFC 3501 2.3.1.1: a rebuilt index must not reuse a UIDVALIDITY. */
-		mb->ul.uidvalidity = now > old ? now : old + 1;
+		mb->ul.uidvalidity = now > last ? now : last + 1;
 		mb->ul.uidnext = 1;
 	}
-	(void)lock_uidvalidity(mb, mb->ul.uidvalidity);
-	if (mb->ul.uidnext == 0)
-		mb->ul.uidnext = 1;
+	if (known != 0)
+		courier_kw_import(mb);
+	/* Everything already in the folder is \Recent to the first session. */
+	mb->ul.first_recent = 1;
 	mb->ul.loaded = true;
+	/* Durable before any UID of this V is handed out. */
+	return uidv_write(mb->dir, mb->ul.uidvalidity, mb->ul.uidnext,
+	    !(mb->oflags & STORE_O_NOFSYNC));
 }
 
 int
@@ -504,10 +684,13 @@ st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r)
 			return -1;
 		if (rc == 1) {
 			/* Missing or unreadable: rebuild from the Maildir. */
-			ul_fresh(mb);
-			*changed_r = true;
+			if (ul_fresh(mb) == -1)
+				return -1;
 			scan = true;
 		}
+		/* No log (an index of an older version): the commit writes one. */
+		if (!mb->ul.log_ok)
+			*changed_r = true;
 	}
 	if (scan && do_scan(mb, changed_r) == -1)
 		return -1;
@@ -517,7 +700,22 @@ st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r)
 int
 st_commit(struct store_mailbox *mb)
 {
-	return ul_write(&mb->ul, mb->dir, !(mb->oflags & STORE_O_NOFSYNC));
+	bool	dosync = !(mb->oflags & STORE_O_NOFSYNC);
+	int	rc;
+
+	rc = ul_commit(&mb->ul, mb->dir, dosync);
+	/* Renames and links in cur/ and new/ reach the disk before the lock
+	 * goes, so a UID we acknowledged (APPENDUID) survives a power cut. */
+	if (mb->dir_dirty && dosync) {
+		char	path[PATH_MAX];
+
+		if (st_join(path, sizeof(path), mb->dir, "/cur", "") == 0)
+			(void)fs_fsync_dir(path);
+		if (st_join(path, sizeof(path), mb->dir, "/new", "") == 0)
+			(void)fs_fsync_dir(path);
+	}
+	mb->dir_dirty = false;
+	return rc;
 }
 
 /* ---- the view ---- */
@@ -549,6 +747,9 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 	size_t			 i = 0, j = 0, n = 0, nchanged = 0, k;
 	size_t			*changed;
 
+	/* Nothing new since the last time: no work that grows with the folder. */
+	if (mb->v_version == ul->version && mb->v_uidvalidity == ul->uidvalidity)
+		return;
 	/* Index rebuilt (new UIDVALIDITY): the old UIDs mean nothing, all
 	 * of the view goes (IMAP must then close the session, RFC 3501 2.3.1.1). */
 	if (mb->v_uidvalidity != 0 && mb->v_uidvalidity != ul->uidvalidity) {
@@ -585,9 +786,9 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 		} else {
 			/* New to this view. */
 			view_set(&out[n], &ul->recs[j]);
-			out[n].recent = ul->recs[j].recent;
+			out[n].recent = ul->recs[j].uid >= mb->recent_lo &&
+			    ul->recs[j].uid < mb->recent_hi;
 		}
-		ul->recs[j].recent = false;
 		n++;
 		j++;
 	}
@@ -602,6 +803,31 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 	mb->v_uidvalidity = ul->uidvalidity;
 	mb->v_uidnext = ul->uidnext;
 	mb->v_highestmodseq = ul->highestmodseq;
+	mb->v_version = ul->version;
+}
+
+/*
+ * \Recent (RFC 3501 2.3.2): UIDs from the index's first-recent UID up to
+ * UIDNEXT belong to the first session that syncs after they arrive; it
+ * moves first-recent to UIDNEXT (under the lock), so no other session sees
+ * them as \Recent, however they came (delivery, APPEND, COPY).
+ */
+static bool
+claim_recent(struct store_mailbox *mb)
+{
+	if (mb->oflags & STORE_O_NO_RECENT || mb->ul.first_recent >= mb->ul.uidnext)
+		return false;
+	mb->recent_lo = mb->ul.first_recent;
+	mb->recent_hi = mb->ul.uidnext;
+	mb->ul.first_recent = mb->ul.uidnext;
+	mb->ul.version++;
+	return true;
+}
+
+static bool
+recent_unclaimed(const struct store_mailbox *mb)
+{
+	return !(mb->oflags & STORE_O_NO_RECENT) && mb->ul.first_recent < mb->ul.uidnext;
 }
 
 /* Internal dates the view learned (store_msg_idate) go into the index. */
@@ -620,6 +846,7 @@ merge_idates(struct store_mailbox *mb)
 		r = ul_find_uid(&mb->ul, mb->msgs[i].uid);
 		if (r != NULL && r->idate == 0) {
 			r->idate = mb->msgs[i].idate_;
+			ul_touch(&mb->ul, r);
 			any = true;
 		}
 	}
@@ -655,15 +882,16 @@ store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
 	}
 	if (!mb->idate_dirty && dirs_unchanged(mb)) {
 		/* Only the index may have changed: reading it needs no lock
-		 * (it is replaced by rename, never written in place). */
+		 * (the snapshot is replaced by rename, the log only grows by
+		 * whole commits). */
 		if (!ul_current(&mb->ul, mb->dir)) {
 			rc = ul_load(&mb->ul, mb->dir);
 			if (rc == -1)
 				return -1;
-			if (rc == 1)
+			if (rc == 1 || !mb->ul.log_ok)
 				mb->scanned = false;	/* gone: rebuild below */
 		}
-		if (mb->scanned) {
+		if (mb->scanned && !recent_unclaimed(mb)) {
 			kw_load(mb);
 			view_reconcile(mb, cb, arg);
 			return 0;
@@ -672,6 +900,8 @@ store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
 	if (st_lock(mb) == -1)
 		return -1;
 	rc = st_refresh(mb, true, &changed);
+	if (rc == 0 && claim_recent(mb))
+		changed = true;
 	if (rc == 0 && (merge_idates(mb) || changed))
 		rc = st_commit(mb);
 	st_unlock(mb);
@@ -715,6 +945,29 @@ store_find_uid(const struct store_mailbox *mb, uint32_t uid)
 	size_t	i = store_lower_bound(mb, uid);
 
 	return i < mb->nmsgs && mb->msgs[i].uid == uid ? (ssize_t)i : -1;
+}
+
+int
+store_expunged_since(const struct store_mailbox *mb, uint64_t since,
+    struct store_uid_range **ranges_r, size_t *n_r)
+{
+	const struct uidlist	*ul = &mb->ul;
+	struct store_uid_range	*out = xcalloc(ul->nxr + 1, sizeof(*out));
+	size_t			 i, n = 0;
+
+	for (i = 0; i < ul->nxr; i++) {
+		if (ul->xr[i].modseq <= since)
+			continue;
+		if (n > 0 && out[n - 1].hi + 1 == ul->xr[i].lo)
+			out[n - 1].hi = ul->xr[i].hi;
+		else {
+			out[n].lo = ul->xr[i].lo;
+			out[n++].hi = ul->xr[i].hi;
+		}
+	}
+	*ranges_r = out;
+	*n_r = n;
+	return 0;
 }
 
 uint32_t store_uidvalidity(const struct store_mailbox *mb) { return mb->v_uidvalidity; }

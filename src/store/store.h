@@ -25,22 +25,31 @@
  * file and format, so keywords survive a switch in either direction).
  *
  * Per folder, next to cur/:
- *	letterbox-uidlist	the index: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, a
- *				generation, and per message uid, modseq, size,
- *				CRLF size, internal date, file name (text, one
- *				line each; rebuilt from cur/+new/ when missing)
+ *	letterbox-uidlist	the index snapshot: UIDVALIDITY, UIDNEXT,
+ *				HIGHESTMODSEQ, first \Recent UID, a generation,
+ *				expunged UID ranges with their MODSEQ, and per
+ *				message uid, modseq, size, CRLF size, internal
+ *				date, file name (text; rebuilt when missing)
+ *	letterbox-uidlist.log	changes since the snapshot, one appended
+ *				commit per change, compacted now and then
  *	letterbox-uidlist.lock	flock(2)ed while the index is read-modify-
  *				written; never removed
+ *	letterbox-uidvalidity	the last UIDVALIDITY and highest UIDNEXT
+ *				(outlives the index: a rebuild never reuses a V)
  *	letterbox-cache		append-only ENVELOPE/BODY/BODYSTRUCTURE cache,
- *				keyed by UID (just a cache: may be deleted)
+ *				keyed by UID and checked by base name (just a
+ *				cache: may be deleted)
  *	dovecot-keywords	keyword names (see above)
- * The index is written to a temp file, fsynced and renamed over the old
- * one, always under the lock, so two daemons and a delivery may touch one
- * folder at once: a UID is handed out only under the lock from UIDNEXT,
- * which only grows, so no UID is ever reused or given to two messages.
- * When no index exists yet, Dovecot's "dovecot-uidlist" (v3) or Courier's
- * "courierimapuiddb" (v1) is imported if present, keeping the clients'
- * UIDs and UIDVALIDITY; otherwise UIDVALIDITY is the current time.
+ * Every change happens under the lock: a UID is handed out only from
+ * UIDNEXT, which only grows, so no UID is ever reused or given to two
+ * messages; the log is fdatasynced and cur/ + new/ fsynced before the lock
+ * is released (unless STORE_O_NOFSYNC), so an acknowledged UID or flag
+ * change survives a power cut.  When a folder's index is first created,
+ * Dovecot's "dovecot-uidlist" (v3) or Courier's "courierimapuiddb" (v1) is
+ * imported if present, keeping the clients' UIDs and UIDVALIDITY; later
+ * rebuilds never import again and take UIDVALIDITY = max(now, last + 1).
+ * Two files with one base name (a cp, a restore): the newcomer is renamed
+ * to a fresh base name and gets a UID of its own.
  *
  * Messages found in new/ get the next UIDs (ordered by arrival time in the
  * name) and, unless STORE_O_KEEP_NEW, are renamed into cur/ as
@@ -60,11 +69,28 @@
  * ENOTEMPTY (folder has children), ENOSPC (27th keyword), ETIMEDOUT (lock
  * held > 30 s), or the system call's errno.
  *
- * Thread-safety: no static state.  One handle is used by one thread at a
- * time (a session, or a worker doing its sync); different handles, also on
- * the same folder in one process, are independent (flock is per open file).
- * Every call may block on disk I/O.
- */
+ * Thread-safety: one handle is used by one thread at a time (a session,
+ * or a worker doing its sync); different handles, also on the same folder
+ * in one process, are independent.  The only process-wide state is the
+ * registry of per-folder mutexes (flock.c), taken before the flock.
+ * Every call may block on disk I/O.  Files left in tmp/ for 36 hours are
+ * removed by a sync (at most once an hour per handle).
+ *
+ * Maildirs on NFS: what the store needs is what Maildir itself needs --
+ * rename(2) and link(2) atomic on the server, which NFSv3/v4 give.  Also
+ *  - flock(2) is emulated by Linux with a POSIX (fcntl) lock on NFS: it
+ *    works between hosts (NFSv4, or NFSv3 with lockd), but belongs to the
+ *    process, hence the in-process mutex; mount without "nolock"/"local_lock".
+ *  - Attribute caching delays what other hosts did: the "nothing changed"
+ *    shortcut compares directory mtimes and the log's size, so with the
+ *    default actimeo a change made on another host shows up to ~60 s late.
+ *    Mount with actimeo=1 (or lookupcache=positive) when several hosts
+ *    serve one mailbox, or route each mailbox to one host (director).
+ *  - fsync/fdatasync go to the server (slower, but the guarantees hold).
+ *  - inotify sees only this host's changes (store_watch: poll as well).
+ *  - mmap of message files for the cache is fine (read-only, files never
+ *    change once written).
+  */
 #ifndef LB_STORE_STORE_H
 #define LB_STORE_STORE_H
 
@@ -92,6 +118,7 @@ enum {
 	STORE_O_CREATE	 = 0x01,	/* create the folder/Maildir when missing */
 	STORE_O_KEEP_NEW = 0x02,	/* leave new/ files in new/ (POP3, like Courier) */
 	STORE_O_NOFSYNC	 = 0x04,	/* index writes without fsync (tests, benchmarks) */
+	STORE_O_NO_RECENT = 0x08,	/* never claim \Recent (POP3: leave it to IMAP) */
 };
 
 /*
@@ -105,7 +132,7 @@ struct store_msg {
 	uint32_t	 flags;		/* STORE_F_* bits */
 	uint32_t	 keywords;	/* bit i = keyword i (store_keyword_name) */
 	bool		 in_new;	/* file is in new/ (else cur/) */
-	bool		 recent;	/* this handle's sync gave it its UID (\Recent) */
+	bool		 recent;	/* \Recent: this handle claimed it (see store_sync) */
 	uint64_t	 modseq;	/* RFC 7162; > 0 */
 	uint64_t	 size;		/* file bytes (,S= or stat): IMAP RFC822.SIZE */
 	uint64_t	 vsize;		/* size with CRLF line ends: ,W= if present,
@@ -115,8 +142,9 @@ struct store_msg {
 
 	/* private to the store: */
 	int64_t		 idate_;	/* 0 = unknown, see store_msg_idate() */
-	char		*cache_[3];
+	const char	*cache_[3];	/* into the mapped cache file, or owned */
 	uint32_t	 cache_len_[3];
+	uint8_t		 cache_own_;	/* bit f: cache_[f] is malloc'd */
 };
 
 /* ---- mailbox handle ---- */
@@ -154,7 +182,10 @@ struct store_sync_cb {
  * Bring the index up to date with cur/ and new/ (one readdir of each,
  * under the folder lock), then the view with the index.  Shortcut: when
  * neither directory's mtime changed since this handle's last scan (and is
- * over a second old), only the index header is read, without the lock.
+ * over a second old), only the log is stat'ed (and its new tail read),
+ * without the lock; with nothing changed, nothing is allocated.  \Recent:
+ * messages that arrived since the last claim (any way) are claimed by the
+ * first handle to sync (not by STORE_O_NO_RECENT handles).
  * Returns 0, or -1/errno (the view is unchanged).
  */
 int	 store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg);
@@ -166,6 +197,18 @@ const struct store_msg *store_msg(const struct store_mailbox *mb, size_t idx);
 ssize_t	 store_find_uid(const struct store_mailbox *mb, uint32_t uid);
 /* First index whose uid >= uid (store_count() when none): for UID ranges. */
 size_t	 store_lower_bound(const struct store_mailbox *mb, uint32_t uid);
+
+/*
+ * UIDs expunged with a modseq > since (RFC 7162 QRESYNC: VANISHED
+ * (EARLIER)), as of the last sync or change: ascending disjoint ranges in
+ * a malloc'd array the caller frees.  Exact but for very old history (past
+ * 4096 ranges, neighbours merge under the newer modseq).  Returns 0.
+ */
+struct store_uid_range {
+	uint32_t	 lo, hi;
+};
+int	 store_expunged_since(const struct store_mailbox *mb, uint64_t since,
+	    struct store_uid_range **ranges_r, size_t *n_r);
 
 uint32_t store_uidvalidity(const struct store_mailbox *mb);
 uint32_t store_uidnext(const struct store_mailbox *mb);		/* as of the last sync */
@@ -241,7 +284,8 @@ int	 store_keyword_index(struct store_mailbox *mb, const char *name, bool create
  * the folder are ignored) and drop them from the index.  The view still
  * shows them until the next store_sync(), which reports them as expunged.
  * When ROOT/maildirsize exists, a "-bytes -count" line is appended
- * (Maildir++ quota; appends and copies add "+bytes 1" likewise).
+ * (Maildir++ quota; appends and copies add "+bytes 1" likewise, and
+ * store_folder_delete() takes its messages out).
  * Returns 0 or -1/errno (files already removed stay removed).
  */
 int	 store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n);
@@ -274,6 +318,18 @@ int	 store_append(struct store_mailbox *mb, const void *data, size_t len, uint32
 int	 store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst,
 	    uint32_t *uid_r);
 
+/*
+ * Quota (Maildir++ ROOT/maildirsize, kept by delivery, append, copy,
+ * expunge and folder delete): would add_bytes more pass limit_bytes?
+ * Returns 0 (fits, or limit 0 = none), or -1 with EDQUOT (IMAP: NO
+ * [OVERQUOTA], RFC 9208) or another errno.  The limit is the caller's:
+ * today the config key virtual_mailbox_limit (Postfix's name, one limit
+ * for every mailbox, what delivery uses); a per-user limit belongs in the
+ * directory (an optional quota column in the users query, as Postfix's
+ * virtual_mailbox_limit_maps) and is passed here the same way.
+ */
+int	 store_quota_check(const char *root, uint64_t limit_bytes, uint64_t add_bytes);
+
 /* ---- parsed-structure cache (IMAP FETCH) ---- */
 
 enum store_cache_field {
@@ -291,6 +347,43 @@ enum store_cache_field {
  */
 int	 store_msg_cached(struct store_mailbox *mb, size_t idx, enum store_cache_field f,
 	    const char **data_r, size_t *len_r);
+
+/* ---- STATUS (no handle needed) ---- */
+
+struct store_status {
+	uint32_t	 messages, unseen, recent, uidnext, uidvalidity;
+	uint64_t	 highestmodseq;
+	uint64_t	 size;		/* sum of CRLF sizes (RFC 8438 STATUS SIZE) */
+};
+
+/*
+ * The folder's STATUS from its index header alone (a few reads, no
+ * allocation) when nothing changed on disk since the last scan; else by
+ * a full open + sync (which does not claim \Recent).  0 or -1/errno.
+ */
+int	 store_status(const char *root, const char *folder, struct store_status *st_r);
+
+/* ---- Courier's POP3 UIDLs (courierpop3dsizelist, see courier.c) ---- */
+
+/*
+ * When ROOT/courierpop3dsizelist exists, the UIDLs Courier's POP3 server
+ * gave, so POP3 clients moved over from Courier do not download
+ * everything again.  NULL when there is no (usable) list.
+ * store_pop3_uidl: the UIDL for a file's base name (name[0..base_len)),
+ * borrowed until the free; NULL when Courier did not know the message.
+ */
+struct store_pop3_uidls;
+struct store_pop3_uidls *store_pop3_uidls_load(const char *root);
+const char *store_pop3_uidl(const struct store_pop3_uidls *l, const char *name,
+	    size_t base_len);
+void	 store_pop3_uidls_free(struct store_pop3_uidls **l);
+/*
+ * A POP3 UIDL (RFC 1939 7: bytes 0x21..0x7E) from a base name: bytes
+ * outside that range, esc itself and those in special (may be NULL) are
+ * written as <esc>XX; stops once max bytes are out.  Malloc'd.
+ */
+char	*store_name_uidl(const char *name, size_t len, char esc, const char *special,
+	    size_t max);
 
 /* ---- folders (no handle needed) ---- */
 

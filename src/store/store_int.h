@@ -15,6 +15,9 @@
 
 #define UIDLIST_FILE	"letterbox-uidlist"
 #define UIDLIST_LOCK	"letterbox-uidlist.lock"
+#define UIDLIST_LOG	"letterbox-uidlist.log"
+/* Not "letterbox-uidlist*": survives someone deleting the index files. */
+#define UIDV_FILE	"letterbox-uidvalidity"
 #define CACHE_FILE	"letterbox-cache"
 #define KEYWORDS_FILE	"dovecot-keywords"
 
@@ -23,45 +26,94 @@ struct ul_rec {
 	uint32_t	 uid;
 	bool		 in_new;
 	bool		 mark;		/* seen by the current scan */
-	bool		 recent;	/* UID given by this handle's last refresh */
+	bool		 dirty;		/* changed since the last commit */
+	bool		 counted, counted_seen;	/* in uidlist's totals, as */
+	uint8_t		 seen;		/* scan: SEEN_* */
 	uint16_t	 base_len;
 	uint64_t	 modseq;
 	uint64_t	 size, vsize;	/* 0 = unknown */
+	uint64_t	 counted_size;
 	int64_t		 idate;		/* 0 = unknown */
 	char		*name;		/* file name in new/ or cur/ */
 };
 
-/* The index as read from / written to letterbox-uidlist. */
+enum { SEEN_NONE, SEEN_EXACT, SEEN_OTHER };
+
+/* Expunged UIDs lo..hi, at modseq (RFC 7162 VANISHED). */
+struct ul_xrange {
+	uint32_t	 lo, hi;
+	uint64_t	 modseq;
+};
+
+/* What we last read of a file, to tell cheaply whether it changed. */
+struct ul_fstate {
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtim;
+};
+
+/*
+ * The index: letterbox-uidlist (a snapshot, generation G) plus
+ * letterbox-uidlist.log (changes since, header naming G), see uidlist.c.
+ */
 struct uidlist {
 	uint32_t	 uidvalidity, uidnext;
+	uint32_t	 first_recent;	/* UIDs >= this are \Recent for whoever claims them */
 	uint64_t	 highestmodseq, gen;
 	struct ul_rec	*recs;		/* sorted by uid */
 	size_t		 n, cap;
 	uint32_t	*hash;		/* rec index + 1 by base name; 0 = free */
 	size_t		 hcap;		/* power of two, > 2 * n */
-	bool		 loaded;	/* recs reflect the file (or a fresh folder) */
+	/* Totals for STATUS (kept by ul_count), and the cur/ new/ mtimes
+	 * (ns) the last scan saw, at scan_at: the header answers STATUS. */
+	uint32_t	 nunseen;
+	uint32_t	 hdr_messages;	/* "C" of the snapshot header (status.c) */
+	uint64_t	 total_size;	/* CRLF sizes */
+	uint64_t	 scan_new_ns, scan_cur_ns;
+	int64_t		 scan_at;
+	struct ul_xrange *xr;		/* sorted, disjoint */
+	size_t		 nxr, xrcap;
+	bool		 loaded;	/* recs reflect the files (or a fresh folder) */
+	uint64_t	 version;	/* grows with every change in memory */
+	/* Not on disk yet: */
+	uint32_t	*dirty;		/* uids of recs with dirty set */
+	size_t		 ndirty, dirtycap;
+	struct ul_xrange *pend;		/* expunges */
+	size_t		 npend, pendcap;
+	/* The log as last read: */
+	bool		 log_ok;	/* exists and belongs to our snapshot */
+	bool		 log_required;	/* the snapshot is LB2: it always has a log */
+	struct ul_fstate logst;
+	off_t		 log_off;	/* end of the last whole commit */
+	off_t		 base_size;	/* snapshot bytes (compaction threshold) */
 };
 
 struct store_mailbox {
 	char		*root, *name, *dir;
 	int		 oflags;
 	int		 lockfd;	/* open while locked */
+	struct folder_mutex *fmu;	/* in-process lock of this folder (flock.c) */
 	bool		 batch;		/* inside store_update_begin/end */
 	bool		 batch_dirty;
+	bool		 dir_dirty;	/* renamed/linked in cur/ or new/: fsync before unlock */
 	struct uidlist	 ul;
 	/* What the last scan saw, for the "nothing changed" shortcut. */
 	struct timespec	 cur_mtime, new_mtime;
 	time_t		 scan_time;
+	time_t		 tmp_cleaned;	/* last look into tmp/ */
 	bool		 scanned;
 	/* The view. */
 	struct store_msg *msgs;
 	size_t		 nmsgs, msgcap;
 	uint32_t	 v_uidvalidity, v_uidnext;
 	uint64_t	 v_highestmodseq;
+	uint64_t	 v_version;	/* ul.version the view reflects */
+	uint32_t	 recent_lo, recent_hi;	/* UIDs this handle claimed as \Recent */
 	bool		 idate_dirty;	/* view learned idates the index lacks */
 	/* Keywords (dovecot-keywords). */
 	char		*kw[STORE_MAX_KEYWORDS];
 	struct timespec	 kw_mtime;
+	bool		 kw_loaded;	/* kw_* describe the file (ino 0: none) */
 	ino_t		 kw_ino;
 	off_t		 kw_size;
 	/* letterbox-cache */
@@ -69,6 +121,14 @@ struct store_mailbox {
 	ino_t		 cache_ino;
 	off_t		 cache_off;	/* bytes of the file parsed so far */
 	bool		 cache_bad;	/* other UIDVALIDITY or garbage: recreate */
+	/* Maps of letterbox-cache: the view's fields point into them, so
+	 * every map made stays until store_close (a grown or replaced file
+	 * gets a new one; the old pointers stay valid). */
+	struct cache_map {
+		void	*p;
+		size_t	 len;
+	}		*cmaps;
+	size_t		 ncmaps;
 };
 
 /* ---- names (name.c) ---- */
@@ -87,27 +147,78 @@ int	 name_compose(char *dst, size_t dstsz, const char *name, size_t base_len,
 int	 name_unique(char *dst, size_t dstsz);
 uint32_t name_hash(const char *s, size_t len);
 
-/* ---- the index (uidlist.c) ---- */
+/* ---- the index (uidlist.c, ullog.c) ---- */
 void	 ul_clear(struct uidlist *ul);
-/* Is ul (loaded) what the file holds?  Reads only the header line. */
+/* Is ul (loaded) what the files hold?  One stat(2) of the log. */
 bool	 ul_current(const struct uidlist *ul, const char *dir);
-/* Load the file; 0 ok, 1 no file, -1 error. */
+/* Bring ul up to date with the files (reads only the log's new tail when
+ * it can); 0 ok, 1 no (usable) index, -1 error. */
 int	 ul_load(struct uidlist *ul, const char *dir);
+/* Snapshot + empty log (compaction, rebuild). */
 int	 ul_write(struct uidlist *ul, const char *dir, bool dosync);
+/* Append what changed since the last commit to the log (or ul_write). */
+int	 ul_commit(struct uidlist *ul, const char *dir, bool dosync);
 void	 ul_rehash(struct uidlist *ul);
+void	 ul_hash_last(struct uidlist *ul);	/* after ul_add of the highest uid */
 struct ul_rec *ul_find_base(struct uidlist *ul, const char *name, size_t base_len);
 struct ul_rec *ul_find_uid(struct uidlist *ul, uint32_t uid);
 struct ul_rec *ul_add(struct uidlist *ul);	/* appended, zeroed; rehash after */
+/* (Re)count r in the totals / take it out of them. */
+void	 ul_count(struct uidlist *ul, struct ul_rec *r);
+void	 ul_uncount(struct uidlist *ul, struct ul_rec *r);
+/* r changed (or is new): the next commit writes it. */
+void	 ul_touch(struct uidlist *ul, struct ul_rec *r);
+/* Note uid as expunged at modseq (caller removes the rec; ascending uids). */
+void	 ul_expunged(struct uidlist *ul, uint32_t uid, uint64_t modseq);
+/* Merge an expunged range into ul->xr (shared by writer and log reader). */
+void	 ul_xr_add(struct uidlist *ul, uint32_t lo, uint32_t hi, uint64_t modseq);
+/* Drop the records with uid in lo..hi. */
+void	 ul_remove_range(struct uidlist *ul, uint32_t lo, uint32_t hi);
+/* Insert or replace the record r->uid (takes r->name); for the log reader. */
+void	 ul_upsert(struct uidlist *ul, struct ul_rec *r);
+/* One index line "<uid> <modseq> <size> <vsize> <idate> <n|c> <name>". */
+int	 ul_parse_rec(const char *p, const char *nl, struct ul_rec *r);
+struct buf;
+int	 ul_format_rec(struct buf *b, const struct ul_rec *r);
+/* "h" values of a commit / the snapshot header (shared with status.c). */
+#define UL_HVALS	9
+void	 ul_hvals_get(const struct uidlist *ul, uint64_t v[UL_HVALS]);
+void	 ul_hvals_set(struct uidlist *ul, const uint64_t v[UL_HVALS]);
+int	 ul_parse_hvals(const char *p, const char *nl, uint64_t v[UL_HVALS]);
+/* Header line of the snapshot; 0 or -1. */
+int	 ul_parse_header(const char *s, size_t len, struct uidlist *ul);
+/* Remember st as what we last read of a file. */
+struct stat;
+void	 ul_fstate_set(struct ul_fstate *fs, const struct stat *st);
+/* Read all of dir/file (NUL-terminated).  0 ok, 1 missing, -1 error. */
+int	 ul_read_file(const char *dir, const char *file, char **data_r, size_t *len_r);
+/* The log (ullog.c): apply data[0..len) (after the header); returns the
+ * bytes of whole commits applied, -1 if garbled. */
+ssize_t	 ullog_apply(struct uidlist *ul, const char *data, size_t len);
+/* Fresh log for generation gen (temp + rename). */
+int	 ullog_create(const char *dir, uint64_t gen, bool dosync, struct ul_fstate *st_r,
+	    off_t *off_r);
+/* Last UIDVALIDITY and highest UIDNEXT ever used here (letterbox-uidvalidity):
+ * 0 ok, 1 no file; set writes it (fsync when dosync). */
+int	 uidv_read(const char *dir, uint32_t *v_r, uint32_t *next_r);
+int	 uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync);
 /* Import dovecot-uidlist / courierimapuiddb: base -> uid map in ul (recs
  * with name = base, marked not loaded).  0 imported, 1 none, -1 error. */
 int	 ul_import(struct uidlist *ul, const char *dir);
 
-/* ---- locking and refresh (store.c) ---- */
+/* ---- locking (flock.c) and refresh (store.c) ---- */
+struct folder_mutex;
+struct folder_mutex *fmutex_get(const char *dir);	/* NULL if dir is gone */
+void	 fmutex_put(struct folder_mutex **f);
+/* Mutex, then flock, each waited for at most 30 s (ETIMEDOUT). */
 int	 st_lock(struct store_mailbox *mb);
 void	 st_unlock(struct store_mailbox *mb);
 /* Under the lock: make ul current (reload, scan when asked or missing). */
 int	 st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r);
 int	 st_commit(struct store_mailbox *mb);	/* write ul (under lock) */
+uint64_t st_ts_ns(const struct timespec *ts);
+/* Can the recorded scan of these directory mtimes be trusted? */
+bool	 st_scan_trusted(uint64_t new_ns, uint64_t cur_ns, int64_t scan_at);
 /* Find a file by base name in cur/ or new/: 0 (*name_r malloc'd), 1 none, -1 error. */
 int	 st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
 	    char **name_r, bool *in_new_r);
@@ -117,8 +228,25 @@ void	 kw_load(struct store_mailbox *mb);
 int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
 int	 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c);
 
+/* ---- utf7.c: modified UTF-7 <-> UTF-8 (malloc'd; NULL when invalid) ---- */
+char	*mutf7_to_utf8(const char *s);
+char	*utf8_to_mutf7(const char *s);
+
+/* ---- courier.c ---- */
+/* Keywords from courierimapkeywords/ into file names (under the lock, at
+ * the index's first creation). */
+void	 courier_kw_import(struct store_mailbox *mb);
+
+/* ---- quota.c ---- */
+/* Append "<bytes> <count>" to ROOT/maildirsize when it exists. */
+void	 st_quota_note(const char *root, int64_t bytes, int64_t count);
+/* Add the messages of cur/ + new/ of dir (sizes from ,S= or stat). */
+void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
+
 /* ---- cache.c ---- */
 void	 cache_msg_free(struct store_msg *m);
+void	 cache_unmap_all(struct store_mailbox *mb);
+void	 cache_compact(struct store_mailbox *mb);	/* under the lock, after expunges */
 
 /* ---- folder.c ---- */
 /* Encode an IMAP folder name as its directory name (".a.b"); INBOX -> "". */

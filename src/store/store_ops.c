@@ -40,6 +40,9 @@ kw_load(struct store_mailbox *mb)
 	if (kw_path(mb, path, sizeof(path)) == -1)
 		return;
 	if (stat(path, &st) == -1) {
+		/* No keywords file, as last time: nothing to do (no fopen). */
+		if (mb->kw_loaded && mb->kw_ino == 0)
+			return;
 		memset(&st, 0, sizeof(st));
 	} else if (st.st_ino == mb->kw_ino && st.st_size == mb->kw_size &&
 	    st.st_mtim.tv_sec == mb->kw_mtime.tv_sec &&
@@ -50,7 +53,8 @@ kw_load(struct store_mailbox *mb)
 	mb->kw_ino = st.st_ino;
 	mb->kw_size = st.st_size;
 	mb->kw_mtime = st.st_mtim;
-	if ((f = fopen(path, "re")) == NULL)
+	mb->kw_loaded = true;
+	if (st.st_ino == 0 || (f = fopen(path, "re")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if ((nl = strchr(line, '\n')) != NULL)
@@ -92,6 +96,7 @@ kw_write(struct store_mailbox *mb)
 		return -1;
 	}
 	mb->kw_ino = 0;		/* our own write: reload to learn its stat */
+	mb->kw_loaded = false;
 	return 0;
 fail:
 	saved = errno;
@@ -149,6 +154,7 @@ store_keyword_index(struct store_mailbox *mb, const char *name, bool create)
 	}
 	/* Another process may have added keywords since: reread under the lock. */
 	mb->kw_ino = 0;
+	mb->kw_loaded = false;
 	kw_load(mb);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++) {
 		if (mb->kw[i] != NULL && strcasecmp(mb->kw[i], name) == 0) {
@@ -227,6 +233,8 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 			r->name = xstrdup(nname);
 			r->in_new = false;
 			r->modseq = ++mb->ul.highestmodseq;
+			ul_touch(&mb->ul, r);
+			mb->dir_dirty = true;
 			return 0;
 		}
 		if (errno != ENOENT)
@@ -239,6 +247,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		free(r->name);
 		r->name = found;
 		r->in_new = in_new;
+		ul_touch(&mb->ul, r);
 	}
 	errno = ENOENT;
 	return -1;
@@ -258,9 +267,11 @@ store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
 		return -1;
 	}
 	m = &mb->msgs[idx];
-	if (!mb->batch && st_lock(mb) == -1)
+	/* In a batch the lock is held and the index was read at its begin:
+	 * nobody else can have written it since. */
+	if (!mb->batch && (st_lock(mb) == -1))
 		return -1;
-	if ((rc = st_refresh(mb, false, &changed)) == -1)
+	if (!mb->batch && (rc = st_refresh(mb, false, &changed)) == -1)
 		goto out;
 	r = ul_find_base(&mb->ul, m->name, m->base_len);
 	if (r == NULL || r->uid != m->uid) {
@@ -328,29 +339,6 @@ store_update_end(struct store_mailbox *mb)
 	return rc;
 }
 
-/* ---- Maildir++ quota ---- */
-
-/*
- * Note a change in ROOT/maildirsize when the file exists (delivery keeps
- * it when virtual_create_maildirsize is on): one O_APPEND line "<bytes>
- * <count>", negative for removals, as Courier's maildirquota does.
- */
-static void
-quota_note(const struct store_mailbox *mb, int64_t bytes, int64_t count)
-{
-	char	path[PATH_MAX], line[64];
-	int	fd, n;
-
-	if (count == 0 || st_join(path, sizeof(path), mb->root, "/maildirsize", "") == -1)
-		return;
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1)
-		return;
-	n = snprintf(line, sizeof(line), "%lld %lld\n", (long long)bytes, (long long)count);
-	if (n > 0 && (size_t)n < sizeof(line))
-		(void)fs_write_all(fd, line, (size_t)n);
-	close(fd);
-}
-
 /* ---- expunge ---- */
 
 int
@@ -360,6 +348,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	struct ul_rec	*r;
 	size_t		 i, j, removed = 0;
 	int64_t		 freed = 0;
+	uint64_t	 modseq;
 	bool		 changed, in_new;
 	int		 rc = 0;
 
@@ -400,22 +389,27 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 		freed += (int64_t)r->size;
 	}
 	if (removed > 0) {
+		/* One modseq for the whole expunge, kept with the UIDs (VANISHED). */
+		modseq = ++mb->ul.highestmodseq;
 		for (i = j = 0; i < mb->ul.n; i++) {
 			if (!mb->ul.recs[i].mark) {
+				ul_expunged(&mb->ul, mb->ul.recs[i].uid, modseq);
 				free(mb->ul.recs[i].name);
 				continue;
 			}
 			mb->ul.recs[j++] = mb->ul.recs[i];
 		}
 		mb->ul.n = j;
-		mb->ul.highestmodseq++;
 		ul_rehash(&mb->ul);
 		changed = true;
 	}
 	if (changed && st_commit(mb) == -1)
 		rc = -1;
+	/* A big expunge: the cache loses the records of what went. */
+	if (rc == 0 && removed > 0 && (removed >= 256 || removed * 8 >= mb->ul.n + removed))
+		cache_compact(mb);
 	st_unlock(mb);
-	quota_note(mb, -freed, -(int64_t)removed);
+	st_quota_note(mb->root, -freed, -(int64_t)removed);
 	return rc;
 }
 
@@ -429,13 +423,12 @@ static int
 commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
     uint64_t size, uint64_t vsize, int64_t idate, uint32_t *uid_r)
 {
-	char		 path[PATH_MAX], cur[PATH_MAX];
+	char		 path[PATH_MAX];
 	struct ul_rec	*r;
 	bool		 changed;
 	int		 saved;
 
-	if (st_join(path, sizeof(path), mb->dir, "/cur/", name) == -1 ||
-	    st_join(cur, sizeof(cur), mb->dir, "/cur", "") == -1)
+	if (st_join(path, sizeof(path), mb->dir, "/cur/", name) == -1)
 		goto fail_nolock;
 	if (st_lock(mb) == -1)
 		goto fail_nolock;
@@ -449,7 +442,9 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	r->size = size;
 	r->vsize = vsize;
 	r->idate = idate;
-	ul_rehash(&mb->ul);
+	ul_touch(&mb->ul, r);
+	ul_hash_last(&mb->ul);
+	mb->dir_dirty = true;
 	if (st_commit(mb) == -1) {
 		saved = errno;
 		unlink(path);
@@ -460,10 +455,8 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	if (uid_r != NULL)
 		*uid_r = r->uid;
 	st_unlock(mb);
-	quota_note(mb, (int64_t)size, 1);
+	st_quota_note(mb->root, (int64_t)size, 1);
 	unlink(tmppath);
-	if (!(mb->oflags & STORE_O_NOFSYNC))
-		(void)fs_fsync_dir(cur);
 	return 0;
 fail:
 	saved = errno;
@@ -480,8 +473,8 @@ struct store_append {
 	struct store_mailbox	*mb;
 	int			 fd;
 	bool			 failed;
-	char			 prev;		/* last byte written, for bare LF */
-	uint64_t		 size, bare_lf;
+	bool			 held_cr;	/* the last write ended in CR */
+	uint64_t		 size, lfs;
 	char			 base[256];
 	char			 tmppath[PATH_MAX];
 };
@@ -505,26 +498,51 @@ fail:
 	return NULL;
 }
 
-int
-store_append_write(struct store_append *a, const void *p, size_t n)
+static int
+append_out(struct store_append *a, const char *p, size_t n)
 {
-	const char	*s = p;
-	size_t		 i;
-
-	if (a->failed)
-		return -1;
-	/* POP3/IMAP sizes count CRLF: note each LF without CR before it. */
-	for (i = 0; i < n; i++) {
-		if (s[i] == '\n' && (i > 0 ? s[i - 1] : a->prev) != '\r')
-			a->bare_lf++;
-	}
-	if (n > 0)
-		a->prev = s[n - 1];
+	if (n == 0)
+		return 0;
 	if (fs_write_all(a->fd, p, n) == -1) {
 		a->failed = true;
 		return -1;
 	}
 	a->size += n;
+	return 0;
+}
+
+/*
+ * LF on disk (as Postfix, Courier and Dovecot write Maildirs): the CR of
+ * each CRLF is dropped, a CR elsewhere kept; each LF counts one byte more
+ * in the CRLF size (,W=).
+ */
+int
+store_append_write(struct store_append *a, const void *p, size_t n)
+{
+	const char	*s = p, *end = s + n, *q, *nl;
+
+	if (a->failed)
+		return -1;
+	if (n > 0 && a->held_cr) {
+		a->held_cr = false;
+		if (*s != '\n' && append_out(a, "\r", 1) == -1)
+			return -1;
+	}
+	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1)
+		a->lfs++;
+	while (s < end) {
+		if ((q = memchr(s, '\r', (size_t)(end - s))) == NULL)
+			return append_out(a, s, (size_t)(end - s));
+		if (append_out(a, s, (size_t)(q - s)) == -1)
+			return -1;
+		if (q + 1 == end) {
+			a->held_cr = true;
+			return 0;
+		}
+		if (q[1] != '\n' && append_out(a, "\r", 1) == -1)
+			return -1;
+		s = q + 1;
+	}
 	return 0;
 }
 
@@ -579,19 +597,22 @@ store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
 	uint64_t		 vsize;
 	int			 rc, saved;
 
+	if (a->held_cr && append_out(a, "\r", 1) == -1)
+		goto fail;
 	if (a->failed)
 		goto fail;
 	if (idate <= 0)
 		idate = time(NULL);
-	if ((!(a->mb->oflags & STORE_O_NOFSYNC) && fsync(a->fd) == -1) ||
-	    set_idate(a->fd, idate) == -1)
+	/* The date first: the fsync then makes it durable too. */
+	if (set_idate(a->fd, idate) == -1 ||
+	    (!(a->mb->oflags & STORE_O_NOFSYNC) && fsync(a->fd) == -1))
 		goto fail;
 	if (close(a->fd) == -1) {
 		a->fd = -1;
 		goto fail;
 	}
 	a->fd = -1;
-	vsize = a->size + a->bare_lf;
+	vsize = a->size + a->lfs;
 	if (sized_base(base, sizeof(base), a->base, a->size, vsize) == -1 ||
 	    name_compose(name, sizeof(name), base, strlen(base), flags & STORE_F_ALL,
 	    keywords & ((1u << STORE_MAX_KEYWORDS) - 1)) == -1)
@@ -638,7 +659,7 @@ copy_bytes(struct store_mailbox *src, size_t idx, const char *tmppath, int64_t i
 	out = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out == -1 || fstat(in, &st) == -1 ||
 	    fs_copy_range(in, 0, st.st_size, out) == -1 ||
-	    (dosync && fsync(out) == -1) || set_idate(out, idate) == -1) {
+	    set_idate(out, idate) == -1 || (dosync && fsync(out) == -1)) {
 		saved = errno;
 		close(in);
 		if (out != -1) {

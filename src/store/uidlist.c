@@ -1,14 +1,17 @@
 /*
- * The per-folder index, letterbox-uidlist: read in one go, written whole
- * by temp + fsync + rename (always under the folder lock, see store.c).
- *
- *	LB1 V<uidvalidity> N<uidnext> M<highestmodseq> G<generation>
+ * The per-folder index.  Two files, both only written under the folder
+ * lock:
+ *   letterbox-uidlist	a snapshot, written whole by temp + fsync + rename:
+ *	LB2 V<uidvalidity> N<uidnext> M<highestmodseq> G<generation> R<first recent>
+ *	x <lo> <hi> <modseq>			(expunged UID ranges, ascending)
  *	<uid> <modseq> <size> <vsize> <idate> <n|c> <file name>
- *	...
+ *   letterbox-uidlist.log	what changed since that snapshot (ullog.c),
+ *	appended with one write + fdatasync per change; compacted into a
+ *	new snapshot when it grows.
  * Lines are in UID order; 0 in size/vsize/idate means "not known yet".
- * The generation grows with every write, so a reader tells whether its
- * copy is current from the first line alone.  Also imports Dovecot's
- * dovecot-uidlist and Courier's courierimapuiddb (base name -> UID).
+ * Old "LB1" snapshots (no R, no x lines) are read too.  Also imports
+ * Dovecot's dovecot-uidlist and Courier's courierimapuiddb (base name ->
+ * UID) -- only when a folder's index is first created (store.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include "store/store_int.h"
 
 #define UL_MAX_FILE	(1024UL * 1024 * 1024)
+#define UL_MAX_XRANGES	4096	/* more are merged (see ul_xr_add) */
 
 void
 ul_clear(struct uidlist *ul)
@@ -35,6 +39,9 @@ ul_clear(struct uidlist *ul)
 		free(ul->recs[i].name);
 	free(ul->recs);
 	free(ul->hash);
+	free(ul->xr);
+	free(ul->dirty);
+	free(ul->pend);
 	memset(ul, 0, sizeof(*ul));
 }
 
@@ -49,14 +56,66 @@ ul_add(struct uidlist *ul)
 	}
 	r = &ul->recs[ul->n++];
 	memset(r, 0, sizeof(*r));
+	ul->version++;
 	return r;
+}
+
+void
+ul_uncount(struct uidlist *ul, struct ul_rec *r)
+{
+	if (!r->counted)
+		return;
+	if (!r->counted_seen)
+		ul->nunseen--;
+	ul->total_size -= r->counted_size;
+	r->counted = false;
+}
+
+void
+ul_count(struct uidlist *ul, struct ul_rec *r)
+{
+	uint32_t	flags, kw;
+
+	ul_uncount(ul, r);
+	name_flags(r->name, &flags, &kw);
+	r->counted = true;
+	r->counted_seen = (flags & STORE_F_SEEN) != 0;
+	r->counted_size = r->vsize;
+	if (!r->counted_seen)
+		ul->nunseen++;
+	ul->total_size += r->counted_size;
+}
+
+void
+ul_touch(struct uidlist *ul, struct ul_rec *r)
+{
+	ul_count(ul, r);
+	ul->version++;
+	if (r->dirty)
+		return;
+	r->dirty = true;
+	if (ul->ndirty == ul->dirtycap) {
+		ul->dirtycap = ul->dirtycap ? ul->dirtycap * 2 : 16;
+		ul->dirty = xreallocarray(ul->dirty, ul->dirtycap, sizeof(*ul->dirty));
+	}
+	ul->dirty[ul->ndirty++] = r->uid;
+}
+
+static void
+hash_put(struct uidlist *ul, size_t i)
+{
+	struct ul_rec	*r = &ul->recs[i];
+	size_t		 h = name_hash(r->name, r->base_len) & (ul->hcap - 1);
+
+	while (ul->hash[h] != 0)
+		h = (h + 1) & (ul->hcap - 1);
+	ul->hash[h] = (uint32_t)i + 1;
 }
 
 void
 ul_rehash(struct uidlist *ul)
 {
-	size_t		 i, cap = 64, h;
-	struct ul_rec	*r;
+	size_t		 i, cap = 64;
 
 	while (cap < ul->n * 2 + 16)
 		cap *= 2;
@@ -66,13 +125,8 @@ ul_rehash(struct uidlist *ul)
 		ul->hcap = cap;
 	} else
 		memset(ul->hash, 0, cap * sizeof(*ul->hash));
-	for (i = 0; i < ul->n; i++) {
-		r = &ul->recs[i];
-		h = name_hash(r->name, r->base_len) & (cap - 1);
-		while (ul->hash[h] != 0)
-			h = (h + 1) & (cap - 1);
-		ul->hash[h] = (uint32_t)i + 1;
-	}
+	for (i = 0; i < ul->n; i++)
+		hash_put(ul, i);
 }
 
 struct ul_rec *
@@ -93,8 +147,8 @@ ul_find_base(struct uidlist *ul, const char *name, size_t base_len)
 	return NULL;
 }
 
-struct ul_rec *
-ul_find_uid(struct uidlist *ul, uint32_t uid)
+static size_t
+lower_bound(const struct uidlist *ul, uint32_t uid)
 {
 	size_t	lo = 0, hi = ul->n, mid;
 
@@ -105,12 +159,160 @@ ul_find_uid(struct uidlist *ul, uint32_t uid)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+struct ul_rec *
+ul_find_uid(struct uidlist *ul, uint32_t uid)
+{
+	size_t	lo = lower_bound(ul, uid);
+
 	return lo < ul->n && ul->recs[lo].uid == uid ? &ul->recs[lo] : NULL;
 }
 
+void
+ul_upsert(struct uidlist *ul, struct ul_rec *nr)
+{
+	size_t		 i = lower_bound(ul, nr->uid);
+	struct ul_rec	*r;
+	bool		 same_base;
+
+	if (i < ul->n && ul->recs[i].uid == nr->uid) {
+		r = &ul->recs[i];
+		same_base = r->base_len == nr->base_len &&
+		    memcmp(r->name, nr->name, r->base_len) == 0;
+		ul_uncount(ul, r);
+		free(r->name);
+		*r = *nr;
+		ul_count(ul, r);
+		if (!same_base)
+			ul_rehash(ul);
+		ul->version++;
+		return;
+	}
+	(void)ul_add(ul);
+	memmove(&ul->recs[i + 1], &ul->recs[i], (ul->n - 1 - i) * sizeof(*ul->recs));
+	ul->recs[i] = *nr;
+	ul_count(ul, &ul->recs[i]);
+	if (nr->uid >= ul->uidnext)
+		ul->uidnext = nr->uid + 1;
+	if (i == ul->n - 1)
+		ul_hash_last(ul);
+	else
+		ul_rehash(ul);
+}
+
+/* New UIDs come last: one hash insert, unless the table fills up. */
+void
+ul_hash_last(struct uidlist *ul)
+{
+	if (ul->hcap >= ul->n * 2 + 16)
+		hash_put(ul, ul->n - 1);
+	else
+		ul_rehash(ul);
+}
+
+void
+ul_remove_range(struct uidlist *ul, uint32_t lo, uint32_t hi)
+{
+	size_t	i = lower_bound(ul, lo), j = i;
+
+	while (j < ul->n && ul->recs[j].uid <= hi) {
+		ul_uncount(ul, &ul->recs[j]);
+		free(ul->recs[j++].name);
+	}
+	if (j == i)
+		return;
+	memmove(&ul->recs[i], &ul->recs[j], (ul->n - j) * sizeof(*ul->recs));
+	ul->n -= j - i;
+	ul_rehash(ul);
+	ul->version++;
+}
+
+/* Is there a message with lo <= uid <= hi? */
+static bool
+live_between(const struct uidlist *ul, uint32_t lo, uint32_t hi)
+{
+	size_t	i;
+
+	if (lo > hi)
+		return false;
+	i = lower_bound(ul, lo);
+	return i < ul->n && ul->recs[i].uid <= hi;
+}
+
+/*
+ * Ranges stay exact: two are joined only when nothing but expunged or
+ * never-used UIDs lie between them and they share the modseq.  Past
+ * UL_MAX_XRANGES the oldest distinctions go: neighbours are joined under
+ * the higher modseq (VANISHED (EARLIER) may then name a few UIDs that
+ * went a little before the client's modseq, which RFC 7162 3.2.5.1 allows).
+ */
+void
+ul_xr_add(struct uidlist *ul, uint32_t lo, uint32_t hi, uint64_t modseq)
+{
+	struct ul_xrange	*last;
+	size_t			 i, j;
+
+	ul->version++;
+	last = ul->nxr > 0 ? &ul->xr[ul->nxr - 1] : NULL;
+	if (last != NULL && last->modseq == modseq && lo > last->hi &&
+	    !live_between(ul, last->hi + 1, lo - 1)) {
+		last->hi = hi;
+		return;
+	}
+	if (ul->nxr == ul->xrcap) {
+		ul->xrcap = ul->xrcap ? ul->xrcap * 2 : 16;
+		ul->xr = xreallocarray(ul->xr, ul->xrcap, sizeof(*ul->xr));
+	}
+	/* Usually past the end; a foreign expunge of an old UID goes in order. */
+	for (i = ul->nxr; i > 0 && ul->xr[i - 1].lo > lo; i--)
+		;
+	memmove(&ul->xr[i + 1], &ul->xr[i], (ul->nxr - i) * sizeof(*ul->xr));
+	ul->xr[i].lo = lo;
+	ul->xr[i].hi = hi;
+	ul->xr[i].modseq = modseq;
+	ul->nxr++;
+	if (ul->nxr <= UL_MAX_XRANGES)
+		return;
+	for (i = 0, j = 1; j < ul->nxr; j++) {
+		if (ul->xr[j].lo <= ul->xr[i].hi + 1 ||
+		    !live_between(ul, ul->xr[i].hi + 1, ul->xr[j].lo - 1)) {
+			if (ul->xr[j].hi > ul->xr[i].hi)
+				ul->xr[i].hi = ul->xr[j].hi;
+			if (ul->xr[j].modseq > ul->xr[i].modseq)
+				ul->xr[i].modseq = ul->xr[j].modseq;
+		} else
+			ul->xr[++i] = ul->xr[j];
+	}
+	ul->nxr = i + 1;
+}
+
+void
+ul_expunged(struct uidlist *ul, uint32_t uid, uint64_t modseq)
+{
+	struct ul_xrange	*p;
+	struct ul_rec		*r;
+
+	if ((r = ul_find_uid(ul, uid)) != NULL)
+		ul_uncount(ul, r);
+	ul_xr_add(ul, uid, uid, modseq);
+	p = ul->npend > 0 ? &ul->pend[ul->npend - 1] : NULL;
+	if (p != NULL && p->modseq == modseq && p->hi + 1 == uid) {
+		p->hi = uid;
+		return;
+	}
+	if (ul->npend == ul->pendcap) {
+		ul->pendcap = ul->pendcap ? ul->pendcap * 2 : 8;
+		ul->pend = xreallocarray(ul->pend, ul->pendcap, sizeof(*ul->pend));
+	}
+	ul->pend[ul->npend].lo = ul->pend[ul->npend].hi = uid;
+	ul->pend[ul->npend++].modseq = modseq;
+}
+
 /* Read all of dir/file (NUL-terminated).  0 ok, 1 missing, -1 error. */
-static int
-read_file(const char *dir, const char *file, char **data_r, size_t *len_r)
+int
+ul_read_file(const char *dir, const char *file, char **data_r, size_t *len_r)
 {
 	char		 path[PATH_MAX];
 	struct stat	 st;
@@ -161,14 +363,18 @@ field_u64(const char **p, const char *end, uint64_t *v_r)
 	return 0;
 }
 
-/* Header "LB1 V.. N.. M.. G.."; returns 0 and the values, -1 if malformed. */
-static int
-parse_header(const char *s, size_t len, struct uidlist *ul)
+/*
+ * Header "LB2 V.. N.. M.. G.. R.. C.. U.. Z.. E.. K.. A.." (or LB1): C
+ * messages, U unseen, Z total CRLF size, E/K new/ and cur/ mtimes (ns) at
+ * the last scan, A its time.  0, or -1 if malformed.
+ */
+int
+ul_parse_header(const char *s, size_t len, struct uidlist *ul)
 {
 	const char	*p = s, *end = s + len, *e;
 	uint64_t	 v;
 
-	if (len < 4 || memcmp(s, "LB1 ", 4) != 0)
+	if (len < 4 || (memcmp(s, "LB1 ", 4) != 0 && memcmp(s, "LB2 ", 4) != 0))
 		return -1;
 	p += 4;
 	while (p < end) {
@@ -182,85 +388,167 @@ parse_header(const char *s, size_t len, struct uidlist *ul)
 		case 'N': ul->uidnext = (uint32_t)v; break;
 		case 'M': ul->highestmodseq = v; break;
 		case 'G': ul->gen = v; break;
-		default: break;		/* later versions may add fields */
+		case 'R': ul->first_recent = (uint32_t)v; break;
+		case 'C': ul->hdr_messages = (uint32_t)v; break;
+		case 'U': ul->nunseen = (uint32_t)v; break;
+		case 'Z': ul->total_size = v; break;
+		case 'E': ul->scan_new_ns = v; break;
+		case 'K': ul->scan_cur_ns = v; break;
+		case 'A': ul->scan_at = (int64_t)v; break;
+		default: break;		/* fields of later versions */
 		}
 		p = e + 1;
 	}
 	return ul->uidvalidity != 0 && ul->uidnext != 0 ? 0 : -1;
 }
 
-bool
-ul_current(const struct uidlist *ul, const char *dir)
+void
+ul_hvals_get(const struct uidlist *ul, uint64_t v[UL_HVALS])
 {
-	char		path[PATH_MAX], line[256], *nl;
-	struct uidlist	tmp;
-	int		fd;
-	ssize_t		r;
+	v[0] = ul->uidnext;
+	v[1] = ul->highestmodseq;
+	v[2] = ul->first_recent;
+	v[3] = ul->n;
+	v[4] = ul->nunseen;
+	v[5] = ul->total_size;
+	v[6] = ul->scan_new_ns;
+	v[7] = ul->scan_cur_ns;
+	v[8] = (uint64_t)ul->scan_at;
+}
 
-	if (!ul->loaded || st_join(path, sizeof(path), dir, "/", UIDLIST_FILE) == -1)
-		return false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return false;
-	r = pread(fd, line, sizeof(line) - 1, 0);
-	close(fd);
-	if (r <= 0)
-		return false;
-	line[r] = '\0';
-	if ((nl = strchr(line, '\n')) == NULL)
-		return false;
-	memset(&tmp, 0, sizeof(tmp));
-	if (parse_header(line, (size_t)(nl - line), &tmp) == -1)
-		return false;
-	/* The generation restarts at 1 after a rebuild; UIDVALIDITY does not repeat. */
-	return tmp.gen == ul->gen && tmp.uidvalidity == ul->uidvalidity &&
-	    tmp.uidnext == ul->uidnext && tmp.highestmodseq == ul->highestmodseq;
+/* Only what a reader cannot count itself: the rest it keeps by ul_count. */
+void
+ul_hvals_set(struct uidlist *ul, const uint64_t v[UL_HVALS])
+{
+	ul->uidnext = (uint32_t)v[0];
+	ul->highestmodseq = v[1];
+	ul->first_recent = (uint32_t)v[2];
+	ul->scan_new_ns = v[6];
+	ul->scan_cur_ns = v[7];
+	ul->scan_at = (int64_t)v[8];
+	ul->version++;
 }
 
 int
-ul_load(struct uidlist *ul, const char *dir)
+ul_parse_rec(const char *p, const char *nl, struct ul_rec *r)
+{
+	uint64_t	uid, modseq, size, vsize, idate;
+
+	if (field_u64(&p, nl, &uid) == -1 || field_u64(&p, nl, &modseq) == -1 ||
+	    field_u64(&p, nl, &size) == -1 || field_u64(&p, nl, &vsize) == -1 ||
+	    field_u64(&p, nl, &idate) == -1 || nl - p < 3 ||
+	    (p[0] != 'n' && p[0] != 'c') || p[1] != ' ' || uid == 0 || uid > UINT32_MAX)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->uid = (uint32_t)uid;
+	r->modseq = modseq;
+	r->size = size;
+	r->vsize = vsize;
+	r->idate = (int64_t)idate;
+	r->in_new = p[0] == 'n';
+	r->name = xstrndup(p + 2, (size_t)(nl - p - 2));
+	r->base_len = (uint16_t)name_base_len(r->name);
+	return 0;
+}
+
+int
+ul_format_rec(struct buf *b, const struct ul_rec *r)
+{
+	return buf_addf(b, "%u %llu %llu %llu %lld %c %s\n", r->uid,
+	    (unsigned long long)r->modseq, (unsigned long long)r->size,
+	    (unsigned long long)r->vsize, (long long)r->idate,
+	    r->in_new ? 'n' : 'c', r->name);
+}
+
+void
+ul_fstate_set(struct ul_fstate *fs, const struct stat *st)
+{
+	fs->ino = st->st_ino;
+	fs->size = st->st_size;
+	fs->mtim = st->st_mtim;
+}
+
+static int
+fstate_get(const char *dir, const char *file, struct ul_fstate *st_r)
+{
+	char		path[PATH_MAX];
+	struct stat	st;
+
+	if (st_join(path, sizeof(path), dir, "/", file) == -1 || stat(path, &st) == -1)
+		return -1;
+	ul_fstate_set(st_r, &st);
+	return 0;
+}
+
+static bool
+fstate_same(const struct ul_fstate *a, const struct ul_fstate *b)
+{
+	return a->ino == b->ino && a->size == b->size && a->mtim.tv_sec == b->mtim.tv_sec &&
+	    a->mtim.tv_nsec == b->mtim.tv_nsec;
+}
+
+bool
+ul_current(const struct uidlist *ul, const char *dir)
+{
+	struct ul_fstate	st;
+
+	/* Every change appends to the log or replaces it (new inode). */
+	return ul->loaded && ul->log_ok && fstate_get(dir, UIDLIST_LOG, &st) == 0 &&
+	    fstate_same(&st, &ul->logst);
+}
+
+/* The snapshot alone.  0 ok, 1 missing or broken. */
+static int
+load_base(struct uidlist *ul, const char *dir)
 {
 	char		*data, *nl, *line, *end;
-	const char	*p;
 	size_t		 len;
-	uint64_t	 uid, modseq, size, vsize, idate;
+	uint64_t	 lo, hi, modseq;
+	const char	*p;
 	struct ul_rec	*r;
 	int		 rc;
 
-	rc = read_file(dir, UIDLIST_FILE, &data, &len);
+	rc = ul_read_file(dir, UIDLIST_FILE, &data, &len);
 	if (rc != 0)
 		return rc;
 	ul_clear(ul);
 	end = data + len;
 	nl = memchr(data, '\n', len);
-	if (nl == NULL || parse_header(data, (size_t)(nl - data), ul) == -1)
+	if (nl == NULL || ul_parse_header(data, (size_t)(nl - data), ul) == -1)
 		goto bad;
+	ul->log_required = memcmp(data, "LB2 ", 4) == 0;
 	for (line = nl + 1; line < end; line = nl + 1) {
 		nl = memchr(line, '\n', (size_t)(end - line));
 		if (nl == NULL)
 			goto bad;	/* never happens: written whole then renamed */
-		p = line;
-		if (field_u64(&p, nl, &uid) == -1 || field_u64(&p, nl, &modseq) == -1 ||
-		    field_u64(&p, nl, &size) == -1 || field_u64(&p, nl, &vsize) == -1 ||
-		    field_u64(&p, nl, &idate) == -1 || nl - p < 3 ||
-		    (p[0] != 'n' && p[0] != 'c') || p[1] != ' ' || uid == 0 ||
-		    uid > UINT32_MAX || (ul->n > 0 && uid <= ul->recs[ul->n - 1].uid))
-			goto bad;
+		if (line[0] == 'x') {
+			p = line + 2;
+			if (nl - line < 2 || field_u64(&p, nl, &lo) == -1 ||
+			    field_u64(&p, nl, &hi) == -1 || field_u64(&p, nl, &modseq) == -1 ||
+			    lo == 0 || lo > hi || hi > UINT32_MAX)
+				goto bad;
+			ul_xr_add(ul, (uint32_t)lo, (uint32_t)hi, modseq);
+			continue;
+		}
 		r = ul_add(ul);
-		r->uid = (uint32_t)uid;
-		r->modseq = modseq;
-		r->size = size;
-		r->vsize = vsize;
-		r->idate = (int64_t)idate;
-		r->in_new = p[0] == 'n';
-		r->name = xstrndup(p + 2, (size_t)(nl - p - 2));
-		r->base_len = (uint16_t)name_base_len(r->name);
+		if (ul_parse_rec(line, nl, r) == -1 ||
+		    (ul->n > 1 && r->uid <= ul->recs[ul->n - 2].uid)) {
+			ul->n--;
+			goto bad;
+		}
 		if (r->uid >= ul->uidnext)
 			ul->uidnext = r->uid + 1;
 	}
+	/* Count ourselves rather than trust the header's totals. */
+	ul->nunseen = 0;
+	ul->total_size = 0;
+	for (size_t i = 0; i < ul->n; i++)
+		ul_count(ul, &ul->recs[i]);
+	if (ul->first_recent == 0)
+		ul->first_recent = ul->uidnext;	/* LB1: nothing is recent */
+	ul->base_size = (off_t)len;
 	free(data);
 	ul_rehash(ul);
-	ul->loaded = true;
 	return 0;
 bad:
 	/* A broken index is rebuilt from the Maildir (new UIDVALIDITY). */
@@ -269,12 +557,108 @@ bad:
 	return 1;
 }
 
+/* Read the log from ul->log_off on and apply its whole commits. */
+static int
+load_log_tail(struct uidlist *ul, const char *dir, bool from_start)
+{
+	char		 path[PATH_MAX], *data;
+	struct stat	 st;
+	uint64_t	 gen;
+	size_t		 len, hdr;
+	ssize_t		 got, used;
+	int		 fd;
+	const char	*nl;
+
+	if (st_join(path, sizeof(path), dir, "/", UIDLIST_LOG) == -1)
+		return -1;
+	/* No log beside a snapshot that had one: its changes (UIDs handed
+	 * out, expunges) are lost, so these UIDs cannot be trusted. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno != ENOENT ? -1 : ul->log_required ? 3 : 1;
+	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size > UL_MAX_FILE) {
+		close(fd);
+		return -1;
+	}
+	if (from_start)
+		ul->log_off = 0;
+	len = st.st_size > ul->log_off ? (size_t)(st.st_size - ul->log_off) : 0;
+	data = xmalloc(len + 1);
+	got = len > 0 ? pread(fd, data, len, ul->log_off) : 0;
+	close(fd);
+	if (got < 0) {
+		free(data);
+		return -1;
+	}
+	len = (size_t)got;
+	hdr = 0;
+	if (from_start) {
+		/* "LBL1 G<gen>": a log of another snapshot is stale (a crash
+		 * between the two renames of a compaction): ignore it. */
+		nl = memchr(data, '\n', len);
+		if (nl == NULL || nl - data < 6 || memcmp(data, "LBL1 G", 6) != 0 ||
+		    parse_u64(data + 6, (size_t)(nl - data - 6), UINT64_MAX / 2, &gen) == -1) {
+			free(data);
+			return 3;
+		}
+		if (gen != ul->gen) {
+			free(data);
+			return gen > ul->gen ? 2 : 1;
+		}
+		hdr = (size_t)(nl - data + 1);
+	}
+	used = ullog_apply(ul, data + hdr, len - hdr);
+	free(data);
+	if (used == -1)
+		return 3;	/* garbled: rebuild rather than guess */
+	ul->log_off += (off_t)(hdr + (size_t)used);
+	ul_fstate_set(&ul->logst, &st);
+	ul->log_ok = true;
+	return 0;
+}
+
+int
+ul_load(struct uidlist *ul, const char *dir)
+{
+	struct ul_fstate	st;
+	int			tries, rc;
+
+	/* Same log, grown: only the new tail. */
+	if (ul->loaded && ul->log_ok && fstate_get(dir, UIDLIST_LOG, &st) == 0 &&
+	    st.ino == ul->logst.ino && st.size >= ul->logst.size) {
+		if (fstate_same(&st, &ul->logst))
+			return 0;
+		if (load_log_tail(ul, dir, false) == 0)
+			return 0;
+	}
+	for (tries = 0; tries < 5; tries++) {
+		if ((rc = load_base(ul, dir)) != 0)
+			return rc;
+		ul->loaded = true;
+		rc = load_log_tail(ul, dir, true);
+		if (rc == 2 && tries < 4)
+			continue;	/* compacted between our two reads */
+		if (rc == 2 || rc == 3) {
+			/* A log newer than any snapshot (should not happen, see
+			 * ul_write), a missing or garbled one: the UIDs cannot be
+			 * trusted; rebuild (with a new UIDVALIDITY). */
+			ul_clear(ul);
+			return 1;
+		}
+		if (rc == -1)
+			return -1;
+		if (rc == 1)
+			ul->log_ok = false;	/* the next commit starts a new log */
+		return 0;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 int
 ul_write(struct uidlist *ul, const char *dir, bool dosync)
 {
 	char		 tmp[PATH_MAX], path[PATH_MAX];
 	struct buf	 b;
-	struct ul_rec	*r;
 	size_t		 i;
 	int		 fd, saved;
 
@@ -283,14 +667,16 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		return -1;
 	buf_init(&b, UL_MAX_FILE);
 	ul->gen++;
-	buf_addf(&b, "LB1 V%u N%u M%llu G%llu\n", ul->uidvalidity, ul->uidnext,
-	    (unsigned long long)ul->highestmodseq, (unsigned long long)ul->gen);
+	buf_addf(&b, "LB2 V%u N%u M%llu G%llu R%u C%zu U%u Z%llu E%llu K%llu A%lld\n",
+	    ul->uidvalidity, ul->uidnext, (unsigned long long)ul->highestmodseq,
+	    (unsigned long long)ul->gen, ul->first_recent, ul->n, ul->nunseen,
+	    (unsigned long long)ul->total_size, (unsigned long long)ul->scan_new_ns,
+	    (unsigned long long)ul->scan_cur_ns, (long long)ul->scan_at);
+	for (i = 0; i < ul->nxr; i++)
+		buf_addf(&b, "x %u %u %llu\n", ul->xr[i].lo, ul->xr[i].hi,
+		    (unsigned long long)ul->xr[i].modseq);
 	for (i = 0; i < ul->n; i++) {
-		r = &ul->recs[i];
-		if (buf_addf(&b, "%u %llu %llu %llu %lld %c %s\n", r->uid,
-		    (unsigned long long)r->modseq, (unsigned long long)r->size,
-		    (unsigned long long)r->vsize, (long long)r->idate,
-		    r->in_new ? 'n' : 'c', r->name) == -1) {
+		if (ul_format_rec(&b, &ul->recs[i]) == -1) {
 			buf_clear(&b);
 			errno = EFBIG;
 			return -1;
@@ -309,6 +695,7 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		errno = saved;
 		return -1;
 	}
+	ul->base_size = (off_t)b.len;
 	buf_clear(&b);
 	if (close(fd) == -1 || rename(tmp, path) == -1) {
 		saved = errno;
@@ -316,6 +703,22 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		errno = saved;
 		return -1;
 	}
+	/*
+	 * The snapshot holds everything: a fresh log for it.  The snapshot's
+	 * rename reaches the disk first: a new log beside the old snapshot
+	 * would name a generation no snapshot has.
+	 */
+	if (dosync && fs_fsync_dir(dir) == -1)
+		return -1;
+	ul->log_ok = false;
+	if (ullog_create(dir, ul->gen, dosync, &ul->logst, &ul->log_off) == -1 ||
+	    (dosync && fs_fsync_dir(dir) == -1))
+		return -1;
+	ul->log_ok = true;
+	for (i = 0; i < ul->n; i++)
+		ul->recs[i].dirty = false;
+	ul->ndirty = ul->npend = 0;
+	(void)uidv_write(dir, ul->uidvalidity, ul->uidnext, false);
 	return 0;
 }
 
@@ -416,7 +819,7 @@ ul_import(struct uidlist *ul, const char *dir)
 	int		 rc;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		rc = read_file(dir, files[i], &data, &len);
+		rc = ul_read_file(dir, files[i], &data, &len);
 		if (rc != 0)
 			continue;
 		ul_clear(ul);

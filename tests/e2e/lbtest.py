@@ -11,6 +11,7 @@ LETTERBOX_BIN names the binary (the runner sets it to build/ or build-asan/).
 """
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -75,6 +76,13 @@ def queue_empty(inst, timeout=15):
     """Wait until the instance's spool queue is empty; True when it is."""
     q = os.path.join(inst.dir, "spool", "queue")
     return wait_until(lambda: not os.listdir(q), timeout)
+
+
+def read_msg(path):
+    """A message file as POP3/IMAP serve it: Maildir files hold LF line ends (as
+    Postfix, Courier and Dovecot write them); each LF not after a CR becomes CRLF."""
+    with open(path, "rb") as f:
+        return re.sub(rb"(?<!\r)\n", b"\r\n", f.read())
 
 
 def raw_session(port, data, timeout=10, banner_first=False, tls_ctx=None, server_hostname=None):

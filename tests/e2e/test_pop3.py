@@ -610,8 +610,7 @@ class SmtpToPop3Test(Pop3Base):
         self.assertEqual(len(self.files()), 1)
         name = self.files()[0]
         path = os.path.join(md, "new", name)
-        with open(path, "rb") as f:
-            stored = f.read()
+        stored = lbtest.read_msg(path)      # LF on disk; RETR adds the CRs
         p = self.login()
         self.assertEqual(p.uidl()[1], [b"1 " + name.encode()])
         resp, lines, _ = p.retr(1)

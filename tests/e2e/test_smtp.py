@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from lbtest import InstanceTest, Instance, raw_session, wait_files, queue_empty
+from lbtest import InstanceTest, Instance, raw_session, read_msg, wait_files, queue_empty
 
 
 MSG = (b"From: Alice <alice@example.org>\r\nTo: sales@example.com\r\nSubject: hello\r\n"
@@ -48,12 +48,14 @@ class TestDelivery(SmtpBase):
             qid = resp.split()[-1].decode()
         files = wait_files(self.inst.maildir("sales@example.com"), 1)
         self.assertEqual(len(files), 1, self.inst.log()[-3000:])
-        data = open(files[0], "rb").read()
+        raw = open(files[0], "rb").read()
+        self.assertNotIn(b"\r", raw)           # LF on disk, as Postfix's virtual(8) writes
+        data = read_msg(files[0])
         self.assertTrue(data.startswith(b"Return-Path: <alice@example.org>\r\nDelivered-To: "), data[:200])
         self.assertIn(b"Received: from client.example.org", data)
         self.assertIn(b"by mail.example.test (letterbox) with ESMTP id " + qid.encode(), data)
         self.assertTrue(data.endswith(MSG), data[-300:])
-        self.assertIn(",S=%d" % len(data), files[0])
+        self.assertIn(",S=%d,W=%d" % (len(raw), len(data)), files[0])
         self.assertTrue(self.inst.wait_log("qid=%s: to=<" % qid))
         self.assertTrue(self.inst.wait_log("status=sent"))
         self.assertTrue(self.inst.wait_log("accepted from=<alice@example.org>"))
@@ -124,7 +126,7 @@ class TestDelivery(SmtpBase):
         self.assertIn("queued as", out)
         files = wait_files(self.inst.maildir("bob@example.com"), 1)
         self.assertEqual(len(files), 1)
-        self.assertTrue(open(files[0], "rb").read().endswith(body))
+        self.assertTrue(read_msg(files[0]).endswith(body))
 
     def test_smuggling_attempt(self):
         port = self.inst.port("smtp")
@@ -221,7 +223,7 @@ class TestForwarding(SmtpBase):
         self.assertEqual(r.rc, 0, r)
         files = wait_files(i.maildir("bob@example.com"), 3)
         self.assertEqual(len(files), 3, i.log()[-3000:])
-        texts = b"".join(open(f, "rb").read() for f in files)
+        texts = b"".join(read_msg(f) for f in files)
         self.assertIn(b"hello from cron\r\n", texts)
         self.assertIn(b"Message-ID: <", texts)
 
@@ -289,7 +291,7 @@ class TestDurability(unittest.TestCase):
         for u, tag in acked:
             n = 0
             for f in glob.glob(os.path.join(inst.maildir(u), "new", "*")):
-                if ("X-Tag: %s\r\n" % tag).encode() in open(f, "rb").read():
+                if ("X-Tag: %s\r\n" % tag).encode() in read_msg(f):
                     n += 1
             lost += n == 0
             dups += max(0, n - 1)

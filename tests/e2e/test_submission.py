@@ -141,7 +141,7 @@ class SubmissionBase(lbtest.InstanceTest):
     def delivered(self, addr, n=1):
         files = lbtest.wait_files(self.inst.maildir(addr), n)
         self.assertEqual(len(files), n, self.inst.log()[-3000:])
-        return [open(f, "rb").read() for f in files]
+        return [lbtest.read_msg(f) for f in files]
 
 
 class TestTls(SubmissionBase):

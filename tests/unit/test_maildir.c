@@ -176,15 +176,17 @@ test_basic(void)
 	/* Name: deterministic, with ,S= equal to the file size. */
 	t_int(maildir_basename(&req, "mx.example.org", name, sizeof(name)), 0);
 	t_str(name, "1700000000.M123456Q1K11SKMZHFMEZ4R0.mx.example.org");
-	want = xasprintf("Return-Path: <a@example.com>\r\nDelivered-To: bob@example.org\r\n%s",
-	    msg_crlf);
+	/* LF on disk (the CRs of the spool's CRLFs dropped); ,W= the CRLF size. */
+	want = xasprintf("Return-Path: <a@example.com>\nDelivered-To: bob@example.org\n%s",
+	    msg_lf);
 	{
-		char *full = xasprintf("%s,S=%zu", name, strlen(want));
+		char *full = xasprintf("%s,S=%zu,W=%zu", name, strlen(want), strlen(want) + 6);
 
 		t_str(res.name, full);
 		free(full);
 	}
 	t_int(res.size, strlen(want));
+	t_int(res.vsize, strlen(want) + 6);
 	path = xasprintf("%s/example.org/bob/new/%s", base, res.name);
 	got = slurp(path, &len);
 	t_str(got, want);
@@ -257,18 +259,35 @@ test_large(void)
 	off_t			 off;
 	int			 fd;
 
+	char			*lf = xmalloc(size);
+	size_t			 nlf = 0, lfs = 0;
+
 	for (i = 0; i < size; i++)
 		msg[i] = (char)('A' + i % 23);
 	memcpy(msg, "Subject: big\r\n\r\n", 16);
+	/* A CRLF split by the 64 KiB copy chunks, a lone CR, a bare LF, a CR last. */
+	msg[65535] = '\r';
+	msg[65536] = '\n';
+	msg[70000] = '\r';
+	msg[80000] = '\n';
+	msg[size - 1] = '\r';
+	for (i = 0; i < size; i++) {
+		if (msg[i] == '\r' && i + 1 < size && msg[i + 1] == '\n')
+			continue;
+		lfs += msg[i] == '\n';
+		lf[nlf++] = msg[i];
+	}
 	fd = make_source(msg, size, &off);
 	req = req_for(base, "example.org/big/", fd, off, (off_t)size, "big@example.org", 0);
 	t_int(maildir_deliver(&req, &res), MAILDIR_OK);
 	path = xasprintf("%s/example.org/big/new/%s", base, res.name);
 	got = slurp(path, &len);
-	hl = strlen("Return-Path: <a@example.com>\r\nDelivered-To: big@example.org\r\n");
-	t_int(len, size + hl);
-	t_ok(got != NULL && len == size + hl && memcmp(got + hl, msg, size) == 0);
+	hl = strlen("Return-Path: <a@example.com>\nDelivered-To: big@example.org\n");
+	t_int(len, nlf + hl);
+	t_ok(got != NULL && len == nlf + hl && memcmp(got + hl, lf, nlf) == 0);
+	t_int(res.vsize, nlf + hl + lfs + 2);
 	free(got);
+	free(lf);
 	free(path);
 	free(msg);
 	close(fd);
@@ -401,15 +420,16 @@ test_failures(void)
 	t_int(maildir_deliver(&req, &res), MAILDIR_TEMPFAIL);
 	t_ok(strncmp(res.reason, "4.", 2) == 0);
 	t_str(res.name, "");
-	t_int(countf("%s/%s", base, "example.org/f/new"), 0);
-	t_int(countf("%s/%s", base, "example.org/f/tmp"), 0);
+	/* Found while measuring, before any directory is made. */
+	t_ok(countf("%s/%s", base, "example.org/f/new") <= 0);
+	t_ok(countf("%s/%s", base, "example.org/f/tmp") <= 0);
 
 	/* An fd that cannot be read. */
 	dfd = open(root, O_RDONLY | O_DIRECTORY);
 	req = req_for(base, "example.org/f/", dfd, 0, 100, "f@example.org", 0);
 	t_int(maildir_deliver(&req, &res), MAILDIR_TEMPFAIL);
-	t_int(countf("%s/%s", base, "example.org/f/new"), 0);
-	t_int(countf("%s/%s", base, "example.org/f/tmp"), 0);
+	t_ok(countf("%s/%s", base, "example.org/f/new") <= 0);
+	t_ok(countf("%s/%s", base, "example.org/f/tmp") <= 0);
 	close(dfd);
 
 	/* File size limit (stands in for a full disk: write fails midway). */
@@ -507,8 +527,8 @@ test_many(void)
 			continue;
 		path = xasprintf("%s/%snew/%s", base, boxes[i], res[i].name);
 		got = slurp(path, &len);
-		want = xasprintf("Return-Path: <a@example.com>\r\nDelivered-To: %s\r\n%s",
-		    rcpts[i], msg_crlf);
+		want = xasprintf("Return-Path: <a@example.com>\nDelivered-To: %s\n%s",
+		    rcpts[i], msg_lf);
 		t_str(got, want);
 		free(want);
 		free(got);

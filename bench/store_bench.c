@@ -1,0 +1,247 @@
+/*
+ * Store bench (issue 12's table): builds a folder of N messages and times
+ * what IMAP does most -- flag changes, appends, syncs, STATUS, opens --
+ * and measures memory per session and cache bytes per message.
+ *	store_bench <dir> <N>
+ * Memory is counted by wrapping malloc (glibc's __libc_* underneath).
+ * Figures, not pass/fail.
+ */
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+
+static size_t	live, allocated;
+
+void *
+malloc(size_t n)
+{
+	void	*p = __libc_malloc(n);
+
+	if (p != NULL) {
+		live += malloc_usable_size(p);
+		allocated += n;
+	}
+	return p;
+}
+
+void *
+calloc(size_t a, size_t b)
+{
+	void	*p = __libc_calloc(a, b);
+
+	if (p != NULL) {
+		live += malloc_usable_size(p);
+		allocated += a * b;
+	}
+	return p;
+}
+
+void *
+realloc(void *old, size_t n)
+{
+	size_t	 o = old != NULL ? malloc_usable_size(old) : 0;
+	void	*p = __libc_realloc(old, n);
+
+	if (p != NULL) {
+		live += malloc_usable_size(p) - o;
+		allocated += n;
+	}
+	return p;
+}
+
+void
+free(void *p)
+{
+	if (p != NULL)
+		live -= malloc_usable_size(p);
+	__libc_free(p);
+}
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+age_dirs(const char *dir)
+{
+	char		path[1024];
+	struct timespec	ts[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+
+	snprintf(path, sizeof(path), "%s/cur", dir);
+	(void)utimensat(AT_FDCWD, path, ts, 0);
+	snprintf(path, sizeof(path), "%s/new", dir);
+	(void)utimensat(AT_FDCWD, path, ts, 0);
+}
+
+static void
+make_folder(const char *dir, int n)
+{
+	char	path[1024], body[600];
+	int	i, fd, len;
+
+	snprintf(path, sizeof(path), "mkdir -p '%s/cur' '%s/new' '%s/tmp'", dir, dir, dir);
+	if (system(path) != 0)
+		exit(2);
+	for (i = 0; i < n; i++) {
+		len = snprintf(body, sizeof(body),
+		    "Return-Path: <sender%d@example.org>\n"
+		    "From: Sender %d <sender%d@example.org>\n"
+		    "To: user@example.com\n"
+		    "Subject: bench message %d\n"
+		    "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
+		    "Message-ID: <%d@example.org>\n"
+		    "MIME-Version: 1.0\n"
+		    "Content-Type: text/plain; charset=us-ascii\n\n"
+		    "Hello, this is message %d.\n", i, i, i, i, i, i);
+		snprintf(path, sizeof(path), "%s/cur/%d.M%dP1.bench,S=%d,W=%d:2,%s", dir,
+		    1700000000 + i, i, len, len + 10, i % 3 ? "S" : "");
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd == -1 || write(fd, body, (size_t)len) != len)
+			exit(2);
+		close(fd);
+	}
+	age_dirs(dir);
+}
+
+static void
+row(const char *what, double ms, const char *extra)
+{
+	if (ms > 0)
+		printf("| %-44s | %9.3f ms %s\n", what, ms, extra);
+	else
+		printf("| %-44s | %s\n", what, extra);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct store_mailbox	*mb, *mb2;
+	struct store_status	 st;
+	const char		*dir, *d;
+	char			 path[1024], extra[128];
+	struct stat		 sb;
+	size_t			 i, l0, a0, len, cnt;
+	double			 t0, t;
+	uint32_t		 uid;
+	int			 n, k;
+
+	if (argc != 3)
+		return 2;
+	dir = argv[1];
+	n = atoi(argv[2]);
+	make_folder(dir, n);
+	mb = store_open(dir, "INBOX", 0);
+	t0 = now();
+	if (mb == NULL || store_sync(mb, NULL, NULL) == -1)
+		return 1;
+	printf("store bench: %d messages in %s\n", n, dir);
+	row("first index build (rebuild)", (now() - t0) * 1e3, "");
+	age_dirs(dir);
+	store_close(&mb);
+
+	/* A second process holds the folder open: the shared part is not ours. */
+	l0 = live;
+	t0 = now();
+	mb = store_open(dir, "INBOX", 0);
+	if (store_sync(mb, NULL, NULL) == -1)
+		return 1;
+	row("new handle open (open + first sync)", (now() - t0) * 1e3, "");
+	snprintf(extra, sizeof(extra), "(%zu B/msg)", (live - l0) / (size_t)n);
+	row("memory of one session after open", 0, extra);
+
+	for (k = 0, t0 = now(); k < 200; k++)
+		(void)store_set_flags(mb, (size_t)(k * 7919) % (size_t)n, STORE_FLAGS_ADD,
+		    STORE_F_FLAGGED, 0, 0);
+	row("one flag change (fdatasync'ed)", (now() - t0) * 1e3 / 200, "");
+	t0 = now();
+	(void)store_update_begin(mb);
+	for (k = 0; k < 100; k++)
+		(void)store_set_flags(mb, (size_t)(k * 104729) % (size_t)n, STORE_FLAGS_ADD,
+		    STORE_F_ANSWERED, 0, 0);
+	(void)store_update_end(mb);
+	row("100 flag changes in one batch", (now() - t0) * 1e3, "");
+	store_close(&mb);
+
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	(void)store_sync(mb, NULL, NULL);
+	for (k = 0, t0 = now(); k < 200; k++)
+		(void)store_set_flags(mb, (size_t)(k * 7919) % (size_t)n, STORE_FLAGS_REMOVE,
+		    STORE_F_FLAGGED, 0, 0);
+	row("one flag change (no fsync)", (now() - t0) * 1e3 / 200, "");
+	for (k = 0, t0 = now(); k < 100; k++)
+		(void)store_append(mb, "Subject: x\r\n\r\nbody\r\n", 20, 0, 0, 0, &uid);
+	row("one append (no fsync at all)", (now() - t0) * 1e3 / 100, "");
+	store_close(&mb);
+	mb = store_open(dir, "INBOX", 0);
+	(void)store_sync(mb, NULL, NULL);
+	for (k = 0, t0 = now(); k < 50; k++)
+		(void)store_append(mb, "Subject: x\r\n\r\nbody\r\n", 20, 0, 0, 0, &uid);
+	row("one append (message, log and dir fsync'ed)", (now() - t0) * 1e3 / 50, "");
+	age_dirs(dir);
+	(void)store_sync(mb, NULL, NULL);
+	(void)store_sync(mb, NULL, NULL);
+	a0 = allocated;
+	for (k = 0, t0 = now(); k < 1000; k++)
+		(void)store_sync(mb, NULL, NULL);
+	t = (now() - t0) * 1e3 / 1000;
+	snprintf(extra, sizeof(extra), "(%zu B allocated per sync)", (allocated - a0) / 1000);
+	row("sync with nothing changed", t, extra);
+	for (k = 0, t0 = now(); k < 1000; k++)
+		(void)store_status(dir, "INBOX", &st);
+	row("status from the header", (now() - t0) * 1e3 / 1000, "");
+	snprintf(extra, sizeof(extra), "(messages %u, unseen %u)", st.messages, st.unseen);
+	row("  status result", 0, extra);
+
+	/* Another session on top of mb: what it adds, then after a FETCH ENVELOPE of all. */
+	l0 = live;
+	mb2 = store_open(dir, "INBOX", 0);
+	(void)store_sync(mb2, NULL, NULL);
+	cnt = store_count(mb2);
+	snprintf(extra, sizeof(extra), "(%zu B/msg)", (live - l0) / cnt);
+	row("memory per session (second handle)", 0, extra);
+	for (i = 0, t0 = now(); i < cnt; i++)
+		(void)store_msg_cached(mb2, i, STORE_CACHE_ENVELOPE, &d, &len);
+	t = now() - t0;
+	snprintf(extra, sizeof(extra), "(%zu B/msg after FETCH ENVELOPE 1:*, %.0f ms to fill)",
+	    (live - l0) / cnt, t * 1e3);
+	row("memory per session after a cached FETCH", 0, extra);
+	{
+		struct store_mailbox	*mb3;
+
+		l0 = live;
+		mb3 = store_open(dir, "INBOX", 0);
+		(void)store_sync(mb3, NULL, NULL);
+		for (i = 0, t0 = now(); i < cnt; i++)
+			(void)store_msg_cached(mb3, i, STORE_CACHE_ENVELOPE, &d, &len);
+		t = now() - t0;
+		snprintf(extra, sizeof(extra), "(%zu B/msg, FETCH ENVELOPE 1:* from the cache "
+		    "in %.0f ms)", (live - l0) / cnt, t * 1e3);
+		row("memory per session, cache already filled", 0, extra);
+		store_close(&mb3);
+	}
+	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
+	if (stat(path, &sb) == 0) {
+		snprintf(extra, sizeof(extra), "(%lld B/msg)", (long long)sb.st_size / (long long)cnt);
+		row("cache on disk", 0, extra);
+	}
+	store_close(&mb2);
+	store_close(&mb);
+	return 0;
+}
