@@ -232,7 +232,7 @@ class TestHeaderLimit(Base):
             self.assertEqual(code, 250, resp)
         files = self.files("a@example.com")
         self.assertEqual(len(files), 1)
-        self.assertTrue(open(files[0], "rb").read().endswith(ok))
+        self.assertTrue(lbtest.read_msg(files[0]).endswith(ok))
 
 
 class TestQueueMinfree(Base):
