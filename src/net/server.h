@@ -14,9 +14,18 @@
  *   X_stop   stop taking new work and wind down gracefully: in-flight work
  *            finishes or is safely abandoned (it may keep srv->busy > 0);
  *            memory stays.  Runs from the stop hooks on SIGTERM/SIGINT.
- *   X_free   release memory, after the loop has ended (void X_free(X **)
- *            or, for a module held only here, void X_free(struct server *)).
- * A module without work of its own in a step has no function for it.
+ *   X_free   release memory, after the loop has ended; void X_free(X **),
+ *            accepting NULL and setting the pointer to NULL.
+ * The shapes: struct X *X_init(srv, conf[, err_r]) (NULL + *err_r when it
+ * can fail), int X_start(X *, err_r), void X_stop(X *) (accepts NULL).
+ * A module without work of its own in a step has no function for it (POP3
+ * keeps no module state: its sessions are in the registry).
+ *
+ * TODO(smtp): the SMTP server plugs in the same way: struct smtpd *
+ * smtpd_init(srv, conf, err_r) sets srv->smtpd, smtpd_stop(srv->smtpd)
+ * replaces smtpd_shutdown(), smtpd_free(&srv->smtpd) the argument-less
+ * smtpd_free(); smtp/txn.c commits with qmgr_syncer(srv->qmgr) and submits
+ * with qmgr_submit(srv->qmgr, ...), after which qmgr_global goes.
  */
 #ifndef LB_NET_SERVER_H
 #define LB_NET_SERVER_H
