@@ -30,8 +30,10 @@
 
 #define STOP_GRACE_SECONDS 10
 
+/* The daemon context (net/server.h) and what only serve needs around it. */
 struct serve {
 	struct server		 srv;
+	struct services		 svcs;
 	struct listen_set	*listeners;
 	struct event		*ev_term, *ev_int, *ev_hup, *ev_force;
 	const char		*conf_path;
@@ -158,8 +160,6 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	struct passwd		 owner;
 	char			 owner_name[256];
 	struct conf		*conf;
-	const struct service	*svcs;
-	unsigned		 nsvcs;
 	char			*err = NULL;
 	const char		*dest;
 	int			 i;
@@ -199,12 +199,12 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	event_add(sv.ev_hup, NULL);
 
 	/* Privileged part: services load their keys, then we bind. */
-	if (services_init(&sv.srv, conf, &svcs, &nsvcs, &err) < 0) {
+	if (services_init(&sv.srv, &sv.svcs, conf, &err) < 0) {
 		log_warnx("serve: %s", err);
 		free(err);
 		return EX_CONFIG;
 	}
-	if ((sv.listeners = listen_open(sv.srv.base, conf, svcs, nsvcs, &err)) == NULL) {
+	if ((sv.listeners = listen_open(sv.srv.base, conf, sv.svcs.svc, sv.svcs.n, &err)) == NULL) {
 		log_warnx("serve: %s", err);
 		free(err);
 		return EX_UNAVAILABLE;

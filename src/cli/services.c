@@ -1,8 +1,10 @@
 /*
  * The service registry: which protocols run, their listeners, and the
- * shared pieces they need (TLS context, queue manager); see services.h.
- * Adding a protocol: its listeners in services_init(), its stop hook, and
- * its teardown in services_free().
+ * modules of the daemon context (net/server.h); see services.h.  Each
+ * module follows the context's steps: init here in services_init (before
+ * the privilege drop), start in services_start, stop from the stop hook,
+ * free in services_free.  Adding a protocol: its listeners and init in
+ * services_init, a line in stop_modules and in services_free.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -23,19 +25,17 @@
 #include "queue/pickup.h"
 #include "smtp/server.h"
 
-static struct service		 services[16];
-static unsigned			 nservices;
-static struct smtpd_listener	 smtp_l[3];
-static struct qmgr		*qmgr;
-static struct pickup		*pickup;
-
 static void
-add_service(const char *name, const char *key, const char *max_key, bool implicit_tls,
+add_service(struct services *sv, const char *name, const char *key, const char *max_key,
+    bool implicit_tls,
     void (*accept)(const struct service *, evutil_socket_t, const struct sockaddr *, socklen_t, void *),
     void *arg)
 {
-	struct service *s = &services[nservices++];
+	struct service *s;
 
+	if (sv->n == SERVICES_MAX)
+		fatalx("services: more than %d services", SERVICES_MAX);
+	s = &sv->svc[sv->n++];
 	s->name = name;
 	s->listen_key = key;
 	s->max_key = max_key;
@@ -44,70 +44,69 @@ add_service(const char *name, const char *key, const char *max_key, bool implici
 	s->arg = arg;
 }
 
+/* The stop hook: every module's stop step, the producers of work first. */
 static void
-stop_smtpd(void *arg)
+stop_modules(void *arg)
 {
-	smtpd_shutdown();
-}
+	struct server *srv = arg;
 
-static void
-stop_qmgr(void *arg)
-{
-	pickup_stop(pickup);
-	qmgr_stop(qmgr);
+	smtpd_shutdown();	/* TODO(smtp): smtpd_stop(srv) */
+	pickup_stop(srv->pickup);
+	qmgr_stop(srv->qmgr);
+	smtpc_stop(srv->smtpc);
 }
 
 int
-services_init(struct server *srv, const struct conf *c, const struct service **svcs_r,
-    unsigned *n_r, char **err_r)
+services_init(struct server *srv, struct services *sv, const struct conf *c, char **err_r)
 {
 	char *err = NULL;
 
-	nservices = 0;
+	sv->n = 0;
 	/* The key is read here, before the privilege drop (it is mode 0600). */
 	if ((srv->tls = tls_ctx_new(c, &err)) == NULL) {
 		log_warnx("serve: TLS disabled: %s", err);
 		free(err);
 	}
-	if (smtpd_init(srv, err_r) < 0)
+	if (smtpd_init(srv, err_r) < 0)	/* TODO(smtp): sets srv->smtpd */
 		return -1;
-	smtp_l[0] = (struct smtpd_listener){ srv, SMTPD_MX };
-	smtp_l[1] = (struct smtpd_listener){ srv, SMTPD_SUBMISSION };
-	smtp_l[2] = (struct smtpd_listener){ srv, SMTPD_SUBMISSIONS };
-	add_service("smtp", "smtp_listen", NULL, false, smtpd_accept, &smtp_l[0]);
-	add_service("submission", "submission_listen", NULL, false, smtpd_accept, &smtp_l[1]);
+	sv->smtp_l[0] = (struct smtpd_listener){ srv, SMTPD_MX };
+	sv->smtp_l[1] = (struct smtpd_listener){ srv, SMTPD_SUBMISSION };
+	sv->smtp_l[2] = (struct smtpd_listener){ srv, SMTPD_SUBMISSIONS };
+	add_service(sv, "smtp", "smtp_listen", NULL, false, smtpd_accept, &sv->smtp_l[0]);
+	add_service(sv, "submission", "submission_listen", NULL, false, smtpd_accept,
+	    &sv->smtp_l[1]);
 	if (srv->tls != NULL)
-		add_service("submissions", "submissions_listen", NULL, true, smtpd_accept, &smtp_l[2]);
-	add_service("pop3", "pop3_listen", "pop3_max_connections", false, pop3d_accept, srv);
+		add_service(sv, "submissions", "submissions_listen", NULL, true, smtpd_accept,
+		    &sv->smtp_l[2]);
+	/* POP3 has no module state: its sessions live in srv->sessions. */
+	add_service(sv, "pop3", "pop3_listen", "pop3_max_connections", false, pop3d_accept, srv);
 	if (srv->tls != NULL)
-		add_service("pop3s", "pop3s_listen", "pop3s_max_connections", true, pop3d_accept, srv);
-	*svcs_r = services;
-	*n_r = nservices;
+		add_service(sv, "pop3s", "pop3s_listen", "pop3s_max_connections", true,
+		    pop3d_accept, srv);
+	srv->smtpc = smtpc_init(srv, c);
+	srv->qmgr = qmgr_init(srv, c);
+	srv->pickup = pickup_init(srv, c);
 	return 0;
 }
 
 int
 services_start(struct server *srv, char **err_r)
 {
-	if (smtpc_init(srv, conf_current(), err_r) < 0)
+	if (smtpc_start(srv->smtpc, err_r) < 0 || qmgr_start(srv->qmgr, err_r) < 0 ||
+	    pickup_start(srv->pickup, err_r) < 0)
 		return -1;
-	if ((qmgr = qmgr_start(srv, err_r)) == NULL)
-		return -1;
-	if ((pickup = pickup_start(srv, err_r)) == NULL)
-		return -1;
-	server_hook_stop(srv, stop_qmgr, NULL);
-	server_hook_stop(srv, stop_smtpd, NULL);
+	server_hook_stop(srv, stop_modules, srv);
 	return 0;
 }
 
 void
 services_free(struct server *srv)
 {
-	smtpd_free();
+	smtpd_free();		/* TODO(smtp): smtpd_free(srv) */
 	session_free_all(srv);
-	pickup_free(&pickup);
-	qmgr_free(&qmgr);
-	smtpc_shutdown();
+	pickup_free(&srv->pickup);
+	qmgr_free(&srv->qmgr);
+	smtpc_free(&srv->smtpc);
 	tls_ctx_free(&srv->tls);
 	aliases_flush();
 	dir_thread_close();

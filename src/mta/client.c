@@ -77,6 +77,8 @@ struct dest {
 struct sess {
 	struct sess		*next, **prevp;		/* all sessions (stop hook) */
 	struct sess		*wnext;			/* dest wait queue */
+	struct smtpc		*mc;			/* NULL: not initialised */
+	struct server		*srv;
 	struct smtpc_job	*job;
 	void			(*done)(struct smtpc_job *, void *);
 	void			*arg;
@@ -115,8 +117,9 @@ struct sess {
 	char			 last_text[SMTPC_TEXT_MAX];
 };
 
-static struct {
-	bool			 init, stopping;
+/* The module (daemon context member srv->smtpc; see net/server.h). */
+struct smtpc {
+	bool			 stopping;
 	struct server		*srv;
 	struct tls_ctx		*tls;
 	struct route_resolver	*res;
@@ -129,7 +132,7 @@ static struct {
 	time_t			 backoff;
 	struct dest		*dests;
 	struct sess		*sessions;
-} G;
+};
 
 static void	sess_read_cb(struct bufferevent *, void *);
 static void	sess_write_cb(struct bufferevent *, void *);
@@ -171,26 +174,27 @@ set_state(struct sess *s, enum smtpc_state st)
 /* ---- configuration ---- */
 
 static void
-load_conf(const struct conf *c)
+load_conf(struct smtpc *mc, const struct conf *c)
 {
 	const char *h = conf_str(c, CK_MYHOSTNAME);
 
 	if (*h != '\0')
-		str_copy(G.helo, h, sizeof(G.helo));
-	else if (gethostname(G.helo, sizeof(G.helo)) < 0 || G.helo[0] == '\0')
-		str_copy(G.helo, "localhost", sizeof(G.helo));
-	G.helo[sizeof(G.helo) - 1] = '\0';
-	G.connect_tv.tv_sec = (time_t)conf_int(c, CK_SMTP_CONNECT_TIMEOUT);
-	G.connect_tv.tv_usec = 0;
-	G.reply_tv.tv_sec = (time_t)conf_int(c, CK_SMTP_TIMEOUT);
-	G.reply_tv.tv_usec = 0;
-	G.limit = (unsigned)conf_int(c, CK_DEFAULT_DESTINATION_CONCURRENCY_LIMIT);
-	G.backoff = (time_t)conf_int(c, CK_MINIMAL_BACKOFF_TIME);
+		str_copy(mc->helo, h, sizeof(mc->helo));
+	else if (gethostname(mc->helo, sizeof(mc->helo)) < 0 || mc->helo[0] == '\0')
+		str_copy(mc->helo, "localhost", sizeof(mc->helo));
+	mc->helo[sizeof(mc->helo) - 1] = '\0';
+	mc->connect_tv.tv_sec = (time_t)conf_int(c, CK_SMTP_CONNECT_TIMEOUT);
+	mc->connect_tv.tv_usec = 0;
+	mc->reply_tv.tv_sec = (time_t)conf_int(c, CK_SMTP_TIMEOUT);
+	mc->reply_tv.tv_usec = 0;
+	mc->limit = (unsigned)conf_int(c, CK_DEFAULT_DESTINATION_CONCURRENCY_LIMIT);
+	mc->backoff = (time_t)conf_int(c, CK_MINIMAL_BACKOFF_TIME);
 }
 
 static void
 reload_hook(void *arg)
 {
+	struct smtpc		*mc = arg;
 	const struct conf	*c = conf_current();
 	const char		*spec;
 	struct route_resolver	*nr;
@@ -198,20 +202,20 @@ reload_hook(void *arg)
 
 	if (c == NULL)
 		return;
-	load_conf(c);
+	load_conf(mc, c);
 	spec = conf_str(c, CK_DNS_RESOLVER);
-	if (strcmp(spec, G.resolver_spec) == 0)
+	if (strcmp(spec, mc->resolver_spec) == 0)
 		return;
-	if ((nr = route_resolver_new(G.srv->base, spec, &err)) == NULL) {
+	if ((nr = route_resolver_new(mc->srv->base, spec, &err)) == NULL) {
 		log_warnx("smtp: %s; keeping the old resolver", err);
 		free(err);
 		return;
 	}
 	/* Lookups in flight keep using the old one: retire it, free at shutdown. */
-	if (G.nretired < sizeof(G.retired) / sizeof(G.retired[0]))
-		G.retired[G.nretired++] = G.res;
-	G.res = nr;
-	str_copy(G.resolver_spec, spec, sizeof(G.resolver_spec));
+	if (mc->nretired < sizeof(mc->retired) / sizeof(mc->retired[0]))
+		mc->retired[mc->nretired++] = mc->res;
+	mc->res = nr;
+	str_copy(mc->resolver_spec, spec, sizeof(mc->resolver_spec));
 }
 
 static void
@@ -233,13 +237,15 @@ fail_pending(struct sess *s, enum smtpc_status st, int code, const char *dsn, co
 	}
 }
 
-static void
-stop_hook(void *arg)
+void
+smtpc_stop(struct smtpc *mc)
 {
 	struct sess *s, *next;
 
-	G.stopping = true;
-	for (s = G.sessions; s != NULL; s = next) {
+	if (mc == NULL)
+		return;
+	mc->stopping = true;
+	for (s = mc->sessions; s != NULL; s = next) {
 		next = s->next;
 		if (s->state == SC_DONE)
 			continue;
@@ -248,63 +254,71 @@ stop_hook(void *arg)
 	}
 }
 
-int
-smtpc_init(struct server *srv, const struct conf *c, char **err_r)
+struct smtpc *
+smtpc_init(struct server *srv, const struct conf *c)
 {
-	const char *spec = conf_str(c, CK_DNS_RESOLVER);
+	struct smtpc *mc = xcalloc(1, sizeof(*mc));
 
-	if (G.init) {
-		*err_r = xstrdup("smtp client initialised twice");
+	mc->srv = srv;
+	load_conf(mc, c);
+	return mc;
+}
+
+int
+smtpc_start(struct smtpc *mc, char **err_r)
+{
+	const char *spec = conf_str(conf_current(), CK_DNS_RESOLVER);
+
+	if (mc->res != NULL) {
+		*err_r = xstrdup("smtp client started twice");
 		return -1;
 	}
-	memset(&G, 0, sizeof(G));
-	G.srv = srv;
-	load_conf(c);
-	if ((G.res = route_resolver_new(srv->base, spec, err_r)) == NULL)
+	if ((mc->res = route_resolver_new(mc->srv->base, spec, err_r)) == NULL)
 		return -1;
-	str_copy(G.resolver_spec, spec, sizeof(G.resolver_spec));
+	str_copy(mc->resolver_spec, spec, sizeof(mc->resolver_spec));
 	/* No trust store configured: opportunistic TLS with the system's (the
 	 * result only shows in tls_peer_verified()). */
-	if ((G.tls = tls_client_ctx_new(NULL, err_r)) == NULL) {
-		route_resolver_free(&G.res);
+	if ((mc->tls = tls_client_ctx_new(NULL, err_r)) == NULL) {
+		route_resolver_free(&mc->res);
 		return -1;
 	}
-	G.init = true;
-	server_hook_reload(srv, reload_hook, NULL);
-	server_hook_stop(srv, stop_hook, NULL);
+	server_hook_reload(mc->srv, reload_hook, mc);
 	return 0;
 }
 
 static void sess_free(struct sess *s);
 
 void
-smtpc_shutdown(void)
+smtpc_free(struct smtpc **mcp)
 {
+	struct smtpc	*mc = *mcp;
 	struct dest	*d;
 	unsigned	 i;
 
-	if (!G.init)
+	if (mc == NULL)
 		return;
-	G.stopping = true;
-	while (G.sessions != NULL)
-		sess_free(G.sessions);
-	while ((d = G.dests) != NULL) {
-		G.dests = d->next;
+	mc->stopping = true;
+	while (mc->sessions != NULL)
+		sess_free(mc->sessions);
+	while ((d = mc->dests) != NULL) {
+		mc->dests = d->next;
 		free(d);
 	}
-	route_resolver_free(&G.res);
-	for (i = 0; i < G.nretired; i++)
-		route_resolver_free(&G.retired[i]);
-	tls_ctx_free(&G.tls);
-	memset(&G, 0, sizeof(G));
+	route_resolver_free(&mc->res);
+	for (i = 0; i < mc->nretired; i++)
+		route_resolver_free(&mc->retired[i]);
+	tls_ctx_free(&mc->tls);
+	xfree(mcp);
 }
 
 void
-smtpc_flush_backoff(void)
+smtpc_flush_backoff(struct smtpc *mc)
 {
 	struct dest *d;
 
-	for (d = G.dests; d != NULL; d = d->next)
+	if (mc == NULL)
+		return;
+	for (d = mc->dests; d != NULL; d = d->next)
 		d->dead_until = 0;
 }
 
@@ -354,11 +368,12 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	struct smtpc_job	*job = s->job;
 	void			(*done)(struct smtpc_job *, void *) = s->done;
 	void			*darg = s->arg;
+	struct server		*srv = s->srv;
 
 	s->job = NULL;
 	job->priv = NULL;
 	sess_free(s);
-	server_idle(G.srv);
+	server_idle(srv);
 	done(job, darg);
 }
 
@@ -379,7 +394,7 @@ sess_finish(struct sess *s)
 	set_state(s, SC_DONE);
 	job->end_us = now_us();
 	dest_release(s);
-	s->ev_done = event_new(G.srv->base, -1, 0, done_cb, s);
+	s->ev_done = event_new(s->srv->base, -1, 0, done_cb, s);
 	event_active(s->ev_done, EV_TIMEOUT, 0);
 }
 
@@ -466,8 +481,8 @@ try_connect(struct sess *s)
 	if (s->rr == NULL || s->ai >= s->rr->naddr) {
 		/* Every address failed: the last reason stands.  If none even
 		 * talked to us, the destination is dead for a while. */
-		if (!s->reached && s->dest != NULL && G.backoff > 0) {
-			s->dest->dead_until = time(NULL) + G.backoff;
+		if (!s->reached && s->dest != NULL && s->mc->backoff > 0) {
+			s->dest->dead_until = time(NULL) + s->mc->backoff;
 			str_copy(s->dest->dead_reason, s->last_text, sizeof(s->dest->dead_reason));
 		}
 		sess_finish(s);
@@ -489,7 +504,7 @@ try_connect(struct sess *s)
 	snprintf(s->job->relay, sizeof(s->job->relay), "%s:%u", s->peer, (unsigned)port);
 	str_copy(s->job->tls, "no", sizeof(s->job->tls));
 	s->sent = s->replied = 0;
-	s->bev = bufferevent_socket_new(G.srv->base, -1,
+	s->bev = bufferevent_socket_new(s->srv->base, -1,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (s->bev == NULL) {
 		set_last(s, "4.3.0", "cannot create a socket");
@@ -497,7 +512,7 @@ try_connect(struct sess *s)
 		return;
 	}
 	bufferevent_setcb(s->bev, sess_read_cb, NULL, sess_event_cb, s);
-	bufferevent_set_timeouts(s->bev, &G.connect_tv, &G.connect_tv);
+	bufferevent_set_timeouts(s->bev, &s->mc->connect_tv, &s->mc->connect_tv);
 	set_state(s, SC_CONNECT);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&a->ss, (int)a->sslen) < 0) {
@@ -542,7 +557,7 @@ sess_run(struct sess *s)
 	s->dest->active++;
 	s->counted = true;
 	set_state(s, SC_RESOLVE);
-	s->rq = route_resolve(G.res, &s->job->hop, resolve_cb, s);
+	s->rq = route_resolve(s->mc->res, &s->job->hop, resolve_cb, s);
 }
 
 /* A job ends: free its slot and start the next waiting job of the destination. */
@@ -570,7 +585,7 @@ dest_release(struct sess *s)
 		d->active--;
 		s->counted = false;
 	}
-	while (!G.stopping && d->active < G.limit && (w = d->wait_head) != NULL) {
+	while (!s->mc->stopping && d->active < s->mc->limit && (w = d->wait_head) != NULL) {
 		d->wait_head = w->wnext;
 		if (d->wait_head == NULL)
 			d->wait_tail = &d->wait_head;
@@ -585,7 +600,7 @@ dest_release(struct sess *s)
 		sess_run(w);
 	}
 	if (d->active == 0 && d->wait_head == NULL && d->dead_until <= time(NULL)) {
-		for (dp = &G.dests; *dp != NULL; dp = &(*dp)->next)
+		for (dp = &s->mc->dests; *dp != NULL; dp = &(*dp)->next)
 			if (*dp == d) {
 				*dp = d->next;
 				break;
@@ -595,14 +610,17 @@ dest_release(struct sess *s)
 }
 
 void
-smtpc_start(struct server *srv, struct smtpc_job *job,
+smtpc_send(struct server *srv, struct smtpc_job *job,
     void (*done)(struct smtpc_job *job, void *arg), void *arg)
 {
+	struct smtpc	*mc = srv->smtpc;
 	struct sess	*s = xcalloc(1, sizeof(*s));
 	struct dest	*d;
 	size_t		 i;
 	char		 key[ROUTE_KEY_MAX];
 
+	s->mc = mc != NULL && mc->res != NULL ? mc : NULL;
+	s->srv = srv;
 	s->job = job;
 	s->done = done;
 	s->arg = arg;
@@ -621,16 +639,19 @@ smtpc_start(struct server *srv, struct smtpc_job *job,
 		r->dsn[0] = r->text[0] = r->diag[0] = '\0';
 		r->remote = false;
 	}
-	s->next = G.sessions;
+	server_busy(srv);
+	if (s->mc == NULL) {
+		set_last(s, "4.3.2", "smtp client not initialised");
+		sess_finish(s);
+		return;
+	}
+	s->next = mc->sessions;
 	if (s->next != NULL)
 		s->next->prevp = &s->next;
-	s->prevp = &G.sessions;
-	G.sessions = s;
-	server_busy(srv);
-
-	if (!G.init || G.stopping || job->nrcpt == 0) {
-		set_last(s, "4.3.2", G.init ? "delivery aborted: shutting down" :
-		    "smtp client not initialised");
+	s->prevp = &mc->sessions;
+	mc->sessions = s;
+	if (mc->stopping || job->nrcpt == 0) {
+		set_last(s, "4.3.2", "delivery aborted: shutting down");
 		sess_finish(s);
 		return;
 	}
@@ -638,18 +659,18 @@ smtpc_start(struct server *srv, struct smtpc_job *job,
 		str_copy(key, job->key, sizeof(key));
 	else
 		route_hop_key(&job->hop, key, sizeof(key));
-	for (d = G.dests; d != NULL; d = d->next)
+	for (d = s->mc->dests; d != NULL; d = d->next)
 		if (strcmp(d->key, key) == 0)
 			break;
 	if (d == NULL) {
 		d = xcalloc(1, sizeof(*d));
 		str_copy(d->key, key, sizeof(d->key));
 		d->wait_tail = &d->wait_head;
-		d->next = G.dests;
-		G.dests = d;
+		d->next = s->mc->dests;
+		s->mc->dests = d;
 	}
 	s->dest = d;
-	if (d->active >= G.limit && d->dead_until <= time(NULL)) {
+	if (d->active >= s->mc->limit && d->dead_until <= time(NULL)) {
 		s->queued = true;
 		*d->wait_tail = s;
 		d->wait_tail = &s->wnext;
@@ -665,7 +686,7 @@ smtpc_cancel(struct smtpc_job *job)
 
 	if (s == NULL)
 		return;
-	server_idle(G.srv);
+	server_idle(s->srv);
 	s->job = NULL;
 	job->priv = NULL;
 	sess_free(s);
@@ -848,14 +869,14 @@ static void
 send_ehlo(struct sess *s)
 {
 	s->esmtp = s->pipelining = s->starttls = s->dsn = s->eightbit = s->utf8 = false;
-	send_line(s, "EHLO %s", G.helo);
+	send_line(s, "EHLO %s", s->mc->helo);
 	set_state(s, SC_EHLO);
 }
 
 static void
 after_ehlo(struct sess *s)
 {
-	if (s->starttls && !s->tls_on && !s->notls && G.tls != NULL) {
+	if (s->starttls && !s->tls_on && !s->notls && s->mc->tls != NULL) {
 		send_line(s, "STARTTLS");
 		set_state(s, SC_STARTTLS);
 		return;
@@ -909,7 +930,7 @@ trans_reply(struct sess *s, int code, const char *text)
 			s->cr = false;
 			set_state(s, SC_BODY);
 			/* No reply is due while we stream: no read timeout. */
-			bufferevent_set_timeouts(s->bev, NULL, &G.reply_tv);
+			bufferevent_set_timeouts(s->bev, NULL, &s->mc->reply_tv);
 			bufferevent_setwatermark(s->bev, EV_WRITE, BODY_CHUNK, 0);
 			bufferevent_setcb(s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
 			body_fill(s);
@@ -977,7 +998,7 @@ start_tls(struct sess *s)
 	 * must never count as coming over TLS. */
 	evbuffer_drain(bufferevent_get_input(s->bev),
 	    evbuffer_get_length(bufferevent_get_input(s->bev)));
-	tls = tls_wrap_client(G.tls, G.srv->base, s->bev, -1, s->rr->addrs[s->ai].host);
+	tls = tls_wrap_client(s->mc->tls, s->srv->base, s->bev, -1, s->rr->addrs[s->ai].host);
 	if (tls == NULL) {
 		set_last(s, "4.7.0", "cannot start TLS with %s", s->peer);
 		conn_failed(s, "TLS setup failed");
@@ -988,7 +1009,7 @@ start_tls(struct sess *s)
 	s->tls_on = true;
 	set_state(s, SC_TLS);
 	bufferevent_setcb(tls, sess_read_cb, NULL, sess_event_cb, s);
-	bufferevent_set_timeouts(tls, &G.connect_tv, &G.connect_tv);
+	bufferevent_set_timeouts(tls, &s->mc->connect_tv, &s->mc->connect_tv);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 }
 
@@ -1018,7 +1039,7 @@ on_reply(struct sess *s, int code, const char *text)
 			s->esmtp = true;
 			after_ehlo(s);
 		} else {
-			send_line(s, "HELO %s", G.helo);
+			send_line(s, "HELO %s", s->mc->helo);
 			set_state(s, SC_HELO);
 		}
 		break;
@@ -1122,9 +1143,9 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		if (s->state == SC_CONNECT) {
 			set_state(s, SC_GREET);
-			bufferevent_set_timeouts(bev, &G.reply_tv, &G.reply_tv);
+			bufferevent_set_timeouts(bev, &s->mc->reply_tv, &s->mc->reply_tv);
 		} else if (s->state == SC_TLS) {
-			bufferevent_set_timeouts(bev, &G.reply_tv, &G.reply_tv);
+			bufferevent_set_timeouts(bev, &s->mc->reply_tv, &s->mc->reply_tv);
 			send_ehlo(s);
 		}
 		return;
@@ -1224,7 +1245,7 @@ body_fill(struct sess *s)
 			evbuffer_add(out, s->xbuf, o + 3);
 			set_state(s, SC_DOT);
 			bufferevent_setcb(s->bev, sess_read_cb, NULL, sess_event_cb, s);
-			bufferevent_set_timeouts(s->bev, &G.reply_tv, &G.reply_tv);
+			bufferevent_set_timeouts(s->bev, &s->mc->reply_tv, &s->mc->reply_tv);
 			return;
 		}
 		want = (size_t)(s->job->len - s->pos) < BODY_CHUNK ?

@@ -36,7 +36,7 @@
  * <last reason>" until then, or until smtpc_flush_backoff().
  *
  * Threads: everything runs on the loop thread of the server given to
- * smtpc_init().
+ * smtpc_init().  The module object is the daemon context's srv->smtpc.
  */
 #ifndef LB_MTA_CLIENT_H
 #define LB_MTA_CLIENT_H
@@ -112,34 +112,40 @@ struct smtpc_job {
 	void			*priv;
 };
 
-/*
- * Set up the client for srv (once per process): TLS client context,
- * resolver (dns_resolver), timeouts and limits from c (copied; a reload
- * hook re-reads conf_current() later), and a stop hook that ends every
- * job (recipients deferred "4.3.2 shutting down", done() called).
- * Returns 0 or -1 with *err_r allocated.
- */
-int		 smtpc_init(struct server *srv, const struct conf *c, char **err_r);
-/* Free everything (after the loop has stopped; jobs still running are
- * dropped without done()).  Harmless when not initialised. */
-void		 smtpc_shutdown(void);
+struct smtpc;
 
 /*
- * Start delivering job (or queue it behind the destination's concurrency
- * limit).  The rcpts' outputs are reset.  done(job, arg) runs exactly once
- * on the loop thread, never from inside smtpc_start(), with every
- * recipient DELIVERED, DEFERRED or BOUNCED; afterwards the client holds no
- * reference to job, which the caller then frees.  srv must be the server
- * given to smtpc_init().
+ * The module's steps (their meaning: net/server.h).
+ * init: allocate for srv, timeouts and limits copied from c.  Never fails.
+ * start: the resolver (dns_resolver of the current conf) and the TLS
+ *   client context; a reload hook re-reads conf_current() later.  0, or -1
+ *   with *err_r allocated.
+ * stop: end every job (recipients deferred "4.3.2 shutting down", done()
+ *   called from the loop) and refuse new ones the same way.  Accepts NULL.
+ * free: after the loop has stopped; jobs still running are dropped without
+ *   done().  Accepts NULL / *mcp == NULL.
  */
-void		 smtpc_start(struct server *srv, struct smtpc_job *job,
+struct smtpc	*smtpc_init(struct server *srv, const struct conf *c);
+int		 smtpc_start(struct smtpc *mc, char **err_r);
+void		 smtpc_stop(struct smtpc *mc);
+void		 smtpc_free(struct smtpc **mcp);
+
+/*
+ * Start delivering job through srv->smtpc (or queue it behind the
+ * destination's concurrency limit).  The rcpts' outputs are reset.
+ * done(job, arg) runs exactly once on the loop thread, never from inside
+ * smtpc_send(), with every recipient DELIVERED, DEFERRED or BOUNCED;
+ * afterwards the client holds no reference to job, which the caller then
+ * frees.  Without a started client every recipient is deferred.
+ */
+void		 smtpc_send(struct server *srv, struct smtpc_job *job,
 		    void (*done)(struct smtpc_job *job, void *arg), void *arg);
 
 /* Abort a started job; done() is not called.  Harmless after done(). */
 void		 smtpc_cancel(struct smtpc_job *job);
 
-/* `queue flush`: forget dead destinations so the next jobs try at once. */
-void		 smtpc_flush_backoff(void);
+/* `queue flush`: forget dead destinations so the next jobs try at once.  Accepts NULL. */
+void		 smtpc_flush_backoff(struct smtpc *mc);
 
 /*
  * Log recipient i's result, the Postfix way:

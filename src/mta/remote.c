@@ -128,7 +128,7 @@ route_cb(const struct route *r, void *arg)
 			job->rcpts[i].idx = d->idx[i];
 		}
 		d->started = true;
-		smtpc_start(d->rp->srv, job, smtpc_done_cb, d);
+		smtpc_send(d->rp->srv, job, smtpc_done_cb, d);
 		return;
 	case ROUTE_LOCAL:
 		set_all(d, SPOOL_R_DEFERRED, "4.3.5 transport virtual:/local: names a domain that is not hosted here");

@@ -108,7 +108,7 @@ struct route_result {
  * The resolver used by route_resolve(): nameserver from `dns_resolver`
  * ("ADDR", "ADDR:PORT", "[ADDR]:PORT" for IPv6) or else the first
  * nameserver of /etc/resolv.conf (else 127.0.0.1:53).  Created by
- * smtpc_init() (client.h); exposed for tests.  Returns 0 or -1 with
+ * smtpc_start() (client.h); exposed for tests.  Returns 0 or -1 with
  * *err_r allocated (bad dns_resolver value).
  */
 struct route_resolver;

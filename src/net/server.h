@@ -1,7 +1,31 @@
 /*
- * The running daemon's shared context: the event loop, the worker pool and
- * the hooks services register to hear about reload and stop.  There is one
- * per process (serve creates it); protocol sessions keep a pointer to it.
+ * The daemon context: one per process (serve creates it), the only place
+ * the running daemon's state hangs from.  It holds the event loop, the
+ * worker pool, the hooks modules register for reload and stop, the session
+ * registry, and one pointer per module.  The module types are opaque here
+ * so net/ includes no protocol folder; cli/services.c fills them.
+ *
+ * Every module has the same four steps, with the same meaning everywhere:
+ *   X_init   allocate from the config, before the privilege drop (keys,
+ *            certificates and listeners are read/bound then); no I/O on
+ *            files the daemon owns, no events started.
+ *   X_start  begin serving, after the drop and with the pool running:
+ *            timers, inotify watches, spool recovery, reload/stop hooks.
+ *   X_stop   stop taking new work and wind down gracefully: in-flight work
+ *            finishes or is safely abandoned (it may keep srv->busy > 0);
+ *            memory stays.  Runs from the stop hooks on SIGTERM/SIGINT.
+ *   X_free   release memory, after the loop has ended; void X_free(X **),
+ *            accepting NULL and setting the pointer to NULL.
+ * The shapes: struct X *X_init(srv, conf[, err_r]) (NULL + *err_r when it
+ * can fail), int X_start(X *, err_r), void X_stop(X *) (accepts NULL).
+ * A module without work of its own in a step has no function for it (POP3
+ * keeps no module state: its sessions are in the registry).
+ *
+ * TODO(smtp): the SMTP server plugs in the same way: struct smtpd *
+ * smtpd_init(srv, conf, err_r) sets srv->smtpd, smtpd_stop(srv->smtpd)
+ * replaces smtpd_shutdown(), smtpd_free(&srv->smtpd) the argument-less
+ * smtpd_free(); smtp/txn.c commits with qmgr_syncer(srv->qmgr) and submits
+ * with qmgr_submit(srv->qmgr, ...), after which qmgr_global goes.
  */
 #ifndef LB_NET_SERVER_H
 #define LB_NET_SERVER_H
@@ -13,6 +37,10 @@ struct pool;
 struct conf;
 struct tls_ctx;
 struct session_reg;
+struct smtpd;
+struct smtpc;
+struct qmgr;
+struct pickup;
 
 struct server_hook {
 	struct server_hook	*next;
@@ -27,6 +55,11 @@ struct server {
 	struct server_hook	*on_reload;	/* after a new conf is current */
 	struct server_hook	*on_stop;	/* stop accepting, finish or abandon work */
 	struct session_reg	*sessions;	/* every protocol session (net/session.h) */
+	/* The modules (see the steps above); NULL when not running. */
+	struct smtpd		*smtpd;		/* SMTP server, smtp/server.h (TODO(smtp)) */
+	struct smtpc		*smtpc;		/* outbound SMTP client, mta/client.h */
+	struct qmgr		*qmgr;		/* queue manager + its syncer, queue/manager.h */
+	struct pickup		*pickup;	/* maildrop pickup, queue/pickup.h */
 	bool			 stopping;
 	unsigned		 busy;		/* in-flight work that delays the exit */
 };

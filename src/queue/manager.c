@@ -39,6 +39,10 @@ struct qentry {
 struct qmgr {
 	struct server	*srv;
 	char		*qdir;
+	unsigned	 gen;		/* bumped when a reload moves qdir */
+	struct spool_syncer *syncer;	/* group commit for qdir (atomic pointer) */
+	struct spool_syncer *retired[8];	/* older ones: commits may still use them */
+	unsigned	 nretired;
 	struct qentry	*ready_head, *ready_tail;
 	struct qentry	*inflight;	/* list */
 	struct qentry	*deferred;	/* list */
@@ -55,6 +59,7 @@ struct qjob {
 	const struct conf	*c;
 	struct deliver_pass	*p;		/* set when remote recipients wait */
 	struct deliver_outcome	 out;
+	unsigned		 gen;		/* q->gen when started */
 };
 
 struct qmgr *qmgr_global;
@@ -153,7 +158,10 @@ job_done(void *arg)
 	e = list_take(&q->inflight, j->e->qid);
 	q->active--;
 	server_idle(q->srv);
-	if (e != NULL) {
+	if (e != NULL && j->gen != q->gen) {
+		/* queue_directory moved meanwhile: the message stays in the old one. */
+		free(e);
+	} else if (e != NULL) {
 		if (j->out.done && !e->again)
 			free(e);
 		else if (e->again) {
@@ -212,6 +220,7 @@ qmgr_kick(struct qmgr *q)
 		j->q = q;
 		j->e = e;
 		j->c = conf_current();
+		j->gen = q->gen;
 		e->next = q->inflight;
 		q->inflight = e;
 		q->active++;
@@ -268,7 +277,7 @@ qmgr_flush(struct qmgr *q)
 	struct qentry *e;
 
 	log_info("qmgr: flush: retrying every deferred message now");
-	smtpc_flush_backoff();
+	smtpc_flush_backoff(q->srv->smtpc);
 	while ((e = q->deferred) != NULL) {
 		q->deferred = e->next;
 		e->force = true;
@@ -343,39 +352,119 @@ watch(struct qmgr *q)
 	return 0;
 }
 
-struct qmgr *
-qmgr_start(struct server *srv, char **err_r)
+static void
+list_free(struct qentry *e)
 {
-	const struct conf	*c = conf_current();
-	struct qmgr		*q = xcalloc(1, sizeof(*q));
-	struct timeval		 tv = { QMGR_TICK_SECONDS, 0 };
-	int			 removed;
+	while (e != NULL) {
+		struct qentry *n = e->next;
+		free(e);
+		e = n;
+	}
+}
+
+/* Recover the spool in q->qdir, watch it and schedule what it holds. */
+static int
+open_dir(struct qmgr *q, char **err_r)
+{
+	if (spool_recover(q->qdir, 0) < 0) {
+		*err_r = xasprintf("queue_directory %s: %s", q->qdir, strerror(errno));
+		return -1;
+	}
+	if (watch(q) < 0) {
+		*err_r = xasprintf("cannot watch queue_directory %s", q->qdir);
+		return -1;
+	}
+	if (spool_list(q->qdir, recover_one, q) < 0) {
+		*err_r = xasprintf("cannot list %s/queue: %s", q->qdir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+unwatch(struct qmgr *q)
+{
+	if (q->ino_ev)
+		event_free(q->ino_ev);
+	q->ino_ev = NULL;
+	if (q->ino_fd >= 0)
+		close(q->ino_fd);
+	q->ino_fd = -1;
+}
+
+/*
+ * SIGHUP moved queue_directory: serve the new one from now on.  Messages
+ * waiting in the old one stay there (a later restart or reload back picks
+ * them up); jobs in flight finish against it.  SMTP commits follow through
+ * qmgr_syncer(); the old syncer is kept until qmgr_free for commits still
+ * holding it.
+ */
+static void
+reload_hook(void *arg)
+{
+	struct qmgr	*q = arg;
+	const char	*nd = conf_str(conf_current(), CK_QUEUE_DIRECTORY);
+	char		*old, *err = NULL;
+
+	if (q->stopping || strcmp(nd, q->qdir) == 0)
+		return;
+	old = q->qdir;
+	q->qdir = xstrdup(nd);
+	q->gen++;
+	unwatch(q);
+	list_free(q->ready_head);
+	q->ready_head = q->ready_tail = NULL;
+	list_free(q->deferred);
+	q->deferred = NULL;
+	/* A stale syncer stays correct (spool_commit fsyncs the writer's own
+	 * directory), so when no slot is left the old one simply stays. */
+	if (q->nretired < sizeof(q->retired) / sizeof(q->retired[0])) {
+		q->retired[q->nretired++] = q->syncer;
+		__atomic_store_n(&q->syncer, spool_syncer_new(q->qdir), __ATOMIC_RELEASE);
+	}
+	if (open_dir(q, &err) < 0) {
+		log_warnx("qmgr: %s; new mail is not delivered until it is fixed", err);
+		free(err);
+	} else
+		log_info("qmgr: queue_directory %s -> %s (messages left in the old one wait for it)",
+		    old, q->qdir);
+	free(old);
+	qmgr_kick(q);
+}
+
+struct qmgr *
+qmgr_init(struct server *srv, const struct conf *c)
+{
+	struct qmgr *q = xcalloc(1, sizeof(*q));
 
 	q->srv = srv;
 	q->qdir = xstrdup(conf_str(c, CK_QUEUE_DIRECTORY));
 	q->max_active = (unsigned)conf_int(c, CK_WORKER_THREADS) * 2;
 	q->ino_fd = -1;
-	if ((removed = spool_recover(q->qdir, 0)) < 0) {
-		*err_r = xasprintf("queue_directory %s: %s", q->qdir, strerror(errno));
-		qmgr_free(&q);
-		return NULL;
-	}
-	if (watch(q) < 0) {
-		*err_r = xasprintf("cannot watch queue_directory %s", q->qdir);
-		qmgr_free(&q);
-		return NULL;
-	}
-	if (spool_list(q->qdir, recover_one, q) < 0) {
-		*err_r = xasprintf("cannot list %s/queue: %s", q->qdir, strerror(errno));
-		qmgr_free(&q);
-		return NULL;
-	}
-	q->tick = event_new(srv->base, -1, EV_PERSIST, tick_cb, q);
+	q->syncer = spool_syncer_new(q->qdir);
+	return q;
+}
+
+int
+qmgr_start(struct qmgr *q, char **err_r)
+{
+	struct timeval tv = { QMGR_TICK_SECONDS, 0 };
+
+	if (open_dir(q, err_r) < 0)
+		return -1;
+	q->tick = event_new(q->srv->base, -1, EV_PERSIST, tick_cb, q);
 	event_add(q->tick, &tv);
+	server_hook_reload(q->srv, reload_hook, q);
 	qmgr_global = q;
 	qmgr_kick(q);
 	log_info("qmgr: started queue_directory=%s", q->qdir);
-	return q;
+	return 0;
+}
+
+struct spool_syncer *
+qmgr_syncer(struct qmgr *q)
+{
+	return q == NULL ? NULL : __atomic_load_n(&q->syncer, __ATOMIC_ACQUIRE);
 }
 
 void
@@ -390,20 +479,11 @@ qmgr_stop(struct qmgr *q)
 		event_del(q->ino_ev);
 }
 
-static void
-list_free(struct qentry *e)
-{
-	while (e != NULL) {
-		struct qentry *n = e->next;
-		free(e);
-		e = n;
-	}
-}
-
 void
 qmgr_free(struct qmgr **qp)
 {
-	struct qmgr *q = *qp;
+	struct qmgr	*q = *qp;
+	unsigned	 i;
 
 	if (q == NULL)
 		return;
@@ -414,10 +494,10 @@ qmgr_free(struct qmgr **qp)
 	list_free(q->deferred);
 	if (q->tick)
 		event_free(q->tick);
-	if (q->ino_ev)
-		event_free(q->ino_ev);
-	if (q->ino_fd >= 0)
-		close(q->ino_fd);
+	unwatch(q);
+	spool_syncer_free(&q->syncer);
+	for (i = 0; i < q->nretired; i++)
+		spool_syncer_free(&q->retired[i]);
 	free(q->qdir);
 	xfree(qp);
 }

@@ -17,17 +17,37 @@
 struct server;
 struct qmgr;
 
-/* Create, recover the spool and schedule everything in it.  NULL + *err_r on failure. */
-struct qmgr	*qmgr_start(struct server *srv, char **err_r);
+struct conf;
+struct spool_syncer;
+
+/* init: allocate from c (queue_directory, worker_threads); nothing touched on disk. */
+struct qmgr	*qmgr_init(struct server *srv, const struct conf *c);
+/*
+ * start (after the privilege drop, pool running): recover the spool, watch
+ * it, schedule everything in it, follow reloads that move queue_directory.
+ * 0, or -1 with *err_r allocated.
+ */
+int		 qmgr_start(struct qmgr *q, char **err_r);
+/*
+ * The group-commit syncer for the current queue_directory, for writers on
+ * any thread (spool_commit).  Replaced when a reload moves the directory;
+ * the old one stays valid until qmgr_free.  NULL when q is NULL.
+ */
+struct spool_syncer *qmgr_syncer(struct qmgr *q);
 /* A message was just committed: deliver it now. */
 void		 qmgr_submit(struct qmgr *q, const char *qid);
 /* Retry every deferred message now (queue flush). */
 void		 qmgr_flush(struct qmgr *q);
-/* Stop taking new work; jobs in flight finish (server busy count). */
+/* stop: take no new work; jobs in flight finish (server busy count). */
 void		 qmgr_stop(struct qmgr *q);
+/* free: after the loop ended; accepts NULL. */
 void		 qmgr_free(struct qmgr **q);
 
-/* The daemon's queue manager, for protocol modules (NULL when not running). */
+/*
+ * The daemon's queue manager (NULL when not running).  Deprecated: it is
+ * srv->qmgr in the daemon context (net/server.h); kept only until
+ * smtp/txn.c reads srv->qmgr (TODO(smtp): switch, then delete this).
+ */
 extern struct qmgr *qmgr_global;
 
 #endif

@@ -45,6 +45,7 @@ struct pickup {
 struct pickup_job {
 	struct pickup	*p;
 	char		*qdir, *host;
+	char		*dir;		/* qdir/maildrop: the watch may move meanwhile */
 	off_t		 max;
 	bool		 more;		/* the batch was full */
 };
@@ -54,7 +55,7 @@ static void scan_submit(struct pickup *p);
 static void
 to_corrupt(const struct pickup_job *j, const char *name, const char *why)
 {
-	char	*from = xasprintf("%s/%s", j->p->dir, name);
+	char	*from = xasprintf("%s/%s", j->dir, name);
 	char	*to = xasprintf("%s/corrupt/maildrop.%s", j->qdir, name);
 
 	log_warnx("pickup: %s: %s; moved to %s", from, why, to);
@@ -121,12 +122,12 @@ pickup_one(const struct pickup_job *j, int dfd, const char *name)
 	getpwuid_r(st.st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp);
 	if (drop_enqueue(j->qdir, j->host, st.st_uid, pwp ? pwp->pw_name : NULL, &m, qid) < 0) {
 		/* The file stays: the next scan retries (disk full, ...). */
-		log_warn("pickup: %s/%s: cannot queue", j->p->dir, name);
+		log_warn("pickup: %s/%s: cannot queue", j->dir, name);
 	} else {
 		log_info("pickup qid=%s: uid=%ld from=<%s> nrcpt=%zu", qid, (long)st.st_uid,
 		    m.sender, m.nrcpt);
 		if (unlinkat(dfd, name, 0) != 0)
-			log_warn("pickup: cannot remove %s/%s (it may be queued twice)", j->p->dir, name);
+			log_warn("pickup: cannot remove %s/%s (it may be queued twice)", j->dir, name);
 	}
 	drop_msg_clear(&m);
 	free(data);
@@ -136,14 +137,14 @@ static void
 scan_work(void *arg)
 {
 	struct pickup_job	*j = arg;
-	DIR			*d = opendir(j->p->dir);
+	DIR			*d = opendir(j->dir);
 	struct dirent		*de;
 	struct stat		 st;
 	unsigned		 n = 0;
 
 	if (d == NULL) {
 		if (errno != ENOENT)
-			log_warn("pickup: %s", j->p->dir);
+			log_warn("pickup: %s", j->dir);
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -175,6 +176,7 @@ scan_done(void *arg)
 	if (j->more)
 		p->again = true;
 	free(j->qdir);
+	free(j->dir);
 	free(j->host);
 	free(j);
 	server_idle(p->srv);
@@ -199,6 +201,7 @@ scan_submit(struct pickup *p)
 	j = xcalloc(1, sizeof(*j));
 	j->p = p;
 	j->qdir = xstrdup(conf_str(c, CK_QUEUE_DIRECTORY));
+	j->dir = xasprintf("%s/%s", j->qdir, DROP_SUBDIR);
 	j->host = xstrdup(conf_str(c, CK_MYHOSTNAME));
 	j->max = (off_t)conf_int(c, CK_MESSAGE_SIZE_LIMIT);
 	server_busy(p->srv);
@@ -221,32 +224,84 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	scan_submit(arg);
 }
 
-struct pickup *
-pickup_start(struct server *srv, char **err_r)
+/* Watch p->dir; an instance without a maildrop gets no watch. */
+static int
+watch(struct pickup *p, char **err_r)
 {
-	struct pickup	*p = xcalloc(1, sizeof(*p));
-	struct timeval	 tv = { PICKUP_RESCAN_SECONDS, 0 };
-	struct stat	 st;
+	struct stat st;
 
-	p->srv = srv;
-	p->ino_fd = -1;
-	p->dir = xasprintf("%s/%s", conf_str(conf_current(), CK_QUEUE_DIRECTORY), DROP_SUBDIR);
 	if (stat(p->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		log_debug("pickup: no %s; local users other than the mail owner cannot submit", p->dir);
-		return p;
+		return 0;
 	}
 	p->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (p->ino_fd < 0 || inotify_add_watch(p->ino_fd, p->dir, IN_MOVED_TO) < 0) {
 		*err_r = xasprintf("cannot watch %s: %s", p->dir, strerror(errno));
-		pickup_free(&p);
-		return NULL;
+		return -1;
 	}
-	p->ino_ev = event_new(srv->base, p->ino_fd, EV_READ | EV_PERSIST, inotify_cb, p);
+	p->ino_ev = event_new(p->srv->base, p->ino_fd, EV_READ | EV_PERSIST, inotify_cb, p);
 	event_add(p->ino_ev, NULL);
-	p->tick = event_new(srv->base, -1, EV_PERSIST, tick_cb, p);
-	event_add(p->tick, &tv);
+	return 0;
+}
+
+static void
+unwatch(struct pickup *p)
+{
+	if (p->ino_ev)
+		event_free(p->ino_ev);
+	p->ino_ev = NULL;
+	if (p->ino_fd >= 0)
+		close(p->ino_fd);
+	p->ino_fd = -1;
+}
+
+/* SIGHUP moved queue_directory: watch the new maildrop (scans read the conf). */
+static void
+reload_hook(void *arg)
+{
+	struct pickup	*p = arg;
+	char		*nd = xasprintf("%s/%s", conf_str(conf_current(), CK_QUEUE_DIRECTORY),
+			    DROP_SUBDIR);
+	char		*err = NULL;
+
+	if (p->stopping || strcmp(nd, p->dir) == 0) {
+		free(nd);
+		return;
+	}
+	unwatch(p);
+	free(p->dir);
+	p->dir = nd;
+	if (watch(p, &err) < 0) {
+		log_warnx("pickup: %s; found by the periodic scan only", err);
+		free(err);
+	}
 	scan_submit(p);
+}
+
+struct pickup *
+pickup_init(struct server *srv, const struct conf *c)
+{
+	struct pickup *p = xcalloc(1, sizeof(*p));
+
+	p->srv = srv;
+	p->ino_fd = -1;
+	p->dir = xasprintf("%s/%s", conf_str(c, CK_QUEUE_DIRECTORY), DROP_SUBDIR);
 	return p;
+}
+
+int
+pickup_start(struct pickup *p, char **err_r)
+{
+	struct timeval tv = { PICKUP_RESCAN_SECONDS, 0 };
+
+	if (watch(p, err_r) < 0)
+		return -1;
+	/* The tick also finds a maildrop that appears later. */
+	p->tick = event_new(p->srv->base, -1, EV_PERSIST, tick_cb, p);
+	event_add(p->tick, &tv);
+	server_hook_reload(p->srv, reload_hook, p);
+	scan_submit(p);
+	return 0;
 }
 
 void
@@ -268,12 +323,9 @@ pickup_free(struct pickup **pp)
 
 	if (p == NULL)
 		return;
-	if (p->ino_ev)
-		event_free(p->ino_ev);
 	if (p->tick)
 		event_free(p->tick);
-	if (p->ino_fd >= 0)
-		close(p->ino_fd);
+	unwatch(p);
 	free(p->dir);
 	xfree(pp);
 }

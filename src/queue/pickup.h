@@ -10,13 +10,18 @@
 struct server;
 struct pickup;
 
+struct conf;
+
+/* init: allocate from c (queue_directory); nothing touched yet. */
+struct pickup	*pickup_init(struct server *srv, const struct conf *c);
 /*
- * Start watching QDIR/maildrop (queue_directory of the current conf).  An
- * instance without a maildrop (made by a non-root user) gets a pickup that
- * does nothing.  Returns NULL only for an inotify failure (*err_r set).
+ * start (after the privilege drop, pool running): watch QDIR/maildrop, scan
+ * it now and once a minute, follow reloads that move queue_directory.  An
+ * instance without a maildrop (made by a non-root user) only scans, finding
+ * nothing.  0, or -1 for an inotify failure (*err_r set).
  */
-struct pickup	*pickup_start(struct server *srv, char **err_r);
-void		 pickup_stop(struct pickup *p);	/* no new scans */
-void		 pickup_free(struct pickup **pp);	/* after the pool has drained */
+int		 pickup_start(struct pickup *p, char **err_r);
+void		 pickup_stop(struct pickup *p);	/* stop: no new scans */
+void		 pickup_free(struct pickup **pp);	/* free: after the pool has drained */
 
 #endif

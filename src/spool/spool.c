@@ -49,7 +49,8 @@ struct spool_writer {
 struct spool_syncer {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	char		*dir;
+	char		*qdir;		/* queue_directory it serves (never changes) */
+	char		*dir;		/* qdir/queue, the directory fsynced */
 	uint64_t	 req_gen;	/* last generation handed to a waiter */
 	uint64_t	 done_gen;	/* generations covered by a finished fsync */
 	uint64_t	 err_gen;	/* generations up to here got err */
@@ -527,7 +528,9 @@ spool_commit(struct spool_writer **wp, struct spool_syncer *sy, char qid_r[SPOOL
 	}
 	free(w->tmppath);
 	w->tmppath = NULL;	/* from here on abort must not unlink */
-	if (sy != NULL)
+	/* A syncer serves one queue_directory: after a reload moved it, a
+	 * commit into the new one must fsync that, not share the old fsync. */
+	if (sy != NULL && strcmp(sy->qdir, w->qdir) == 0)
 		r = syncer_sync(sy);
 	else {
 		qdir = spool_path(w->qdir, "queue", NULL, NULL);
@@ -564,6 +567,7 @@ spool_syncer_new(const char *qdir)
 
 	pthread_mutex_init(&sy->mu, NULL);
 	pthread_cond_init(&sy->cv, NULL);
+	sy->qdir = xstrdup(qdir);
 	sy->dir = spool_path(qdir, "queue", NULL, NULL);
 	return sy;
 }
@@ -577,6 +581,7 @@ spool_syncer_free(struct spool_syncer **syp)
 		return;
 	pthread_mutex_destroy(&sy->mu);
 	pthread_cond_destroy(&sy->cv);
+	free(sy->qdir);
 	free(sy->dir);
 	free(sy);
 	*syp = NULL;

@@ -195,7 +195,10 @@ void		 spool_abort(struct spool_writer **wp);
  * Group commit of the queue/ directory fsync: each spool_commit() with the
  * same syncer waits for an fsync that started after its rename, and one
  * fsync serves every commit that was waiting.  No extra thread: the first
- * waiter does the fsync.  Free only when no commit uses it.
+ * waiter does the fsync.  A syncer serves the queue_directory it was made
+ * for: a writer created in another one (queue_directory changed by a
+ * reload) is committed with its own directory fsync, so a stale syncer is
+ * slower, never wrong.  Free only when no commit uses it.
  */
 struct spool_syncer *spool_syncer_new(const char *qdir);
 void		 spool_syncer_free(struct spool_syncer **syp);

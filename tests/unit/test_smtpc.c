@@ -415,8 +415,8 @@ test_basic(bool pipelining)
 	sink_start(&k);
 	job_init(&job, "127.0.0.1", k.port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
-	t_int(rc[0].status, SMTPC_PENDING);	/* done() never from inside smtpc_start */
+	smtpc_send(&srv, &job, job_done, NULL);
+	t_int(rc[0].status, SMTPC_PENDING);	/* done() never from inside smtpc_send */
 	run();
 	check_three(&job);
 	t_int(k.nconn, 1);
@@ -449,7 +449,7 @@ test_starttls(void)
 	sink_start(&k);
 	job_init(&job, "127.0.0.1", k.port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	check_three(&job);
 	t_ok(k.saw_tls);
@@ -475,7 +475,7 @@ test_tls_fallback(void)
 	sink_start(&k);
 	job_init(&job, "127.0.0.1", k.port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	check_three(&job);
 	t_int(k.nconn, 2);
@@ -495,7 +495,7 @@ test_mx(const char *domain, enum smtpc_status want, const char *dsn)
 	rc[1].addr = "ok2@remote.test";
 	rc[2].addr = "ok3@remote.test";
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	for (int i = 0; i < 3; i++) {
 		if (!t_int(rc[i].status, want))
@@ -529,7 +529,7 @@ test_failures(void)
 	sink_start(&k);
 	job_init(&job, "127.0.0.1", k.port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	for (int i = 0; i < 3; i++) {
 		t_int(rc[i].status, SMTPC_BOUNCED);
@@ -546,7 +546,7 @@ test_failures(void)
 	sink_start(&k);
 	job_init(&job, "127.0.0.1", k.port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	for (int i = 0; i < 3; i++)
 		t_int(rc[i].status, SMTPC_DEFERRED);
@@ -559,13 +559,13 @@ test_failures(void)
 	sink_start(&k);
 	job_init(&job, "127.0.0.1", k.port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	for (int i = 0; i < 3; i++)
 		t_int(rc[i].status, SMTPC_DEFERRED);
 	t_ok(strstr(rc[0].text, "refused to talk to me: 421 4.3.2 go away") != NULL);
 	sink_stop(&k);
-	smtpc_flush_backoff();
+	smtpc_flush_backoff(srv.smtpc);
 
 	/* too many reply lines: deferred, connection dropped */
 	memset(&k, 0, sizeof(k));
@@ -575,13 +575,13 @@ test_failures(void)
 	sink_start(&k);
 	job_init(&job, "127.0.0.1", k.port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	for (int i = 0; i < 3; i++)
 		t_int(rc[i].status, SMTPC_DEFERRED);
 	t_ok(strstr(rc[0].text, "too many lines") != NULL);
 	sink_stop(&k);
-	smtpc_flush_backoff();
+	smtpc_flush_backoff(srv.smtpc);
 
 	/* connection refused: a port nobody listens on */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -594,7 +594,7 @@ test_failures(void)
 	close(fd);
 	job_init(&job, "127.0.0.1", port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	for (int i = 0; i < 3; i++)
 		t_int(rc[i].status, SMTPC_DEFERRED);
@@ -603,11 +603,11 @@ test_failures(void)
 	/* the destination is now dead: the next job defers at once */
 	job_init(&job, "127.0.0.1", port, false);
 	pending = 1;
-	smtpc_start(&srv, &job, job_done, NULL);
+	smtpc_send(&srv, &job, job_done, NULL);
 	run();
 	t_int(rc[0].status, SMTPC_DEFERRED);
 	t_ok(strstr(rc[0].text, "delivery temporarily suspended") != NULL);
-	smtpc_flush_backoff();
+	smtpc_flush_backoff(srv.smtpc);
 }
 
 static void
@@ -665,7 +665,7 @@ test_big_and_concurrency(void)
 		jobs[i].len = len;
 		jobs[i].rcpts = &r[i];
 		jobs[i].nrcpt = 1;
-		smtpc_start(&srv, &jobs[i], job_done, NULL);
+		smtpc_send(&srv, &jobs[i], job_done, NULL);
 	}
 	run();
 	for (int i = 0; i < 4; i++)
@@ -779,8 +779,9 @@ main(void)
 		printf("tls: %s\n", err);
 		return 1;
 	}
-	t_ok(smtpc_init(&srv, c, &err) == 0);
 	conf_set_current(c);
+	srv.smtpc = smtpc_init(&srv, c);
+	t_ok(smtpc_start(srv.smtpc, &err) == 0);
 
 	snprintf(cpath, sizeof(cpath), "%s/msg", tmpdir);
 	fd = open(cpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -801,7 +802,8 @@ main(void)
 	test_failures();
 	test_big_and_concurrency();
 
-	smtpc_shutdown();
+	smtpc_free(&srv.smtpc);
+	t_ok(srv.smtpc == NULL);
 	close(fd);
 	event_free(dns);
 	tls_ctx_free(&server_tls);

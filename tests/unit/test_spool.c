@@ -767,6 +767,33 @@ test_syncer(void)
 	free(qdir);
 }
 
+/*
+ * queue_directory moved by a reload while a syncer for the old one is still
+ * in use: a commit into the new directory must fsync the new queue/ (before
+ * the fix it fsynced the old one, which here no longer exists: -1).
+ */
+static void
+test_syncer_other_dir(void)
+{
+	char			*old = mkqdir("sync-old"), *new = mkqdir("sync-new");
+	struct spool_syncer	*sy = spool_syncer_new(old);
+	struct thr_arg		 a = { .qdir = new, .sy = sy };
+	char			*p = xasprintf("%s/queue", old);
+	char			*gone = xasprintf("%s.gone", p);
+	int			 n = 0;
+
+	t_int(rename(p, gone), 0);
+	commit_thread(&a);
+	t_int(a.ok, 40);
+	t_int(spool_list(new, list_cb, &n), 0);
+	t_int(n, 40);
+	spool_syncer_free(&sy);
+	free(gone);
+	free(p);
+	free(old);
+	free(new);
+}
+
 int
 main(void)
 {
@@ -785,6 +812,7 @@ main(void)
 	test_prefixes();
 	test_list_recover();
 	test_syncer();
+	test_syncer_other_dir();
 	if (t_fail == 0) {
 		char *cmd = xasprintf("rm -rf '%s'", root);
 
