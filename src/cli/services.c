@@ -10,6 +10,7 @@
 #include "cli/services.h"
 #include "deliver/aliases.h"
 #include "directory/directory.h"
+#include "imap/imapd.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -78,6 +79,9 @@ services_init(struct server *srv, const struct conf *c, const struct service **s
 	add_service("submission", "submission_listen", NULL, false, smtpd_accept, &smtp_l[1]);
 	if (srv->tls != NULL)
 		add_service("submissions", "submissions_listen", NULL, true, smtpd_accept, &smtp_l[2]);
+	add_service("imap", "imap_listen", "imap_max_connections", false, imapd_accept, srv);
+	if (srv->tls != NULL)
+		add_service("imaps", "imaps_listen", "imaps_max_connections", true, imapd_accept, srv);
 	add_service("pop3", "pop3_listen", "pop3_max_connections", false, pop3d_accept, srv);
 	if (srv->tls != NULL)
 		add_service("pop3s", "pop3s_listen", "pop3s_max_connections", true, pop3d_accept, srv);
