@@ -138,6 +138,9 @@ void	imap_untagged(struct imap_client *c, const char *fmt, ...)
 void	imap_write(struct imap_client *c, const void *p, size_t n);
 /* The capability list for the current state, space separated, into out. */
 void	imap_capabilities(const struct imap_client *c, struct buf *out);
+/* The same from its inputs (unit tests): state, STARTTLS offered, plaintext login allowed. */
+void	imap_capability_list(enum imap_state st, bool tls_offer, bool plaintext_ok,
+	    struct buf *out);
 /* Flag-driven checks the table asks for (false: refused, already replied). */
 bool	imap_command_allowed(struct imap_client *c, const struct imap_command *def);
 

@@ -67,22 +67,29 @@ imap_command_find(const char *name, size_t len)
 }
 
 void
-imap_capabilities(const struct imap_client *c, struct buf *out)
+imap_capability_list(enum imap_state st, bool tls_offer, bool plaintext_ok, struct buf *out)
 {
 	size_t i;
 
 	(void)buf_addf(out, "IMAP4rev1");
 	for (i = 0; i < sizeof(capas) / sizeof(capas[0]); i++)
-		if (capas[i].states & IMAP_ST(c->state))
+		if (capas[i].states & IMAP_ST(st))
 			(void)buf_addf(out, " %s", capas[i].name);
-	if (c->state != IMAP_S_NOT_AUTH)
+	if (st != IMAP_S_NOT_AUTH)
 		return;
-	if (imap_tls_available(c))
+	if (tls_offer)
 		(void)buf_addf(out, " STARTTLS");
-	if (imap_plaintext_ok(c))
+	/* RFC 3501 §6.2.3: LOGINDISABLED where plaintext logins are refused. */
+	if (plaintext_ok)
 		(void)buf_addf(out, " AUTH=PLAIN AUTH=LOGIN");
 	else
 		(void)buf_addf(out, " LOGINDISABLED");
+}
+
+void
+imap_capabilities(const struct imap_client *c, struct buf *out)
+{
+	imap_capability_list(c->state, imap_tls_available(c), imap_plaintext_ok(c), out);
 }
 
 /* ---- replies ------------------------------------------------------- */

@@ -32,7 +32,7 @@ id_note(struct imap_client *c, const char *field, size_t flen, const char *val, 
 	if (have > 0)
 		*p++ = '/';
 	for (i = 0; i < vlen; i++)
-		*p++ = val[i] > ' ' && val[i] < 0x7f ? val[i] : '_';
+		*p++ = val[i] > ' ' && val[i] < 0x7f && val[i] != '"' && val[i] != '\\' ? val[i] : '_';
 	*p = '\0';
 }
 
