@@ -221,6 +221,25 @@ class ImapSessionTest(ImapBase):
         self.assertTrue(self.inst.wait_log('id "test/1.0"'))
         self.stop_clean()
 
+    def test_many_pipelined_replies_wait_for_the_client(self):
+        # 3,000 CAPABILITY answers (about 400 KB) outgrow the output high-water
+        # mark (256 KiB): input is no longer handed over until the client
+        # reads; nothing is lost and the order holds throughout.
+        self.start()
+        s, f, _ = self.raw("imaps")
+        n = 3000
+        s.sendall(b"".join(b"t%d CAPABILITY\r\n" % i for i in range(n)) + b"z LOGOUT\r\n")
+        tags = []
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            if not line.startswith(b"*"):
+                tags.append(line.split(b" ")[0])
+        self.assertEqual(tags, [b"t%d" % i for i in range(n)] + [b"z"])
+        s.close()
+        self.stop_clean()
+
     def test_literals(self):
         self.start()
         s, f, _ = self.raw("imaps")
