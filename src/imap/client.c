@@ -301,6 +301,7 @@ i_free(struct session *ss)
 	struct imap_client *c = ss->ctx;
 
 	imap_stream_stop(c);
+	imap_mailbox_free(c);
 	login_step_clear(&c->login_step);
 	imap_parser_free(&c->parser);
 	free(c->tag);

@@ -23,6 +23,7 @@
 
 struct buf;
 struct session;
+struct store_mailbox;
 struct imap_cmd;
 struct imap_client;
 
@@ -86,6 +87,11 @@ struct imap_client {
 	bool			 sasl_lines;	/* SASL responses come as lines (core line mode) */
 	char			*user;		/* canonical user once authenticated */
 	bool			 logged;	/* the logout/disconnect line is written */
+
+	/* mailbox (mailbox.c) */
+	char			*root;		/* the user's Maildir, once a job found it */
+	struct store_mailbox	*mb;		/* the selected mailbox */
+	bool			 mb_readonly;	/* EXAMINE */
 
 	/* output */
 	struct imap_stream	 stream;	/* stream.more != NULL while one runs */
@@ -168,5 +174,16 @@ void	imap_starttls_now(struct imap_client *c);
 void	cmd_id(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_enable(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd);
+
+/* mailbox.c */
+void	cmd_select(struct imap_client *c, const struct imap_cmd *cmd);	/* and EXAMINE */
+void	cmd_unselect(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_create(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_delete(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_rename(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_subscribe(struct imap_client *c, const struct imap_cmd *cmd);	/* and UNSUBSCRIBE */
+void	cmd_list(struct imap_client *c, const struct imap_cmd *cmd);	/* and LSUB */
+void	cmd_status(struct imap_client *c, const struct imap_cmd *cmd);
+void	imap_mailbox_free(struct imap_client *c);
 
 #endif

@@ -22,6 +22,7 @@
 #define ANY		(IMAP_ST(IMAP_S_NOT_AUTH) | IMAP_ST(IMAP_S_AUTH) | IMAP_ST(IMAP_S_SELECTED))
 #define NOT_AUTH	IMAP_ST(IMAP_S_NOT_AUTH)
 #define AUTHED		(IMAP_ST(IMAP_S_AUTH) | IMAP_ST(IMAP_S_SELECTED))
+#define SELECTED	IMAP_ST(IMAP_S_SELECTED)
 
 static const struct imap_command commands[] = {
 	/* any state (RFC 3501 §6.1) */
@@ -36,6 +37,18 @@ static const struct imap_command commands[] = {
 	/* authenticated (§6.3) */
 	{ "ENABLE",		AUTHED,		0,	cmd_enable },
 	{ "NAMESPACE",		AUTHED,		0,	cmd_namespace },
+	{ "SELECT",		AUTHED,		0,	cmd_select },
+	{ "EXAMINE",		AUTHED,		0,	cmd_select },
+	{ "CREATE",		AUTHED,		0,	cmd_create },
+	{ "DELETE",		AUTHED,		0,	cmd_delete },
+	{ "RENAME",		AUTHED,		0,	cmd_rename },
+	{ "SUBSCRIBE",		AUTHED,		0,	cmd_subscribe },
+	{ "UNSUBSCRIBE",	AUTHED,		0,	cmd_subscribe },
+	{ "LIST",		AUTHED,		0,	cmd_list },
+	{ "LSUB",		AUTHED,		0,	cmd_list },
+	{ "STATUS",		AUTHED,		0,	cmd_status },
+	/* selected (§6.4) */
+	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
 };
 
 /*
@@ -53,6 +66,8 @@ static const struct {
 	{ "ENABLE",		ANY },
 	{ "NAMESPACE",		ANY },
 	{ "UTF8=ACCEPT",	AUTHED },
+	{ "CHILDREN",		ANY },
+	{ "UNSELECT",		ANY },
 };
 
 const struct imap_command *

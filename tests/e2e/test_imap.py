@@ -6,6 +6,8 @@ Python's imaplib, raw sockets, curl and openssl s_client."""
 import base64
 import imaplib
 import os
+import re
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -312,6 +314,102 @@ class ImapSessionTest(ImapBase):
         self.assertIn(b"AUTH=PLAIN", p.stdout, p)
         self.assertIn(b"a OK [CAPABILITY", p.stdout, p)
         self.assertIn(b"c OK Logout completed.", p.stdout, p)
+        self.stop_clean()
+
+
+class ImapMailboxTest(ImapBase):
+    """Item 5: the mailbox commands on the store's public API."""
+
+    def deliver(self, n):
+        smtp = smtplib.SMTP("127.0.0.1", self.inst.port("smtp"), timeout=20)
+        for i in range(n):
+            smtp.sendmail("bob@example.org", [USER],
+                          b"From: bob@example.org\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i))
+        smtp.quit()
+        self.assertEqual(len(lbtest.wait_files(self.inst.maildir(USER), n)), n)
+
+    def login(self):
+        m = self.imaps()
+        self.assertEqual(m.login(USER, PASSWORD)[0], "OK")
+        return m
+
+    def test_select_status_list_and_folders(self):
+        self.inst.start(wait_for=("smtp", "imap", "imaps"))
+        self.addCleanup(self.inst.kill)
+        self.deliver(2)
+        m = self.login()
+        typ, data = m.status("INBOX", "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY RECENT)")
+        self.assertEqual(typ, "OK")
+        st = data[0].decode()
+        self.assertIn("MESSAGES 2", st)
+        self.assertIn("UNSEEN 2", st)
+        self.assertIn("UIDNEXT 3", st)
+        uidv = re.search(r"UIDVALIDITY (\d+)", st).group(1)
+        typ, data = m.select("inbox")
+        self.assertEqual((typ, data), ("OK", [b"2"]))
+        self.assertEqual(m.untagged_responses.get("UIDVALIDITY"), [uidv.encode()])
+        self.assertEqual(m.untagged_responses.get("UIDNEXT"), [b"3"])
+        self.assertIn(b"[READ-WRITE]", m.untagged_responses["READ-WRITE"][0] or b"[READ-WRITE]")
+        self.assertEqual(m.unselect()[0], "OK")
+        self.assertEqual(m.state, "AUTH")
+        # EXAMINE is read-only; a failed SELECT leaves nothing selected.
+        typ, data = m.select("INBOX", readonly=True)
+        self.assertEqual((typ, data), ("OK", [b"2"]))
+        typ, data = m.select("Nope")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[NONEXISTENT]", data[0])
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.unselect()	# not in SELECTED any more
+        # CREATE / LIST / RENAME / DELETE, with the CHILDREN flags.
+        for name in ("Sent", "Work/Projects", "Trash"):
+            self.assertEqual(m.create(name)[0], "OK", name)
+        typ, data = m.create("Sent")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[ALREADYEXISTS]", data[0])
+        typ, data = m.list()
+        self.assertEqual(typ, "OK")
+        lines = sorted(d.decode() for d in data)
+        self.assertIn('(\\HasNoChildren) "/" INBOX', lines)
+        self.assertIn('(\\HasNoChildren) "/" Sent', lines)
+        self.assertIn('(\\HasNoChildren) "/" Work/Projects', lines)
+        self.assertTrue(any(l.endswith('"/" Work') and "\\HasChildren" in l for l in lines), lines)
+        typ, data = m.list('""', "%")
+        names = sorted(d.decode().rsplit(" ", 1)[1] for d in data)
+        self.assertEqual(names, ["INBOX", "Sent", "Trash", "Work"])
+        typ, data = m.list("Work/", "*")
+        self.assertEqual([d.decode().rsplit(" ", 1)[1] for d in data], ["Work/Projects"])
+        typ, data = m.list('""', '""')
+        self.assertEqual(data, [b'(\\Noselect) "/" ""'])
+        self.assertEqual(m.rename("Trash", "Bin")[0], "OK")
+        typ, data = m.rename("Nope", "Other")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[NONEXISTENT]", data[0])
+        self.assertEqual(m.delete("Bin")[0], "OK")
+        typ, data = m.list('""', "Bin")
+        self.assertEqual(data, [None])
+        # Subscriptions.
+        self.assertEqual(m.subscribe("Sent")[0], "OK")
+        self.assertEqual(m.subscribe("Work/Projects")[0], "OK")
+        typ, data = m.lsub('""', "*")
+        self.assertEqual(sorted(d.decode() for d in data),
+                         ['() "/" Sent', '() "/" Work/Projects'])
+        self.assertEqual(m.unsubscribe("Sent")[0], "OK")
+        typ, data = m.lsub('""', "*")
+        self.assertEqual([d.decode() for d in data], ['() "/" Work/Projects'])
+        typ, data = m.status("Sent", "(MESSAGES UIDNEXT)")
+        self.assertEqual(data[0], b"Sent (MESSAGES 0 UIDNEXT 1)")
+        m.logout()
+        # A second session, after a restart, sees the same UIDVALIDITY and folders.
+        self.stop_clean()
+        self.inst.start(wait_for=("imaps",))
+        m = self.login()
+        typ, data = m.select("INBOX")
+        self.assertEqual((typ, data), ("OK", [b"2"]))
+        self.assertEqual(m.untagged_responses.get("UIDVALIDITY"), [uidv.encode()])
+        typ, data = m.list('""', "*")
+        self.assertEqual([d.decode().rsplit(" ", 1)[1] for d in data],
+                         ["INBOX", "Sent", "Work", "Work/Projects"])
+        m.logout()
         self.stop_clean()
 
 

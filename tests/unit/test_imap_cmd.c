@@ -30,7 +30,12 @@ static const struct {
 	{ "AUTHENTICATE", NA },
 	{ "ENABLE", AU | SE },
 	{ "NAMESPACE", AU | SE },
-	{ "SELECT", 0 },	/* not in this slice */
+	{ "SELECT", AU | SE },
+	{ "examine", AU | SE },
+	{ "LIST", AU | SE },
+	{ "STATUS", AU | SE },
+	{ "UNSELECT", SE },
+	{ "FETCH", 0 },		/* not in this slice */
 	{ "LOGI", 0 },
 	{ "LOGINX", 0 },
 	{ "", 0 },
@@ -77,7 +82,8 @@ has(const char *list, const char *cap)
 static void
 test_capabilities(void)
 {
-	static const char *const commands[] = { "ID", "ENABLE", "NAMESPACE", "STARTTLS" };
+	static const char *const commands[] = { "ID", "ENABLE", "NAMESPACE", "STARTTLS",
+	    "UNSELECT" };
 	struct buf	 b;
 	size_t		 i;
 
