@@ -8,8 +8,10 @@
  * Every store call runs on the worker pool (one job per command); the
  * session waits, so pipelined commands keep their order.  The user's
  * Maildir is looked up in the directory by the first job and kept.
- * Names are the store's: '/' separates levels, kept as the client sent
- * them (modified UTF-7), INBOX in any case is INBOX.
+ * Names are the store's: '/' separates levels, kept in modified UTF-7
+ * as rev1 clients send them (a UTF8=ACCEPT client's UTF-8 names are
+ * encoded on the way in and decoded on the way out), INBOX in any case
+ * is INBOX.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 
 #include "directory/directory.h"
 #include "imap/client.h"
+#include "imap/mutf7.h"
 #include "imap/quote.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
@@ -234,6 +237,24 @@ select_reply(struct imap_client *c, struct mb_job *j)
 	    ro ? "EXAMINE" : "SELECT");
 }
 
+/*
+ * A stored name on the wire: as stored (mUTF-7) for rev1 clients, UTF-8
+ * after ENABLE UTF8=ACCEPT.  A name that is not valid mUTF-7 (an old
+ * install's 8-bit folder) goes out as it is, quoted or as a literal.
+ */
+static void
+write_name(struct imap_client *c, struct buf *b, const char *name)
+{
+	struct buf u;
+
+	buf_init(&u, 4096);
+	if ((c->enabled & IMAP_E_UTF8) && mutf7_decode(name, strlen(name), &u) == 0)
+		(void)imap_write_mailbox(b, buf_str(&u), u.len, IMAP_Q_UTF8);
+	else
+		(void)imap_write_astring(b, name, strlen(name), 0);
+	buf_clear(&u);
+}
+
 static void
 status_reply(struct imap_client *c, struct mb_job *j)
 {
@@ -241,7 +262,7 @@ status_reply(struct imap_client *c, struct mb_job *j)
 
 	buf_init(&b, 8192);
 	(void)buf_addf(&b, "* STATUS ");
-	(void)imap_write_astring(&b, j->name, strlen(j->name), 0);
+	write_name(c, &b, j->name);
 	(void)buf_addf(&b, " (");
 	if (j->items & ST_MESSAGES)
 		(void)buf_addf(&b, "MESSAGES %u ", j->exists);
@@ -305,7 +326,7 @@ list_line(struct imap_client *c, const char *verb, const char *flags, const char
 
 	buf_init(&b, 8192);
 	(void)buf_addf(&b, "* %s (%s) \"/\" ", verb, flags);
-	(void)imap_write_astring(&b, name, strlen(name), 0);
+	write_name(c, &b, name);
 	(void)buf_addf(&b, "\r\n");
 	imap_write(c, b.data, b.len);
 	buf_clear(&b);
@@ -401,6 +422,8 @@ mailbox_arg(struct imap_client *c, const struct imap_arg *a)
 {
 	const char	*s;
 	size_t		 len;
+	struct buf	 b;
+	char		*name;
 
 	if (!imap_arg_astring(a, &s, &len) || str_has_nul(s, len)) {
 		imap_tagged(c, "BAD", "Invalid mailbox name.");
@@ -408,11 +431,18 @@ mailbox_arg(struct imap_client *c, const struct imap_arg *a)
 	}
 	if (str_ieq(s, len, "INBOX"))
 		return xstrdup("INBOX");
-	if (!store_folder_valid(s)) {
+	buf_init(&b, 4096);
+	/* RFC 6855 §3: after ENABLE UTF8=ACCEPT names come in UTF-8. */
+	if ((c->enabled & IMAP_E_UTF8) ? mutf7_encode(s, len, &b) < 0 : buf_add(&b, s, len) < 0)
+		b.len = 0;
+	if (b.len == 0 || !store_folder_valid(buf_str(&b))) {
+		buf_clear(&b);
 		imap_tagged(c, "NO", "[CANNOT] Invalid mailbox name.");
 		return NULL;
 	}
-	return xstrndup(s, len);
+	name = buf_take(&b, NULL);
+	buf_clear(&b);
+	return name;
 }
 
 static struct mb_job *

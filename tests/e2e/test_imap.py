@@ -399,6 +399,19 @@ class ImapMailboxTest(ImapBase):
         typ, data = m.status("Sent", "(MESSAGES UIDNEXT)")
         self.assertEqual(data[0], b"Sent (MESSAGES 0 UIDNEXT 1)")
         m.logout()
+        # UTF8=ACCEPT (RFC 6855): UTF-8 names in, stored and shown to rev1 clients
+        # in modified UTF-7, and the other way round.
+        m = self.login()
+        self.assertEqual(m.enable("UTF8=ACCEPT")[0], "OK")
+        self.assertEqual(m.create('"Entwürfe"')[0], "OK")
+        typ, data = m.list('""', "Entw*")
+        self.assertEqual(data, ['(\\HasNoChildren) "/" "Entwürfe"'.encode()])
+        m.logout()
+        m = self.login()
+        typ, data = m.list('""', "Entw*")
+        self.assertEqual(data, [b'(\\HasNoChildren) "/" Entw&APw-rfe'])
+        self.assertEqual(m.delete("Entw&APw-rfe")[0], "OK")
+        m.logout()
         # A second session, after a restart, sees the same UIDVALIDITY and folders.
         self.stop_clean()
         self.inst.start(wait_for=("imaps",))
