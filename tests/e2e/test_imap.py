@@ -301,6 +301,13 @@ class ImapSessionTest(ImapBase):
                                [url], capture_output=True, timeout=30)
             self.assertEqual(p.returncode, 0, p)
             self.assertIn(b'* NAMESPACE (("" "/")) NIL NIL', p.stdout, p)
+            # Without a command curl lists the folders.
+            p = subprocess.run(["curl", "-sS", "--max-time", "20", "--cacert", cert,
+                                "--resolve", "mail.example.test:%d:127.0.0.1" % port,
+                                "-u", "%s:%s" % (USER, PASSWORD)] + extra + [url],
+                               capture_output=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p)
+            self.assertIn(b'* LIST (\\HasNoChildren) "/" INBOX\r\n', p.stdout, p)
             p = subprocess.run(["curl", "-sS", "--max-time", "20", "--cacert", cert,
                                 "--resolve", "mail.example.test:%d:127.0.0.1" % port,
                                 "-u", "%s:wrong" % USER, "-X", "NAMESPACE"] + extra + [url],
