@@ -185,5 +185,7 @@ void	cmd_subscribe(struct imap_client *c, const struct imap_cmd *cmd);	/* and UN
 void	cmd_list(struct imap_client *c, const struct imap_cmd *cmd);	/* and LSUB */
 void	cmd_status(struct imap_client *c, const struct imap_cmd *cmd);
 void	imap_mailbox_free(struct imap_client *c);
+/* LIST pattern (RFC 3501 §6.3.8): '*' anything, '%' anything but '/'; INBOX in any case. */
+bool	imap_list_match(const char *name, const char *pat);
 
 #endif

@@ -304,8 +304,8 @@ match(const char *name, const char *pat)
 	return *name == '\0';
 }
 
-static bool
-list_match(const char *name, const char *pat)
+bool
+imap_list_match(const char *name, const char *pat)
 {
 	char	*p;
 	bool	 r;
@@ -343,7 +343,7 @@ list_reply(struct imap_client *c, struct mb_job *j)
 	for (i = 0; i < j->nfolders; i++) {
 		if (strcmp(j->folders[i].name, "INBOX") == 0)
 			inbox = true;
-		if (!list_match(j->folders[i].name, pat))
+		if (!imap_list_match(j->folders[i].name, pat))
 			continue;
 		f = j->folders[i].flags;
 		list_line(c, "LIST", (f & STORE_FOLDER_NONEXISTENT) ?
@@ -352,7 +352,7 @@ list_reply(struct imap_client *c, struct mb_job *j)
 		    (f & STORE_FOLDER_CHILDREN) ? "\\HasChildren" : "\\HasNoChildren",
 		    j->folders[i].name);
 	}
-	if (!inbox && list_match("INBOX", pat))
+	if (!inbox && imap_list_match("INBOX", pat))
 		list_line(c, "LIST", "\\HasNoChildren", "INBOX");
 	imap_tagged(c, "OK", "LIST completed.");
 }
@@ -363,7 +363,7 @@ lsub_reply(struct imap_client *c, struct mb_job *j)
 	size_t i;
 
 	for (i = 0; i < j->nsubs; i++)
-		if (list_match(j->subs[i], j->name2))
+		if (imap_list_match(j->subs[i], j->name2))
 			list_line(c, "LSUB", "", j->subs[i]);
 	imap_tagged(c, "OK", "LSUB completed.");
 }
@@ -467,6 +467,11 @@ one_mailbox(struct imap_client *c, const struct imap_cmd *cmd, enum mb_op op)
 	}
 	if ((name = mailbox_arg(c, &cmd->args[0])) == NULL)
 		return;
+	if (op == MB_DELETE && strcmp(name, "INBOX") == 0) {
+		free(name);
+		imap_tagged(c, "NO", "[CANNOT] INBOX can't be deleted.");
+		return;
+	}
 	/* CREATE "a/" creates "a" (RFC 3501 §6.3.3: the trailing separator is a hint). */
 	if (op == MB_CREATE && strlen(name) > 1 && name[strlen(name) - 1] == '/')
 		name[strlen(name) - 1] = '\0';
@@ -535,6 +540,13 @@ cmd_rename(struct imap_client *c, const struct imap_cmd *cmd)
 		return;
 	if ((to = mailbox_arg(c, &cmd->args[1])) == NULL) {
 		free(from);
+		return;
+	}
+	/* RFC 3501 §6.3.5: renaming INBOX moves its messages; that needs the message commands. */
+	if (strcmp(from, "INBOX") == 0 || strcmp(to, "INBOX") == 0) {
+		free(from);
+		free(to);
+		imap_tagged(c, "NO", "[CANNOT] Renaming INBOX is not supported yet.");
 		return;
 	}
 	j = job_new(MB_RENAME);

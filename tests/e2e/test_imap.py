@@ -392,6 +392,9 @@ class ImapMailboxTest(ImapBase):
         self.assertEqual(typ, "NO")
         self.assertIn(b"[NONEXISTENT]", data[0])
         self.assertEqual(m.delete("Bin")[0], "OK")
+        for typ, data in (m.delete("inbox"), m.rename("INBOX", "Old")):
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"[CANNOT]", data[0])
         typ, data = m.list('""', "Bin")
         self.assertEqual(data, [None])
         # Subscriptions.

@@ -1,9 +1,11 @@
 /*
  * Unit tests for the IMAP command table (src/imap/cmd.c): lookup by name
  * in any case, the states each command is allowed in, and the capability
- * list per state, which must only name what the table implements.
+ * list per state, which must only name what the table implements; LIST
+ * pattern matching (src/imap/mailbox.c).
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -126,11 +128,55 @@ test_capabilities(void)
 	buf_clear(&b);
 }
 
+static const struct {
+	const char	*name, *pat;
+	bool		 want;
+} matches[] = {
+	{ "INBOX", "*", true },
+	{ "INBOX", "%", true },
+	{ "INBOX", "inbox", true },
+	{ "INBOX", "INB*", true },
+	{ "INBOX", "Inbox*", true },
+	{ "INBOX", "INBOX/%", false },
+	{ "Inbox2", "inbox2", false },		/* only INBOX itself ignores case */
+	{ "Sent", "Sent", true },
+	{ "Sent", "sent", false },
+	{ "Sent", "S*", true },
+	{ "Sent", "*t", true },
+	{ "Sent", "*x", false },
+	{ "a/b", "%", false },
+	{ "a/b", "*", true },
+	{ "a/b", "a/%", true },
+	{ "a/b/c", "a/%", false },
+	{ "a/b/c", "a/*", true },
+	{ "a/b/c", "a/%/c", true },
+	{ "a/b/c", "%/%", false },
+	{ "a", "a/*", false },
+	{ "a", "a*", true },
+	{ "", "", true },
+	{ "", "%", true },
+	{ "abc", "a%%c", true },
+	{ "abc", "**c", true },
+	{ "abc", "abcd", false },
+	{ "abcd", "abc", false },
+};
+
+static void
+test_list_match(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(matches) / sizeof(matches[0]); i++)
+		if (!t_ok(imap_list_match(matches[i].name, matches[i].pat) == matches[i].want))
+			printf("  name=%s pat=%s\n", matches[i].name, matches[i].pat);
+}
+
 int
 main(void)
 {
 	t_begin("imap_cmd");
 	test_find();
 	test_capabilities();
+	test_list_match();
 	return t_end();
 }
