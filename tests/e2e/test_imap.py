@@ -266,6 +266,26 @@ class ImapSessionTest(ImapBase):
         s.close()
         self.stop_clean()
 
+    def test_unknown_append_and_long_sasl_response(self):
+        self.start()
+        s, f, _ = self.raw("imaps")
+        # A SASL response longer than 8 KiB ends the exchange, not the session.
+        s.sendall(b"a AUTHENTICATE PLAIN\r\n")
+        self.assertEqual(f.readline(), b"+ \r\n")
+        s.sendall(b"x" * 9000 + b"\r\n")
+        self.assertEqual(f.readline(), b"a BAD SASL response too long.\r\n")
+        s.sendall(b"b LOGIN " + USER.encode() + b' "' + PASSWORD.encode() + b'"\r\n')
+        self.assertTrue(f.readline().startswith(b"b OK"))
+        # APPEND is not there yet: a synchronising literal is not invited, and a
+        # LITERAL+ message is read and dropped; the session stays in step.
+        s.sendall(b"c APPEND INBOX {10}\r\n")
+        self.assertEqual(f.readline(), b"c BAD Unknown command.\r\n")
+        s.sendall(b"d APPEND INBOX (\\Seen) {12+}\r\nhello world!\r\ne NOOP\r\n")
+        self.assertEqual(f.readline(), b"d BAD Unknown command.\r\n")
+        self.assertEqual(f.readline(), b"e OK NOOP completed.\r\n")
+        s.close()
+        self.stop_clean()
+
     def test_overlong_line(self):
         self.start()
         s, f, _ = self.raw()
