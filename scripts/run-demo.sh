@@ -26,5 +26,5 @@ if [ ! -f "$DEMO/letterbox.conf" ]; then
 	"$BIN" -c "$DEMO/letterbox.conf" domain add example.test
 	echo demo | "$BIN" -c "$DEMO/letterbox.conf" user add demo@example.test
 fi
-echo "demo: $DEMO; user demo@example.test, password demo; SMTP 127.0.0.1:10025, submission 10587, POP3 10110"
+echo "demo: $DEMO; user demo@example.test, password demo; SMTP 127.0.0.1:10025, submission 10587, IMAP 10143/10993 (folders only so far), POP3 10110"
 exec "$BIN" -c "$DEMO/letterbox.conf" serve

@@ -12,6 +12,7 @@
 #include "cli/services.h"
 #include "deliver/aliases.h"
 #include "directory/directory.h"
+#include "imap/imapd.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -78,7 +79,11 @@ services_init(struct server *srv, struct services *sv, const struct conf *c, cha
 	if (srv->tls != NULL)
 		add_service(sv, "submissions", "submissions_listen", NULL, true, smtpd_accept,
 		    &sv->smtp_l[2]);
-	/* POP3 has no module state: its sessions live in srv->sessions. */
+	/* IMAP and POP3 have no module state: their sessions live in srv->sessions. */
+	add_service(sv, "imap", "imap_listen", "imap_max_connections", false, imapd_accept, srv);
+	if (srv->tls != NULL)
+		add_service(sv, "imaps", "imaps_listen", "imaps_max_connections", true, imapd_accept,
+		    srv);
 	add_service(sv, "pop3", "pop3_listen", "pop3_max_connections", false, pop3d_accept, srv);
 	if (srv->tls != NULL)
 		add_service(sv, "pop3s", "pop3s_listen", "pop3s_max_connections", true,

@@ -1,0 +1,191 @@
+/*
+ * Internal to the IMAP server: the state of one client (struct
+ * imap_client) shared by client.c (the session core's callbacks and the
+ * read loop that feeds the parser), cmd.c (command table, dispatch,
+ * tagged replies), stream.c (responses written as the socket drains) and
+ * the cmd_*.c command groups.
+ *
+ * One command runs at a time.  A command either finishes inside its
+ * handler (imap_tagged) or goes asynchronous: the session waits
+ * (session_wait), pipelined input stays queued in the core, and the
+ * completion sends the tagged reply and calls imap_resume().  Replies
+ * therefore always come in command order.
+ */
+#ifndef LB_IMAP_CLIENT_H
+#define LB_IMAP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/login_step.h"
+#include "imap/parser.h"
+
+struct buf;
+struct session;
+struct store_mailbox;
+struct imap_cmd;
+struct imap_client;
+
+/* STYLE.md §7: command line before / after login (literals count, APPEND's do not). */
+#define IMAP_LINE_MAX_PREAUTH	(8 * 1024)
+/* Non-synchronising literal before login (LITERAL- size; LITERAL+ after login). */
+#define IMAP_NONSYNC_PREAUTH	4096
+#define IMAP_MAX_DEPTH		16
+#define IMAP_MAX_ARGS		4096
+/* Stop producing output while this much waits for the socket. */
+#define IMAP_OUT_HIGH		(256 * 1024)
+/* Input held while a command runs (pipelined commands). */
+#define IMAP_IN_MAX		(64 * 1024)
+/* BAD commands in a row before the session is closed. */
+#define IMAP_BAD_LIMIT		20
+
+/* RFC 3501 §3 states; a command's table entry lists where it is allowed. */
+enum imap_state {
+	IMAP_S_NOT_AUTH,
+	IMAP_S_AUTH,
+	IMAP_S_SELECTED,
+	IMAP_S_LOGOUT,
+};
+
+#define IMAP_ST(x)	(1u << (x))
+
+/* ENABLEd extensions (RFC 5161). */
+#define IMAP_E_UTF8	0x01	/* UTF8=ACCEPT (RFC 6855) */
+#define IMAP_E_REV2	0x02	/* IMAP4rev2 (RFC 9051) */
+
+/* A response written piece by piece as the output drains (stream.c). */
+struct imap_stream {
+	/*
+	 * Write the next piece(s) of the response; the writer calls it again
+	 * while the output stays under IMAP_OUT_HIGH.  Returns 1 when the
+	 * whole response (tagged reply included) is written, 0 for more,
+	 * -1 to close the session.
+	 */
+	int	(*more)(struct imap_client *c, void *arg);
+	/* Free arg (after the last more(), or when the session ends first). */
+	void	(*done)(void *arg);
+	void	*arg;
+};
+
+struct imap_client {
+	struct session		*ss;
+	const char		*sid;		/* ss->sid, for log lines */
+	enum imap_state		 state;
+	struct imap_parser	*parser;
+	unsigned		 enabled;	/* IMAP_E_* */
+	unsigned		 bad;		/* BAD replies in a row */
+
+	/* the running command */
+	const struct imap_command *cmd;		/* its table entry, NULL between commands */
+	char			*tag;		/* copied: async completions outlive the parse */
+	bool			 skip_literal;	/* a refused command's streamed literal: drop it */
+	bool			 starttls;	/* start TLS once the command's bytes are consumed */
+
+	/* login */
+	struct login_step	 login_step;
+	bool			 sasl_lines;	/* SASL responses come as lines (core line mode) */
+	char			*user;		/* canonical user once authenticated */
+	bool			 logged;	/* the logout/disconnect line is written */
+
+	/* mailbox (mailbox.c) */
+	char			*root;		/* the user's Maildir, once a job found it */
+	struct store_mailbox	*mb;		/* the selected mailbox */
+	bool			 mb_readonly;	/* EXAMINE */
+
+	/* output */
+	struct imap_stream	 stream;	/* stream.more != NULL while one runs */
+	char			 client_id[128];/* from ID: name/version, for the log */
+};
+
+/* A command's table entry (cmd.c). */
+struct imap_command {
+	const char	*name;
+	unsigned	 states;		/* IMAP_ST(...) mask */
+	unsigned	 flags;			/* IMAP_CF_* */
+	void		(*fn)(struct imap_client *c, const struct imap_cmd *cmd);
+};
+
+/* Command flags (RFC 3501 §7.4.1 / RFC 9051 §7.5.1: when EXPUNGE may be sent). */
+#define IMAP_CF_USES_SEQS	0x01	/* the client's sequence numbers mean something in it:
+					   no untagged EXPUNGE while it runs or right before */
+#define IMAP_CF_BREAKS_SEQS	0x02	/* it changes sequence numbers (EXPUNGE, MOVE) */
+#define IMAP_CF_UID		0x04	/* has a UID form (UID FETCH, ...) */
+#define IMAP_CF_NO_PENDING	0x08	/* may not run while an EXPUNGE is pending in the mailbox
+					   view (it must be reported first) */
+
+/* client.c */
+void	imap_set_state(struct imap_client *c, enum imap_state st);
+bool	imap_tls(const struct imap_client *c);
+bool	imap_tls_available(const struct imap_client *c);
+/* Plaintext login allowed here: TLS, or disable_plaintext_auth = no. */
+bool	imap_plaintext_ok(const struct imap_client *c);
+void	imap_close(struct imap_client *c);
+/* The "logout user=..." / "disconnect" log line, once; why may be NULL. */
+void	imap_log_end(struct imap_client *c, const char *why);
+void	imap_resume(struct imap_client *c);
+/* Parser limits for the state: 8 KiB before login, imap_max_line_length after. */
+void	imap_apply_limits(struct imap_client *c);
+/* SASL exchange: read the next client line raw (true) or back to commands (false). */
+void	imap_sasl_lines(struct imap_client *c, bool on);
+
+/* cmd.c */
+void	imap_dispatch(struct imap_client *c, const struct imap_cmd *cmd);
+const struct imap_command *imap_command_find(const char *name, size_t len);
+/* Tagged reply to the running command, ending it: "tag OK|NO|BAD text". */
+void	imap_tagged(struct imap_client *c, const char *status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* A tagged reply for a command that never started (tag borrowed). */
+void	imap_tagged_to(struct imap_client *c, const char *tag, const char *status,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	imap_untagged(struct imap_client *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Queue bytes as they are (a response built in a buf). */
+void	imap_write(struct imap_client *c, const void *p, size_t n);
+/* The capability list for the current state, space separated, into out. */
+void	imap_capabilities(const struct imap_client *c, struct buf *out);
+/* The same from its inputs (unit tests): state, STARTTLS offered, plaintext login allowed. */
+void	imap_capability_list(enum imap_state st, bool tls_offer, bool plaintext_ok,
+	    struct buf *out);
+/* Flag-driven checks the table asks for (false: refused, already replied). */
+bool	imap_command_allowed(struct imap_client *c, const struct imap_command *def);
+
+/* stream.c */
+/* Start a streamed response; the session waits until it is written. */
+void	imap_stream_start(struct imap_client *c, const struct imap_stream *st);
+/* The output drained: write more (from the core's drain callback). */
+void	imap_stream_drain(struct imap_client *c);
+void	imap_stream_stop(struct imap_client *c);
+bool	imap_streaming(const struct imap_client *c);
+
+/* cmd_auth.c */
+extern const struct login_ops imap_login_ops;
+void	imap_greeting(struct imap_client *c);
+void	cmd_capability(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_noop(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_logout(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_starttls(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_login(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_authenticate(struct imap_client *c, const struct imap_cmd *cmd);
+/* After the command's bytes left the input: the TLS handshake (client.c calls it). */
+void	imap_starttls_now(struct imap_client *c);
+
+/* cmd_misc.c */
+void	cmd_id(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_enable(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd);
+
+/* mailbox.c */
+void	cmd_select(struct imap_client *c, const struct imap_cmd *cmd);	/* and EXAMINE */
+void	cmd_unselect(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_create(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_delete(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_rename(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_subscribe(struct imap_client *c, const struct imap_cmd *cmd);	/* and UNSUBSCRIBE */
+void	cmd_list(struct imap_client *c, const struct imap_cmd *cmd);	/* and LSUB */
+void	cmd_status(struct imap_client *c, const struct imap_cmd *cmd);
+void	imap_mailbox_free(struct imap_client *c);
+/* LIST pattern (RFC 3501 §6.3.8): '*' anything, '%' anything but '/'; INBOX in any case. */
+bool	imap_list_match(const char *name, const char *pat);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * Responses written as the socket drains (FETCH 1:* BODY[] of a large
+ * mailbox, a big LIST): the command hands a producer to
+ * imap_stream_start(); it is called while the output stays under
+ * IMAP_OUT_HIGH, then again from the core's drain callback each time the
+ * output falls to half of it.  Meanwhile the session waits, so pipelined
+ * commands stay queued and replies keep their order; other sessions on
+ * the loop run between the pieces.  With no producer it only waits for
+ * the drain: the read loop uses that when many small replies pile up.
+ */
+#include <stddef.h>
+
+#include "imap/client.h"
+#include "net/session.h"
+
+static void
+finish(struct imap_client *c)
+{
+	struct imap_stream st = c->stream;
+
+	c->stream.more = NULL;
+	c->stream.done = NULL;
+	c->stream.arg = NULL;
+	if (st.done != NULL)
+		st.done(st.arg);
+}
+
+/* Produce until the output is full or the response is complete. */
+static void
+pump(struct imap_client *c)
+{
+	int r = 1;
+
+	while (c->stream.more != NULL && session_output_len(c->ss) < IMAP_OUT_HIGH &&
+	    !session_closing(c->ss)) {
+		if ((r = c->stream.more(c, c->stream.arg)) != 0)
+			break;
+	}
+	if (r < 0) {
+		finish(c);
+		imap_log_end(c, "stream-error");
+		imap_close(c);
+		return;
+	}
+	if (r > 0)
+		finish(c);
+	if (c->stream.more == NULL && session_output_len(c->ss) < IMAP_OUT_HIGH) {
+		session_watch_drain(c->ss, false);
+		session_resume(c->ss);
+	}
+}
+
+void
+imap_stream_start(struct imap_client *c, const struct imap_stream *st)
+{
+	if (st != NULL)
+		c->stream = *st;
+	session_wait(c->ss);
+	session_watch_drain(c->ss, true);
+	pump(c);
+}
+
+void
+imap_stream_drain(struct imap_client *c)
+{
+	pump(c);
+}
+
+void
+imap_stream_stop(struct imap_client *c)
+{
+	if (c->stream.more != NULL)
+		finish(c);
+}
+
+bool
+imap_streaming(const struct imap_client *c)
+{
+	return c->stream.more != NULL;
+}
