@@ -47,7 +47,7 @@ add_service(const char *name, const char *key, const char *max_key, bool implici
 static void
 stop_smtpd(void *arg)
 {
-	smtpd_shutdown();
+	smtpd_stop();
 }
 
 static void
@@ -74,10 +74,12 @@ services_init(struct server *srv, const struct conf *c, const struct service **s
 	smtp_l[0] = (struct smtpd_listener){ srv, SMTPD_MX };
 	smtp_l[1] = (struct smtpd_listener){ srv, SMTPD_SUBMISSION };
 	smtp_l[2] = (struct smtpd_listener){ srv, SMTPD_SUBMISSIONS };
-	add_service("smtp", "smtp_listen", NULL, false, smtpd_accept, &smtp_l[0]);
-	add_service("submission", "submission_listen", NULL, false, smtpd_accept, &smtp_l[1]);
+	add_service("smtp", "smtp_listen", "smtpd_max_connections", false, smtpd_accept, &smtp_l[0]);
+	add_service("submission", "submission_listen", "submission_max_connections", false,
+	    smtpd_accept, &smtp_l[1]);
 	if (srv->tls != NULL)
-		add_service("submissions", "submissions_listen", NULL, true, smtpd_accept, &smtp_l[2]);
+		add_service("submissions", "submissions_listen", "submissions_max_connections", true,
+		    smtpd_accept, &smtp_l[2]);
 	add_service("pop3", "pop3_listen", "pop3_max_connections", false, pop3d_accept, srv);
 	if (srv->tls != NULL)
 		add_service("pop3s", "pop3s_listen", "pop3s_max_connections", true, pop3d_accept, srv);
