@@ -32,12 +32,6 @@ static const char *const state_names[] = {
 };
 
 const char *
-smtpd_state_name(enum smtpd_state st)
-{
-	return state_names[st];
-}
-
-const char *
 smtpd_mode_name(enum smtpd_mode m)
 {
 	return m == SMTPD_MX ? "smtp" : m == SMTPD_SUBMISSION ? "submission" : "submissions";

@@ -97,7 +97,6 @@ struct smtpd_session {
 
 /* server.c */
 void	smtpd_set_state(struct smtpd_session *s, enum smtpd_state st);
-const char *smtpd_state_name(enum smtpd_state st);
 void	smtpd_reply(struct smtpd_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void	smtpd_close(struct smtpd_session *s);
 const char *smtpd_mode_name(enum smtpd_mode m);
