@@ -120,6 +120,10 @@ sasl_result(struct login_step *l, enum sasl_status st, const char *challenge, co
 		l->ops->failure(l->s, LOGIN_CANCELLED);
 		break;
 	case SASL_ERROR:
+		if (l->ops->malformed != NULL) {
+			l->ops->malformed(l->s, err);
+			break;
+		}
 		log_info("%s sid=%s: AUTH %s: %s", l->s->proto->name, l->s->sid, l->method, err);
 		failed(l, l->sasl.login);
 		break;

@@ -36,6 +36,12 @@ struct login_ops {
 	void	(*success)(struct session *s, const char *canonical);
 	/* Reply to a failure.  After LOGIN_FAILED the step may then close the session. */
 	void	(*failure)(struct session *s, enum login_failure why);
+	/*
+	 * Optional: undecodable SASL data (why: static text).  Set: answered
+	 * at once and not counted (SMTP's 501, as Postfix).  NULL: a failed
+	 * login like any other (POP3).
+	 */
+	void	(*malformed)(struct session *s, const char *why);
 };
 
 struct login_step {

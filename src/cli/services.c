@@ -27,7 +27,7 @@
 #include "smtp/server.h"
 
 static void
-add_service(struct services *sv, const char *name, const char *key, const char *max_key,
+add_service(struct services *sv, const char *name, enum conf_id key, enum conf_id max_key,
     bool implicit_tls,
     void (*accept)(const struct service *, evutil_socket_t, const struct sockaddr *, socklen_t, void *),
     void *arg)
@@ -51,7 +51,7 @@ stop_modules(void *arg)
 {
 	struct server *srv = arg;
 
-	smtpd_shutdown();	/* TODO(smtp): smtpd_stop(srv) */
+	smtpd_stop(srv->smtpd);
 	pickup_stop(srv->pickup);
 	qmgr_stop(srv->qmgr);
 	smtpc_stop(srv->smtpc);
@@ -68,25 +68,26 @@ services_init(struct server *srv, struct services *sv, const struct conf *c, cha
 		log_warnx("serve: TLS disabled: %s", err);
 		free(err);
 	}
-	if (smtpd_init(srv, err_r) < 0)	/* TODO(smtp): sets srv->smtpd */
+	if (smtpd_init(srv, err_r) == NULL)
 		return -1;
 	sv->smtp_l[0] = (struct smtpd_listener){ srv, SMTPD_MX };
 	sv->smtp_l[1] = (struct smtpd_listener){ srv, SMTPD_SUBMISSION };
 	sv->smtp_l[2] = (struct smtpd_listener){ srv, SMTPD_SUBMISSIONS };
-	add_service(sv, "smtp", "smtp_listen", NULL, false, smtpd_accept, &sv->smtp_l[0]);
-	add_service(sv, "submission", "submission_listen", NULL, false, smtpd_accept,
-	    &sv->smtp_l[1]);
+	add_service(sv, "smtp", CK_SMTP_LISTEN, CK_SMTPD_MAX_CONNECTIONS, false, smtpd_accept,
+	    &sv->smtp_l[0]);
+	add_service(sv, "submission", CK_SUBMISSION_LISTEN, CK_SUBMISSION_MAX_CONNECTIONS, false,
+	    smtpd_accept, &sv->smtp_l[1]);
 	if (srv->tls != NULL)
-		add_service(sv, "submissions", "submissions_listen", NULL, true, smtpd_accept,
-		    &sv->smtp_l[2]);
+		add_service(sv, "submissions", CK_SUBMISSIONS_LISTEN, CK_SUBMISSIONS_MAX_CONNECTIONS,
+		    true, smtpd_accept, &sv->smtp_l[2]);
 	/* IMAP and POP3 have no module state: their sessions live in srv->sessions. */
-	add_service(sv, "imap", "imap_listen", "imap_max_connections", false, imapd_accept, srv);
+	add_service(sv, "imap", CK_IMAP_LISTEN, CK_IMAP_MAX_CONNECTIONS, false, imapd_accept, srv);
 	if (srv->tls != NULL)
-		add_service(sv, "imaps", "imaps_listen", "imaps_max_connections", true, imapd_accept,
+		add_service(sv, "imaps", CK_IMAPS_LISTEN, CK_IMAPS_MAX_CONNECTIONS, true, imapd_accept,
 		    srv);
-	add_service(sv, "pop3", "pop3_listen", "pop3_max_connections", false, pop3d_accept, srv);
+	add_service(sv, "pop3", CK_POP3_LISTEN, CK_POP3_MAX_CONNECTIONS, false, pop3d_accept, srv);
 	if (srv->tls != NULL)
-		add_service(sv, "pop3s", "pop3s_listen", "pop3s_max_connections", true,
+		add_service(sv, "pop3s", CK_POP3S_LISTEN, CK_POP3S_MAX_CONNECTIONS, true,
 		    pop3d_accept, srv);
 	srv->smtpc = smtpc_init(srv, c);
 	srv->qmgr = qmgr_init(srv, c);
@@ -107,8 +108,8 @@ services_start(struct server *srv, char **err_r)
 void
 services_free(struct server *srv)
 {
-	smtpd_free();		/* TODO(smtp): smtpd_free(srv) */
 	session_free_all(srv);
+	smtpd_free(&srv->smtpd);
 	pickup_free(&srv->pickup);
 	qmgr_free(&srv->qmgr);
 	smtpc_free(&srv->smtpc);

@@ -17,7 +17,7 @@ struct server;
 struct services {
 	struct service		 svc[SERVICES_MAX];
 	unsigned		 n;
-	struct smtpd_listener	 smtp_l[3];	/* TODO(smtp): may move into srv->smtpd */
+	struct smtpd_listener	 smtp_l[3];	/* the listener argument of each SMTP service */
 };
 
 /*

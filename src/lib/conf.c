@@ -455,28 +455,6 @@ conf_is_set(const struct conf *c, enum conf_id key)
 	return c->raw[key] != NULL && c->line[key] != 0;
 }
 
-static enum conf_id
-must_id(const char *name)
-{
-	enum conf_id id;
-
-	if (!conf_id_find(name, &id))
-		fatalx("internal error: unknown config key %s", name);
-	return id;
-}
-
-const char *
-conf_str_named(const struct conf *c, const char *name)
-{
-	return conf_str(c, must_id(name));
-}
-
-int64_t
-conf_int_named(const struct conf *c, const char *name)
-{
-	return conf_int(c, must_id(name));
-}
-
 bool
 conf_id_find(const char *name, enum conf_id *id_r)
 {

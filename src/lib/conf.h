@@ -60,9 +60,6 @@ int64_t		 conf_int(const struct conf *c, enum conf_id key);	/* INT/SIZE/TIME */
 bool		 conf_is_set(const struct conf *c, enum conf_id key);	/* in the file */
 /* A key named at run time (`config get NAME`): false when there is none. */
 bool		 conf_id_find(const char *name, enum conf_id *id_r);
-/* The getters for a key named at run time; the name must be in the table. */
-const char	*conf_str_named(const struct conf *c, const char *name);
-int64_t		 conf_int_named(const struct conf *c, const char *name);
 const char	*conf_path(const struct conf *c);
 
 /*

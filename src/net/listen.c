@@ -68,7 +68,8 @@ bind_one(const char *item, size_t len, void *arg)
 
 	if (len >= sizeof(text) || (memcpy(text, item, len), text[len] = '\0',
 	    sockaddr_parse(text, &ss, &sl) < 0)) {
-		b->err = xasprintf("%s: bad address \"%.*s\"", b->svc->listen_key, (int)len, item);
+		b->err = xasprintf("%s: bad address \"%.*s\"", conf_keys(NULL)[b->svc->listen_key].name, (int)len,
+		    item);
 		return -1;
 	}
 	b->ls->v = xreallocarray(b->ls->v, b->ls->n + 1, sizeof(*b->ls->v));
@@ -80,7 +81,8 @@ bind_one(const char *item, size_t len, void *arg)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 	    511, (struct sockaddr *)&ss, (int)sl);
 	if (l == NULL) {
-		b->err = xasprintf("%s: cannot listen on %s: %s", b->svc->listen_key, text, strerror(errno));
+		b->err = xasprintf("%s: cannot listen on %s: %s", conf_keys(NULL)[b->svc->listen_key].name, text,
+		    strerror(errno));
 		return -1;
 	}
 	one->l = l;
@@ -99,7 +101,7 @@ listen_open(struct event_base *base, const struct conf *c, const struct service 
 
 	for (i = 0; i < nsvcs; i++) {
 		b.svc = &svcs[i];
-		if (str_each_item(conf_str_named(c, svcs[i].listen_key), bind_one, &b) != 0) {
+		if (str_each_item(conf_str(c, svcs[i].listen_key), bind_one, &b) != 0) {
 			*err_r = b.err;
 			listen_close(&ls);
 			return NULL;
@@ -144,4 +146,10 @@ unsigned
 listen_count(const struct listen_set *ls)
 {
 	return ls->n;
+}
+
+unsigned
+service_max_sessions(const struct service *svc, const struct conf *c)
+{
+	return svc->max_key == CK__COUNT ? 0 : (unsigned)conf_int(c, svc->max_key);
 }

@@ -12,22 +12,27 @@
 
 #include <event2/util.h>
 
+#include "lib/conf.h"
+
 struct event_base;
 struct conf;
 struct listen_set;
 
 struct service {
 	const char	*name;		/* "smtp", "submission", ... (logs) */
-	const char	*listen_key;	/* config key with the addresses */
+	enum conf_id	 listen_key;	/* config key with the addresses */
 	bool		 implicit_tls;	/* TLS from the first byte (465, 993, 995) */
 	/* Config key: this service's own session limit (as a master.cf process
-	 * limit; a flood on one port leaves the others reachable), or NULL. */
-	const char	*max_key;
+	 * limit; a flood on one port leaves the others reachable), or CK__COUNT. */
+	enum conf_id	 max_key;
 	/* Called with a new connection; the callee owns fd. */
 	void		(*accept)(const struct service *svc, evutil_socket_t fd,
 			    const struct sockaddr *sa, socklen_t salen, void *arg);
 	void		*arg;
 };
+
+/* This service's session limit from the config; 0 when it has none. */
+unsigned	 service_max_sessions(const struct service *svc, const struct conf *c);
 
 /* Bind every service's addresses; NULL with *err_r allocated on failure. */
 struct listen_set *listen_open(struct event_base *base, const struct conf *c,

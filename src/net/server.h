@@ -20,12 +20,8 @@
  * can fail), int X_start(X *, err_r), void X_stop(X *) (accepts NULL).
  * A module without work of its own in a step has no function for it (POP3
  * keeps no module state: its sessions are in the registry).
- *
- * TODO(smtp): the SMTP server plugs in the same way: struct smtpd *
- * smtpd_init(srv, conf, err_r) sets srv->smtpd, smtpd_stop(srv->smtpd)
- * replaces smtpd_shutdown(), smtpd_free(&srv->smtpd) the argument-less
- * smtpd_free(); smtp/txn.c commits with qmgr_syncer(srv->qmgr) and submits
- * with qmgr_submit(srv->qmgr, ...), after which qmgr_global goes.
+ * IMAP keeps none either.  SMTP's commits use the queue manager's syncer
+ * (qmgr_syncer) and hand new messages to it (qmgr_submit).
  */
 #ifndef LB_NET_SERVER_H
 #define LB_NET_SERVER_H
@@ -56,7 +52,7 @@ struct server {
 	struct server_hook	*on_stop;	/* stop accepting, finish or abandon work */
 	struct session_reg	*sessions;	/* every protocol session (net/session.h) */
 	/* The modules (see the steps above); NULL when not running. */
-	struct smtpd		*smtpd;		/* SMTP server, smtp/server.h (TODO(smtp)) */
+	struct smtpd		*smtpd;		/* SMTP server, smtp/server.h */
 	struct smtpc		*smtpc;		/* outbound SMTP client, mta/client.h */
 	struct qmgr		*qmgr;		/* queue manager + its syncer, queue/manager.h */
 	struct pickup		*pickup;	/* maildrop pickup, queue/pickup.h */

@@ -80,6 +80,12 @@ session_tls(const struct session *s)
 	return s->bev != NULL && tls_active(s->bev);
 }
 
+int
+session_tls_min_version(struct session *s, int minor)
+{
+	return s->bev != NULL ? tls_server_min_version(s->bev, minor) : -1;
+}
+
 void
 session_tls_short(const struct session *s, char *buf, size_t sz)
 {

@@ -221,6 +221,8 @@ void	session_wipe_line(struct session *s);
  */
 int	session_starttls(struct session *s);
 bool	session_tls(const struct session *s);
+/* After session_starttls(): accept TLS 1.minor and up on this connection (SMTP port 25). */
+int	session_tls_min_version(struct session *s, int minor);
 /* "TLSv1.3:TLS_AES_256_GCM_SHA384" or "no", for log lines. */
 void	session_tls_short(const struct session *s, char *buf, size_t sz);
 /* For Received: headers ("TLSv1.3 with cipher ..."); "" without TLS. */

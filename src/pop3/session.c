@@ -255,7 +255,7 @@ pop3d_accept(const struct service *svc, evutil_socket_t fd, const struct sockadd
 {
 	const struct conf	*c = conf_current();
 	struct session_limits	 lim = {
-		.max_service = svc->max_key != NULL ? (unsigned)conf_int_named(c, svc->max_key) : 0,
+		.max_service = service_max_sessions(svc, c),
 		.max_client = (unsigned)conf_int(c, CK_POP3_CLIENT_CONNECTION_COUNT_LIMIT),
 		.handshake_ms = (unsigned)conf_int(c, CK_TLS_HANDSHAKE_TIMEOUT) * 1000,
 		.login_ms = (unsigned)conf_int(c, CK_LOGIN_TIMEOUT) * 1000,

@@ -62,8 +62,6 @@ struct qjob {
 	unsigned		 gen;		/* q->gen when started */
 };
 
-struct qmgr *qmgr_global;
-
 static void qmgr_kick(struct qmgr *q);
 
 static struct qentry *
@@ -455,7 +453,6 @@ qmgr_start(struct qmgr *q, char **err_r)
 	q->tick = event_new(q->srv->base, -1, EV_PERSIST, tick_cb, q);
 	event_add(q->tick, &tv);
 	server_hook_reload(q->srv, reload_hook, q);
-	qmgr_global = q;
 	qmgr_kick(q);
 	log_info("qmgr: started queue_directory=%s", q->qdir);
 	return 0;
@@ -487,8 +484,6 @@ qmgr_free(struct qmgr **qp)
 
 	if (q == NULL)
 		return;
-	if (qmgr_global == q)
-		qmgr_global = NULL;
 	list_free(q->ready_head);
 	list_free(q->inflight);
 	list_free(q->deferred);

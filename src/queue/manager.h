@@ -43,11 +43,5 @@ void		 qmgr_stop(struct qmgr *q);
 /* free: after the loop ended; accepts NULL. */
 void		 qmgr_free(struct qmgr **q);
 
-/*
- * The daemon's queue manager (NULL when not running).  Deprecated: it is
- * srv->qmgr in the daemon context (net/server.h); kept only until
- * smtp/txn.c reads srv->qmgr (TODO(smtp): switch, then delete this).
- */
-extern struct qmgr *qmgr_global;
 
 #endif

@@ -6,7 +6,8 @@
  *  - error throttling: once a session has made smtpd_soft_error_limit
  *    errors, every command waits smtpd_error_sleep_time before it is
  *    answered (Postfix smtpd_chat: "sleep-on-anything"); the hard limit
- *    closes (server.c counts the errors);
+ *    closes (server.c counts the errors); the core holds the input
+ *    meanwhile (session_delay);
  *  - an anvil-like per-client rate of unknown-recipient rejections, with
  *    the log line contrib/fail2ban matches;
  *  - queue_minfree: refuse MAIL with 452 4.3.1 before the disk is full.
@@ -15,10 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
-#include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "auth/throttle.h"
 #include "lib/addr.h"
@@ -30,8 +32,6 @@
 #include "smtp/session.h"
 
 #define MINFREE_FLOOR	(20 * 1024 * 1024)	/* issue 10: at least 20 MB */
-
-static struct throttle *unknown_rcpts;		/* per client address */
 
 char *
 smtpd_rcpt_key(const char *addr)
@@ -52,49 +52,29 @@ smtpd_rcpt_seen(const struct smtpd_session *s, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < s->nrcpt; i++)
-		if (strcmp(s->rcpts[i].key, key) == 0)
+	for (i = 0; i < s->txn.nrcpt; i++)
+		if (strcmp(s->txn.rcpts[i].key, key) == 0)
 			return true;
 	return false;
 }
 
-/* ---- a delayed reply: one timer per session (s->ev_resume) ---- */
+/* ---- error throttling ---- */
 
+/* The sleep is over: run the held command. */
 static void
-after_cb(evutil_socket_t fd, short what, void *arg)
+delayed_dispatch(struct session *ss, void *arg)
 {
 	struct smtpd_session	*s = arg;
-	void			(*fn)(struct smtpd_session *) = s->after_fn;
+	char			*line = s->held;
+	size_t			 len = strlen(line);
 
-	s->after_fn = NULL;
-	fn(s);
-}
-
-void
-smtpd_after(struct smtpd_session *s, unsigned ms, void (*fn)(struct smtpd_session *))
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	if (s->ev_resume == NULL)
-		s->ev_resume = evtimer_new(smtpd_srv(s)->base, after_cb, s);
-	s->after_fn = fn;
-	s->waiting = true;	/* input stays queued until fn runs */
-	evtimer_add(s->ev_resume, &tv);
-}
-
-/* The delay is over: run the command still held in s->line. */
-static void
-delayed_dispatch(struct smtpd_session *s)
-{
-	s->waiting = false;
-	if (s->closing)
-		return;
+	s->held = NULL;
 	s->delayed = true;
-	/* s->line is untouched while waiting: nothing reads input meanwhile. */
-	smtpd_dispatch(s, s->line.data, s->line.len);
+	smtpd_dispatch(s, line, len);
 	s->delayed = false;
-	if (!s->waiting)
-		smtpd_resume(s);
+	/* It may have been AUTH with an initial response. */
+	OPENSSL_cleanse(line, len);
+	free(line);
 }
 
 bool
@@ -105,9 +85,10 @@ smtpd_error_delay(struct smtpd_session *s, const char *line, size_t len)
 
 	if (s->delayed || sleep_s == 0 || s->errors < (unsigned)conf_int(c, CK_SMTPD_SOFT_ERROR_LIMIT))
 		return false;
-	if (line != s->line.data || (len == 4 && strncasecmp(line, "QUIT", 4) == 0))
-		return false;	/* not from the input buffer; QUIT is not delayed */
-	smtpd_after(s, (unsigned)sleep_s * 1000, delayed_dispatch);
+	if (len == 4 && strncasecmp(line, "QUIT", 4) == 0)
+		return false;	/* QUIT is not delayed */
+	s->held = xstrndup(line, len);
+	session_delay(s->ss, (unsigned)sleep_s * 1000, delayed_dispatch, s);
 	return true;
 }
 
@@ -117,9 +98,9 @@ static bool
 rate_exceeded(struct smtpd_session *s, unsigned n)
 {
 	/* contrib/fail2ban/filter.d/letterbox.conf matches this line. */
-	log_info("smtpd sid=%s: unknown recipient rate exceeded rip=%s count=%u", s->sid, s->addr, n);
+	log_info("smtpd sid=%s: unknown recipient rate exceeded rip=%s count=%u", s->sid, s->ss->addr, n);
 	smtpd_reply(s, "421 4.7.0 %s Error: too many unknown recipients from [%s]; try again later",
-	    conf_str(conf_current(), CK_MYHOSTNAME), s->addr);
+	    conf_str(conf_current(), CK_MYHOSTNAME), s->ss->addr);
 	smtpd_close(s);
 	return true;
 }
@@ -131,8 +112,8 @@ unknown_limit(const struct smtpd_session *s)
 
 	if (s->in_mynetworks)
 		return 0;	/* Postfix: smtpd_client_event_limit_exceptions = $mynetworks */
-	if (unknown_rcpts == NULL)
-		unknown_rcpts = throttle_new(THROTTLE_MAX_ENTRIES, (time_t)conf_int(c, CK_ANVIL_RATE_TIME_UNIT));
+	if (s->d->unknown_rcpts == NULL)
+		s->d->unknown_rcpts = throttle_new(THROTTLE_MAX_ENTRIES, (time_t)conf_int(c, CK_ANVIL_RATE_TIME_UNIT));
 	return conf_int(c, CK_SMTPD_CLIENT_UNKNOWN_RECIPIENT_LIMIT);
 }
 
@@ -145,8 +126,8 @@ smtpd_unknown_rcpt(struct smtpd_session *s)
 
 	if (limit == 0)
 		return false;
-	throttle_fail(unknown_rcpts, s->addr, now, 0);
-	n = throttle_failures(unknown_rcpts, s->addr, now);
+	throttle_fail(s->d->unknown_rcpts, s->ss->addr, now, 0);
+	n = throttle_failures(s->d->unknown_rcpts, s->ss->addr, now);
 	return n > (unsigned)limit ? rate_exceeded(s, n) : false;
 }
 
@@ -158,14 +139,8 @@ smtpd_unknown_rcpt_blocked(struct smtpd_session *s)
 
 	if (limit == 0)
 		return false;
-	n = throttle_failures(unknown_rcpts, s->addr, time(NULL));
+	n = throttle_failures(s->d->unknown_rcpts, s->ss->addr, time(NULL));
 	return n >= (unsigned)limit ? rate_exceeded(s, n) : false;
-}
-
-void
-smtpd_limits_free(void)
-{
-	throttle_free(&unknown_rcpts);
 }
 
 /* ---- queue_minfree ---- */

@@ -33,12 +33,21 @@ enum rcpt_class {
 };
 
 void
-smtpd_job_cancel(struct smtpd_session *s)
+smtpd_job_submit(struct smtpd_session *s, struct smtpd_job *j, void (*work)(void *),
+    void (*done)(void *))
 {
-	if (s->job != NULL) {
-		s->job->s = NULL;	/* the job frees itself when done */
-		s->job = NULL;
-	}
+	memcpy(j->sid, s->sid, sizeof(j->sid));
+	/* Pipelined commands wait in the input until the completion resumes. */
+	session_wait(s->ss);
+	session_job_submit(s->ss, &j->sj, work, done, j);
+}
+
+struct smtpd_session *
+smtpd_job_end(struct smtpd_job *j)
+{
+	struct session *ss = session_job_end(&j->sj);
+
+	return ss != NULL ? ss->ctx : NULL;
 }
 
 /*
@@ -159,24 +168,23 @@ static void
 rcpt_done(void *arg)
 {
 	struct smtpd_job	*j = arg;
-	struct smtpd_session	*s = j->s;
+	struct smtpd_session	*s = smtpd_job_end(j);
 	struct restr_ctx	 x;
 
 	if (s == NULL)
 		goto out;
-	s->job = NULL;
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	x.rc = (enum rcpt_class)j->result;
 	str_each_item(conf_str(conf_current(), CK_SMTPD_RECIPIENT_RESTRICTIONS), restriction, &x);
 	if (x.verdict < 0) {
-		s->rcpt_rejected++;
+		s->txn.rcpt_rejected++;
 		smtpd_reply(s, x.reply, j->addr);
 	} else if (x.rc == RC_TEMPFAIL) {
-		s->rcpt_rejected++;
+		s->txn.rcpt_rejected++;
 		smtpd_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", j->addr);
 	} else if (x.rc == RC_LOCAL_UNKNOWN || x.rc == RC_LOCAL_UNDELIVERABLE) {
-		s->rcpt_rejected++;
+		s->txn.rcpt_rejected++;
 		if (x.rc == RC_LOCAL_UNKNOWN)
 			smtpd_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table",
 			    j->addr);
@@ -185,22 +193,22 @@ rcpt_done(void *arg)
 		if (smtpd_unknown_rcpt(s))
 			goto out;	/* over the per-client rate: the session is closing */
 	} else if (x.rc == RC_BAD_DOMAIN) {
-		s->rcpt_rejected++;
+		s->txn.rcpt_rejected++;
 		smtpd_reply(s, "501 5.1.2 <%s>: Bad recipient address syntax", j->addr);
 	} else {
-		s->rcpts = xreallocarray(s->rcpts, s->nrcpt + 1, sizeof(*s->rcpts));
-		s->rcpts[s->nrcpt].addr = j->addr;
-		s->rcpts[s->nrcpt].key = j->key;
-		s->rcpts[s->nrcpt].notify = j->notify;
-		s->rcpts[s->nrcpt].orcpt = j->orcpt;
-		s->nrcpt++;
-		s->rcpt_count++;
+		s->txn.rcpts = xreallocarray(s->txn.rcpts, s->txn.nrcpt + 1, sizeof(*s->txn.rcpts));
+		s->txn.rcpts[s->txn.nrcpt].addr = j->addr;
+		s->txn.rcpts[s->txn.nrcpt].key = j->key;
+		s->txn.rcpts[s->txn.nrcpt].notify = j->notify;
+		s->txn.rcpts[s->txn.nrcpt].orcpt = j->orcpt;
+		s->txn.nrcpt++;
+		s->txn.rcpt_count++;
 		j->addr = NULL;
 		j->key = NULL;
 		j->orcpt = NULL;
 		smtpd_reply(s, "250 2.1.5 Ok");
 	}
-	smtpd_resume(s);
+	session_resume(s->ss);
 out:
 	free(j->addr);
 	free(j->key);
@@ -213,15 +221,12 @@ smtpd_check_rcpt(struct smtpd_session *s, struct smtp_rcpt *r, char *key)
 {
 	struct smtpd_job *j = xcalloc(1, sizeof(*j));
 
-	j->s = s;
 	j->key = key;
 	j->c = conf_current();
 	j->addr = xstrdup(r->path);
 	j->notify = r->notify;
 	j->orcpt = r->orcpt[0] ? xstrdup(r->orcpt) : NULL;
-	s->job = j;
-	s->waiting = true;
-	pool_submit(smtpd_srv(s)->pool, rcpt_work, rcpt_done, j);
+	smtpd_job_submit(s, j, rcpt_work, rcpt_done);
 }
 
 /* ---- submission: sender must belong to the login ---- */
@@ -264,23 +269,22 @@ static void
 sender_done(void *arg)
 {
 	struct smtpd_job	*j = arg;
-	struct smtpd_session	*s = j->s;
+	struct smtpd_session	*s = smtpd_job_end(j);
 
 	if (s != NULL) {
-		s->job = NULL;
 		if (j->result == 1) {
-			s->have_mail = true;
+			s->txn.have_mail = true;
 			smtpd_set_state(s, SMTPD_S_RCPT);
 			smtpd_reply(s, "250 2.1.0 Ok");
 		} else if (j->result < 0) {
-			memset(&s->mail, 0, sizeof(s->mail));
+			memset(&s->txn.mail, 0, sizeof(s->txn.mail));
 			smtpd_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", j->addr);
 		} else {
-			memset(&s->mail, 0, sizeof(s->mail));
+			memset(&s->txn.mail, 0, sizeof(s->txn.mail));
 			smtpd_reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
 			    j->addr, j->login);
 		}
-		smtpd_resume(s);
+		session_resume(s->ss);
 	}
 	free(j->addr);
 	free(j->login);
@@ -292,11 +296,8 @@ smtpd_check_sender(struct smtpd_session *s)
 {
 	struct smtpd_job *j = xcalloc(1, sizeof(*j));
 
-	j->s = s;
 	j->c = conf_current();
-	j->addr = xstrdup(s->mail.path);
+	j->addr = xstrdup(s->txn.mail.path);
 	j->login = xstrdup(s->auth_user);
-	s->job = j;
-	s->waiting = true;
-	pool_submit(smtpd_srv(s)->pool, sender_work, sender_done, j);
+	smtpd_job_submit(s, j, sender_work, sender_done);
 }

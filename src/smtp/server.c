@@ -1,57 +1,34 @@
 /*
- * SMTP server connections: accept and limits, the read loop, replies,
- * timeouts, STARTTLS and the deferred free.  Commands are in cmd.c, the
- * message data in txn.c, the pool jobs in policy.c.
+ * SMTP on the session core (net/session.h): the callback table, the
+ * limits and per-state timeouts taken from the config (smtpd_timeout, and
+ * smtpd_data_timeout in DATA/BDAT), replies with the error counting of
+ * smtpd_hard_error_limit, and the module state.  Commands are in cmd.c,
+ * the message data in txn.c, the pool jobs in policy.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
+#include <openssl/crypto.h>
 
-#include "auth/login.h"
+#include "auth/sasl.h"
+#include "auth/throttle.h"
 #include "lib/cidr.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "net/listen.h"
 #include "net/server.h"
-#include "net/tls.h"
 #include "smtp/session.h"
-#include "spool/spool.h"
 
 #define SMTPD_OUT_HIGH	(256 * 1024)	/* stop reading while replies pile up */
+#define SMTPD_IN_MAX	(256 * 1024)	/* input held while a step waits (pipelining) */
 
-struct peer_count {
-	char	addr[64];
-	unsigned n;
+
+static const char *const state_names[] = {
+	"TLS", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "AUTH", "CLOSING",
 };
-
-static struct {
-	struct server		*srv;
-	unsigned		 nsessions;
-	struct peer_count	*peers;
-	size_t			 npeers;
-	struct smtpd_session	**all;
-	size_t			 nall;
-	bool			 stopping;
-	struct netlist		*mynetworks;	/* parsed from mynetworks_conf */
-	const struct conf	*mynetworks_conf;
-} g;
-
-static void smtpd_read_cb(struct bufferevent *bev, void *arg);
-static void smtpd_write_cb(struct bufferevent *bev, void *arg);
-static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg);
-
-struct server *
-smtpd_srv(const struct smtpd_session *s)
-{
-	return s->l->srv;
-}
 
 const char *
 smtpd_mode_name(enum smtpd_mode m)
@@ -59,40 +36,33 @@ smtpd_mode_name(enum smtpd_mode m)
 	return m == SMTPD_MX ? "smtp" : m == SMTPD_SUBMISSION ? "submission" : "submissions";
 }
 
-int
+struct smtpd *
 smtpd_init(struct server *srv, char **err_r)
 {
-	g.srv = srv;
-	return 0;
+	struct smtpd *d = xcalloc(1, sizeof(*d));
+
+	d->srv = srv;
+	srv->smtpd = d;
+	return d;
 }
 
-static unsigned *
-peer_slot(const char *addr, bool create)
+void
+smtpd_stop(struct smtpd *d)
 {
-	size_t i;
-
-	for (i = 0; i < g.npeers; i++)
-		if (strcmp(g.peers[i].addr, addr) == 0)
-			return &g.peers[i].n;
-	if (!create)
-		return NULL;
-	g.peers = xreallocarray(g.peers, g.npeers + 1, sizeof(*g.peers));
-	snprintf(g.peers[g.npeers].addr, sizeof(g.peers[0].addr), "%s", addr);
-	g.peers[g.npeers].n = 0;
-	return &g.peers[g.npeers++].n;
+	/* Nothing of its own: the session core's shutdown walk ends the sessions. */
 }
 
-static void
-peer_release(const char *addr)
+void
+smtpd_free(struct smtpd **dp)
 {
-	size_t i;
+	struct smtpd *d = *dp;
 
-	for (i = 0; i < g.npeers; i++)
-		if (strcmp(g.peers[i].addr, addr) == 0) {
-			if (--g.peers[i].n == 0)
-				g.peers[i] = g.peers[--g.npeers];
-			return;
-		}
+	if (d == NULL)
+		return;
+	netlist_free(&d->mynetworks);
+	throttle_free(&d->unknown_rcpts);
+	free(d);
+	*dp = NULL;
 }
 
 static bool
@@ -101,426 +71,274 @@ in_data(enum smtpd_state st)
 	return st == SMTPD_S_DATA || st == SMTPD_S_BDAT;
 }
 
-static void set_idle_timeout(struct smtpd_session *s);
+static unsigned
+idle_ms(enum smtpd_state st)
+{
+	return (unsigned)conf_int(conf_current(), in_data(st) ? CK_SMTPD_DATA_TIMEOUT :
+	    CK_SMTPD_TIMEOUT) * 1000;
+}
 
 void
 smtpd_set_state(struct smtpd_session *s, enum smtpd_state st)
 {
-	bool switch_timeout = in_data(s->state) != in_data(st);
+	enum smtpd_state old = s->state;
 
-	if (s->state != st)
-		log_debug("smtpd sid=%s: state %d -> %d", s->sid, (int)s->state, (int)st);
-	s->state = st;
-	if (switch_timeout && st != SMTPD_S_CLOSING && s->bev != NULL && !s->closing)
-		set_idle_timeout(s);	/* smtpd_data_timeout inside DATA/BDAT */
-}
-
-static void smtpd_free_cb(evutil_socket_t fd, short what, void *arg);
-
-/* tls_close_gracefully() has freed the bufferevent: free the rest. */
-static void
-smtpd_closed_cb(void *arg)
-{
-	struct smtpd_session *s = arg;
-
-	s->tls_close = NULL;
-	smtpd_free_cb(-1, 0, s);
-}
-
-static void
-smtpd_free_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtpd_session	*s = arg;
-	size_t			 i;
-
-	/* Nothing may call back into the session while its close lingers. */
-	smtpd_job_cancel(s);
-	auth_cancel(&s->auth);
-	if (s->bev != NULL && !s->peer_gone) {
-		/* 221/421 on TLS: send it and close_notify before the free */
-		s->tls_close = tls_close_gracefully(s->bev, s->l->srv->base, smtpd_closed_cb, s);
-		s->bev = NULL;
-		if (s->tls_close != NULL)
-			return;
-	}
-	tls_close_cancel(&s->tls_close);	/* smtpd_free() at exit */
-	smtpd_txn_reset(s);
-	sasl_clear(&s->sasl);
-	if (s->bev)
-		bufferevent_free(s->bev);
-	event_free(s->ev_free);
-	if (s->ev_resume)
-		event_free(s->ev_resume);
-	buf_clear(&s->line);
-	buf_clear(&s->out);
-	buf_clear(&s->hf_out);
-	free(s->auth_user);
-	peer_release(s->addr);
-	g.nsessions--;
-	for (i = 0; i < g.nall; i++)
-		if (g.all[i] == s) {
-			g.all[i] = g.all[--g.nall];
-			break;
-		}
-	log_info("smtpd sid=%s: disconnect", s->sid);
-	free(s);
-}
-
-static void
-schedule_free(struct smtpd_session *s)
-{
-	if (s->free_scheduled)
+	if (old == st)
 		return;
-	s->free_scheduled = true;
-	event_active(s->ev_free, EV_TIMEOUT, 0);
+	log_debug("smtpd sid=%s: state %s -> %s", s->sid, state_names[old], state_names[st]);
+	s->state = st;
+	if (in_data(old) != in_data(st) && st != SMTPD_S_CLOSING)
+		session_set_idle(s->ss, idle_ms(st));
+	if (old == SMTPD_S_AUTH || st == SMTPD_S_AUTH)
+		session_set_line_max(s->ss, st == SMTPD_S_AUTH ? SASL_RESPONSE_MAX :
+		    (size_t)conf_int(conf_current(), CK_SMTPD_LINE_LIMIT));
 }
 
 void
 smtpd_close(struct smtpd_session *s)
 {
 	smtpd_set_state(s, SMTPD_S_CLOSING);
-	s->closing = true;
-	if (s->bev == NULL) {
-		schedule_free(s);
-		return;
-	}
-	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		schedule_free(s);
-	/* else smtpd_write_cb frees once the output has drained */
+	session_close(s->ss);
 }
 
 void
 smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 line[1024];
+	char	 line[1000];
 	int	 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
-	/* Count errors (4xx/5xx, not the final 421/221) for smtpd_hard_error_limit. */
-	if ((line[0] == '4' || line[0] == '5') && strncmp(line, "421", 3) != 0)
-		s->errors++;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
 	if (line[0] == '5' || line[0] == '4') {
 		char esc[200];
+
 		log_info("smtpd sid=%s: reject: %s", s->sid, log_escape(esc, sizeof(esc), line, (size_t)n));
+		/* Count errors (not the final 421) for smtpd_hard_error_limit. */
+		if (strncmp(line, "421", 3) != 0)
+			s->errors++;
 	}
-	memcpy(line + n, "\r\n", 2);
-	if (s->bev != NULL && !s->free_scheduled)
-		bufferevent_write(s->bev, line, (size_t)n + 2);
-	if (s->errors >= (unsigned)conf_int(conf_current(), CK_SMTPD_HARD_ERROR_LIMIT) && !s->closing) {
-		const char *m = "421 4.7.0 Error: too many errors\r\n";
+	session_reply(s->ss, "%s", line);
+	if (s->errors >= (unsigned)conf_int(conf_current(), CK_SMTPD_HARD_ERROR_LIMIT) &&
+	    !session_closing(s->ss)) {
 		log_info("smtpd sid=%s: too many errors (%u), disconnecting", s->sid, s->errors);
-		if (s->bev != NULL)
-			bufferevent_write(s->bev, m, strlen(m));
+		session_reply(s->ss, "421 4.7.0 Error: too many errors");
 		smtpd_close(s);
 	}
 }
 
-static size_t
-line_limit(const struct smtpd_session *s)
-{
-	if (s->state == SMTPD_S_AUTH)
-		return SASL_RESPONSE_MAX;
-	return (size_t)conf_int(conf_current(), CK_SMTPD_LINE_LIMIT);
-}
+/* ---- the callbacks the core calls ---------------------------------- */
 
-/* Run commands/data from the input buffer until it is empty or an async step waits. */
-static void
-smtpd_process(struct smtpd_session *s)
+static bool
+client_trusted(struct smtpd *d, const struct sockaddr *sa)
 {
-	struct evbuffer *in;
+	const struct conf	*c = conf_current();
+	const char		*err;
 
-	while (!s->waiting && !s->closing && s->bev != NULL) {
-		in = bufferevent_get_input(s->bev);
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > SMTPD_OUT_HIGH)
-			return;		/* the client does not read its replies: wait */
-		if (s->state == SMTPD_S_DATA) {
-			if (evbuffer_get_length(in) == 0)
-				return;
-			smtpd_data_input(s);
-			continue;
-		}
-		if (s->state == SMTPD_S_BDAT) {
-			if (evbuffer_get_length(in) == 0 && s->bdat_left > 0)
-				return;
-			smtpd_bdat_input(s);
-			continue;
-		}
-		switch (conn_readline(in, line_limit(s), &s->line)) {
-		case 0:
-			return;
-		case -1:
-			if (s->state == SMTPD_S_AUTH) {
-				s->sasl_active = false;
-				sasl_clear(&s->sasl);
-				smtpd_set_state(s, s->have_mail ? SMTPD_S_RCPT : SMTPD_S_MAIL);
-				smtpd_reply(s, "501 5.5.2 AUTH response too long");
-				continue;
-			}
-			log_info("smtpd sid=%s: line too long", s->sid);
-			smtpd_reply(s, "500 5.5.2 Error: line too long");
-			smtpd_close(s);
-			return;
-		}
-		if (memchr(s->line.data, '\0', s->line.len) != NULL) {
-			smtpd_reply(s, "500 5.5.2 Error: NUL character in command");
-			continue;
-		}
-		if (s->state == SMTPD_S_AUTH)
-			smtpd_auth_line(s, s->line.data, s->line.len);
-		else
-			smtpd_dispatch(s, s->line.data, s->line.len);
+	/* mynetworks is parsed once per config, not per connection. */
+	if (d->mynetworks_conf != c) {
+		netlist_free(&d->mynetworks);
+		d->mynetworks = netlist_parse(conf_str(c, CK_MYNETWORKS), &err);
+		d->mynetworks_conf = c;
 	}
+	return netlist_match(d->mynetworks, sa);
 }
 
-void
-smtpd_resume(struct smtpd_session *s)
+static void *
+s_attach(struct session *ss)
 {
-	s->waiting = false;
-	if (!s->closing)
-		smtpd_process(s);
+	struct smtpd_session		*s = xcalloc(1, sizeof(*s));
+	const struct smtpd_listener	*l = ss->svc->arg;
+
+	s->ss = ss;
+	s->d = l->srv->smtpd;
+	s->sid = ss->sid;
+	s->mode = l->mode;
+	s->state = ss->svc->implicit_tls ? SMTPD_S_TLS : SMTPD_S_HELO;
+	s->in_mynetworks = ss->lim.client_exempt;
+	smtpd_txn_init(&s->txn);
+	login_step_init(&s->login, ss, &smtpd_login_ops);
+	return s;
+}
+
+/* After a TLS handshake: the description for Received: and the log. */
+static void
+note_tls(struct smtpd_session *s)
+{
+	char shortd[96];
+
+	session_tls_describe(s->ss, s->tls, sizeof(s->tls));
+	session_tls_short(s->ss, shortd, sizeof(shortd));
+	log_info("smtpd sid=%s: tls=%s", s->sid, shortd);
 }
 
 static void
-smtpd_read_cb(struct bufferevent *bev, void *arg)
+s_start(struct session *ss)
 {
-	smtpd_process(arg);
-}
+	struct smtpd_session *s = ss->ctx;
 
-static void
-smtpd_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct smtpd_session *s = arg;
-
-	if (s->closing) {
-		/* A deferred callback (TLS) may report a drain that happened before
-		 * the last replies were queued: free only when really empty. */
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			schedule_free(s);
-		return;
-	}
-	/* Output drained below the mark: commands may have been waiting. */
-	if (!s->waiting && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		smtpd_process(s);
-}
-
-static void
-set_idle_timeout(struct smtpd_session *s)
-{
-	enum conf_id	 key = in_data(s->state) ? CK_SMTPD_DATA_TIMEOUT : CK_SMTPD_TIMEOUT;
-	struct timeval	 tv = { conf_int(conf_current(), key), 0 };
-
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
-}
-
-static void
-greet(struct smtpd_session *s)
-{
+	if (session_tls(ss))
+		note_tls(s);
 	smtpd_set_state(s, SMTPD_S_HELO);
 	smtpd_reply(s, "220 %s", conf_str(conf_current(), CK_SMTPD_BANNER));
 }
 
 static void
-smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
+s_tls_done(struct session *ss)
 {
-	struct smtpd_session *s = arg;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		/* Implicit TLS (465) or STARTTLS handshake done. */
-		tls_describe(bev, s->tls, sizeof(s->tls));
-		{
-			char shortd[96];
-			tls_describe_short(bev, shortd, sizeof(shortd));
-			log_info("smtpd sid=%s: tls=%s", s->sid, shortd);
-		}
-		set_idle_timeout(s);
-		if (s->state == SMTPD_S_TLS)
-			greet(s);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (!s->closing) {
-			struct timeval drain = { 5, 0 };
-
-			log_info("smtpd sid=%s: timeout in state %d", s->sid, (int)s->state);
-			bufferevent_enable(bev, EV_WRITE);
-			/* the peer may be gone: give the 421 a few seconds to drain */
-			bufferevent_set_timeouts(bev, NULL, &drain);
-			smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", conf_str(conf_current(), CK_MYHOSTNAME));
-			smtpd_close(s);
-		} else
-			schedule_free(s);	/* the close did not drain in time */
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		char err[128] = "";
-		if (s->tls[0] == '\0' && tls_active(bev))
-			tls_last_error(bev, err, sizeof(err));
-		log_info("smtpd sid=%s: connection error%s%s", s->sid, err[0] ? ": " : "", err);
-	} else if ((what & BEV_EVENT_EOF) && s->state != SMTPD_S_CLOSING)
-		log_info("smtpd sid=%s: lost connection in state %d", s->sid, (int)s->state);
-	s->peer_gone = true;	/* no close_notify, no waiting for output */
-	s->closing = true;
-	smtpd_set_state(s, SMTPD_S_CLOSING);
-	schedule_free(s);
+	note_tls(ss->ctx);
 }
 
 static void
-setup_bev(struct smtpd_session *s)
+s_line(struct session *ss, char *line, size_t len)
 {
-	bufferevent_setcb(s->bev, smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	struct smtpd_session *s = ss->ctx;
+
+	/* AUTH state ends in the login step's outcome (cmd.c smtpd_login_ops). */
+	if (login_step_in_sasl(&s->login))
+		login_step_sasl_line(&s->login, line, len);
+	else
+		smtpd_dispatch(s, line, len);
 }
 
-void
-smtpd_starttls(struct smtpd_session *s)
+static void
+s_bad_line(struct session *ss, enum session_bad_line why)
 {
-	struct bufferevent	*tls;
-	struct timeval		 hs = { conf_int(conf_current(), CK_TLS_HANDSHAKE_TIMEOUT), 0 };
+	struct smtpd_session *s = ss->ctx;
 
-	if (tls_starttls_injection(s->bev)) {
+	if (s->state == SMTPD_S_AUTH) {
+		login_step_clear(&s->login);
+		session_wipe_line(ss);
+		smtpd_set_state(s, SMTPD_S_MAIL);
+		smtpd_reply(s, why == SESSION_BAD_NUL ? "501 5.5.2 NUL character in AUTH response" :
+		    "501 5.5.2 AUTH response too long");
+		return;
+	}
+	if (why == SESSION_BAD_NUL) {
+		smtpd_reply(s, "500 5.5.2 Error: NUL character in command");
+		return;
+	}
+	log_info("smtpd sid=%s: line too long", s->sid);
+	smtpd_reply(s, "500 5.5.2 Error: line too long");
+	smtpd_close(s);
+}
+
+/* DATA (open-ended raw input) or a BDAT chunk (counted). */
+static size_t
+s_raw(struct session *ss, const unsigned char *p, size_t n)
+{
+	struct smtpd_session *s = ss->ctx;
+
+	if (s->state == SMTPD_S_DATA)
+		return smtpd_data_input(s, p, n);
+	smtpd_bdat_input(s, p, n);
+	return n;
+}
+
+static void
+s_timeout(struct session *ss, enum session_timeout t)
+{
+	smtpd_reply(ss->ctx, "421 4.4.2 %s Error: timeout exceeded",
+	    conf_str(conf_current(), CK_MYHOSTNAME));
+}
+
+static void
+s_ended(struct session *ss, const char *reason)
+{
+	struct smtpd_session	*s = ss->ctx;
+	const char		*st = state_names[s->state];
+
+	if (strcmp(reason, "eof") == 0)
+		log_info("smtpd sid=%s: lost connection in state %s", s->sid, st);
+	else if (strcmp(reason, "timeout") == 0 || strcmp(reason, "tls-handshake-timeout") == 0)
+		log_info("smtpd sid=%s: timeout in state %s", s->sid, st);
+	else if (strcmp(reason, "starttls-injection") == 0)
 		log_info("smtpd sid=%s: STARTTLS command injection attempt (plaintext after STARTTLS): closing",
 		    s->sid);
-		smtpd_close(s);
-		return;
-	}
-	tls = tls_wrap_server(s->l->srv->tls, s->l->srv->base, s->bev, -1);
-	if (tls == NULL) {
-		log_warnx("smtpd sid=%s: cannot start TLS", s->sid);
-		smtpd_close(s);
-		return;
-	}
-	s->bev = tls;
-	setup_bev(s);
-	bufferevent_set_timeouts(s->bev, &hs, &hs);
-	/* RFC 3207 4.2: forget everything learned before TLS. */
-	s->esmtp = false;
-	s->helo[0] = '\0';
-	free(s->auth_user);
-	s->auth_user = NULL;
-	smtpd_txn_reset(s);
-	smtpd_set_state(s, SMTPD_S_HELO);
+	else if (strcmp(reason, "shutdown") != 0)
+		log_info("smtpd sid=%s: connection error in state %s (%s)", s->sid, st, reason);
+	smtpd_set_state(s, SMTPD_S_CLOSING);
 }
+
+/* Server stop: idle sessions go now; one in DATA or waiting for its commit finishes. */
+static void
+s_shutdown(struct session *ss)
+{
+	struct smtpd_session *s = ss->ctx;
+
+	if (session_waiting(ss) || in_data(s->state) || s->state == SMTPD_S_CLOSING)
+		return;
+	smtpd_reply(s, "421 4.3.2 %s Service shutting down", conf_str(conf_current(), CK_MYHOSTNAME));
+	smtpd_close(s);
+}
+
+static void
+s_free(struct session *ss)
+{
+	struct smtpd_session *s = ss->ctx;
+
+	login_step_clear(&s->login);
+	smtpd_txn_clear(&s->txn);
+	if (s->held != NULL) {
+		OPENSSL_cleanse(s->held, strlen(s->held));
+		free(s->held);
+	}
+	free(s->auth_user);
+	log_info("smtpd sid=%s: disconnect", s->sid);
+	free(s);
+}
+
+/*
+ * One table per service: the registry counts clients per protocol table,
+ * so each service has its own smtpd_client_connection_count_limit (as
+ * Postfix's anvil counts per service), and a flood on 25 leaves 587 open.
+ */
+#define SMTPD_PROTO {							\
+	.name = "smtpd",						\
+	.starttls_verb = "STARTTLS",					\
+	.flags = SESSION_F_NODELAY,					\
+	.in_max = SMTPD_IN_MAX,						\
+	.out_high = SMTPD_OUT_HIGH,					\
+	.refuse = {							\
+		[SESSION_R_SHUTDOWN] = "421 4.3.2 Service shutting down, closing transmission channel\r\n", \
+		[SESSION_R_SERVICE] = "421 4.7.0 Error: too many connections\r\n", \
+		[SESSION_R_CLIENT] = "421 4.7.0 Error: too many connections from your address\r\n", \
+	},								\
+	.attach = s_attach,						\
+	.start = s_start,						\
+	.line = s_line,							\
+	.bad_line = s_bad_line,						\
+	.raw = s_raw,							\
+	.tls_done = s_tls_done,						\
+	.timeout = s_timeout,						\
+	.ended = s_ended,						\
+	.shutdown = s_shutdown,						\
+	.free = s_free,							\
+}
+
+static const struct session_proto smtpd_protos[3] = { SMTPD_PROTO, SMTPD_PROTO, SMTPD_PROTO };
 
 void
 smtpd_accept(const struct service *svc, evutil_socket_t fd, const struct sockaddr *sa,
     socklen_t salen, void *arg)
 {
-	struct smtpd_listener	*l = arg;
-	const struct conf	*c = conf_current();
-	struct smtpd_session	*s;
-	struct netlist		*nl;
-	const char		*err;
-	unsigned		*cnt;
-	char			 addr[64];
+	const struct smtpd_listener	*l = arg;
+	const struct conf		*c = conf_current();
+	size_t				 line = (size_t)conf_int(c, CK_SMTPD_LINE_LIMIT);
+	struct session_limits		 lim = {
+		.max_service = service_max_sessions(svc, c),
+		.max_client = (unsigned)conf_int(c, CK_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT),
+		.client_exempt = client_trusted(l->srv->smtpd, sa),
+		.handshake_ms = (unsigned)conf_int(c, CK_TLS_HANDSHAKE_TIMEOUT) * 1000,
+		.idle_ms = idle_ms(SMTPD_S_HELO),
+		.line_max = line,
+		.line_cap = line > SASL_RESPONSE_MAX ? line : SASL_RESPONSE_MAX,
+	};
 
-	sockaddr_ntop(sa, addr, sizeof(addr));
-	/* mynetworks is parsed once per config, not per connection. */
-	if (g.mynetworks_conf != c) {
-		netlist_free(&g.mynetworks);
-		g.mynetworks = netlist_parse(conf_str(c, CK_MYNETWORKS), &err);
-		g.mynetworks_conf = c;
-	}
-	nl = g.mynetworks;
-	{
-		bool trusted = netlist_match(nl, sa);
-		const char *msg = NULL;
-
-		cnt = peer_slot(addr, false);
-		if (g.stopping)
-			msg = "421 4.3.2 Service shutting down, closing transmission channel\r\n";
-		else if (g.nsessions >= (unsigned)conf_int(c, CK_SMTPD_MAX_CONNECTIONS))
-			msg = "421 4.7.0 Error: too many connections\r\n";
-		else if (!trusted && cnt != NULL && *cnt >= (unsigned)conf_int(c, CK_SMTPD_CLIENT_CONNECTION_COUNT_LIMIT))
-			msg = "421 4.7.0 Error: too many connections from your address\r\n";
-		if (msg != NULL) {
-			log_info("smtpd: refused addr=%s: %.*s", addr, (int)strlen(msg) - 2, msg);
-			if (svc->implicit_tls == false)
-				(void)!write(fd, msg, strlen(msg));
-			close(fd);
-			return;
-		}
-		s = xcalloc(1, sizeof(*s));
-		s->in_mynetworks = trusted;
-	}
-	cnt = peer_slot(addr, true);
-	(*cnt)++;
-	g.nsessions++;
-	g.all = xreallocarray(g.all, g.nall + 1, sizeof(*g.all));
-	g.all[g.nall++] = s;
-	s->l = l;
-	conn_new_sid(s->sid);
-	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
-	memcpy(s->addr, addr, sizeof(s->addr));
-	buf_init(&s->line, 1 << 20);
-	buf_init(&s->out, 1 << 20);
-	buf_init(&s->hf_out, SMTPD_HF_CHUNK + HDRFIX_NAME_MAX + 2 * HDRFIX_FIELD_MAX + 4);
-	s->ev_free = event_new(l->srv->base, -1, 0, smtpd_free_cb, s);
-	log_info("smtpd sid=%s: connect addr=%s:%d service=%s", s->sid, addr, sockaddr_port(sa),
-	    svc->name);
-	if (svc->implicit_tls) {
-		struct timeval hs = { conf_int(c, CK_TLS_HANDSHAKE_TIMEOUT), 0 };
-
-		s->bev = l->srv->tls ? tls_wrap_server(l->srv->tls, l->srv->base, NULL, fd) : NULL;
-		if (s->bev == NULL) {
-			close(fd);
-			smtpd_close(s);
-			return;
-		}
-		setup_bev(s);
-		bufferevent_set_timeouts(s->bev, &hs, &hs);
-		smtpd_set_state(s, SMTPD_S_TLS);
-		return;
-	}
-	s->bev = bufferevent_socket_new(l->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
-		close(fd);
-		smtpd_close(s);
-		return;
-	}
-	setup_bev(s);
-	set_idle_timeout(s);
-	greet(s);
-}
-
-void
-smtpd_shutdown(void)
-{
-	size_t i;
-
-	g.stopping = true;
-	/* Sessions between transactions go now; one in DATA or waiting for its
-	 * commit finishes (the stop grace period bounds it). */
-	for (i = 0; i < g.nall; i++) {
-		struct smtpd_session *s = g.all[i];
-
-		if (s->closing || s->waiting || s->state == SMTPD_S_DATA || s->state == SMTPD_S_BDAT)
-			continue;
-		smtpd_reply(s, "421 4.3.2 %s Service shutting down", conf_str(conf_current(), CK_MYHOSTNAME));
-		smtpd_close(s);
-	}
-}
-
-void
-smtpd_free(void)
-{
-	while (g.nall > 0) {
-		struct smtpd_session *s = g.all[0];
-		s->free_scheduled = true;
-		s->peer_gone = true;	/* exiting: no time for a graceful close */
-		smtpd_free_cb(-1, 0, s);
-	}
-	free(g.all);
-	free(g.peers);
-	netlist_free(&g.mynetworks);
-	smtpd_limits_free();
-	memset(&g, 0, sizeof(g));
+	(void)session_accept(l->srv, svc, &smtpd_protos[l->mode], &lim, fd, sa, salen);
 }

@@ -1,28 +1,28 @@
 /*
- * Private to the SMTP server (server.c, cmd.c, txn.c, policy.c): the
- * session state.  Only smtpd_set_state() assigns s->state.
+ * Private to the SMTP server (server.c, cmd.c, txn.c, policy.c, limits.c):
+ * the protocol state of a session.  Connections, TLS, timeouts, line and
+ * raw input and closing are the session core's (net/session.h); this is
+ * only SMTP.  Only smtpd_set_state() assigns s->state.
  */
 #ifndef LB_SMTP_SESSION_H
 #define LB_SMTP_SESSION_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
-#include "auth/sasl.h"
+#include "auth/login_step.h"
 #include "lib/buf.h"
-#include "net/conn.h"
+#include "net/session.h"
 #include "smtp/data.h"
 #include "smtp/headers.h"
 #include "smtp/parse.h"
 #include "smtp/server.h"
 
-struct bufferevent;
-struct event;
+struct conf;
+struct netlist;
+struct spool_syncer;
 struct spool_writer;
-struct tls_close;
-struct auth_req;
-struct smtpd_job;
+struct throttle;
 
 enum smtpd_state {
 	SMTPD_S_TLS,		/* implicit TLS handshake in progress */
@@ -35,36 +35,23 @@ enum smtpd_state {
 	SMTPD_S_CLOSING,	/* flush what is queued, then free */
 };
 
+/* The SMTP server's module state: one per daemon (server.c). */
+struct smtpd {
+	struct server		*srv;
+	struct netlist		*mynetworks;	/* parsed from mynetworks_conf */
+	const struct conf	*mynetworks_conf;
+	struct throttle		*unknown_rcpts;	/* per client address (limits.c) */
+};
+
 struct smtpd_rcpt {
 	char		*addr;
-	char		*key;		/* addr_lookup_key(): duplicates are merged (rcpt_dup.c) */
+	char		*key;		/* smtpd_rcpt_key(): duplicates are merged */
 	unsigned	 notify;
 	char		*orcpt;
 };
 
-struct smtpd_session {
-	struct smtpd_listener	*l;
-	char			 sid[SID_LEN + 1];
-	struct bufferevent	*bev;
-	struct event		*ev_free;	/* deferred free (STYLE.md §4.4) */
-	struct event		*ev_resume;	/* a delayed step (limits.c smtpd_after()) */
-	void			(*after_fn)(struct smtpd_session *s);
-	bool			 delayed;	/* this command already waited (error throttling) */
-	struct sockaddr_storage	 peer;
-	char			 addr[64];	/* client IP, text */
-	enum smtpd_state	 state;
-	bool			 closing, free_scheduled;
-	bool			 peer_gone;	/* free without a graceful TLS close */
-	struct tls_close	*tls_close;	/* pending graceful close (net/tls.h) */
-	bool			 waiting;	/* an async step is pending: input waits */
-	bool			 in_mynetworks;
-	bool			 esmtp;
-	char			 helo[256];
-	char			 tls[160];	/* "" or tls_describe() text */
-	char			*auth_user;	/* after AUTH, NULL before */
-	unsigned		 errors, auth_failures;
-	struct buf		 line;
-	/* transaction */
+/* One mail transaction (MAIL .. end of data): smtpd_txn_clear() ends it. */
+struct smtpd_txn {
 	bool			 have_mail;
 	struct smtp_mail	 mail;
 	struct smtpd_rcpt	*rcpts;
@@ -81,17 +68,27 @@ struct smtpd_session {
 	bool			 hdr_too_big;
 	uint64_t		 bdat_left;
 	bool			 bdat_last, bdat_started;
-	unsigned		 received_hops;
 	bool			 hf_on;		/* submission: add Message-ID:/Date: */
 	struct hdrfix		 hf;
 	struct buf		 hf_out;	/* hdrfix output on its way to the spool */
-	/* AUTH */
-	struct sasl		 sasl;
-	bool			 sasl_active;
-	struct auth_req		*auth;
-	/* pending pool job (RCPT check, MAIL check, commit): cleared on free */
-	struct smtpd_job	*job;
-	char			 pending_reply[512];
+};
+
+struct smtpd_session {
+	struct session		*ss;		/* the connection (net/session.h) */
+	struct smtpd		*d;
+	const char		*sid;		/* ss->sid */
+	enum smtpd_mode		 mode;
+	enum smtpd_state	 state;
+	bool			 in_mynetworks;
+	bool			 esmtp;
+	bool			 delayed;	/* this command already waited (error throttling) */
+	char			*held;		/* the command waiting for the error sleep */
+	char			 helo[256];
+	char			 tls[160];	/* "" or the TLS description (Received:) */
+	char			*auth_user;	/* after AUTH, NULL before */
+	unsigned		 errors;
+	struct login_step	 login;
+	struct smtpd_txn	 txn;
 };
 
 /* txn.c hands the header fix-up at most this much at a time */
@@ -101,32 +98,30 @@ struct smtpd_session {
 void	smtpd_set_state(struct smtpd_session *s, enum smtpd_state st);
 void	smtpd_reply(struct smtpd_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void	smtpd_close(struct smtpd_session *s);
-void	smtpd_resume(struct smtpd_session *s);
-void	smtpd_starttls(struct smtpd_session *s);
-struct server *smtpd_srv(const struct smtpd_session *s);
 const char *smtpd_mode_name(enum smtpd_mode m);
 
 /* cmd.c */
 void	smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len);
-void	smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len);
+/* RFC 3207 §4.2 and RSET/EHLO: the transaction ends, back to SMTPD_S_MAIL. */
 void	smtpd_txn_reset(struct smtpd_session *s);
+extern const struct login_ops smtpd_login_ops;
 
 /* txn.c */
+void	smtpd_txn_init(struct smtpd_txn *t);
+void	smtpd_txn_clear(struct smtpd_txn *t);	/* frees; smtpd_txn_init() state again */
 int	smtpd_txn_begin(struct smtpd_session *s);	/* spool writer + envelope + Received */
-void	smtpd_data_input(struct smtpd_session *s);	/* consume DATA bytes from input */
-void	smtpd_bdat_input(struct smtpd_session *s);	/* consume BDAT chunk bytes */
+size_t	smtpd_data_input(struct smtpd_session *s, const unsigned char *p, size_t n);
+void	smtpd_bdat_input(struct smtpd_session *s, const unsigned char *p, size_t n);
+void	smtpd_bdat_end(struct smtpd_session *s);	/* the chunk is complete */
 void	smtpd_txn_finish(struct smtpd_session *s);	/* end of data: size check, commit */
 
-/* policy.c: pool jobs; completion replies and calls smtpd_resume() */
+/* policy.c: pool jobs; the completion replies and resumes the session */
 void	smtpd_check_rcpt(struct smtpd_session *s, struct smtp_rcpt *r, char *key);	/* takes key */
 void	smtpd_check_sender(struct smtpd_session *s);
-void	smtpd_job_cancel(struct smtpd_session *s);
 
 /* limits.c */
 char	*smtpd_rcpt_key(const char *addr);	/* duplicate-filter key, allocated */
 bool	 smtpd_rcpt_seen(const struct smtpd_session *s, const char *key);
-/* Run fn after ms; the session waits (input stays queued) meanwhile. */
-void	 smtpd_after(struct smtpd_session *s, unsigned ms, void (*fn)(struct smtpd_session *s));
 /* Past the soft error limit: hold this command (true) and dispatch it after the sleep. */
 bool	 smtpd_error_delay(struct smtpd_session *s, const char *line, size_t len);
 /* Count an unknown-recipient rejection; true when over the rate (421 sent, closing). */
@@ -136,13 +131,12 @@ bool	 smtpd_unknown_rcpt_blocked(struct smtpd_session *s);
 /* Enough free space in the queue for queue_minfree plus a declared SIZE? */
 bool	 smtpd_queue_space_ok(const struct smtpd_session *s, uint64_t declared);
 uint64_t smtpd_minfree(const struct conf *c);
-void	 smtpd_limits_free(void);
 
+/* A pool job of a session (policy.c, txn.c); sj detaches it when the session goes. */
 struct smtpd_job {
-	struct smtpd_session	*s;		/* NULL once the session is gone */
-	void			(*done)(struct smtpd_job *j);
-	/* inputs/outputs, by kind */
+	struct session_job	 sj;
 	const struct conf	*c;
+	char			 sid[SID_LEN + 1];
 	char			*addr;
 	char			*login;
 	unsigned		 notify;
@@ -150,6 +144,8 @@ struct smtpd_job {
 	int			 result;
 	char			 reply[256];
 	struct spool_writer	*w;
+	struct spool_syncer	*syncer;
+	struct qmgr		*qmgr;		/* commit_done submits the new message */
 	char			 qid[32];
 	int			 err;
 	uint64_t		 size;
@@ -157,5 +153,10 @@ struct smtpd_job {
 	char			*from;
 	char			*key;		/* RCPT: the duplicate-filter key */
 };
+
+/* Submit j for s (the session waits); the completion gets s back, or NULL when it is gone. */
+void	smtpd_job_submit(struct smtpd_session *s, struct smtpd_job *j, void (*work)(void *),
+	    void (*done)(void *));
+struct smtpd_session *smtpd_job_end(struct smtpd_job *j);
 
 #endif

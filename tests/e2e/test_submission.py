@@ -649,5 +649,105 @@ class TestQueueAdmin(SubmissionBase):
         self.delivered(OTHER)
 
 
+class TestServiceLimits(SubmissionBase):
+    """Issue 10 item 4: each service has its own connection limit (Postfix's
+    master.cf process limit per service), so a flood of idle connections on
+    port 25 leaves 587, 465 and POP3 reachable."""
+    FLOOD = 1000
+
+    def start(self):
+        self.inst.start(wait_for=("smtp", "submission", "submissions", "pop3"))
+
+    def settle(self, before=0):
+        """No SMTP session left over: one whole session first (the daemon has
+        then accepted the harness's readiness probes), then wait until every
+        session since log offset `before` has its "disconnect" line."""
+        with smtplib.SMTP("127.0.0.1", self.inst.port("smtp"), timeout=10) as s:
+            self.assertEqual(s.noop()[0], 250)
+        def gone():
+            log = self.inst.log()[before:]
+            return len(re.findall(r"smtpd sid=\w+: connect addr=\S+ service=\S+ tls", log)) == \
+                len(re.findall(r"smtpd sid=\w+: disconnect", log))
+        self.assertTrue(lbtest.wait_until(gone), self.inst.log()[-2000:])
+
+    def first_line(self, sock, deadline):
+        sock.settimeout(max(0.1, deadline - time.time()))
+        data = b""
+        try:
+            while b"\r\n" not in data:
+                chunk = sock.recv(512)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        return data.split(b"\r\n")[0].decode(errors="replace")
+
+    def test_flood_on_25_leaves_other_services_open(self):
+        import poplib
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = self.FLOOD + 200
+        if soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        self.settle()
+        port = self.inst.port("smtp")
+        socks = []
+        self.addCleanup(lambda: [s.close() for s in socks])
+        deadline = time.time() + 60
+        for _ in range(self.FLOOD):
+            if time.time() > deadline:
+                break
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+            except OSError:
+                break		# the client ran out of something: enough of a flood
+        self.assertGreater(len(socks), 150, "the flood did not get past the default limit of 100")
+        deadline = time.time() + 60
+        firsts = [self.first_line(s, deadline) for s in socks]
+        accepted = sum(1 for l in firsts if l.startswith("220 "))
+        refused = sum(1 for l in firsts if l.startswith("421 4.7.0 Error: too many connections"))
+        # smtpd_max_connections (100 by default) on port 25; 127.0.0.1 is in
+        # mynetworks, so the per-client limit does not apply.
+        self.assertEqual(accepted, 100, firsts[:3] + firsts[-3:])
+        self.assertEqual(accepted + refused, len(socks), [l for l in firsts if not l[:3] in ("220", "421")][:5])
+        self.assertIn("refused reason=service-connection-limit", self.inst.log())
+        # the 100 idle ones are still held open: the other services answer
+        with self.smtp("submission") as s:		# 220, EHLO, STARTTLS, EHLO
+            code, resp = s.docmd("AUTH", "PLAIN " + plain_ir())
+            self.assertEqual(code, 235, resp)
+        with self.smtp("submissions") as s:	# implicit TLS handshake, EHLO
+            self.assertEqual(s.noop()[0], 250)
+        p = poplib.POP3("127.0.0.1", self.inst.port("pop3"), timeout=20)
+        self.assertTrue(p.getwelcome().startswith(b"+OK"))
+        p.quit()
+        # and port 25 itself takes a new client once the flood is gone
+        for s in socks:
+            s.close()
+        socks.clear()
+        def smtp_ok():
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+                    return s.noop()[0] == 250
+            except (OSError, smtplib.SMTPException):
+                return False
+        self.assertTrue(lbtest.wait_until(smtp_ok, timeout=20))
+
+    def test_client_limit_per_service(self):
+        # outside mynetworks the per-client limit counts each service apart
+        before = len(self.inst.log())
+        self.restart(mynetworks="192.0.2.0/24", smtpd_client_connection_count_limit="2")
+        self.settle(before)
+        port = self.inst.port("smtp")
+        held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+        self.addCleanup(lambda: [s.close() for s in held])
+        deadline = time.time() + 20
+        firsts = [self.first_line(s, deadline) for s in held]
+        self.assertEqual([l[:3] for l in firsts], ["220", "220", "421"], firsts)
+        self.assertIn("from your address", firsts[2])
+        with self.smtp("submission") as s:
+            self.assertEqual(s.docmd("AUTH", "PLAIN " + plain_ir())[0], 235)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,8 @@
 /*
  * The session core (net/session.h) over socketpairs, with a small test
  * protocol: pipelining (in one write and byte at a time), an over-long
- * line (whole and arriving in pieces), NUL, raw bytes, STARTTLS injection
+ * line (whole and arriving in pieces), NUL, counted and open-ended raw
+ * bytes (SMTP's BDAT and DATA), STARTTLS injection, the TLS minimum after STARTTLS
  * and a real STARTTLS handshake, the last reply surviving close (plain and
  * TLS), output backpressure, the delayed reply, per-client and per-service
  * limits, the login / idle / handshake timeouts, the shutdown walk and a
@@ -44,12 +45,15 @@ static struct tls_ctx	*cctx;
 struct tp {
 	struct session	*s;
 	size_t		 raw_want;	/* bytes of the current RAW still to come */
+	bool		 open_raw;	/* DATA: raw until CRLF.CRLF (SMTP's DATA) */
+	unsigned	 eod;		/* bytes of "\r\n.\r\n" matched so far */
 	struct buf	 raw;
 	char		 ended[48];
 	int		*freed;		/* incremented by free */
 };
 
 static int	nfreed;
+static int	tls_min_rc = 1;
 static sem_t	job_gate;
 static int	job_done_runs, job_done_orphan;
 
@@ -121,7 +125,21 @@ tp_line(struct session *s, char *line, size_t len)
 		event_base_once(base, -1, EV_TIMEOUT, later_cb, s, &(struct timeval){ 0, 20000 });
 	} else if (strcmp(line, "DELAY") == 0)
 		session_delay(s, 30, late_reply, NULL);
-	else if (strncmp(line, "RAW ", 4) == 0) {
+	else if (strcmp(line, "DATA") == 0) {
+		struct tp *t = s->ctx;
+
+		/* As SMTP's DATA: open-ended raw input, the protocol finds the end. */
+		t->open_raw = true;
+		t->eod = 2;	/* the command's CRLF counts */
+		buf_reset(&t->raw);
+		session_reply(s, "+GO");
+		session_read_raw(s, SIZE_MAX);
+	} else if (strcmp(line, "STARTTLS10") == 0) {
+		/* SMTP port 25: STARTTLS, then a lower minimum for this connection. */
+		session_reply(s, "GO");
+		if (session_starttls(s) == 0)
+			tls_min_rc = session_tls_min_version(s, 1);	/* TLS 1.0 */
+	} else if (strncmp(line, "RAW ", 4) == 0) {
 		struct tp *t = s->ctx;
 
 		t->raw_want = strtoul(line + 4, NULL, 10);
@@ -159,10 +177,38 @@ tp_bad_line(struct session *s, enum session_bad_line why)
 	session_reply(s, why == SESSION_BAD_NUL ? "ERR nul" : "ERR long");
 }
 
+/* DATA: take bytes up to and including CRLF.CRLF; what follows is the next command. */
+static size_t
+tp_raw_open(struct session *s, struct tp *t, const unsigned char *p, size_t n)
+{
+	static const char	 eod[] = "\r\n.\r\n";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		t->eod = p[i] == (unsigned char)eod[t->eod] ? t->eod + 1 :
+		    p[i] == '\r' ? 1 : 0;
+		if (t->eod == 5) {
+			i++;
+			break;
+		}
+	}
+	if (buf_add(&t->raw, p, i) < 0)
+		return n;
+	if (t->eod == 5) {
+		t->open_raw = false;
+		session_read_lines(s);
+		session_reply(s, "GOT DATA %zu", t->raw.len);
+	}
+	return i;
+}
+
 static size_t
 tp_raw(struct session *s, const unsigned char *p, size_t n)
 {
 	struct tp *t = s->ctx;
+
+	if (t->open_raw)
+		return tp_raw_open(s, t, p, n);
 
 	if (buf_add(&t->raw, p, n) < 0)
 		return n;
@@ -413,6 +459,35 @@ test_pipelining(void)
 	t_ok(freed_total(f + 2));
 }
 
+/* SMTP's DATA: open-ended raw input, then lines again with a pipelined command. */
+static void
+test_open_raw(void)
+{
+	struct session_limits	 lim = limits();
+	struct client		 c;
+	const char		*in = "DATA\r\nab\r\n.x\r\n\r\n.\r\nNEXT\r\nQUIT\r\n";
+	const char		*want = "HELLO\r\n+GO\r\nGOT DATA 13\r\nOK NEXT\r\nBYE\r\n";
+	size_t			 i;
+	int			 f = nfreed;
+
+	client_open(&c, &svc_a, "192.0.2.1", &lim);
+	client_send(&c, in, strlen(in));
+	t_ok(wait_for(eof_cond, &c, 3000));
+	t_str(c.in.data, want);
+	client_close(&c);
+	t_ok(freed_total(f + 1));
+
+	client_open(&c, &svc_a, "192.0.2.1", &lim);
+	for (i = 0; in[i] != '\0'; i++) {
+		client_send(&c, in + i, 1);
+		spin();
+	}
+	t_ok(wait_for(eof_cond, &c, 3000));
+	t_str(c.in.data, want);
+	client_close(&c);
+	t_ok(freed_total(f + 2));
+}
+
 static void
 test_bad_lines(void)
 {
@@ -606,6 +681,14 @@ test_starttls(void)
 	t_ok(freed_total(f + 1));
 	t_str(last_ended, "starttls-injection");
 
+	/* SMTP port 25 lowers the TLS minimum of one connection after STARTTLS. */
+	client_open(&c, &svc_a, "192.0.2.1", &lim);
+	client_send(&c, "STARTTLS10\r\n", 12);
+	t_ok(got(&c, "GO\r\n"));
+	t_int(tls_min_rc, 0);
+	client_close(&c);
+	t_ok(freed_total(f + 2));
+
 	/* A real handshake; the last reply (and close_notify) survive the close. */
 	client_open(&c, &svc_a, "192.0.2.1", &lim);
 	client_send(&c, "STARTTLS\r\n", 10);
@@ -632,7 +715,7 @@ test_starttls(void)
 		t_ok(session_count_service(&srv, &svc_a) == 0);
 	}
 	client_close(&c);
-	t_ok(freed_total(f + 2));
+	t_ok(freed_total(f + 3));
 }
 
 static void
@@ -724,6 +807,7 @@ main(void)
 
 	test_pipelining();
 	test_bad_lines();
+	test_open_raw();
 	test_last_reply_and_backpressure();
 	test_limits();
 	test_timeouts();
