@@ -735,7 +735,8 @@ class TestServiceLimits(SubmissionBase):
 
     def test_client_limit_per_service(self):
         # outside mynetworks the per-client limit counts each service apart
-        before = len(self.inst.log())
+        self.inst.stop()
+        before = len(self.inst.log())   # after the old daemon's last line
         self.restart(mynetworks="192.0.2.0/24", smtpd_client_connection_count_limit="2")
         self.settle(before)
         port = self.inst.port("smtp")
