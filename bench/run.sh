@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" init "$INST/lb" --hostname bench.local --port-base "$PORT_BASE" >/dev/null
+"$BIN" init "$INST/lb" --hostname bench.local --port-base "$PORT_BASE" --admin u0@bench.test >/dev/null
 CONF=$INST/lb/letterbox.conf
 "$BIN" -c "$CONF" domain add bench.test
 for i in $(seq 0 49); do echo pw | "$BIN" -c "$CONF" user add "u$i@bench.test"; done

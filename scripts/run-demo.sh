@@ -22,7 +22,7 @@ if [ -z "$DEMO" ]; then
 	fi
 fi
 if [ ! -f "$DEMO/letterbox.conf" ]; then
-	"$BIN" init "$DEMO" --hostname mail.example.test --port-base 10000
+	"$BIN" init "$DEMO" --hostname mail.example.test --port-base 10000 --admin demo@example.test
 	"$BIN" -c "$DEMO/letterbox.conf" domain add example.test
 	echo demo | "$BIN" -c "$DEMO/letterbox.conf" user add demo@example.test
 fi
