@@ -122,18 +122,29 @@ whosted(struct directory *d, const char *dom, bool *hosted_r, char **err_r)
 	return DIR_W_OK;
 }
 
+/* The normalised form of a domain an admin typed; -1 with *err_r set. */
+static int
+admin_domain(const char *domain, char **dom_r, char **err_r)
+{
+	const char	*why;
+	char		 shown[DIR_SHOW];
+
+	if (domain_normalize(domain, dom_r, &why) < 0) {
+		dir_seterr(err_r, "invalid domain \"%s\": %s", dir_show(shown, domain), why);
+		return -1;
+	}
+	return 0;
+}
+
 enum dir_wresult
 dir_domain_add(struct directory *d, const char *domain, char **err_r)
 {
-	const char	*why;
-	char		*dom, shown[DIR_SHOW];
+	char		*dom;
 	bool		 hosted;
 	enum dir_wresult r;
 
-	if (domain_normalize(domain, &dom, &why) < 0) {
-		dir_seterr(err_r, "invalid domain \"%s\": %s", dir_show(shown, domain), why);
+	if (admin_domain(domain, &dom, err_r) < 0)
 		return DIR_W_INVALID;
-	}
 	if ((r = wbegin(d, err_r)) != DIR_W_OK)
 		goto out;
 	if ((r = whosted(d, dom, &hosted, err_r)) == DIR_W_OK && hosted) {
@@ -165,17 +176,15 @@ refs_row(void *arg, const char *const *cols, int ncols)
 enum dir_wresult
 dir_domain_del(struct directory *d, const char *domain, char **err_r)
 {
-	const char	*why, *params[1];
-	char		*dom, *suffix = NULL, *err = NULL, shown[DIR_SHOW];
+	const char	*params[1];
+	char		*dom, *suffix = NULL, *err = NULL;
 	struct lkey	 k = { NULL, NULL };
 	struct pick	 p = { 0 };
 	struct refs	 refs = { 0, 0 };
 	enum dir_wresult r;
 
-	if (domain_normalize(domain, &dom, &why) < 0) {
-		dir_seterr(err_r, "invalid domain \"%s\": %s", dir_show(shown, domain), why);
+	if (admin_domain(domain, &dom, err_r) < 0)
 		return DIR_W_INVALID;
-	}
 	k.q = dom;
 	if ((r = wbegin(d, err_r)) != DIR_W_OK)
 		goto out;
@@ -493,10 +502,8 @@ dir_transport_set(struct directory *d, const char *domain, const char *transport
 	struct pick	 p = { 0 };
 	enum dir_wresult r;
 
-	if (domain_normalize(domain, &dom, &why) < 0) {
-		dir_seterr(err_r, "invalid domain \"%s\": %s", dir_show(shown, domain), why);
+	if (admin_domain(domain, &dom, err_r) < 0)
 		return DIR_W_INVALID;
-	}
 	k.q = dom;
 	if (dir_transport_normalize(transport, &t, &why) < 0) {
 		dir_seterr(err_r, "invalid transport \"%s\": %s", dir_show(shown, transport), why);
@@ -522,16 +529,13 @@ out:
 enum dir_wresult
 dir_transport_del(struct directory *d, const char *domain, char **err_r)
 {
-	const char	*why;
-	char		*dom, shown[DIR_SHOW];
+	char		*dom;
 	struct lkey	 k = { NULL, NULL };
 	struct pick	 p = { 0 };
 	enum dir_wresult r;
 
-	if (domain_normalize(domain, &dom, &why) < 0) {
-		dir_seterr(err_r, "invalid domain \"%s\": %s", dir_show(shown, domain), why);
+	if (admin_domain(domain, &dom, err_r) < 0)
 		return DIR_W_INVALID;
-	}
 	k.q = dom;
 	if ((r = wbegin(d, err_r)) != DIR_W_OK)
 		goto out;
