@@ -25,8 +25,10 @@ RUN="$BUILD"
 #   fail2ban           fail2ban-regex against contrib/fail2ban
 #   mariadb-server, postgresql (with psql)   real servers started in temp dirs
 #   clang, libclang-rt-14-dev   the libFuzzer smoke run of fuzz/
+#   isync (mbsync), mutt + tmux, fetchmail   real IMAP clients (test_imap_clients)
 TEST="$BUILD python3 swaks libnet-ssleay-perl curl openssl sqlite3 fail2ban
- mariadb-server mariadb-client postgresql postgresql-client clang libclang-rt-14-dev"
+ mariadb-server mariadb-client postgresql postgresql-client clang libclang-rt-14-dev
+ isync mutt tmux fetchmail"
 
 # make bench: the peers measured in the same run (../shared/bench/), and the
 # SQL servers for bench/sql.sh.  smtp-source comes with postfix.
