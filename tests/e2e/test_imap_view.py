@@ -4,6 +4,7 @@ notification, and what two sessions, SMTP delivery and POP3 see of each other.
 Python's imaplib over 143 + STARTTLS and 993, raw sockets where imaplib has no
 command (IDLE), poplib for the POP3 side."""
 import imaplib
+import os
 import poplib
 import re
 import smtplib
@@ -164,6 +165,44 @@ class ImapViewTest(ImapBase):
         self.assertEqual(a.untagged_responses.get("EXPUNGE"), [b"1"])
         a.logout()
         b.logout()
+
+    def test_no_expunge_during_store_by_sequence(self):
+        """RFC 3501 7.4.1: STORE/COPY by sequence number get no EXPUNGE; UID STORE may."""
+        self.deliver(3)
+        a = self.login_ssl()
+        s, f = self.raw_login()
+        a.select("INBOX")
+        self.cmd(s, f, b"s", b"SELECT INBOX")
+        a.store("1", "+FLAGS.SILENT", "(\\Deleted)")
+        a.expunge()
+        lines = self.cmd(s, f, b"t", b"STORE 3 +FLAGS (\\Seen)")
+        self.assertFalse(any(b"EXPUNGE" in l for l in lines), lines)
+        self.assertIn(b"* 3 FETCH (FLAGS (\\Seen))\r\n", lines)
+        lines = self.cmd(s, f, b"c", b"COPY 3 INBOX")
+        self.assertFalse(any(b"EXPUNGE" in l for l in lines), lines)
+        # The UID form reports it, and the message a's sync saw with its new number.
+        lines = self.cmd(s, f, b"u", b"UID STORE 3 +FLAGS (\\Flagged)")
+        self.assertEqual(lines[0], b"* 3 FETCH (UID 3 FLAGS (\\Flagged \\Seen))\r\n")
+        self.assertEqual(lines[1], b"* 1 EXPUNGE\r\n")
+        self.assertIn(b"* 3 EXISTS\r\n", lines)	# the COPY's new message
+        self.assertTrue(lines[-1].startswith(b"u OK"))
+        s.close()
+        a.logout()
+
+    def test_uidvalidity_change_closes(self):
+        self.deliver(1)
+        s, f = self.raw_login()
+        self.cmd(s, f, b"s", b"SELECT INBOX")
+        md = self.inst.maildir(USER)
+        for n in ("letterbox-uidlist", "letterbox-uidlist.log"):
+            if os.path.exists(os.path.join(md, n)):
+                os.unlink(os.path.join(md, n))
+        s.sendall(b"n NOOP\r\n")
+        line = f.readline()
+        self.assertTrue(line.startswith(b"* BYE [UIDVALIDITY]"), line)
+        self.assertEqual(f.readline(), b"")
+        s.close()
+        self.assertTrue(self.inst.wait_log("reason=uidvalidity-changed"))
 
     def test_copy_move_copyuid(self):
         self.deliver(3)
