@@ -1,8 +1,9 @@
 /*
  * EXPUNGE, UID EXPUNGE (RFC 4315 UIDPLUS), CLOSE and CHECK (RFC 3501
- * 6.4.1-6.4.3, RFC 9051 6.4.1-6.4.3).  The \Deleted messages are removed
- * on the pool (store_expunge); the "* N EXPUNGE" responses come from the
- * sync that imap_view_done() runs, in the store's order, each number
+ * 6.4.1-6.4.3, RFC 9051 6.4.1-6.4.3).  The \Deleted messages, as they are
+ * after a sync (another session may have set or cleared the flag), are
+ * removed on the pool (store_expunge); the "* N EXPUNGE" responses come
+ * from the sync that imap_view_done() runs, in the store's order, each number
  * counted after the earlier removals (RFC 3501 7.4.1).  CLOSE removes
  * them silently (not after EXAMINE) and leaves the mailbox.
  */
@@ -21,7 +22,7 @@
 struct expunge_job {
 	bool		 close;		/* CLOSE: silent, then leave */
 	bool		 limited;	/* UID EXPUNGE: only messages in seqs */
-	struct seqset	 seqs;		/* 1-based sequence numbers */
+	struct seqset	 uids;		/* UID EXPUNGE's set, "*" resolved */
 	int		 err;
 };
 
@@ -30,7 +31,7 @@ job_free(void *arg)
 {
 	struct expunge_job *j = arg;
 
-	seqset_clear(&j->seqs);
+	seqset_clear(&j->uids);
 	free(j);
 }
 
@@ -38,14 +39,19 @@ static void
 expunge_work(struct store_mailbox *mb, void *arg)
 {
 	struct expunge_job	*j = arg;
-	size_t			 i, n = store_count(mb), nuids = 0;
-	uint32_t		*uids = xreallocarray(NULL, n + 1, sizeof(*uids));
+	size_t			 i, n, nuids = 0;
+	uint32_t		*uids;
 	const struct store_msg	*m;
 
+	/* CLOSE reports nothing: its sync only brings the \Deleted flags up to date. */
+	if (j->close)
+		(void)store_sync(mb, NULL, NULL);
+	n = store_count(mb);
+	uids = xreallocarray(NULL, n + 1, sizeof(*uids));
 	for (i = 0; i < n; i++) {
 		m = store_msg(mb, i);
 		if ((m->flags & STORE_F_DELETED) &&
-		    (!j->limited || seqset_contains(&j->seqs, (uint32_t)i + 1)))
+		    (!j->limited || seqset_contains(&j->uids, m->uid)))
 			uids[nuids++] = m->uid;
 	}
 	j->err = store_expunge(mb, uids, nuids) < 0 ? errno : 0;
@@ -77,8 +83,8 @@ cmd_expunge(struct imap_client *c, const struct imap_cmd *cmd)
 {
 	bool			 uid = str_ieq(cmd->name, cmd->name_len, "UID");
 	struct expunge_job	*j;
-	struct seqset		 set;
 	const char		*err;
+	size_t			 n;
 
 	if (cmd->nargs != (uid ? 2u : 0u)) {
 		imap_tagged(c, "BAD", uid ? "UID EXPUNGE needs a UID set." :
@@ -90,21 +96,20 @@ cmd_expunge(struct imap_client *c, const struct imap_cmd *cmd)
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
-	seqset_init(&j->seqs);
+	seqset_init(&j->uids);
 	if (uid) {
-		seqset_init(&set);
+		/* Kept as UIDs: the sync before the expunge may renumber the view. */
 		j->limited = true;
-		if (cmd->args[1].type != IMAP_ARG_ATOM || seqset_parse(&set, cmd->args[1].str,
-		    cmd->args[1].len, SEQSET_NO_SAVED, &err) < 0 ||
-		    imap_view_resolve(c, &set, true, &j->seqs) < 0) {
-			seqset_clear(&set);
+		n = store_count(c->mb);
+		if (cmd->args[1].type != IMAP_ARG_ATOM || seqset_parse(&j->uids,
+		    cmd->args[1].str, cmd->args[1].len, SEQSET_NO_SAVED, &err) < 0) {
 			job_free(j);
 			imap_tagged(c, "BAD", "Invalid UID set.");
 			return;
 		}
-		seqset_clear(&set);
+		seqset_resolve(&j->uids, n > 0 ? store_msg(c->mb, n - 1)->uid : 0);
 	}
-	imap_view_run(c, expunge_work, expunge_done, job_free, j);
+	imap_view_run_synced(c, expunge_work, expunge_done, job_free, j);
 }
 
 void
@@ -122,7 +127,7 @@ cmd_close(struct imap_client *c, const struct imap_cmd *cmd)
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
-	seqset_init(&j->seqs);
+	seqset_init(&j->uids);
 	j->close = true;
 	imap_view_run(c, expunge_work, expunge_done, job_free, j);
 }

@@ -278,6 +278,62 @@ imap_view_sync(struct imap_client *c, void (*done)(struct imap_client *))
 	imap_view_run(c, sync_work, sync_done, sync_free, s);
 }
 
+/* ---- work after a sync ---------------------------------------------- */
+
+struct synced_job {
+	struct view_sync	 s;
+	void			(*work)(struct store_mailbox *, void *);
+	void			(*done)(struct imap_client *, void *);
+	void			(*free_arg)(void *);
+	void			*arg;
+};
+
+static void
+synced_free(void *p)
+{
+	struct synced_job *j = p;
+
+	j->free_arg(j->arg);
+	free(j->s.exp);
+	free(j->s.chg);
+	free(j);
+}
+
+static void
+synced_work(struct store_mailbox *mb, void *p)
+{
+	struct synced_job *j = p;
+
+	sync_work(mb, &j->s);
+	j->work(mb, j->arg);
+}
+
+static void
+synced_done(struct imap_client *c, void *p)
+{
+	struct synced_job *j = p;
+
+	if (report(c, &j->s) == 0) {
+		j->done(c, j->arg);
+		j->arg = NULL;
+		j->free_arg = free;	/* done owned it: nothing left to free */
+	}
+	synced_free(j);
+}
+
+void
+imap_view_run_synced(struct imap_client *c, void (*work)(struct store_mailbox *, void *),
+    void (*done)(struct imap_client *, void *), void (*free_arg)(void *), void *arg)
+{
+	struct synced_job *j = xcalloc(1, sizeof(*j));
+
+	j->work = work;
+	j->done = done;
+	j->free_arg = free_arg;
+	j->arg = arg;
+	imap_view_run(c, synced_work, synced_done, synced_free, j);
+}
+
 void
 imap_view_selected(struct imap_client *c)
 {

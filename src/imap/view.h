@@ -60,6 +60,18 @@ void	imap_view_run(struct imap_client *c, void (*work)(struct store_mailbox *mb,
 	    void *arg);
 
 /*
+ * As imap_view_run(), but the job first syncs the view (so work sees what
+ * other sessions did: EXPUNGE acts on the \Deleted flags as they are now),
+ * and its untagged updates are written before done(c, arg) runs.  When
+ * the sync found a UIDVALIDITY change the session is closed and
+ * free_arg(arg) runs instead of done.
+ */
+void	imap_view_run_synced(struct imap_client *c,
+	    void (*work)(struct store_mailbox *mb, void *arg),
+	    void (*done)(struct imap_client *c, void *arg), void (*free_arg)(void *arg),
+	    void *arg);
+
+/*
  * Resolve a parsed set against the view: by sequence number (uid false;
  * "*" = the last message) or by UID (uid true; "*" = the highest UID,
  * UIDs not in the view drop out).  Output: a normalised set of 1-based

@@ -189,6 +189,30 @@ class ImapViewTest(ImapBase):
         s.close()
         a.logout()
 
+    def test_expunge_sees_deleted_set_elsewhere(self):
+        """EXPUNGE acts on \\Deleted as it is now, set by another session unseen yet."""
+        self.deliver(3)
+        a = self.login_ssl()
+        b = self.login_starttls()
+        a.select("INBOX")
+        b.select("INBOX")
+        s, f = self.raw_login()
+        self.cmd(s, f, b"s", b"SELECT INBOX")
+        b.store("2", "+FLAGS.SILENT", "(\\Deleted)")
+        # a's view has not seen the flag: its EXPUNGE syncs first, reports it, expunges.
+        lines = self.cmd(s, f, b"x", b"EXPUNGE")
+        self.assertEqual(lines, [b"* 2 FETCH (FLAGS (\\Deleted))\r\n", b"* 2 EXPUNGE\r\n",
+                                 b"x OK EXPUNGE completed.\r\n"])
+        a.noop()
+        self.assertEqual(a.untagged_responses.get("EXPUNGE"), [b"2"])
+        # CLOSE likewise, silently.
+        b.store("1", "+FLAGS.SILENT", "(\\Deleted)")
+        self.assertEqual(self.cmd(s, f, b"c", b"CLOSE"), [b"c OK CLOSE completed.\r\n"])
+        self.assertEqual(a.status("INBOX", "(MESSAGES)")[1][0], b"INBOX (MESSAGES 1)")
+        s.close()
+        a.logout()
+        b.logout()
+
     def test_uidvalidity_change_closes(self):
         self.deliver(1)
         s, f = self.raw_login()
