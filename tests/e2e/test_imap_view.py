@@ -213,6 +213,23 @@ class ImapViewTest(ImapBase):
         a.logout()
         b.logout()
 
+    def test_client_gone_while_the_pool_has_the_mailbox(self):
+        """A session that ends under a running STORE/COPY/EXPUNGE job: the job closes the
+        handle (no leak or use after free: the ASan build's stop checks)."""
+        self.deliver(60)
+        m = self.login_ssl()
+        m.create("Other")
+        for line in (b"STORE 1:* +FLAGS (\\Seen)", b"COPY 1:* Other", b"UID MOVE 1:* Other",
+                     b"NOOP", b"IDLE"):
+            s, f = self.raw_login()
+            self.cmd(s, f, b"s", b"SELECT INBOX")
+            s.sendall(b"t " + line + b"\r\nu NOOP\r\n")
+            s.close()
+        self.assertEqual(m.select("INBOX")[0], "OK")
+        self.assertEqual(m.noop()[0], "OK")
+        m.logout()
+        self.stop_clean()
+
     def test_uidvalidity_change_closes(self):
         self.deliver(1)
         s, f = self.raw_login()
