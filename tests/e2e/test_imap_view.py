@@ -309,6 +309,13 @@ class ImapViewTest(ImapBase):
         s.sendall(b"NOPE\r\n")
         self.assertEqual(self.read_tagged(f, b"j")[-1], b"j BAD Expected DONE.\r\n")
         self.assertTrue(self.cmd(s, f, b"n", b"NOOP")[-1].startswith(b"n OK"))
+        # DONE and a next command pipelined with IDLE, selected and not.
+        for state in (b"SELECT INBOX", b"UNSELECT"):
+            self.cmd(s, f, b"p", state)
+            s.sendall(b"k IDLE\r\nDONE\r\nm NOOP\r\n")
+            self.assertEqual(f.readline(), b"+ idling\r\n")
+            self.assertTrue(self.read_tagged(f, b"k")[-1].startswith(b"k OK"))
+            self.assertTrue(self.read_tagged(f, b"m")[-1].startswith(b"m OK"))
         s.close()
 
     def test_close_check_and_uid_expunge(self):
