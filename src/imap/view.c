@@ -260,7 +260,9 @@ imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 	if (c->state != IMAP_S_SELECTED || c->mb == NULL || c->view == NULL ||
 	    session_closing(c->ss) || !may_sync(c)) {
 		imap_tagged(c, status, "%s", text);
-		imap_resume(c);
+		/* From a stream's last piece: stream.c resumes once the output drained. */
+		if (!imap_streaming(c))
+			imap_resume(c);
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));

@@ -26,7 +26,8 @@ struct store_mailbox;
 
 /*
  * End the running selected-state command: sync (on the pool), untagged
- * updates, then "tag status text", then the session resumes its input.
+ * updates, then "tag status text", then the session resumes its input
+ * (when called from a stream's last piece, stream.c resumes it).
  * Asynchronous: the session waits until it is written.  No sync (and no
  * EXPUNGE) after FETCH, STORE, SEARCH or COPY by sequence number (their
  * table rows have IMAP_CF_USES_SEQS): RFC 3501 7.4.1; the next command
