@@ -25,6 +25,7 @@
 #include "queue/manager.h"
 #include "queue/pickup.h"
 #include "smtp/server.h"
+#include "store/watch.h"
 
 static void
 add_service(struct services *sv, const char *name, enum conf_id key, enum conf_id max_key,
@@ -102,6 +103,9 @@ services_start(struct server *srv, char **err_r)
 	    pickup_start(srv->pickup, err_r) < 0)
 		return -1;
 	server_hook_stop(srv, stop_modules, srv);
+	/* One inotify instance for every IDLE session (after the drop: it watches as vmail). */
+	if ((srv->watcher = store_watcher_new(srv->base)) == NULL)
+		log_warnx("serve: no folder change notification; IDLE sees changes at DONE only");
 	return 0;
 }
 
@@ -109,6 +113,7 @@ void
 services_free(struct server *srv)
 {
 	session_free_all(srv);
+	store_watcher_free(&srv->watcher);	/* after the sessions: they drop their watches */
 	smtpd_free(&srv->smtpd);
 	pickup_free(&srv->pickup);
 	qmgr_free(&srv->qmgr);

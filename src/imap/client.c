@@ -175,7 +175,7 @@ i_raw(struct session *ss, const unsigned char *p, size_t n)
 	enum imap_parse		 r;
 
 	while (off < n && !session_waiting(ss) && !session_closing(ss) && !c->sasl_lines &&
-	    !c->starttls) {
+	    !c->starttls && c->idle == NULL) {
 		r = imap_parser_feed(c->parser, (const char *)p + off, n - off, &used);
 		off += used;
 		switch (r) {
@@ -219,17 +219,25 @@ i_line(struct session *ss, char *line, size_t len)
 {
 	struct imap_client *c = ss->ctx;
 
+	if (c->idle != NULL) {
+		imap_idle_line(c, line, len);
+		return;
+	}
 	login_step_sasl_line(&c->login_step, line, len);
 	if (!login_step_in_sasl(&c->login_step))
 		imap_sasl_lines(c, false);
 }
 
-/* Only SASL responses are lines: too long or with a NUL, the exchange fails. */
+/* Only SASL responses and IDLE's DONE are lines: too long or with a NUL, they fail. */
 static void
 i_bad_line(struct session *ss, enum session_bad_line why)
 {
 	struct imap_client *c = ss->ctx;
 
+	if (c->idle != NULL) {
+		imap_idle_line(c, NULL, 0);
+		return;
+	}
 	login_step_clear(&c->login_step);
 	imap_sasl_lines(c, false);
 	imap_tagged(c, "BAD", why == SESSION_BAD_NUL ? "NUL in SASL response." :
@@ -301,6 +309,7 @@ i_free(struct session *ss)
 	struct imap_client *c = ss->ctx;
 
 	imap_stream_stop(c);
+	imap_idle_free(c);
 	imap_mailbox_free(c);
 	login_step_clear(&c->login_step);
 	imap_parser_free(&c->parser);

@@ -26,6 +26,9 @@ struct session;
 struct store_mailbox;
 struct imap_cmd;
 struct imap_client;
+struct imap_view;
+struct imap_idle;
+struct imap_arg;
 
 /* STYLE.md §7: command line before / after login (literals count, APPEND's do not). */
 #define IMAP_LINE_MAX_PREAUTH	(8 * 1024)
@@ -92,6 +95,11 @@ struct imap_client {
 	char			*root;		/* the user's Maildir, once a job found it */
 	struct store_mailbox	*mb;		/* the selected mailbox */
 	bool			 mb_readonly;	/* EXAMINE */
+
+	/* the selected mailbox's view (view.c) and IDLE (cmd_idle.c) */
+	struct imap_view	*view;		/* NULL while no mailbox is selected */
+	struct imap_idle	*idle;		/* while IDLE runs */
+	bool			 cmd_uid;	/* the running command came as "UID <name>" */
 
 	/* output */
 	struct imap_stream	 stream;	/* stream.more != NULL while one runs */
@@ -175,6 +183,24 @@ void	cmd_id(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_enable(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd);
 
+/* cmd.c: UID <command> runs the command's handler (IMAP_CF_UID). */
+void	cmd_uid(struct imap_client *c, const struct imap_cmd *cmd);
+
+/* cmd_store.c */
+void	cmd_store(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID STORE */
+/* cmd_expunge.c */
+void	cmd_expunge(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID EXPUNGE */
+void	cmd_close(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_check(struct imap_client *c, const struct imap_cmd *cmd);
+/* cmd_copy.c */
+void	cmd_copy(struct imap_client *c, const struct imap_cmd *cmd);	/* COPY, MOVE, UID forms */
+/* cmd_idle.c */
+void	cmd_idle(struct imap_client *c, const struct imap_cmd *cmd);
+/* A line while IDLE runs ("DONE"); line NULL: a bad (too long) line. */
+void	imap_idle_line(struct imap_client *c, const char *line, size_t len);
+/* The session ends: drop the IDLE state and its watch. */
+void	imap_idle_free(struct imap_client *c);
+
 /* mailbox.c */
 void	cmd_select(struct imap_client *c, const struct imap_cmd *cmd);	/* and EXAMINE */
 void	cmd_unselect(struct imap_client *c, const struct imap_cmd *cmd);
@@ -185,6 +211,10 @@ void	cmd_subscribe(struct imap_client *c, const struct imap_cmd *cmd);	/* and UN
 void	cmd_list(struct imap_client *c, const struct imap_cmd *cmd);	/* and LSUB */
 void	cmd_status(struct imap_client *c, const struct imap_cmd *cmd);
 void	imap_mailbox_free(struct imap_client *c);
+/* Leave the selected mailbox (CLOSE): back to the authenticated state. */
+void	imap_mailbox_leave(struct imap_client *c);
+/* A mailbox argument in the store's form (malloc'd), or NULL after a BAD/NO reply. */
+char	*imap_mailbox_arg(struct imap_client *c, const struct imap_arg *a);
 /* LIST pattern (RFC 3501 §6.3.8): '*' anything, '%' anything but '/'; INBOX in any case. */
 bool	imap_list_match(const char *name, const char *pat);
 

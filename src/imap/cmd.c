@@ -49,6 +49,15 @@ static const struct imap_command commands[] = {
 	{ "STATUS",		AUTHED,		0,	cmd_status },
 	/* selected (§6.4) */
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
+	{ "UID",		SELECTED,	0,	cmd_uid },
+	{ "STORE",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_store },
+	{ "COPY",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_copy },
+	{ "MOVE",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_BREAKS_SEQS | IMAP_CF_UID,
+				    cmd_copy },
+	{ "EXPUNGE",		SELECTED,	IMAP_CF_BREAKS_SEQS | IMAP_CF_UID, cmd_expunge },
+	{ "CLOSE",		SELECTED,	0,	cmd_close },
+	{ "CHECK",		SELECTED,	0,	cmd_check },
+	{ "IDLE",		AUTHED,		0,	cmd_idle },
 };
 
 /*
@@ -68,6 +77,9 @@ static const struct {
 	{ "UTF8=ACCEPT",	AUTHED },
 	{ "CHILDREN",		ANY },
 	{ "UNSELECT",		ANY },
+	{ "UIDPLUS",		AUTHED },
+	{ "MOVE",		AUTHED },
+	{ "IDLE",		AUTHED },
 };
 
 const struct imap_command *
@@ -188,11 +200,32 @@ imap_command_allowed(struct imap_client *c, const struct imap_command *def)
 		return false;
 	}
 	/*
-	 * IMAP_CF_USES_SEQS / IMAP_CF_NO_PENDING: nothing to hold back until a
-	 * mailbox can be selected; the mailbox view will flush or withhold its
-	 * pending EXPUNGEs here.
+	 * IMAP_CF_USES_SEQS / IMAP_CF_NO_PENDING: commands run one at a time
+	 * and the view syncs whole at a command's end (view.c), so no EXPUNGE
+	 * is ever pending between commands: nothing to hold back here.  The
+	 * flags decide at the end whether the sync may run (imap_view_done).
 	 */
 	return true;
+}
+
+/*
+ * UID FETCH, UID STORE... (RFC 3501 6.4.8): the sub-command's handler
+ * runs with cmd as it is (name "UID", args[0] the sub-command's name) and
+ * tells the forms apart by the name.  c->cmd stays the UID row: a UID
+ * command does not use sequence numbers, so EXPUNGE may be sent.
+ */
+void
+cmd_uid(struct imap_client *c, const struct imap_cmd *cmd)
+{
+	const struct imap_command *sub = NULL;
+
+	if (cmd->nargs > 0 && cmd->args[0].type == IMAP_ARG_ATOM)
+		sub = imap_command_find(cmd->args[0].str, cmd->args[0].len);
+	if (sub == NULL || !(sub->flags & IMAP_CF_UID)) {
+		imap_tagged(c, "BAD", "Unknown UID command.");
+		return;
+	}
+	sub->fn(c, cmd);
 }
 
 void
@@ -209,6 +242,7 @@ imap_dispatch(struct imap_client *c, const struct imap_cmd *cmd)
 		return;
 	}
 	c->cmd = def;
+	c->cmd_uid = def->fn == cmd_uid;
 	if (!imap_command_allowed(c, def))
 		return;
 	def->fn(c, cmd);

@@ -14,6 +14,7 @@
 #include "auth/login_step.h"
 #include "auth/sasl.h"
 #include "imap/client.h"
+#include "imap/view.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/log.h"
@@ -53,6 +54,11 @@ cmd_noop(struct imap_client *c, const struct imap_cmd *cmd)
 {
 	if (cmd->nargs != 0) {
 		imap_tagged(c, "BAD", "NOOP takes no arguments.");
+		return;
+	}
+	/* RFC 3501 6.1.2: in the selected state NOOP polls for updates. */
+	if (c->state == IMAP_S_SELECTED) {
+		imap_view_done(c, "OK", "NOOP completed.");
 		return;
 	}
 	imap_tagged(c, "OK", "NOOP completed.");

@@ -23,6 +23,7 @@
 #include "imap/client.h"
 #include "imap/mutf7.h"
 #include "imap/quote.h"
+#include "imap/view.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/log.h"
@@ -232,6 +233,7 @@ select_reply(struct imap_client *c, struct mb_job *j)
 	c->mb = j->mb;
 	j->mb = NULL;
 	c->mb_readonly = ro;
+	imap_view_selected(c);
 	imap_set_state(c, IMAP_S_SELECTED);
 	imap_tagged(c, "OK", "[%s] %s completed.", ro ? "READ-ONLY" : "READ-WRITE",
 	    ro ? "EXAMINE" : "SELECT");
@@ -483,6 +485,7 @@ one_mailbox(struct imap_client *c, const struct imap_cmd *cmd, enum mb_op op)
 static void
 leave_mailbox(struct imap_client *c)
 {
+	imap_view_free(c);
 	store_close(&c->mb);
 	if (c->state == IMAP_S_SELECTED)
 		imap_set_state(c, IMAP_S_AUTH);
@@ -621,6 +624,19 @@ cmd_status(struct imap_client *c, const struct imap_cmd *cmd)
 void
 imap_mailbox_free(struct imap_client *c)
 {
+	imap_view_free(c);
 	store_close(&c->mb);
 	xfree(&c->root);
+}
+
+void
+imap_mailbox_leave(struct imap_client *c)
+{
+	leave_mailbox(c);
+}
+
+char *
+imap_mailbox_arg(struct imap_client *c, const struct imap_arg *a)
+{
+	return mailbox_arg(c, a);
 }

@@ -1,11 +1,16 @@
 /*
- * The selected mailbox as this client knows it: see view.h.  Sequence
- * sets are resolved here and flags are written and parsed here, so that
- * FETCH, STORE, SEARCH, COPY and the untagged updates agree.
+ * The selected mailbox as this client knows it: see view.h.  The sync
+ * runs on the worker pool with the store handle lent to the job; the
+ * store's callbacks only collect (sequence numbers of expunges, indexes of
+ * messages whose flags others changed), and the untagged responses are
+ * written on the loop from the handle once it is back.  Sequence sets are
+ * resolved here and flags are written and parsed here, so that FETCH,
+ * STORE, SEARCH, COPY and the untagged updates agree.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,19 +19,337 @@
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "net/session.h"
 #include "store/store.h"
+
+struct imap_view {
+	uint32_t	 uidvalidity;	/* as selected: a change ends the session */
+	uint32_t	 recent;	/* RECENT last reported */
+};
+
+/* ---- lending the handle to a pool job ------------------------------ */
+
+struct view_job {
+	struct session_job	 sj;
+	struct store_mailbox	*mb;		/* lent by the session, or ours once it ended */
+	void			(*work)(struct store_mailbox *, void *);
+	void			(*done)(struct imap_client *, void *);
+	void			(*free_arg)(void *);
+	void			*arg;
+};
+
+static void
+view_job_work(void *p)
+{
+	struct view_job *j = p;
+
+	j->work(j->mb, j->arg);
+}
+
+static void
+view_job_done(void *p)
+{
+	struct view_job		*j = p;
+	struct session		*ss = session_job_end(&j->sj);
+	struct imap_client	*c;
+
+	if (ss == NULL) {
+		store_close(&j->mb);
+		j->free_arg(j->arg);
+		free(j);
+		return;
+	}
+	c = ss->ctx;
+	c->mb = j->mb;
+	j->done(c, j->arg);
+	free(j);
+}
+
+void
+imap_view_run(struct imap_client *c, void (*work)(struct store_mailbox *, void *),
+    void (*done)(struct imap_client *, void *), void (*free_arg)(void *), void *arg)
+{
+	struct view_job *j = xcalloc(1, sizeof(*j));
+
+	j->mb = c->mb;
+	c->mb = NULL;
+	j->work = work;
+	j->done = done;
+	j->free_arg = free_arg;
+	j->arg = arg;
+	session_wait(c->ss);
+	session_job_submit(c->ss, &j->sj, view_job_work, view_job_done, j);
+}
+
+/* ---- the sync ------------------------------------------------------ */
+
+struct view_sync {
+	/* the command's tagged reply (NULL: IDLE's sync, then done) */
+	char		*status, *text;
+	void		(*done)(struct imap_client *);
+
+	/* from the worker */
+	int		 err;
+	size_t		 before;	/* messages in the view before the sync */
+	uint32_t	*exp;		/* "* N EXPUNGE" numbers, in order */
+	size_t		 nexp, capexp;
+	size_t		*chg;		/* indexes whose flags others changed */
+	size_t		 nchg, capchg;
+};
+
+static void
+sync_free(void *p)
+{
+	struct view_sync *s = p;
+
+	free(s->status);
+	free(s->text);
+	free(s->exp);
+	free(s->chg);
+	free(s);
+}
+
+static void
+on_expunged(void *arg, size_t idx, uint32_t uid)
+{
+	struct view_sync *s = arg;
+
+	if (s->nexp == s->capexp) {
+		s->capexp = s->capexp ? s->capexp * 2 : 16;
+		s->exp = xreallocarray(s->exp, s->capexp, sizeof(*s->exp));
+	}
+	s->exp[s->nexp++] = (uint32_t)idx + 1;
+}
+
+static void
+on_changed(void *arg, size_t idx)
+{
+	struct view_sync *s = arg;
+
+	if (s->nchg == s->capchg) {
+		s->capchg = s->capchg ? s->capchg * 2 : 16;
+		s->chg = xreallocarray(s->chg, s->capchg, sizeof(*s->chg));
+	}
+	s->chg[s->nchg++] = idx;
+}
+
+static void
+sync_work(struct store_mailbox *mb, void *arg)
+{
+	static const struct store_sync_cb cb = { on_expunged, on_changed };
+	struct view_sync *s = arg;
+
+	s->before = store_count(mb);
+	s->err = store_sync(mb, &cb, s) < 0 ? errno : 0;
+}
+
+static uint32_t
+count_recent(const struct store_mailbox *mb)
+{
+	size_t		 i, n = store_count(mb);
+	uint32_t	 r = 0;
+
+	for (i = 0; i < n; i++)
+		if (store_msg(mb, i)->recent)
+			r++;
+	return r;
+}
+
+void
+imap_view_write_flags(struct imap_client *c, size_t idx, bool uid)
+{
+	struct buf b;
+
+	buf_init(&b, 64 * 1024);
+	(void)buf_addf(&b, "* %zu FETCH (", idx + 1);
+	if (uid)
+		(void)buf_addf(&b, "UID %u ", store_msg(c->mb, idx)->uid);
+	(void)buf_addf(&b, "FLAGS (");
+	imap_view_flags(c, idx, &b);
+	(void)buf_addf(&b, "))\r\n");
+	imap_write(c, b.data, b.len);
+	buf_clear(&b);
+}
+
+/*
+ * The untagged updates of a finished sync, in RFC 3501 7.4.1 order:
+ * expunges, flag changes of the messages that stayed, then EXISTS (and
+ * RECENT for rev1 clients) for new ones.  Returns -1 when the
+ * UIDVALIDITY changed: the session is then closed.
+ */
+static int
+report(struct imap_client *c, const struct view_sync *s)
+{
+	struct imap_view	*v = c->view;
+	size_t			 i, stayed, n;
+	uint32_t		 r;
+
+	if (s->err != 0) {
+		log_warnx("imapd sid=%s: sync %s: %s", c->sid, store_name(c->mb), strerror(s->err));
+		return 0;
+	}
+	if (store_uidvalidity(c->mb) != v->uidvalidity) {
+		log_info("imapd sid=%s: UIDVALIDITY of %s changed, closing", c->sid,
+		    store_name(c->mb));
+		imap_untagged(c, "BYE [UIDVALIDITY] Mailbox UIDVALIDITY changed, select it again.");
+		imap_log_end(c, "uidvalidity-changed");
+		imap_close(c);
+		return -1;
+	}
+	for (i = 0; i < s->nexp; i++)
+		imap_untagged(c, "%u EXPUNGE", s->exp[i]);
+	stayed = s->before - s->nexp;
+	for (i = 0; i < s->nchg; i++)
+		if (s->chg[i] < stayed)
+			imap_view_write_flags(c, s->chg[i], c->cmd_uid);
+	n = store_count(c->mb);
+	if (n > stayed) {
+		imap_untagged(c, "%zu EXISTS", n);
+		r = count_recent(c->mb);
+		if (!(c->enabled & IMAP_E_REV2))
+			imap_untagged(c, "%u RECENT", r);
+		v->recent = r;
+	}
+	return 0;
+}
+
+static void
+sync_done(struct imap_client *c, void *arg)
+{
+	struct view_sync *s = arg;
+
+	if (report(c, s) == 0) {
+		if (s->done != NULL)
+			s->done(c);
+		else {
+			imap_tagged(c, s->status, "%s", s->text);
+			imap_resume(c);
+		}
+	}
+	sync_free(s);
+}
+
+/*
+ * May this command's end sync?  Not after FETCH, STORE, SEARCH (COPY) by
+ * sequence number: an EXPUNGE then would shift the numbers the client
+ * just used (RFC 3501 7.4.1).  Their UID forms may, and so may the
+ * commands that expunge themselves (EXPUNGE, MOVE).
+ */
+static bool
+may_sync(const struct imap_client *c)
+{
+	const struct imap_command *def = c->cmd;
+
+	if (c->cmd_uid || def == NULL)
+		return true;
+	return !(def->flags & IMAP_CF_USES_SEQS) || (def->flags & IMAP_CF_BREAKS_SEQS);
+}
 
 void
 imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 {
-	char	text[512];
-	va_list	ap;
+	struct view_sync	*s;
+	char			 text[512];
+	va_list			 ap;
 
-	/* First cut: no sync yet; the view's updates come with NOOP/IDLE work. */
 	va_start(ap, fmt);
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	imap_tagged(c, status, "%s", text);
+	if (c->state != IMAP_S_SELECTED || c->mb == NULL || c->view == NULL ||
+	    session_closing(c->ss) || !may_sync(c)) {
+		imap_tagged(c, status, "%s", text);
+		/* From a stream's last piece: stream.c resumes once the output drained. */
+		if (!imap_streaming(c))
+			imap_resume(c);
+		return;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->status = xstrdup(status);
+	s->text = xstrdup(text);
+	imap_view_run(c, sync_work, sync_done, sync_free, s);
+}
+
+void
+imap_view_sync(struct imap_client *c, void (*done)(struct imap_client *))
+{
+	struct view_sync *s = xcalloc(1, sizeof(*s));
+
+	s->done = done;
+	imap_view_run(c, sync_work, sync_done, sync_free, s);
+}
+
+/* ---- work after a sync ---------------------------------------------- */
+
+struct synced_job {
+	struct view_sync	 s;
+	void			(*work)(struct store_mailbox *, void *);
+	void			(*done)(struct imap_client *, void *);
+	void			(*free_arg)(void *);
+	void			*arg;
+};
+
+static void
+synced_free(void *p)
+{
+	struct synced_job *j = p;
+
+	j->free_arg(j->arg);
+	free(j->s.exp);
+	free(j->s.chg);
+	free(j);
+}
+
+static void
+synced_work(struct store_mailbox *mb, void *p)
+{
+	struct synced_job *j = p;
+
+	sync_work(mb, &j->s);
+	j->work(mb, j->arg);
+}
+
+static void
+synced_done(struct imap_client *c, void *p)
+{
+	struct synced_job *j = p;
+
+	if (report(c, &j->s) == 0) {
+		j->done(c, j->arg);
+		j->arg = NULL;
+		j->free_arg = free;	/* done owned it: nothing left to free */
+	}
+	synced_free(j);
+}
+
+void
+imap_view_run_synced(struct imap_client *c, void (*work)(struct store_mailbox *, void *),
+    void (*done)(struct imap_client *, void *), void (*free_arg)(void *), void *arg)
+{
+	struct synced_job *j = xcalloc(1, sizeof(*j));
+
+	j->work = work;
+	j->done = done;
+	j->free_arg = free_arg;
+	j->arg = arg;
+	imap_view_run(c, synced_work, synced_done, synced_free, j);
+}
+
+void
+imap_view_selected(struct imap_client *c)
+{
+	imap_view_free(c);
+	c->view = xcalloc(1, sizeof(*c->view));
+	c->view->uidvalidity = store_uidvalidity(c->mb);
+	c->view->recent = count_recent(c->mb);
+}
+
+void
+imap_view_free(struct imap_client *c)
+{
+	free(c->view);
+	c->view = NULL;
 }
 
 int
@@ -35,14 +358,19 @@ imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid
 {
 	size_t		 n = c->mb != NULL ? store_count(c->mb) : 0, i, lo, hi;
 	struct seqset	 tmp;
-	uint32_t	 maxuid;
+	uint32_t	 max, a, b;
 
 	seqset_reset(out);
 	seqset_init(&tmp);
-	for (i = 0; i < in->n; i++)
-		seqset_add_range(&tmp, in->r[i].lo, in->r[i].hi);
+	/* "*" is the last message, or the highest UID in use (RFC 9051 6.4.8). */
+	max = !uid ? (uint32_t)n : n > 0 ? store_msg(c->mb, n - 1)->uid : 0;
+	for (i = 0; i < in->n; i++) {
+		a = in->r[i].lo == SEQ_STAR ? max : in->r[i].lo;
+		b = in->r[i].hi == SEQ_STAR ? max : in->r[i].hi;
+		seqset_add_range(&tmp, a, b);	/* drops "*" of an empty mailbox */
+	}
+	seqset_normalize(&tmp);
 	if (!uid) {
-		seqset_resolve(&tmp, (uint32_t)n);
 		if (tmp.n > 0 && tmp.r[tmp.n - 1].hi > n) {
 			seqset_clear(&tmp);
 			return -1;
@@ -52,8 +380,6 @@ imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid
 		seqset_clear(&tmp);
 		return 0;
 	}
-	maxuid = n > 0 ? store_msg(c->mb, n - 1)->uid : 0;
-	seqset_resolve(&tmp, maxuid);
 	for (i = 0; i < tmp.n; i++) {
 		/* The view is UID-ordered: each UID range is one index range. */
 		lo = store_lower_bound(c->mb, tmp.r[i].lo);
@@ -102,11 +428,9 @@ imap_view_flags(const struct imap_client *c, size_t idx, struct buf *out)
 }
 
 static int
-one_flag(struct imap_client *c, const struct imap_arg *a, bool create, uint32_t *flags,
-    uint32_t *kws, const char **err_r)
+one_name(const struct imap_arg *a, struct imap_flag_names *fn, const char **err_r)
 {
-	size_t	i;
-	int	k;
+	size_t i;
 
 	if (a->type != IMAP_ARG_ATOM) {
 		*err_r = "Invalid flag.";
@@ -115,35 +439,92 @@ one_flag(struct imap_client *c, const struct imap_arg *a, bool create, uint32_t 
 	if (a->str[0] == '\\') {
 		for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
 			if (strcasecmp(a->str, sysflags[i].name) == 0) {
-				*flags |= sysflags[i].bit;
+				fn->flags |= sysflags[i].bit;
 				return 0;
 			}
 		*err_r = strcasecmp(a->str, "\\Recent") == 0 ?
 		    "The \\Recent flag can't be changed." : "Invalid system flag.";
 		return -1;
 	}
-	if ((k = store_keyword_index(c->mb, a->str, create)) >= 0) {
-		*kws |= 1u << k;
-		return 0;
+	/* Bounded: more names than keyword slots cannot all fit anyway. */
+	if (fn->nkw >= 4 * STORE_MAX_KEYWORDS) {
+		*err_r = "Too many keywords.";
+		return -1;
 	}
-	if (errno == ENOENT)		/* !create: an unknown keyword matches nothing */
-		return 0;
-	*err_r = errno == ENOSPC ? "Too many keywords in this mailbox." : "Invalid keyword.";
+	fn->kw = xreallocarray(fn->kw, fn->nkw + 1, sizeof(*fn->kw));
+	fn->kw[fn->nkw++] = xstrndup(a->str, a->len);
+	return 0;
+}
+
+int
+imap_flag_names_parse(const struct imap_arg *args, size_t n, struct imap_flag_names *out,
+    const char **err_r)
+{
+	size_t i, k;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n; i++) {
+		if (!imap_arg_is_list(&args[i])) {
+			if (one_name(&args[i], out, err_r) < 0)
+				goto fail;
+			continue;
+		}
+		for (k = 0; k < args[i].count; k++)
+			if (one_name(&args[i].list[k], out, err_r) < 0)
+				goto fail;
+	}
+	return 0;
+fail:
+	imap_flag_names_clear(out);
 	return -1;
+}
+
+int
+imap_flag_names_resolve(struct store_mailbox *mb, const struct imap_flag_names *fn,
+    bool create, uint32_t *keywords_r, const char **err_r)
+{
+	size_t	i;
+	int	k;
+
+	*keywords_r = 0;
+	for (i = 0; i < fn->nkw; i++) {
+		if ((k = store_keyword_index(mb, fn->kw[i], create)) >= 0) {
+			*keywords_r |= 1u << k;
+			continue;
+		}
+		if (errno == ENOENT && !create)	/* an unknown keyword matches nothing */
+			continue;
+		*err_r = errno == ENOSPC ? "[LIMIT] Too many keywords in this mailbox." :
+		    errno == EINVAL ? "Invalid keyword." : "[SERVERBUG] Keywords unavailable.";
+		return -1;
+	}
+	return 0;
+}
+
+void
+imap_flag_names_clear(struct imap_flag_names *fn)
+{
+	size_t i;
+
+	for (i = 0; i < fn->nkw; i++)
+		free(fn->kw[i]);
+	free(fn->kw);
+	memset(fn, 0, sizeof(*fn));
 }
 
 int
 imap_flags_parse(struct imap_client *c, const struct imap_arg *a, bool create,
     uint32_t *flags_r, uint32_t *keywords_r, const char **err_r)
 {
-	size_t i;
+	struct imap_flag_names	fn;
+	int			rc;
 
 	*flags_r = 0;
 	*keywords_r = 0;
-	if (!imap_arg_is_list(a))
-		return one_flag(c, a, create, flags_r, keywords_r, err_r);
-	for (i = 0; i < a->count; i++)
-		if (one_flag(c, &a->list[i], create, flags_r, keywords_r, err_r) < 0)
-			return -1;
-	return 0;
+	if (imap_flag_names_parse(a, 1, &fn, err_r) < 0)
+		return -1;
+	*flags_r = fn.flags;
+	rc = imap_flag_names_resolve(c->mb, &fn, create, keywords_r, err_r);
+	imap_flag_names_clear(&fn);
+	return rc;
 }

@@ -20,15 +20,57 @@
 
 struct buf;
 struct seqset;
+struct imap_arg;
 struct imap_client;
+struct store_mailbox;
 
 /*
  * End the running selected-state command: sync (on the pool), untagged
- * updates, then "tag status text".  Asynchronous: the session waits until
- * it is written.  Also fine in the authenticated state (no sync).
+ * updates, then "tag status text", then the session resumes its input
+ * (when called from a stream's last piece, stream.c resumes it).
+ * Asynchronous: the session waits until it is written.  No sync (and no
+ * EXPUNGE) after FETCH, STORE, SEARCH or COPY by sequence number (their
+ * table rows have IMAP_CF_USES_SEQS): RFC 3501 7.4.1; the next command
+ * that may sync reports it all.  Also fine in the authenticated state (no
+ * sync).  A UIDVALIDITY change found by the sync ends the session with
+ * "* BYE" (RFC 3501 2.3.1.1) instead of the tagged reply.
  */
 void	imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/* A mailbox was selected (c->mb set, synced): the view starts from it. */
+void	imap_view_selected(struct imap_client *c);
+/* The mailbox is left or the session ends: drop the view's state. */
+void	imap_view_free(struct imap_client *c);
+
+/*
+ * Sync now and write the untagged updates, without ending a command (IDLE).
+ * done(c) runs on the loop afterwards unless the session ended or was
+ * closed by a UIDVALIDITY change.  The session waits meanwhile.
+ */
+void	imap_view_sync(struct imap_client *c, void (*done)(struct imap_client *c));
+
+/*
+ * Run work(mb, arg) on the worker pool with the selected mailbox lent to
+ * it (c->mb is NULL meanwhile, and the session waits), then done(c, arg)
+ * on the loop with c->mb back; done owns arg.  When the session ends
+ * first, the job closes the handle and calls free_arg(arg) instead.
+ */
+void	imap_view_run(struct imap_client *c, void (*work)(struct store_mailbox *mb, void *arg),
+	    void (*done)(struct imap_client *c, void *arg), void (*free_arg)(void *arg),
+	    void *arg);
+
+/*
+ * As imap_view_run(), but the job first syncs the view (so work sees what
+ * other sessions did: EXPUNGE acts on the \Deleted flags as they are now),
+ * and its untagged updates are written before done(c, arg) runs.  When
+ * the sync found a UIDVALIDITY change the session is closed and
+ * free_arg(arg) runs instead of done.
+ */
+void	imap_view_run_synced(struct imap_client *c,
+	    void (*work)(struct store_mailbox *mb, void *arg),
+	    void (*done)(struct imap_client *c, void *arg), void (*free_arg)(void *arg),
+	    void *arg);
 
 /*
  * Resolve a parsed set against the view: by sequence number (uid false;
@@ -41,6 +83,9 @@ void	imap_view_done(struct imap_client *c, const char *status, const char *fmt, 
 int	imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid,
 	    struct seqset *out);
 
+/* "* N FETCH ([UID u ]FLAGS (...))" for message idx (STORE, the sync). */
+void	imap_view_write_flags(struct imap_client *c, size_t idx, bool uid);
+
 /*
  * "\Seen \Flagged $Label1" (no parentheses) for message idx: system flags,
  * keywords by name, and \Recent when the view claimed it.
@@ -48,12 +93,34 @@ int	imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool
 void	imap_view_flags(const struct imap_client *c, size_t idx, struct buf *out);
 
 /*
+ * Flags taken apart on the loop without touching the store: system flag
+ * bits and keyword names (copied), for a pool job to resolve with
+ * imap_flag_names_resolve().  args[0..n) are flags or flag lists (STORE
+ * takes "(\Seen foo)" as well as "\Seen foo").  \Recent is refused.
+ * Returns 0, or -1 with *err_r a static reason for a BAD.
+ */
+struct imap_flag_names {
+	uint32_t	 flags;		/* STORE_F_* */
+	char		**kw;		/* keyword names (malloc'd) */
+	size_t		 nkw;
+};
+int	imap_flag_names_parse(const struct imap_arg *args, size_t n, struct imap_flag_names *out,
+	    const char **err_r);
+/*
+ * On the pool: keyword names to bits of mb (created when create; an
+ * unknown one is skipped without create).  Returns 0, or -1 with *err_r:
+ * too many keywords (ENOSPC, the 27th) or an invalid one.
+ */
+int	imap_flag_names_resolve(struct store_mailbox *mb, const struct imap_flag_names *fn,
+	    bool create, uint32_t *keywords_r, const char **err_r);
+void	imap_flag_names_clear(struct imap_flag_names *fn);
+
+/*
  * A flag-list argument (STORE, APPEND: "(\Seen foo)" or a single flag)
  * to store bits.  Keywords are created in the mailbox when create is set
  * (store_keyword_index).  \Recent is refused (RFC 3501 §2.3.2).  Returns
  * 0, or -1 with *err_r a static reason for a BAD/NO.
  */
-struct imap_arg;
 int	imap_flags_parse(struct imap_client *c, const struct imap_arg *a, bool create,
 	    uint32_t *flags_r, uint32_t *keywords_r, const char **err_r);
 

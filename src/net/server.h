@@ -37,6 +37,7 @@ struct smtpd;
 struct smtpc;
 struct qmgr;
 struct pickup;
+struct store_watcher;
 
 struct server_hook {
 	struct server_hook	*next;
@@ -56,6 +57,8 @@ struct server {
 	struct smtpc		*smtpc;		/* outbound SMTP client, mta/client.h */
 	struct qmgr		*qmgr;		/* queue manager + its syncer, queue/manager.h */
 	struct pickup		*pickup;	/* maildrop pickup, queue/pickup.h */
+	struct store_watcher	*watcher;	/* folder change notification (IMAP IDLE),
+						   store/watch.h; NULL without inotify */
 	bool			 stopping;
 	unsigned		 busy;		/* in-flight work that delays the exit */
 };

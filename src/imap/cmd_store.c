@@ -1,0 +1,221 @@
+/*
+ * STORE and UID STORE (RFC 3501 6.4.6, 6.4.8; RFC 9051 6.4.6): FLAGS,
+ * +FLAGS and -FLAGS, each with .SILENT, and RFC 7162's UNCHANGEDSINCE
+ * modifier (honoured with [MODIFIED], ready for CONDSTORE, which is not
+ * advertised yet).  The flag list is taken apart on the loop; keywords
+ * are resolved (created for FLAGS/+FLAGS) and the files renamed on the
+ * pool, in one store batch; the FETCH responses are written from the view
+ * afterwards, then imap_view_done() ends the command.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/client.h"
+#include "imap/seqset.h"
+#include "imap/view.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib/xmalloc.h"
+#include "store/store.h"
+
+struct store_job {
+	bool			 uid, silent;
+	enum store_flag_op	 op;
+	struct imap_flag_names	 fn;
+	bool			 conditional;	/* UNCHANGEDSINCE given */
+	uint64_t		 unchangedsince;
+	struct seqset		 seqs;		/* 1-based sequence numbers */
+
+	/* results */
+	const char		*kwerr;		/* keywords could not be resolved */
+	bool			 kwbad;		/* ... because one is invalid (BAD, else NO) */
+	int			 syserr;
+	size_t			*upd;		/* indexes stored (for FETCH) */
+	size_t			 nupd;
+	struct seqset		 modified;	/* UNCHANGEDSINCE failures, as the client numbers */
+	size_t			 gone;		/* expunged by someone else meanwhile */
+};
+
+static void
+job_free(void *arg)
+{
+	struct store_job *j = arg;
+
+	imap_flag_names_clear(&j->fn);
+	seqset_clear(&j->seqs);
+	seqset_clear(&j->modified);
+	free(j->upd);
+	free(j);
+}
+
+/* ---- on a worker ---- */
+
+static void
+store_one(struct store_mailbox *mb, struct store_job *j, uint32_t seq, uint32_t kw)
+{
+	size_t	 idx = seq - 1;
+	int	 r = 1;
+
+	/* RFC 7162 3.1.3: UNCHANGEDSINCE 0 fails for every message (modseqs are > 0). */
+	if (!j->conditional || j->unchangedsince > 0)
+		r = store_set_flags(mb, idx, j->op, j->fn.flags, kw, j->unchangedsince);
+	if (r == 0)
+		j->upd[j->nupd++] = idx;
+	else if (r == 1)
+		seqset_append(&j->modified, j->uid ? store_msg(mb, idx)->uid : seq);
+	else if (errno == ENOENT)
+		j->gone++;
+	else
+		j->syserr = errno;
+}
+
+static void
+store_work(struct store_mailbox *mb, void *arg)
+{
+	struct store_job	*j = arg;
+	struct seqset_iter	 it = { 0 };
+	uint32_t		 kw, seq;
+	bool			 batch = seqset_count(&j->seqs) > 1;
+
+	if (imap_flag_names_resolve(mb, &j->fn, j->op != STORE_FLAGS_REMOVE, &kw,
+	    &j->kwerr) < 0) {
+		j->kwbad = errno == EINVAL;
+		return;
+	}
+	j->upd = xreallocarray(NULL, seqset_count(&j->seqs) + 1, sizeof(*j->upd));
+	if (batch && store_update_begin(mb) < 0) {
+		j->syserr = errno;
+		return;
+	}
+	while (seqset_next(&j->seqs, &it, &seq))
+		store_one(mb, j, seq, kw);
+	if (batch && store_update_end(mb) < 0)
+		j->syserr = errno;
+}
+
+/* ---- on the loop ---- */
+
+static void
+store_done(struct imap_client *c, void *arg)
+{
+	struct store_job	*j = arg;
+	struct buf		 b;
+	size_t			 i;
+
+	if (j->kwerr != NULL) {
+		imap_view_done(c, j->kwbad ? "BAD" : "NO", "%s", j->kwerr);
+		job_free(j);
+		return;
+	}
+	if (!j->silent)
+		for (i = 0; i < j->nupd; i++)
+			imap_view_write_flags(c, j->upd[i], j->uid);
+	if (j->syserr != 0) {
+		log_warnx("imapd sid=%s: store %s: %s", c->sid, store_name(c->mb),
+		    strerror(j->syserr));
+		imap_view_done(c, "NO", "[SERVERBUG] Internal error storing flags.");
+	} else if (j->modified.n > 0) {
+		buf_init(&b, 64 * 1024);
+		if (seqset_format(&j->modified, &b) < 0)
+			b.len = 0;
+		imap_view_done(c, "OK", "[MODIFIED %s] Conditional STORE failed.", buf_str(&b));
+		buf_clear(&b);
+	} else if (j->gone > 0)
+		/* RFC 2180 4.2.1, RFC 5530 */
+		imap_view_done(c, "NO", "[EXPUNGEISSUED] Some of the messages no longer exist.");
+	else
+		imap_view_done(c, "OK", "Store completed.");
+	job_free(j);
+}
+
+/* "+FLAGS.SILENT" and friends; false when it is none of them. */
+static bool
+store_item(const struct imap_arg *a, struct store_job *j)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (a->type != IMAP_ARG_ATOM)
+		return false;
+	s = a->str;
+	len = a->len;
+	j->op = STORE_FLAGS_SET;
+	if (len > 0 && (*s == '+' || *s == '-')) {
+		j->op = *s == '+' ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE;
+		s++;
+		len--;
+	}
+	j->silent = len > 7 && str_ieq(s + len - 7, 7, ".SILENT");
+	if (j->silent)
+		len -= 7;
+	return str_ieq(s, len, "FLAGS");
+}
+
+/* "(UNCHANGEDSINCE n)" (RFC 7162 3.1.3); false on anything else. */
+static bool
+store_modifiers(const struct imap_arg *a, struct store_job *j)
+{
+	if (a->count != 2 || !imap_arg_is_atom(&a->list[0], "UNCHANGEDSINCE") ||
+	    !imap_arg_number64(&a->list[1], &j->unchangedsince))
+		return false;
+	j->conditional = true;
+	return true;
+}
+
+void
+cmd_store(struct imap_client *c, const struct imap_cmd *cmd)
+{
+	bool			 uid = str_ieq(cmd->name, cmd->name_len, "UID");
+	const struct imap_arg	*args = cmd->args + uid;
+	size_t			 nargs = cmd->nargs - uid, k = 1;
+	struct seqset		 set;
+	struct store_job	*j = xcalloc(1, sizeof(*j));
+	const char		*err;
+
+	j->uid = uid;
+	seqset_init(&set);
+	seqset_init(&j->seqs);
+	seqset_init(&j->modified);
+	if (nargs < 3 || args[0].type != IMAP_ARG_ATOM ||
+	    seqset_parse(&set, args[0].str, args[0].len, SEQSET_NO_SAVED, &err) < 0) {
+		imap_tagged(c, "BAD", "Invalid messageset.");
+		goto out;
+	}
+	if (imap_arg_is_list(&args[k]) && !store_modifiers(&args[k++], j)) {
+		imap_tagged(c, "BAD", "Invalid STORE modifier.");
+		goto out;
+	}
+	if (k + 1 >= nargs) {
+		imap_tagged(c, "BAD", "Expected a STORE item and flags.");
+		goto out;
+	}
+	if (!store_item(&args[k], j)) {
+		imap_tagged(c, "BAD", "Invalid STORE item.");
+		goto out;
+	}
+	if (imap_flag_names_parse(args + k + 1, nargs - k - 1, &j->fn, &err) < 0) {
+		imap_tagged(c, "BAD", "%s", err);
+		goto out;
+	}
+	if (c->mb_readonly) {
+		imap_tagged(c, "NO", "Mailbox is read-only.");
+		goto out;
+	}
+	if (imap_view_resolve(c, &set, uid, &j->seqs) < 0) {
+		imap_tagged(c, "BAD", "Invalid messageset.");
+		goto out;
+	}
+	seqset_clear(&set);
+	if (j->seqs.n == 0) {
+		job_free(j);
+		imap_view_done(c, "OK", "Store completed.");
+		return;
+	}
+	imap_view_run(c, store_work, store_done, job_free, j);
+	return;
+out:
+	seqset_clear(&set);
+	job_free(j);
+}
