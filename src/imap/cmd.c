@@ -49,6 +49,8 @@ static const struct imap_command commands[] = {
 	{ "STATUS",		AUTHED,		0,	cmd_status },
 	/* selected (§6.4) */
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
+	{ "FETCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_fetch },
+	{ "UID",		SELECTED,	0,	cmd_uid },
 };
 
 /*
@@ -193,6 +195,26 @@ imap_command_allowed(struct imap_client *c, const struct imap_command *def)
 	 * pending EXPUNGEs here.
 	 */
 	return true;
+}
+
+/*
+ * UID FETCH, UID STORE... (RFC 3501 6.4.8): the sub-command's handler
+ * runs with cmd as it is (name "UID", args[0] the sub-command's name) and
+ * tells the forms apart by the name.  c->cmd stays the UID row: a UID
+ * command does not use sequence numbers, so EXPUNGE may be sent.
+ */
+void
+cmd_uid(struct imap_client *c, const struct imap_cmd *cmd)
+{
+	const struct imap_command *sub = NULL;
+
+	if (cmd->nargs > 0 && cmd->args[0].type == IMAP_ARG_ATOM)
+		sub = imap_command_find(cmd->args[0].str, cmd->args[0].len);
+	if (sub == NULL || !(sub->flags & IMAP_CF_UID)) {
+		imap_tagged(c, "BAD", "Unknown UID command.");
+		return;
+	}
+	sub->fn(c, cmd);
 }
 
 void

@@ -37,7 +37,9 @@ static const struct {
 	{ "LIST", AU | SE },
 	{ "STATUS", AU | SE },
 	{ "UNSELECT", SE },
-	{ "FETCH", 0 },		/* not in this slice */
+	{ "FETCH", SE },
+	{ "uid", SE },
+	{ "FETCHX", 0 },
 	{ "LOGI", 0 },
 	{ "LOGINX", 0 },
 	{ "", 0 },
