@@ -30,7 +30,7 @@ fetch_lit_init(struct fetch_lit *l, const char *data, size_t off, size_t len, un
 void
 fetch_lit_init_own(struct fetch_lit *l, char *own, size_t len, unsigned flags)
 {
-	fetch_lit_init(l, own, 0, len, flags, XFER_IDENT);
+	fetch_lit_init(l, own != NULL ? own : "", 0, len, flags, XFER_IDENT);
 	l->own = own;
 }
 

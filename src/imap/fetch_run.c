@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "imap/date.h"
+#include "imap/fetch_part.h"
 #include "imap/fetch_run.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -158,58 +159,12 @@ load_cached(struct fetch_run *r)
 	return 0;
 }
 
-/* RFC 9051 section-part: the part that "1.2.3" names, or NULL.  *as_msg_r:
- * it is a message (the top level), not a body part. */
-static const struct mime_part *
-find_part(const struct mime_part *root, const uint32_t *part, size_t n, bool *as_msg_r)
-{
-	const struct mime_part	*x = root, *ch;
-	bool			 as_msg = true;
-	size_t			 i;
-	uint32_t		 k;
-
-	for (i = 0; i < n; i++) {
-		/* a message/rfc822 part's numbers go on inside its message */
-		if (!as_msg && (x->flags & MIME_F_MESSAGE) && x->children != NULL) {
-			x = x->children;
-			as_msg = true;
-		}
-		if (x->flags & MIME_F_MULTIPART) {
-			for (ch = x->children, k = 1; ch != NULL && k < part[i]; ch = ch->next)
-				k++;
-			if (ch == NULL)
-				return NULL;
-			x = ch;
-		} else if (!as_msg || part[i] != 1)
-			return NULL;	/* a single-part body has only part 1 */
-		as_msg = false;
-	}
-	*as_msg_r = as_msg;
-	return x;
-}
-
 static const struct mime_part *
 item_part(struct fetch_run *r, const struct fetch_item *it, bool *as_msg_r)
 {
 	if (r->root == NULL)
 		r->root = mime_parse(r->data, r->len);
-	return find_part(r->root, it->part, it->nparts, as_msg_r);
-}
-
-/* RFC 3516 4.1: the encodings BINARY can undo; -1 for any other. */
-static int
-cte_kind(const char *cte, enum xfer_kind *k_r)
-{
-	if (cte == NULL || strcasecmp(cte, "7bit") == 0 || strcasecmp(cte, "8bit") == 0 ||
-	    strcasecmp(cte, "binary") == 0)
-		*k_r = XFER_IDENT;
-	else if (strcasecmp(cte, "base64") == 0)
-		*k_r = XFER_BASE64;
-	else if (strcasecmp(cte, "quoted-printable") == 0)
-		*k_r = XFER_QP;
-	else
-		return -1;
-	return 0;
+	return fetch_part_find(r->root, it->part, it->nparts, as_msg_r);
 }
 
 /* Any BINARY item on a part with an unknown encoding?  Checked before output. */
@@ -227,7 +182,7 @@ binary_refused(struct fetch_run *r)
 		if ((it->type != FETCH_BINARY && it->type != FETCH_BINARY_SIZE) ||
 		    it->nparts == 0)
 			continue;
-		if ((x = item_part(r, it, &as_msg)) != NULL && cte_kind(x->encoding, &k) < 0)
+		if ((x = item_part(r, it, &as_msg)) != NULL && fetch_cte_kind(x->encoding, &k) < 0)
 			return true;
 	}
 	return false;
@@ -324,52 +279,36 @@ crlf_size(const struct fetch_run *r, const struct store_msg *m)
 static void
 lit_open(struct fetch_run *r, const struct fetch_item *it, bool *binary_r)
 {
-	const struct mime_part	*x;
+	struct fetch_range	 rg = { true, 0, r->len, NULL };
 	enum xfer_kind		 k = XFER_IDENT;
-	size_t			 off = 0, len = r->len;
 	unsigned		 fl = FETCH_LIT_CRLF | FETCH_LIT_NONUL;
-	bool			 as_msg = true, bin, found = true;
+	bool			 bin, as_msg;
 	struct buf		 b;
 
 	r->lit = xmalloc(sizeof(*r->lit));
 	bin = it->type == FETCH_BINARY || it->type == FETCH_BINARY_SIZE;
 	if (it->nparts > 0 || it->text != FETCH_SEC_ALL) {
-		x = item_part(r, it, &as_msg);
-		/* HEADER, TEXT, HEADER.FIELDS of a part: of its message/rfc822 */
-		if (x != NULL && !as_msg && it->text != FETCH_SEC_ALL &&
-		    it->text != FETCH_SEC_MIME) {
-			x = (x->flags & MIME_F_MESSAGE) ? x->children : NULL;
-			as_msg = true;
-		}
-		found = x != NULL;
-		if (!found)
-			len = 0;
-		else if (it->text == FETCH_SEC_MIME || it->text == FETCH_SEC_HEADER ||
-		    it->text == FETCH_SEC_HEADER_FIELDS || it->text == FETCH_SEC_HEADER_FIELDS_NOT) {
-			off = x->hdr_off;
-			len = x->hdr_len;
-		} else if (it->text == FETCH_SEC_TEXT || !as_msg) {
-			off = x->body_off;
-			len = x->body_len;
-		} else {
-			off = x->hdr_off;
-			len = x->hdr_len + x->body_len;
-		}
-		if (found && bin && !as_msg && cte_kind(x->encoding, &k) == 0 && k != XFER_IDENT)
+		(void)item_part(r, it, &as_msg);	/* parses the message once */
+		fetch_section_range(r->root, it, &rg);
+	}
+	/* RFC 3516: BINARY is the content with its encoding undone, NULs and all */
+	if (bin) {
+		fl &= ~FETCH_LIT_NONUL;
+		if (rg.body != NULL && fetch_cte_kind(rg.body->encoding, &k) == 0 &&
+		    k != XFER_IDENT)
 			fl |= FETCH_LIT_DECODE;
 	}
-	if (bin)
-		fl &= ~FETCH_LIT_NONUL;
 	if (it->text == FETCH_SEC_HEADER_FIELDS || it->text == FETCH_SEC_HEADER_FIELDS_NOT) {
-		buf_init(&b, len + 3);
-		if (found)
-			(void)fetch_header_filter(r->data + off, len, it->fields, it->nfields,
-			    it->text == FETCH_SEC_HEADER_FIELDS_NOT, &b);
-		len = b.len;
-		fetch_lit_init_own(r->lit, buf_take(&b, NULL), len, fl);
+		/* the fields, a line end the last one may lack, the empty line */
+		buf_init(&b, rg.len + 8);
+		if (rg.found)
+			(void)fetch_header_filter(r->data + rg.off, rg.len, it->fields,
+			    it->nfields, it->text == FETCH_SEC_HEADER_FIELDS_NOT, &b);
+		rg.len = b.len;
+		fetch_lit_init_own(r->lit, buf_take(&b, NULL), rg.len, fl);
 		buf_clear(&b);
 	} else
-		fetch_lit_init(r->lit, r->data, off, len, fl, k);
+		fetch_lit_init(r->lit, r->data, rg.off, rg.len, fl, k);
 	if (it->partial)
 		fetch_lit_window(r->lit, it->offset, it->count);
 	*binary_r = bin;

@@ -2,15 +2,19 @@
  * Unit tests for FETCH literal bytes (src/imap/fetch_lit.h): LF -> CRLF
  * conversion, NUL replacement, transfer decoding for BINARY, partial
  * windows and sizes, each read whole, byte at a time and in odd pieces
- * (the same bytes must come out however the reader cuts them), and the
- * HEADER.FIELDS[.NOT] filter.
+ * (the same bytes must come out however the reader cuts them), the
+ * HEADER.FIELDS[.NOT] filter, and sections to byte ranges on a MIME tree.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/arena.h"
 #include "imap/fetch_lit.h"
+#include "imap/fetch_part.h"
+#include "imap/fetch_section.h"
 #include "lib/buf.h"
+#include "mime/mime.h"
 #include "t.h"
 
 #define CRLF	FETCH_LIT_CRLF
@@ -47,6 +51,13 @@ static const struct {
 };
 
 #define NCASES	(sizeof(cases) / sizeof(cases[0]))
+
+/* out holds exactly want[0..n) (memcmp needs non-NULL pointers even for 0) */
+static bool
+same(const struct buf *out, const char *want, size_t n)
+{
+	return out->len == n && (n == 0 || memcmp(out->data, want, n) == 0);
+}
 
 static void
 init_case(struct fetch_lit *l, size_t i)
@@ -92,7 +103,7 @@ test_cases(void)
 			size = fetch_lit_size(l, &nul);
 			buf_reset(&out);
 			drain(l, caps[c], &out);
-			if (!t_ok(out.len == wlen && memcmp(out.data, cases[i].want, wlen) == 0))
+			if (!t_ok(same(&out, cases[i].want, wlen)))
 				printf("  case %zu cap %zu: got %zu bytes\n", i, caps[c], out.len);
 			t_ok(size == wlen);
 			t_ok(nul == (memchr(cases[i].want, '\0', wlen) != NULL));
@@ -124,7 +135,7 @@ test_windows(void)
 			t_ok(fetch_lit_size(l, NULL) == hi - lo);
 			buf_reset(&out);
 			drain(l, k % 2 ? 1 : 0, &out);
-			t_ok(out.len == hi - lo && memcmp(out.data, cases[i].want + lo, hi - lo) == 0);
+			t_ok(same(&out, cases[i].want + lo, hi - lo));
 			fetch_lit_clear(l);
 		}
 	}
@@ -155,12 +166,12 @@ test_large(void)
 	t_ok(fetch_lit_size(l, NULL) == wn);
 	t_ok(fetch_bare_lfs(in, 0, n) == wn - n);
 	drain(l, 3000, &out);
-	t_ok(out.len == wn && memcmp(out.data, want, wn) == 0);
+	t_ok(same(&out, want, wn));
 	fetch_lit_init(l, in, 0, n, CRLF, XFER_IDENT);
 	fetch_lit_window(l, 54321, 20000);
 	buf_reset(&out);
 	drain(l, 0, &out);
-	t_ok(out.len == 20000 && memcmp(out.data, want + 54321, 20000) == 0);
+	t_ok(same(&out, want + 54321, 20000));
 	buf_clear(&out);
 	free(in);
 	free(want);
@@ -178,7 +189,7 @@ test_own(void)
 	buf_init(&out, 100);
 	fetch_lit_init_own(l, own, strlen(own), CRLF);
 	drain(l, 1, &out);
-	t_ok(out.len == 8 && memcmp(out.data, "A: 1\r\n\r\n", 8) == 0);
+	t_ok(same(&out, "A: 1\r\n\r\n", 8));
 	fetch_lit_clear(l);
 	t_ok(l->own == NULL);
 	buf_clear(&out);
@@ -237,6 +248,106 @@ test_filter(void)
 	buf_clear(&out);
 }
 
+static const char msg[] =
+    "Content-Type: multipart/mixed; boundary=b\n"
+    "\n"
+    "--b\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: Base64\n"
+    "\n"
+    "b25l\n"
+    "--b\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "Subject: in\n"
+    "Content-Type: multipart/alternative; boundary=c\n"
+    "\n"
+    "--c\n"
+    "\n"
+    "alt1\n"
+    "--c\n"
+    "Content-Transfer-Encoding: x-uuencode\n"
+    "\n"
+    "alt2\n"
+    "--c--\n"
+    "--b--\n";
+
+static const struct {
+	const char	*section;	/* "[...]" */
+	const char	*want;		/* NULL: no such part */
+	const char	*cte;		/* the body part's encoding ("-": none, a header) */
+	bool		 prefix;	/* want is only the start of the range */
+} sections[] = {
+	{ "[]", msg, "-", false },
+	{ "[HEADER]", "Content-Type: multipart/mixed; boundary=b\n\n", "-", false },
+	{ "[TEXT]", "--b\nContent-Type: text/plain; charset=utf-8\n", "-", true },
+	{ "[1]", "b25l", "Base64", false },
+	{ "[1.MIME]", "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: Base64\n\n", "-", false },
+	{ "[2]", "Subject: in\nContent-Type: multipart/alternative; boundary=c\n\n--c\n", NULL,
+	    true },
+	{ "[2.HEADER]", "Subject: in\nContent-Type: multipart/alternative; boundary=c\n\n", "-", false },
+	{ "[2.HEADER.FIELDS (Subject)]", "Subject: in\n", "-", true },	/* the whole header */
+	{ "[2.TEXT]", "--c\n\nalt1\n--c\n", "-", true },
+	{ "[2.1]", "alt1", NULL, false },
+	{ "[2.2]", "alt2", "x-uuencode", false },
+	{ "[2.1.MIME]", "\n", "-", false },
+	{ "[3]", NULL, NULL, false },
+	{ "[1.1]", NULL, NULL, false },
+	{ "[1.HEADER]", NULL, NULL, false },		/* HEADER of a part that is no message */
+	{ "[1.TEXT]", NULL, NULL, false },
+	{ "[2.1.1]", NULL, NULL, false },
+	{ "[2.3]", NULL, NULL, false },
+};
+
+static void
+test_sections(void)
+{
+	struct mime_part	*root = mime_parse(msg, strlen(msg));
+	struct imap_arena	 a;
+	struct fetch_item	 it;
+	struct fetch_range	 r;
+	const char		*err, *cte;
+	size_t			 i, wl;
+	enum xfer_kind		 k;
+
+	imap_arena_init(&a);
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		memset(&it, 0, sizeof(it));
+		it.type = FETCH_BODY_SECTION;
+		if (!t_ok(fetch_section_parse(&a, &it, "BODY", sections[i].section,
+		    strlen(sections[i].section), &err) == 0))
+			continue;
+		fetch_section_range(root, &it, &r);
+		if (sections[i].want == NULL) {
+			if (!t_ok(!r.found))
+				printf("  %s found\n", sections[i].section);
+			continue;
+		}
+		wl = strlen(sections[i].want);
+		t_ok(r.found && r.off + r.len <= strlen(msg));
+		if (!t_ok(r.len >= wl && memcmp(msg + r.off, sections[i].want, wl) == 0))
+			printf("  %s: %.*s\n", sections[i].section, (int)r.len, msg + r.off);
+		if (!sections[i].prefix)
+			t_ok(r.len == wl);
+		cte = sections[i].cte;
+		if (cte != NULL && strcmp(cte, "-") == 0)
+			t_ok(r.body == NULL);
+		else if (t_ok(r.body != NULL))
+			t_str(r.body->encoding, cte);
+	}
+	imap_arena_free(&a);
+	mime_free(&root);
+	/* BINARY's encodings */
+	t_ok(fetch_cte_kind(NULL, &k) == 0 && k == XFER_IDENT);
+	t_ok(fetch_cte_kind("8BIT", &k) == 0 && k == XFER_IDENT);
+	t_ok(fetch_cte_kind("binary", &k) == 0 && k == XFER_IDENT);
+	t_ok(fetch_cte_kind("BASE64", &k) == 0 && k == XFER_BASE64);
+	t_ok(fetch_cte_kind("Quoted-Printable", &k) == 0 && k == XFER_QP);
+	t_ok(fetch_cte_kind("x-uuencode", &k) == -1);
+	t_ok(fetch_cte_kind("", &k) == -1);
+}
+
 int
 main(void)
 {
@@ -246,5 +357,6 @@ main(void)
 	test_large();
 	test_own();
 	test_filter();
+	test_sections();
 	return t_end();
 }
