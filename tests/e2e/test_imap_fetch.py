@@ -262,6 +262,7 @@ class ImapFetchTest(ImapBase):
         # nothing above set \Seen (all PEEK)
         self.assertEqual(self.one(r, b"FETCH 1 FLAGS")[b"FLAGS"], [b"\\Recent"])
         r.close()
+        self.stop_clean()
 
     def test_simple_items_macros_seen_and_uid(self):
         self.inst.start(wait_for=("smtp", "imap", "imaps"))
@@ -364,6 +365,7 @@ class ImapFetchTest(ImapBase):
         self.assertEqual(self.one(r, b"FETCH %d BODY.PEEK[1]" % uun)[b"BODY[1]"],
                          b"begin 644 a\r\n#86)C\r\n`\r\nend\r\n")
         r.close()
+        self.stop_clean()
 
     def test_expunged_by_another_session(self):
         self.inst.start(wait_for=("smtp", "imap", "imaps"))
@@ -385,6 +387,7 @@ class ImapFetchTest(ImapBase):
         self.assertEqual(len(fetches(r.ok(b"FETCH 1:3 (UID FLAGS)"))), 3)
         r.ok(b"NOOP")
         r.close()
+        self.stop_clean()
 
     def test_large_fetch_streams_while_others_are_served(self):
         self.inst.start(wait_for=("smtp", "imap", "imaps"))
@@ -426,6 +429,33 @@ class ImapFetchTest(ImapBase):
         self.assertEqual(seen, set(range(n)))
         other.ok(b"LOGOUT")
         big.ok(b"LOGOUT")
+        self.stop_clean()
+
+    def test_client_gone_and_shutdown_mid_fetch(self):
+        """A client that leaves, and a daemon stopped, while a FETCH is streaming
+        (a job on the pool holds the session's mailbox): nothing leaks or crashes."""
+        self.inst.start(wait_for=("smtp", "imap", "imaps"))
+        self.addCleanup(self.inst.kill)
+        self.deliver([b"Subject: seed\r\n\r\nseed\r\n"])
+        body = b"x" * 99 + b"\n"
+        for i in range(60):
+            self.put_file("17000%05d.M%dP1.host:2," % (i, i), b"Subject: %d\n\n" % i + body * 1000)
+        for svc in ("imap", "imaps"):
+            gone = self.login(svc)
+            self.select(gone)
+            gone.send(b"FETCH 1:* BODY[]")		# sets \Seen on the pool as it goes
+            self.assertTrue(gone.f.read(50000))
+            gone.s.shutdown(socket.SHUT_RDWR)
+            gone.close()
+        r = self.login()
+        self.assertEqual(self.select(r), 61)
+        self.assertEqual(len(fetches(r.ok(b"FETCH 1:* (UID RFC822.SIZE)"))), 61)
+        r.ok(b"LOGOUT")
+        r.close()
+        busy = self.login("imaps")
+        self.select(busy)
+        busy.send(b"FETCH 1:* BODY.PEEK[]")
+        self.assertTrue(busy.f.read(50000))
         self.stop_clean()
 
     def rss(self):
