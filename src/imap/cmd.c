@@ -70,6 +70,7 @@ static const struct {
 	{ "UTF8=ACCEPT",	AUTHED },
 	{ "CHILDREN",		ANY },
 	{ "UNSELECT",		ANY },
+	{ "BINARY",		AUTHED },	/* RFC 3516: FETCH BINARY; APPEND takes ~{n} */
 };
 
 const struct imap_command *

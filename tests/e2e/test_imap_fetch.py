@@ -12,6 +12,7 @@ import os
 import re
 import smtplib
 import socket
+import subprocess
 import time
 
 import lbtest
@@ -270,6 +271,8 @@ class ImapFetchTest(ImapBase):
         self.deliver([b"From: a@example.org\r\nSubject: s%d\r\n\r\nbody %d\r\n" % (i, i)
                       for i in range(3)])
         r = self.login()
+        caps = r.ok(b"CAPABILITY")[0][0]
+        self.assertIn(b" BINARY", caps)	# RFC 3516
         self.assertEqual(self.select(r, b"EXAMINE INBOX"), 3)
         # EXAMINE: a non-PEEK fetch does not set \Seen
         d = self.one(r, b"FETCH 1 (BODY[TEXT])")
@@ -456,6 +459,41 @@ class ImapFetchTest(ImapBase):
         self.select(busy)
         busy.send(b"FETCH 1:* BODY.PEEK[]")
         self.assertTrue(busy.f.read(50000))
+        self.stop_clean()
+
+    def test_imaplib_starttls_and_curl(self):
+        """Real clients: imaplib over 143 + STARTTLS and over 993, curl's
+        imap://...;UID=n (UID FETCH n BODY[]) with STARTTLS and implicit TLS."""
+        self.inst.start(wait_for=("smtp", "imap", "imaps"))
+        self.addCleanup(self.inst.kill)
+        path = self.deliver([MESSAGE])[0]
+        disk = lbtest.read_msg(path)
+        for starttls in (True, False):
+            if starttls:
+                m = self.imap()
+                m.starttls(ssl_context=self.ctx)
+            else:
+                m = self.imaps()
+            m.login(USER, PASSWORD)
+            self.assertEqual(m.select("INBOX"), ("OK", [b"1"]))
+            typ, data = m.fetch("1", "(UID RFC822.SIZE BODY.PEEK[])")
+            self.assertEqual(typ, "OK")
+            self.assertEqual(data[0][1], disk)
+            self.assertIn(b"RFC822.SIZE %d" % len(disk), data[0][0])
+            typ, data = m.uid("FETCH", "1", "(BODY.PEEK[2]<0.10>)")
+            self.assertEqual((typ, data[0][1]), ("OK", ATTACH_B64[:10]))
+            self.assertIn(b"UID 1", data[0][0] + data[1])
+            m.logout()
+        cert = os.path.join(self.inst.dir, "tls", "cert.pem")
+        for scheme, svc, extra in (("imap", "imap", ["--ssl-reqd"]), ("imaps", "imaps", [])):
+            port = self.inst.port(svc)
+            p = subprocess.run(["curl", "-sS", "--max-time", "20", "--cacert", cert,
+                                "--resolve", "mail.example.test:%d:127.0.0.1" % port,
+                                "-u", "%s:%s" % (USER, PASSWORD)] + extra +
+                               ["%s://mail.example.test:%d/INBOX;UID=1" % (scheme, port)],
+                               capture_output=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p)
+            self.assertEqual(p.stdout, disk)
         self.stop_clean()
 
     def rss(self):

@@ -121,6 +121,7 @@ test_capabilities(void)
 	buf_reset(&b);
 	imap_capability_list(IMAP_S_AUTH, true, true, &b);
 	t_ok(has(buf_str(&b), "UTF8=ACCEPT"));
+	t_ok(has(buf_str(&b), "BINARY"));
 	t_ok(has(buf_str(&b), "ENABLE"));
 	t_ok(has(buf_str(&b), "NAMESPACE"));
 	t_ok(!has(buf_str(&b), "STARTTLS"));
