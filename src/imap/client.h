@@ -58,12 +58,16 @@ enum imap_state {
 #define IMAP_E_REV2	0x02	/* IMAP4rev2 (RFC 9051) */
 
 /* A response written piece by piece as the output drains (stream.c). */
+#define IMAP_STREAM_WAIT	2
 struct imap_stream {
 	/*
 	 * Write the next piece(s) of the response; the writer calls it again
 	 * while the output stays under IMAP_OUT_HIGH.  Returns 1 when the
-	 * whole response (tagged reply included) is written, 0 for more,
-	 * -1 to close the session.
+	 * whole response is written and the command ended (imap_tagged) or
+	 * ends on its own (imap_view_done's sync), 0 for more,
+	 * IMAP_STREAM_WAIT when the next piece is being made elsewhere (a
+	 * worker job: its completion calls imap_stream_drain()), -1 to close
+	 * the session.
 	 */
 	int	(*more)(struct imap_client *c, void *arg);
 	/* Free arg (after the last more(), or when the session ends first). */
@@ -161,10 +165,16 @@ bool	imap_command_allowed(struct imap_client *c, const struct imap_command *def)
 /* stream.c */
 /* Start a streamed response; the session waits until it is written. */
 void	imap_stream_start(struct imap_client *c, const struct imap_stream *st);
-/* The output drained: write more (from the core's drain callback). */
+/* The output drained, or the producer has more: write more. */
 void	imap_stream_drain(struct imap_client *c);
 void	imap_stream_stop(struct imap_client *c);
 bool	imap_streaming(const struct imap_client *c);
+
+/* cmd.c: UID <command> runs the command's handler (IMAP_CF_UID). */
+void	cmd_uid(struct imap_client *c, const struct imap_cmd *cmd);
+
+/* cmd_fetch.c */
+void	cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID FETCH */
 
 /* cmd_auth.c */
 extern const struct login_ops imap_login_ops;
@@ -182,9 +192,6 @@ void	imap_starttls_now(struct imap_client *c);
 void	cmd_id(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_enable(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd);
-
-/* cmd.c: UID <command> runs the command's handler (IMAP_CF_UID). */
-void	cmd_uid(struct imap_client *c, const struct imap_cmd *cmd);
 
 /* cmd_store.c */
 void	cmd_store(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID STORE */

@@ -58,6 +58,7 @@ static const struct imap_command commands[] = {
 	{ "CLOSE",		SELECTED,	0,	cmd_close },
 	{ "CHECK",		SELECTED,	0,	cmd_check },
 	{ "IDLE",		AUTHED,		0,	cmd_idle },
+	{ "FETCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_fetch },
 };
 
 /*
@@ -80,6 +81,7 @@ static const struct {
 	{ "UIDPLUS",		AUTHED },
 	{ "MOVE",		AUTHED },
 	{ "IDLE",		AUTHED },
+	{ "BINARY",		AUTHED },	/* RFC 3516: FETCH BINARY; APPEND takes ~{n} */
 };
 
 const struct imap_command *

@@ -5,7 +5,9 @@
  * IMAP_OUT_HIGH, then again from the core's drain callback each time the
  * output falls to half of it.  Meanwhile the session waits, so pipelined
  * commands stay queued and replies keep their order; other sessions on
- * the loop run between the pieces.  With no producer it only waits for
+ * the loop run between the pieces.  A producer whose pieces are made on
+ * the worker pool returns IMAP_STREAM_WAIT and calls imap_stream_drain()
+ * from the job's completion.  With no producer it only waits for
  * the drain: the read loop uses that when many small replies pile up.
  */
 #include <stddef.h>
@@ -29,7 +31,7 @@ finish(struct imap_client *c)
 static void
 pump(struct imap_client *c)
 {
-	int r = 1;
+	int r = 0;
 
 	while (c->stream.more != NULL && session_output_len(c->ss) < IMAP_OUT_HIGH &&
 	    !session_closing(c->ss)) {
@@ -42,9 +44,15 @@ pump(struct imap_client *c)
 		imap_close(c);
 		return;
 	}
-	if (r > 0)
+	if (r == 1)
 		finish(c);
-	if (c->stream.more == NULL && session_output_len(c->ss) < IMAP_OUT_HIGH) {
+	/*
+	 * Input resumes once the command has ended: a command that ends
+	 * asynchronously after its stream (a sync on the pool before the
+	 * tagged reply) resumes it itself.
+	 */
+	if (c->stream.more == NULL && c->cmd == NULL &&
+	    session_output_len(c->ss) < IMAP_OUT_HIGH) {
 		session_watch_drain(c->ss, false);
 		session_resume(c->ss);
 	}

@@ -37,7 +37,9 @@ static const struct {
 	{ "LIST", AU | SE },
 	{ "STATUS", AU | SE },
 	{ "UNSELECT", SE },
-	{ "FETCH", 0 },		/* not in this slice */
+	{ "FETCH", SE },
+	{ "uid", SE },
+	{ "FETCHX", 0 },
 	{ "LOGI", 0 },
 	{ "LOGINX", 0 },
 	{ "", 0 },
@@ -119,6 +121,7 @@ test_capabilities(void)
 	buf_reset(&b);
 	imap_capability_list(IMAP_S_AUTH, true, true, &b);
 	t_ok(has(buf_str(&b), "UTF8=ACCEPT"));
+	t_ok(has(buf_str(&b), "BINARY"));
 	t_ok(has(buf_str(&b), "ENABLE"));
 	t_ok(has(buf_str(&b), "NAMESPACE"));
 	t_ok(!has(buf_str(&b), "STARTTLS"));

@@ -1,0 +1,462 @@
+/*
+ * FETCH responses on a worker (see fetch_run.h): per message, everything
+ * that can fail (the file, the cache, \Seen) is done before its first
+ * byte is written, so a message expunged by another session is skipped
+ * whole (RFC 2180 4.1.2) instead of leaving half a response.  Then the
+ * items go out in request order; literals through fetch_lit.c, in CRLF
+ * form whatever the file holds, so sizes agree with RFC822.SIZE and with
+ * the cached BODYSTRUCTURE (computed on the CRLF form too).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imap/date.h"
+#include "imap/fetch_part.h"
+#include "imap/fetch_run.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "mime/mime.h"
+#include "store/store.h"
+
+#define OUT_MAX		(FETCH_BATCH + 64 * 1024 * 1024)	/* a batch + cached strings */
+
+struct fetch_run *
+fetch_run_new(struct imap_client *c, struct store_mailbox *mb, struct fetch_attrs *fa,
+    struct seqset *set, bool set_seen)
+{
+	struct fetch_run *r = xcalloc(1, sizeof(*r));
+
+	r->c = c;
+	r->mb = mb;
+	r->fa = fa;
+	r->set = *set;
+	seqset_init(set);
+	r->set_seen = set_seen;
+	buf_init(&r->out, OUT_MAX);
+	return r;
+}
+
+static void
+msg_end(struct fetch_run *r)
+{
+	if (r->lit != NULL) {
+		fetch_lit_clear(r->lit);
+		free(r->lit);
+		r->lit = NULL;
+	}
+	mime_free(&r->root);
+	if (r->map != NULL)
+		munmap(r->map, r->maplen);
+	r->map = NULL;
+	r->data = NULL;
+	r->in_msg = r->in_lit = false;
+}
+
+void
+fetch_run_free(struct fetch_run **rp)
+{
+	struct fetch_run *r = *rp;
+
+	if (r == NULL)
+		return;
+	msg_end(r);
+	if (r->own_mb)
+		store_close(&r->mb);
+	fetch_attrs_free(&r->fa);
+	seqset_clear(&r->set);
+	buf_clear(&r->out);
+	free(r->holes);
+	free(r);
+	*rp = NULL;
+}
+
+/*
+ * Append to the batch.  OUT_MAX leaves room for a whole batch plus the
+ * three cached strings (each at most 16 MiB), so this cannot fail.
+ */
+static void
+put(struct fetch_run *r, const void *p, size_t n)
+{
+	if (buf_add(&r->out, p, n) < 0)
+		fatalx("imapd: fetch batch overflow");
+}
+
+static void
+puts_(struct fetch_run *r, const char *s)
+{
+	put(r, s, strlen(s));
+}
+
+/* ---- per message: what can fail, first ---- */
+
+static bool
+want(const struct fetch_run *r, enum fetch_item_type t)
+{
+	return (r->fa->want & FETCH_WANT(t)) != 0;
+}
+
+/* Does the message file have to be read? */
+static bool
+needs_file(const struct fetch_run *r, const struct store_msg *m)
+{
+	unsigned lits = FETCH_WANT(FETCH_RFC822) | FETCH_WANT(FETCH_RFC822_HEADER) |
+	    FETCH_WANT(FETCH_RFC822_TEXT) | FETCH_WANT(FETCH_BODY_SECTION) |
+	    FETCH_WANT(FETCH_BINARY) | FETCH_WANT(FETCH_BINARY_SIZE);
+
+	if (r->fa->want & lits)
+		return true;
+	/* no ,W= in the name: the CRLF size is only known from the bytes */
+	return want(r, FETCH_RFC822_SIZE) && m->vsize == m->size;
+}
+
+static int
+map_file(struct fetch_run *r)
+{
+	struct stat	 st;
+	void		*p = NULL;
+	int		 fd, rc, saved;
+
+	if ((fd = store_msg_open(r->mb, r->idx)) == -1)
+		return -1;
+	rc = fstat(fd, &st);
+	if (rc == 0 && st.st_size > 0 && (p = mmap(NULL, (size_t)st.st_size, PROT_READ,
+	    MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+		rc = -1;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (rc == -1)
+		return -1;
+	r->data = "";
+	r->len = 0;
+	if (st.st_size > 0) {
+		r->map = p;
+		r->maplen = r->len = (size_t)st.st_size;
+		r->data = p;
+	}
+	return 0;
+}
+
+static int
+load_cached(struct fetch_run *r)
+{
+	static const enum fetch_item_type types[3] = { FETCH_ENVELOPE, FETCH_BODY,
+		FETCH_BODYSTRUCTURE };
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		r->cached[i] = NULL;
+		if (want(r, types[i]) && store_msg_cached(r->mb, r->idx,
+		    (enum store_cache_field)i, &r->cached[i], &r->cached_len[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static const struct mime_part *
+item_part(struct fetch_run *r, const struct fetch_item *it, bool *as_msg_r)
+{
+	if (r->root == NULL)
+		r->root = mime_parse(r->data, r->len);
+	return fetch_part_find(r->root, it->part, it->nparts, as_msg_r);
+}
+
+/* Any BINARY item on a part with an unknown encoding?  Checked before output. */
+static bool
+binary_refused(struct fetch_run *r)
+{
+	const struct mime_part	*x;
+	enum xfer_kind		 k;
+	bool			 as_msg;
+	size_t			 i;
+
+	for (i = 0; i < r->fa->n; i++) {
+		const struct fetch_item *it = &r->fa->items[i];
+
+		if ((it->type != FETCH_BINARY && it->type != FETCH_BINARY_SIZE) ||
+		    it->nparts == 0)
+			continue;
+		if ((x = item_part(r, it, &as_msg)) != NULL && fetch_cte_kind(x->encoding, &k) < 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Start message seq: 1 when it is ready to write, 0 when it is skipped
+ * (gone or unreadable, counted), -1 when the command must stop.
+ */
+static int
+msg_start(struct fetch_run *r)
+{
+	const struct store_msg	*m;
+
+	r->idx = r->seq - 1;
+	if (r->idx >= store_count(r->mb))
+		return 0;	/* cannot happen: the set was resolved on this view */
+	m = store_msg(r->mb, r->idx);
+	r->item = 0;
+	r->seen_added = false;
+	r->in_msg = true;
+	if ((needs_file(r, m) && map_file(r) == -1) || load_cached(r) == -1)
+		goto skip;
+	if (r->map != NULL || r->data != NULL) {
+		if (binary_refused(r)) {
+			r->unknown_cte = true;
+			msg_end(r);
+			return -1;
+		}
+	}
+	if (r->set_seen && !(m->flags & STORE_F_SEEN)) {
+		if (store_set_flags(r->mb, r->idx, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0) == -1)
+			goto skip;
+		r->seen_added = true;
+	}
+	return 1;
+skip:
+	if (errno == ENOENT)
+		r->expunged++;
+	else {
+		log_warn("imapd: fetch uid=%u", m->uid);
+		r->failed++;
+	}
+	msg_end(r);
+	return 0;
+}
+
+/* ---- items ---- */
+
+static void
+hole(struct fetch_run *r)
+{
+	if (r->nholes == r->capholes) {
+		r->capholes = r->capholes ? 2 * r->capholes : 64;
+		r->holes = xreallocarray(r->holes, r->capholes, sizeof(*r->holes));
+	}
+	r->holes[r->nholes].off = r->out.len;
+	r->holes[r->nholes++].idx = r->idx;
+}
+
+static void
+put_flags(struct fetch_run *r)
+{
+	puts_(r, "FLAGS (");
+	hole(r);
+	puts_(r, ")");
+}
+
+static void
+put_internaldate(struct fetch_run *r)
+{
+	char		 s[IMAP_DATETIME_LEN + 1];
+	int64_t		 t = store_msg_idate(r->mb, r->idx);
+	time_t		 tt = (time_t)t;
+	struct tm	 tm;
+	int		 zone = 0;
+
+	/* shown in the server's zone, as Dovecot and Courier do */
+	if (localtime_r(&tt, &tm) != NULL)
+		zone = (int)(tm.tm_gmtoff / 60);
+	imap_format_datetime(t, zone, s);
+	(void)buf_addf(&r->out, "INTERNALDATE \"%s\"", s);
+}
+
+static uint64_t
+crlf_size(const struct fetch_run *r, const struct store_msg *m)
+{
+	if (m->vsize != m->size || r->data == NULL)
+		return m->vsize;
+	return r->len + fetch_bare_lfs(r->data, 0, r->len);
+}
+
+/* The byte range and transform of a BODY/BINARY item, into a new r->lit. */
+static void
+lit_open(struct fetch_run *r, const struct fetch_item *it, bool *binary_r)
+{
+	struct fetch_range	 rg = { true, 0, r->len, NULL };
+	enum xfer_kind		 k = XFER_IDENT;
+	unsigned		 fl = FETCH_LIT_CRLF | FETCH_LIT_NONUL;
+	bool			 bin, as_msg;
+	struct buf		 b;
+
+	r->lit = xmalloc(sizeof(*r->lit));
+	bin = it->type == FETCH_BINARY || it->type == FETCH_BINARY_SIZE;
+	if (it->nparts > 0 || it->text != FETCH_SEC_ALL) {
+		(void)item_part(r, it, &as_msg);	/* parses the message once */
+		fetch_section_range(r->root, it, &rg);
+	}
+	/* RFC 3516: BINARY is the content with its encoding undone, NULs and all */
+	if (bin) {
+		fl &= ~FETCH_LIT_NONUL;
+		if (rg.body != NULL && fetch_cte_kind(rg.body->encoding, &k) == 0 &&
+		    k != XFER_IDENT)
+			fl |= FETCH_LIT_DECODE;
+	}
+	if (it->text == FETCH_SEC_HEADER_FIELDS || it->text == FETCH_SEC_HEADER_FIELDS_NOT) {
+		/* the fields, a line end the last one may lack, the empty line */
+		buf_init(&b, rg.len + 8);
+		if (rg.found)
+			(void)fetch_header_filter(r->data + rg.off, rg.len, it->fields,
+			    it->nfields, it->text == FETCH_SEC_HEADER_FIELDS_NOT, &b);
+		rg.len = b.len;
+		fetch_lit_init_own(r->lit, buf_take(&b, NULL), rg.len, fl);
+		buf_clear(&b);
+	} else
+		fetch_lit_init(r->lit, r->data, rg.off, rg.len, fl, k);
+	if (it->partial)
+		fetch_lit_window(r->lit, it->offset, it->count);
+	*binary_r = bin;
+}
+
+/* Label and literal header of a section item; the bytes follow in fill(). */
+static void
+put_section(struct fetch_run *r, const struct fetch_item *it, const char *label)
+{
+	uint64_t	 n;
+	bool		 bin, nul = false;
+
+	lit_open(r, it, &bin);
+	n = fetch_lit_size(r->lit, bin ? &nul : NULL);
+	if (it->type == FETCH_BINARY_SIZE) {
+		(void)buf_addf(&r->out, "%s %llu", label, (unsigned long long)n);
+		fetch_lit_clear(r->lit);
+		free(r->lit);
+		r->lit = NULL;
+		return;
+	}
+	/* RFC 3516 4.3: literal8 when the decoded data holds a NUL */
+	(void)buf_addf(&r->out, "%s %s{%llu}\r\n", label, nul ? "~" : "",
+	    (unsigned long long)n);
+	r->in_lit = true;
+}
+
+/* Write item i; a literal leaves r->in_lit set for fill() to stream. */
+static void
+put_item(struct fetch_run *r, const struct fetch_item *it)
+{
+	static const char *const cached_names[] = { "ENVELOPE", "BODY", "BODYSTRUCTURE" };
+	const struct store_msg	*m = store_msg(r->mb, r->idx);
+	struct fetch_item	 tmp;
+	int			 f;
+
+	switch (it->type) {
+	case FETCH_FLAGS:
+		put_flags(r);
+		break;
+	case FETCH_UID:
+		(void)buf_addf(&r->out, "UID %u", m->uid);
+		break;
+	case FETCH_INTERNALDATE:
+		put_internaldate(r);
+		break;
+	case FETCH_RFC822_SIZE:
+		(void)buf_addf(&r->out, "RFC822.SIZE %llu", (unsigned long long)crlf_size(r, m));
+		break;
+	case FETCH_MODSEQ:
+		(void)buf_addf(&r->out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		break;
+	case FETCH_ENVELOPE:
+	case FETCH_BODY:
+	case FETCH_BODYSTRUCTURE:
+		f = it->type == FETCH_ENVELOPE ? STORE_CACHE_ENVELOPE : it->type == FETCH_BODY ?
+		    STORE_CACHE_BODY : STORE_CACHE_BODYSTRUCTURE;
+		(void)buf_addf(&r->out, "%s ", cached_names[f]);
+		put(r, r->cached[f], r->cached_len[f]);
+		break;
+	case FETCH_RFC822:
+	case FETCH_RFC822_HEADER:
+	case FETCH_RFC822_TEXT:
+		/* RFC 3501 6.4.5: BODY[], BODY.PEEK[HEADER], BODY[TEXT] */
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.type = FETCH_BODY_SECTION;
+		tmp.text = it->type == FETCH_RFC822 ? FETCH_SEC_ALL :
+		    it->type == FETCH_RFC822_HEADER ? FETCH_SEC_HEADER : FETCH_SEC_TEXT;
+		put_section(r, &tmp, it->type == FETCH_RFC822 ? "RFC822" :
+		    it->type == FETCH_RFC822_HEADER ? "RFC822.HEADER" : "RFC822.TEXT");
+		break;
+	case FETCH_BODY_SECTION:
+	case FETCH_BINARY:
+	case FETCH_BINARY_SIZE:
+		put_section(r, it, it->label);
+		break;
+	default:
+		/* refused by cmd_fetch before a run starts */
+		puts_(r, "NIL");
+		break;
+	}
+}
+
+/* Stream the open literal into out; true when it is complete. */
+static bool
+put_lit_bytes(struct fetch_run *r)
+{
+	char	 chunk[16384];
+	size_t	 n;
+
+	while (r->out.len < FETCH_BATCH) {
+		if ((n = fetch_lit_read(r->lit, chunk, sizeof(chunk))) == 0) {
+			fetch_lit_clear(r->lit);
+			free(r->lit);
+			r->lit = NULL;
+			r->in_lit = false;
+			return true;
+		}
+		put(r, chunk, n);
+	}
+	return false;
+}
+
+/* Messages left in the set: the next one into r->seq. */
+static bool
+next_msg(struct fetch_run *r)
+{
+	return seqset_next(&r->set, &r->it, &r->seq);
+}
+
+void
+fetch_run_fill(struct fetch_run *r)
+{
+	int	 s;
+
+	buf_reset(&r->out);
+	r->nholes = 0;
+	while (!r->done && r->out.len < FETCH_BATCH) {
+		if (!r->in_msg) {
+			if (!next_msg(r)) {
+				r->done = true;
+				break;
+			}
+			if ((s = msg_start(r)) < 0)
+				r->done = true;
+			else if (s > 0)
+				(void)buf_addf(&r->out, "* %u FETCH (", r->seq);
+			continue;
+		}
+		if (r->in_lit) {
+			if (put_lit_bytes(r))
+				r->item++;
+			continue;
+		}
+		if (r->item < r->fa->n) {
+			if (r->item > 0)
+				puts_(r, " ");
+			put_item(r, &r->fa->items[r->item]);
+			if (!r->in_lit)
+				r->item++;
+			continue;
+		}
+		/* RFC 3501 6.4.5: a \Seen set by this fetch is reported */
+		if (r->seen_added && !want(r, FETCH_FLAGS)) {
+			puts_(r, " ");
+			put_flags(r);
+		}
+		puts_(r, ")\r\n");
+		msg_end(r);
+	}
+}
