@@ -47,8 +47,11 @@ static const struct imap_command commands[] = {
 	{ "LIST",		AUTHED,		0,	cmd_list },
 	{ "LSUB",		AUTHED,		0,	cmd_list },
 	{ "STATUS",		AUTHED,		0,	cmd_status },
+	{ "APPEND",		AUTHED,		0,	cmd_append },
 	/* selected (§6.4) */
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
+	{ "SEARCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_search },
+	{ "UID",		SELECTED,	0,	cmd_uid },
 };
 
 /*
@@ -68,6 +71,9 @@ static const struct {
 	{ "UTF8=ACCEPT",	AUTHED },
 	{ "CHILDREN",		ANY },
 	{ "UNSELECT",		ANY },
+	{ "ESEARCH",		AUTHED },
+	{ "SEARCHRES",		AUTHED },
+	{ "MULTIAPPEND",	AUTHED },
 };
 
 const struct imap_command *
@@ -105,6 +111,10 @@ void
 imap_capabilities(const struct imap_client *c, struct buf *out)
 {
 	imap_capability_list(c->state, imap_tls_available(c), imap_plaintext_ok(c), out);
+	/* RFC 7889: the largest APPEND the parser lets through (from the config) */
+	if (c->state != IMAP_S_NOT_AUTH)
+		(void)buf_addf(out, " APPENDLIMIT=%lld",
+		    (long long)conf_int(conf_current(), CK_MESSAGE_SIZE_LIMIT));
 }
 
 /* ---- replies ------------------------------------------------------- */
@@ -176,6 +186,24 @@ imap_tagged(struct imap_client *c, const char *status, const char *fmt, ...)
 }
 
 /* ---- dispatch ------------------------------------------------------ */
+
+void
+cmd_uid(struct imap_client *c, const struct imap_cmd *cmd)
+{
+	const struct imap_command *def;
+
+	/* RFC 3501 6.4.8: UID COPY/FETCH/SEARCH/STORE (and MOVE, EXPUNGE) */
+	if (cmd->nargs == 0 || cmd->args[0].type != IMAP_ARG_ATOM ||
+	    (def = imap_command_find(cmd->args[0].str, cmd->args[0].len)) == NULL ||
+	    !(def->flags & IMAP_CF_UID)) {
+		imap_tagged(c, "BAD", "Unknown UID command.");
+		return;
+	}
+	c->cmd = def;
+	if (!imap_command_allowed(c, def))
+		return;
+	def->fn(c, cmd);
+}
 
 bool
 imap_command_allowed(struct imap_client *c, const struct imap_command *def)
