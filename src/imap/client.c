@@ -157,11 +157,12 @@ literal_continue(struct imap_client *c)
 	imap_parser_continue(c->parser);
 }
 
-/* A streamed (APPEND) literal starts.  No command takes one yet: drop it, then BAD. */
+/* A streamed literal starts: APPEND's, else drop it, then BAD. */
 static void
 literal_start(struct imap_client *c)
 {
-	c->skip_literal = true;
+	if (!imap_append_literal(c, false))
+		c->skip_literal = true;
 }
 
 static void
