@@ -409,6 +409,9 @@ search_eval(const struct search_query *q, const struct search_ctx *ctx,
 	if ((r = eval_key(&e, q->root)) == T_UNKNOWN) {
 		e.full = true;
 		r = eval_key(&e, q->root);
+		/* unreadable (expunged meanwhile): it matches nothing, NOT BODY either */
+		if (e.failed)
+			r = T_NO;
 	}
 	mime_free(&e.root);
 	return r == T_YES ? SEARCH_YES : SEARCH_NO;
