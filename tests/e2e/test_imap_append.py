@@ -143,6 +143,21 @@ class ImapAppendTest(AppendBase):
         datas = sorted(lbtest.read_msg(p) for p in self.files())
         self.assertEqual(datas, sorted([MSG, MSG, b"abc", b"def"]))
 
+    def test_large_message_in_blocks(self):
+        """A 3 MB message goes to the temp file in blocks; bytes kept exactly."""
+        m = self.login()
+        line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/\r\n"
+        big = b"Subject: big\r\n\r\n" + b"".join(b"%06d " % i + line
+                                              for i in range(3 * 1024 * 1024 // 72))
+        typ, data = m.append("INBOX", None, None, big)
+        self.assertEqual(typ, "OK", data)
+        files = self.files()
+        self.assertEqual(len(files), 1)
+        self.assertEqual(lbtest.read_msg(files[0]), big)
+        self.assertEqual(m.select("INBOX")[1], [b"1"])
+        self.assertEqual(m.search(None, "BODY", "\"012345 0123456789abc\"")[1], [b"1"])
+        self.assertEqual(m.search(None, "LARGER", str(len(big) - 1))[1], [b"1"])
+
     def test_append_then_fetch(self):
         """For the lead: APPEND then FETCH BODY[] byte-exact (needs FETCH)."""
         s, f = self.raw_login()
