@@ -235,6 +235,18 @@ class ImapSearchTest(ImapBase):
         self.assertRegex(out, re.compile(
             rb"\* SEARCH 1 2\r\np1 OK.*\r\n\* SEARCH 3\r\np2 OK.*\r\n\* SEARCH 2\r\np3 OK", re.S))
 
+    def test_rev2_answers_with_esearch(self):
+        """RFC 9051 6.4.4: after ENABLE IMAP4rev2 a plain SEARCH answers ESEARCH."""
+        s, f = self.raw_login()
+        caps = b"".join(self.cmd(s, f, b"r0", b"CAPABILITY"))
+        if b"IMAP4rev2" not in caps:
+            self.skipTest("IMAP4rev2 is not offered yet (cmd_misc.c enables[])")
+        self.assertIn(b"ENABLED IMAP4rev2", self.cmd(s, f, b"r1", b"ENABLE IMAP4rev2")[0])
+        self.assertEqual(self.cmd(s, f, b"r2", b"SEARCH SEEN")[0],
+                         b'* ESEARCH (TAG "r2") ALL 1:2\r\n')
+        self.assertEqual(self.cmd(s, f, b"r3", b"UID SEARCH DRAFT")[0],
+                         b'* ESEARCH (TAG "r3") UID\r\n')
+
     def test_search_not_selected(self):
         s, f = self.raw()[0:2]
         self.addCleanup(s.close)
