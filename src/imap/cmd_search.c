@@ -9,7 +9,6 @@
  * that need content (search_eval decides per message).  The saved result
  * is kept as UIDs, so expunges drop out of it by themselves.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,7 +22,6 @@
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
-#include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "net/session.h"
@@ -68,10 +66,12 @@ content_cb(void *arg, const struct search_msg *m, const char **data_r, size_t *l
 	unmap(j);
 	if ((fd = store_msg_open(j->mb, m->seq - 1)) < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || st.st_size == 0) {
+	if (fstat(fd, &st) < 0) {
 		close(fd);
-		if (st.st_size != 0)
-			return -1;
+		return -1;
+	}
+	if (st.st_size == 0) {		/* mmap refuses an empty file */
+		close(fd);
 		*data_r = "";
 		*len_r = 0;
 		return 0;
