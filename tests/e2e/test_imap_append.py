@@ -158,6 +158,24 @@ class ImapAppendTest(AppendBase):
         self.assertEqual(m.search(None, "BODY", "\"012345 0123456789abc\"")[1], [b"1"])
         self.assertEqual(m.search(None, "LARGER", str(len(big) - 1))[1], [b"1"])
 
+    def test_disconnect_mid_message_leaves_nothing(self):
+        """A client gone halfway through a message: no message, no temp file."""
+        m = self.login()
+        self.assertEqual(m.append("INBOX", None, None, MSG)[0], "OK")	# the Maildir exists
+        s, f = self.raw_login()
+        # past one block: a write job has run before the client goes
+        s.sendall(b"b APPEND INBOX {600000+}\r\n" + b"x" * 400000)
+        tmp = os.path.join(self.inst.maildir(USER), "tmp")
+        self.assertTrue(lbtest.wait_until(
+            lambda: os.listdir(tmp) and
+            os.path.getsize(os.path.join(tmp, os.listdir(tmp)[0])) >= 256 * 1024, 10),
+            "no temp file written")
+        f.close()	# the socket closes only once its file object is closed too
+        s.close()
+        self.assertTrue(lbtest.wait_until(lambda: not os.listdir(tmp), 10), os.listdir(tmp))
+        self.assertEqual(len(self.files()), 1)
+        self.assertEqual(m.noop()[0], "OK")
+
     def test_append_then_fetch(self):
         """For the lead: APPEND then FETCH BODY[] byte-exact (needs FETCH)."""
         s, f = self.raw_login()
