@@ -244,12 +244,16 @@ finish(struct imap_client *c, struct imap_append *a)
 	struct seqset	 set;
 	struct buf	 b;
 	size_t		 i;
+	char		 name[128];
 
 	seqset_init(&set);
 	buf_init(&b, 64 * 1024);
 	for (i = 0; i < a->n; i++)
 		seqset_append(&set, a->msgs[i].uid);
 	(void)seqset_format(&set, &b);
+	log_info("imapd sid=%s: append user=%s mailbox=%s uids=%s size=%llu", c->sid, c->user,
+	    log_escape(name, sizeof(name), a->name, strlen(a->name)), buf_str(&b),
+	    (unsigned long long)a->declared);
 	imap_view_done(c, "OK", "[APPENDUID %u %s] APPEND completed.", a->uidvalidity,
 	    buf_str(&b));
 	buf_clear(&b);

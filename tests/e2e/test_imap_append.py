@@ -72,6 +72,8 @@ class ImapAppendTest(AppendBase):
         self.assertEqual(typ, "OK", data)
         uidv, uid = self.appenduid(data[0])
         self.assertEqual(uid, "1")
+        self.assertTrue(self.inst.wait_log(
+            "append user=%s mailbox=INBOX uids=1 size=%d" % (USER, len(MSG))))
         files = self.files()
         self.assertEqual(len(files), 1, files)
         name = os.path.basename(files[0])
