@@ -445,9 +445,14 @@ cmd_append(struct imap_client *c, const struct imap_cmd *cmd)
 		imap_append_abort(c);
 		return;
 	}
+	errno = 0;
 	if (parse_messages(c, a, cmd, &err) < 0) {
 		imap_append_abort(c);
-		imap_view_done(c, "BAD", "%s", err);
+		/* a 27th keyword is a limit of the mailbox, not a client error */
+		if (errno == ENOSPC)
+			imap_view_done(c, "NO", "[LIMIT] %s", err);
+		else
+			imap_view_done(c, "BAD", "%s", err);
 		return;
 	}
 	submit(c, A_COMMIT);

@@ -114,6 +114,13 @@ class ImapAppendTest(AppendBase):
         with self.assertRaises(m.error):
             m._simple_command("APPEND", "Sent", '"31-Foo-2020 00:00:00 +0000"', "{3+}\r\nabc")
         self.assertEqual(len(self.files("Sent")), 1)
+        # 26 keywords per mailbox (Maildir letters a-z): the 27th is a NO [LIMIT]
+        kws = " ".join("kw%d" % i for i in range(26))
+        self.assertEqual(m.append("Sent", "(%s)" % kws, None, MSG)[0], "OK")
+        typ, data = m.append("Sent", "(kw3 another)", None, MSG)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[LIMIT]", data[0])
+        self.assertEqual(len(self.files("Sent")), 2)
 
     def test_literals_on_the_wire(self):
         s, f = self.raw_login()
