@@ -386,6 +386,28 @@ imap_append_data(struct imap_client *c, const void *p, size_t n)
 		submit(c, A_WRITE);
 }
 
+/*
+ * The message at args[*i]: a literal, or after ENABLE UTF8=ACCEPT the
+ * RFC 6855 4 form UTF8 (~{n}).  Moves *i past it.
+ */
+static bool
+message_at(const struct imap_client *c, const struct imap_cmd *cmd, size_t *i)
+{
+	const struct imap_arg *a = *i < cmd->nargs ? &cmd->args[*i] : NULL;
+
+	if (a != NULL && a->type == IMAP_ARG_LITERAL_SIZE) {
+		*i += 1;
+		return true;
+	}
+	if ((c->enabled & IMAP_E_UTF8) && imap_arg_is_atom(a, "UTF8") && *i + 1 < cmd->nargs &&
+	    imap_arg_is_list(a + 1) && a[1].count == 1 &&
+	    a[1].list[0].type == IMAP_ARG_LITERAL_SIZE) {
+		*i += 2;
+		return true;
+	}
+	return false;
+}
+
 /* Flags and date of each message from the whole command line. */
 static int
 parse_messages(struct imap_client *c, struct imap_append *a, const struct imap_cmd *cmd,
@@ -415,11 +437,10 @@ parse_messages(struct imap_client *c, struct imap_append *a, const struct imap_c
 				r = -1;
 			}
 		}
-		if (r == 0 && (i >= cmd->nargs || cmd->args[i].type != IMAP_ARG_LITERAL_SIZE)) {
+		if (r == 0 && !message_at(c, cmd, &i)) {
 			*err_r = "Expected a message literal.";
 			r = -1;
 		}
-		i++;
 		k++;
 	}
 	c->mb = sel;

@@ -152,6 +152,24 @@ class ImapAppendTest(AppendBase):
         datas = sorted(lbtest.read_msg(p) for p in self.files())
         self.assertEqual(datas, sorted([MSG, MSG, b"abc", b"def"]))
 
+    def test_utf8_append(self):
+        """RFC 6855 4: after ENABLE UTF8=ACCEPT, APPEND ... UTF8 (~{n})."""
+        s, f = self.raw_login()
+        msg = "Subject: Grüße\r\n\r\nDéjà vu\r\n".encode()
+        # not enabled yet: the UTF8 form is refused
+        s.sendall(b"b APPEND INBOX UTF8 (~{%d+}\r\n" % len(msg) + msg + b")\r\n")
+        self.assertTrue(self.read_tagged(f, b"b")[-1].startswith(b"b BAD"))
+        s.sendall(b"c ENABLE UTF8=ACCEPT\r\n")
+        self.assertIn(b"UTF8=ACCEPT", self.read_tagged(f, b"c")[0])
+        s.sendall(b"d APPEND INBOX (\\Seen) UTF8 (~{%d}\r\n" % len(msg))
+        self.assertTrue(f.readline().startswith(b"+"))
+        s.sendall(msg + b")\r\n")
+        r = self.read_tagged(f, b"d")
+        self.assertTrue(r[-1].startswith(b"d OK [APPENDUID "), r)
+        files = self.files()
+        self.assertEqual(len(files), 1)
+        self.assertEqual(lbtest.read_msg(files[0]), msg)
+
     def test_large_message_in_blocks(self):
         """A 3 MB message goes to the temp file in blocks; bytes kept exactly."""
         m = self.login()
