@@ -26,7 +26,8 @@ struct ev {
 	bool			 loaded, failed;
 	const char		*data;
 	size_t			 len;
-	struct mime_part	*root;
+	size_t			 hdr_len;	/* the top-level header block */
+	struct mime_part	*root;		/* parsed only for BODY and TEXT */
 };
 
 /* ---- case folding ---------------------------------------------------- */
@@ -143,6 +144,9 @@ text_key(struct ev *e, const struct search_key *k, int what)
 		abort();
 	fold(k->str, k->len, s.needle);
 	buf_init(&s.win, k->len + 3 + 64 * 1024);
+	/* the whole MIME walk only for text keys: header keys need the header */
+	if (e->root == NULL)
+		e->root = mime_parse(e->data, e->len);
 	r = mime_search_text(e->root, what, scan_cb, &s);
 	buf_clear(&s.win);
 	free(s.needle);
@@ -162,7 +166,7 @@ header_key(struct ev *e, const char *name, size_t name_len, const char *str, siz
 
 	buf_init(&unf, HDR_VALUE_MAX);
 	buf_init(&dec, 4 * HDR_VALUE_MAX);
-	hdr_iter_init(&it, e->data + e->root->hdr_off, e->root->hdr_len);
+	hdr_iter_init(&it, e->data, e->hdr_len);
 	while (r == T_NO && hdr_next(&it, &f) == 1) {
 		if (f.name_len != name_len || strncasecmp(f.name, name, name_len) != 0)
 			continue;
@@ -239,7 +243,7 @@ sent_key(struct ev *e, const struct search_key *k)
 	uint32_t		 d;
 	int			 r;
 
-	if (!hdr_find(e->data + e->root->hdr_off, e->root->hdr_len, "Date", &f))
+	if (!hdr_find(e->data, e->hdr_len, "Date", &f))
 		return T_NO;
 	buf_init(&unf, 1024);
 	(void)hdr_unfold(f.value, f.value_len, &unf);
@@ -268,7 +272,7 @@ load(struct ev *e)
 		    e->ctx->content(e->ctx->arg, e->m, &e->data, &e->len) < 0)
 			e->failed = true;
 		else
-			e->root = mime_parse(e->data, e->len);
+			e->hdr_len = hdr_block_len(e->data, e->len);
 	}
 	return !e->failed;
 }
