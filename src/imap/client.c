@@ -117,6 +117,7 @@ parse_error(struct imap_client *c)
 {
 	const struct imap_parse_error *e = imap_parser_error(c->parser);
 
+	imap_append_abort(c);
 	if (e->close) {
 		log_info("imapd sid=%s: %s, closing", c->sid, e->msg);
 		imap_untagged(c, "BYE %s%s%s%s.", e->code ? "[" : "", e->code ? e->code : "",
@@ -150,15 +151,18 @@ literal_continue(struct imap_client *c)
 		imap_parser_reset(c->parser);
 		return;
 	}
+	if (li->stream && imap_append_literal(c, true))
+		return;
 	imap_write(c, "+ OK\r\n", 6);
 	imap_parser_continue(c->parser);
 }
 
-/* A streamed (APPEND) literal starts.  No command takes one yet: drop it, then BAD. */
+/* A streamed literal starts: APPEND's, else drop it, then BAD. */
 static void
 literal_start(struct imap_client *c)
 {
-	c->skip_literal = true;
+	if (!imap_append_literal(c, false))
+		c->skip_literal = true;
 }
 
 static void
@@ -200,6 +204,8 @@ i_raw(struct session *ss, const unsigned char *p, size_t n)
 			break;
 		case IMAP_PARSE_DATA:
 			/* skip_literal: the bytes are consumed and dropped */
+			if (!c->skip_literal && c->append != NULL)
+				imap_append_data(c, p + off - used, used);
 			break;
 		}
 		/* Many small pipelined replies: let the client read before we parse on. */
@@ -310,6 +316,8 @@ i_free(struct session *ss)
 
 	imap_stream_stop(c);
 	imap_idle_free(c);
+	imap_append_abort(c);
+	imap_search_reset(c);
 	imap_mailbox_free(c);
 	login_step_clear(&c->login_step);
 	imap_parser_free(&c->parser);

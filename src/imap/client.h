@@ -29,6 +29,8 @@ struct imap_client;
 struct imap_view;
 struct imap_idle;
 struct imap_arg;
+struct imap_append;
+struct seqset;
 
 /* STYLE.md §7: command line before / after login (literals count, APPEND's do not). */
 #define IMAP_LINE_MAX_PREAUTH	(8 * 1024)
@@ -104,6 +106,10 @@ struct imap_client {
 	struct imap_view	*view;		/* NULL while no mailbox is selected */
 	struct imap_idle	*idle;		/* while IDLE runs */
 	bool			 cmd_uid;	/* the running command came as "UID <name>" */
+	/* SEARCH (cmd_search.c) and APPEND (cmd_append.c) */
+	struct seqset		*search_saved;	/* RFC 5182 saved result, as UIDs; NULL: none */
+	bool			 search_uid;	/* the running SEARCH is UID SEARCH */
+	struct imap_append	*append;	/* an APPEND receiving its messages */
 
 	/* output */
 	struct imap_stream	 stream;	/* stream.more != NULL while one runs */
@@ -207,8 +213,31 @@ void	cmd_idle(struct imap_client *c, const struct imap_cmd *cmd);
 void	imap_idle_line(struct imap_client *c, const char *line, size_t len);
 /* The session ends: drop the IDLE state and its watch. */
 void	imap_idle_free(struct imap_client *c);
+/* cmd_search.c */
+void	cmd_search(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID SEARCH */
+/* Forget the saved SEARCH result (RFC 5182 2.1: a new mailbox starts empty). */
+void	imap_search_reset(struct imap_client *c);
+
+/* cmd_append.c */
+void	cmd_append(struct imap_client *c, const struct imap_cmd *cmd);
+/*
+ * The parser stopped at an APPEND message literal (client.c): sync is
+ * true at IMAP_PARSE_CONTINUE (before "+"), false at IMAP_PARSE_LITERAL.
+ * Returns true when APPEND took it over (it answers "+" or refuses, maybe
+ * asynchronously), false when it is not an APPEND message literal.
+ */
+bool	imap_append_literal(struct imap_client *c, bool sync);
+/* Streamed message bytes (IMAP_PARSE_DATA). */
+void	imap_append_data(struct imap_client *c, const void *p, size_t n);
+/* Drop an APPEND in progress (parse error, session end). */
+void	imap_append_abort(struct imap_client *c);
 
 /* mailbox.c */
+/* The user's Maildir from the directory (worker thread): 0 with *root_r
+ * (malloc'd), or IMAP_EDIRTEMP / IMAP_ENOMAILBOX. */
+#define IMAP_EDIRTEMP	(-2)	/* the directory could not answer */
+#define IMAP_ENOMAILBOX	(-3)	/* the user has no mailbox in the directory */
+int	imap_find_root(const char *login, const char *base, char **root_r);
 void	cmd_select(struct imap_client *c, const struct imap_cmd *cmd);	/* and EXAMINE */
 void	cmd_unselect(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_create(struct imap_client *c, const struct imap_cmd *cmd);

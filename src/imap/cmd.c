@@ -47,6 +47,7 @@ static const struct imap_command commands[] = {
 	{ "LIST",		AUTHED,		0,	cmd_list },
 	{ "LSUB",		AUTHED,		0,	cmd_list },
 	{ "STATUS",		AUTHED,		0,	cmd_status },
+	{ "APPEND",		AUTHED,		0,	cmd_append },
 	/* selected (§6.4) */
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
 	{ "UID",		SELECTED,	0,	cmd_uid },
@@ -59,6 +60,7 @@ static const struct imap_command commands[] = {
 	{ "CHECK",		SELECTED,	0,	cmd_check },
 	{ "IDLE",		AUTHED,		0,	cmd_idle },
 	{ "FETCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_fetch },
+	{ "SEARCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_search },
 };
 
 /*
@@ -82,6 +84,9 @@ static const struct {
 	{ "MOVE",		AUTHED },
 	{ "IDLE",		AUTHED },
 	{ "BINARY",		AUTHED },	/* RFC 3516: FETCH BINARY; APPEND takes ~{n} */
+	{ "ESEARCH",		AUTHED },
+	{ "SEARCHRES",		AUTHED },
+	{ "MULTIAPPEND",	AUTHED },
 };
 
 const struct imap_command *
@@ -119,6 +124,10 @@ void
 imap_capabilities(const struct imap_client *c, struct buf *out)
 {
 	imap_capability_list(c->state, imap_tls_available(c), imap_plaintext_ok(c), out);
+	/* RFC 7889: the largest APPEND the parser lets through (from the config) */
+	if (c->state != IMAP_S_NOT_AUTH)
+		(void)buf_addf(out, " APPENDLIMIT=%lld",
+		    (long long)conf_int(conf_current(), CK_MESSAGE_SIZE_LIMIT));
 }
 
 /* ---- replies ------------------------------------------------------- */

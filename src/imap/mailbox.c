@@ -32,8 +32,8 @@
 #include "net/session.h"
 #include "store/store.h"
 
-#define EDIRTEMP	(-2)	/* the directory could not answer */
-#define ENOMAILBOX	(-3)	/* the user has no mailbox in the directory */
+#define EDIRTEMP	IMAP_EDIRTEMP
+#define ENOMAILBOX	IMAP_ENOMAILBOX
 
 enum mb_op {
 	MB_SELECT, MB_EXAMINE, MB_STATUS, MB_CREATE, MB_DELETE, MB_RENAME,
@@ -83,8 +83,8 @@ job_free(struct mb_job *j)
 
 /* ---- on a worker ---- */
 
-static int
-find_root(struct mb_job *j)
+int
+imap_find_root(const char *login, const char *base, char **root_r)
 {
 	struct directory	*d;
 	char			*rel = NULL;
@@ -92,7 +92,7 @@ find_root(struct mb_job *j)
 
 	if ((d = dir_thread()) == NULL)
 		return EDIRTEMP;
-	switch (dir_mailbox(d, j->login, &rel)) {
+	switch (dir_mailbox(d, login, &rel)) {
 	case DIR_TEMPFAIL:
 		return EDIRTEMP;
 	case DIR_NOTFOUND:
@@ -103,9 +103,15 @@ find_root(struct mb_job *j)
 	n = strlen(rel);
 	while (n > 0 && rel[n - 1] == '/')
 		n--;
-	j->root = xasprintf("%s/%.*s", j->base, (int)n, rel);
+	*root_r = xasprintf("%s/%.*s", base, (int)n, rel);
 	free(rel);
 	return 0;
+}
+
+static int
+find_root(struct mb_job *j)
+{
+	return imap_find_root(j->login, j->base, &j->root);
 }
 
 /* Counts for SELECT and STATUS from a synced view. */
@@ -486,6 +492,7 @@ static void
 leave_mailbox(struct imap_client *c)
 {
 	imap_view_free(c);
+	imap_search_reset(c);
 	store_close(&c->mb);
 	if (c->state == IMAP_S_SELECTED)
 		imap_set_state(c, IMAP_S_AUTH);

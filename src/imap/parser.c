@@ -441,6 +441,16 @@ start_literal(struct imap_parser *p)
 		p->state = p->lit_left > 0 ? S_LIT_DATA : S_ARG_END;
 }
 
+/* The command's arguments so far (at a literal: its size is the last one). */
+static void
+partial_command(struct imap_parser *p)
+{
+	p->cmd.name = p->root.list[0].str;
+	p->cmd.name_len = p->root.list[0].len;
+	p->cmd.args = p->root.list + 1;
+	p->cmd.nargs = p->root.count - 1;
+}
+
 /* The literal's size is known: check it against every limit, then accept. */
 static enum step
 literal_header_done(struct imap_parser *p)
@@ -480,6 +490,8 @@ literal_header_done(struct imap_parser *p)
 	}
 	p->lit = a;
 	if (!li->nonsync) {
+		/* the session decides on the "+" by the command: show it so far */
+		partial_command(p);
 		p->state = S_WAIT_CONT;
 		p->stop = IMAP_PARSE_CONTINUE;
 		return ST_STOP;
@@ -673,10 +685,7 @@ bulk_state(struct imap_parser *p, const char *data, size_t len, size_t *i,
 		return true;
 	case S_STREAM_START:
 		p->state = p->lit_left > 0 ? S_STREAM_DATA : S_ARG_END;
-		p->cmd.name = p->root.list[0].str;
-		p->cmd.name_len = p->root.list[0].len;
-		p->cmd.args = p->root.list + 1;
-		p->cmd.nargs = p->root.count - 1;
+		partial_command(p);
 		*res = IMAP_PARSE_LITERAL;
 		return true;
 	default:

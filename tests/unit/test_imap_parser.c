@@ -430,6 +430,10 @@ more_tests(void)
 	t_int(imap_parser_literal(p)->size, 5);
 	t_ok(imap_parser_literal(p)->stream);
 	t_ok(!imap_parser_literal(p)->nonsync);
+	/* the session decides on "+" by the command: it is shown so far */
+	t_str(imap_parser_command(p)->name, "APPEND");
+	t_int(imap_parser_command(p)->nargs, 2);
+	t_str(imap_parser_command(p)->args[0].str, "INBOX");
 	res = imap_parser_feed(p, "hello\r\n", 7, &used);
 	t_int(res, IMAP_PARSE_CONTINUE);
 	t_int(used, 0);
