@@ -21,7 +21,7 @@
 
 #include "directory/directory.h"
 #include "imap/client.h"
-#include "imap/mutf7.h"
+#include "imap/names.h"
 #include "imap/quote.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
@@ -237,24 +237,6 @@ select_reply(struct imap_client *c, struct mb_job *j)
 	    ro ? "EXAMINE" : "SELECT");
 }
 
-/*
- * A stored name on the wire: as stored (mUTF-7) for rev1 clients, UTF-8
- * after ENABLE UTF8=ACCEPT.  A name that is not valid mUTF-7 (an old
- * install's 8-bit folder) goes out as it is, quoted or as a literal.
- */
-static void
-write_name(struct imap_client *c, struct buf *b, const char *name)
-{
-	struct buf u;
-
-	buf_init(&u, 4096);
-	if ((c->enabled & IMAP_E_UTF8) && mutf7_decode(name, strlen(name), &u) == 0)
-		(void)imap_write_mailbox(b, buf_str(&u), u.len, IMAP_Q_UTF8);
-	else
-		(void)imap_write_astring(b, name, strlen(name), 0);
-	buf_clear(&u);
-}
-
 static void
 status_reply(struct imap_client *c, struct mb_job *j)
 {
@@ -262,7 +244,7 @@ status_reply(struct imap_client *c, struct mb_job *j)
 
 	buf_init(&b, 8192);
 	(void)buf_addf(&b, "* STATUS ");
-	write_name(c, &b, j->name);
+	(void)imap_write_mailbox_name(c, &b, j->name);
 	(void)buf_addf(&b, " (");
 	if (j->items & ST_MESSAGES)
 		(void)buf_addf(&b, "MESSAGES %u ", j->exists);
@@ -282,41 +264,11 @@ status_reply(struct imap_client *c, struct mb_job *j)
 	imap_tagged(c, "OK", "STATUS completed.");
 }
 
-/*
- * LIST/LSUB pattern match (RFC 3501 §6.3.8): '*' matches anything, '%'
- * anything but the separator.  INBOX is matched without regard to case.
- */
-static bool
-match(const char *name, const char *pat)
-{
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (;; name++) {
-				if (match(name, pat + 1))
-					return true;
-				if (*name == '\0' || (*pat == '%' && *name == '/'))
-					return false;
-			}
-		}
-		if (*name != *pat)
-			return false;
-	}
-	return *name == '\0';
-}
-
+/* The modern view's match, kept for the command tests. */
 bool
 imap_list_match(const char *name, const char *pat)
 {
-	char	*p;
-	bool	 r;
-
-	if (strncasecmp(pat, "INBOX", 5) != 0 || strncmp(name, "INBOX", 5) != 0)
-		return match(name, pat);
-	p = xstrdup(pat);
-	memcpy(p, "INBOX", 5);
-	r = match(name, p);
-	free(p);
-	return r;
+	return imap_name_match(name, pat, '/');
 }
 
 static void
@@ -326,7 +278,7 @@ list_line(struct imap_client *c, const char *verb, const char *flags, const char
 
 	buf_init(&b, 8192);
 	(void)buf_addf(&b, "* %s (%s) \"/\" ", verb, flags);
-	write_name(c, &b, name);
+	(void)imap_write_mailbox_name(c, &b, name);
 	(void)buf_addf(&b, "\r\n");
 	imap_write(c, b.data, b.len);
 	buf_clear(&b);
@@ -416,35 +368,6 @@ submit(struct imap_client *c, struct mb_job *j)
 	session_job_submit(c->ss, &j->sj, mb_work, mb_done, j);
 }
 
-/* A mailbox argument in the store's form, or NULL (replied BAD/NO). */
-static char *
-mailbox_arg(struct imap_client *c, const struct imap_arg *a)
-{
-	const char	*s;
-	size_t		 len;
-	struct buf	 b;
-	char		*name;
-
-	if (!imap_arg_astring(a, &s, &len) || str_has_nul(s, len)) {
-		imap_tagged(c, "BAD", "Invalid mailbox name.");
-		return NULL;
-	}
-	if (str_ieq(s, len, "INBOX"))
-		return xstrdup("INBOX");
-	buf_init(&b, 4096);
-	/* RFC 6855 §3: after ENABLE UTF8=ACCEPT names come in UTF-8. */
-	if ((c->enabled & IMAP_E_UTF8) ? mutf7_encode(s, len, &b) < 0 : buf_add(&b, s, len) < 0)
-		b.len = 0;
-	if (b.len == 0 || !store_folder_valid(buf_str(&b))) {
-		buf_clear(&b);
-		imap_tagged(c, "NO", "[CANNOT] Invalid mailbox name.");
-		return NULL;
-	}
-	name = buf_take(&b, NULL);
-	buf_clear(&b);
-	return name;
-}
-
 static struct mb_job *
 job_new(enum mb_op op)
 {
@@ -465,7 +388,7 @@ one_mailbox(struct imap_client *c, const struct imap_cmd *cmd, enum mb_op op)
 		imap_tagged(c, "BAD", "Expected one mailbox name.");
 		return;
 	}
-	if ((name = mailbox_arg(c, &cmd->args[0])) == NULL)
+	if ((name = imap_mailbox_arg(c, &cmd->args[0])) == NULL)
 		return;
 	if (op == MB_DELETE && strcmp(name, "INBOX") == 0) {
 		free(name);
@@ -536,9 +459,9 @@ cmd_rename(struct imap_client *c, const struct imap_cmd *cmd)
 		imap_tagged(c, "BAD", "Expected two mailbox names.");
 		return;
 	}
-	if ((from = mailbox_arg(c, &cmd->args[0])) == NULL)
+	if ((from = imap_mailbox_arg(c, &cmd->args[0])) == NULL)
 		return;
-	if ((to = mailbox_arg(c, &cmd->args[1])) == NULL) {
+	if ((to = imap_mailbox_arg(c, &cmd->args[1])) == NULL) {
 		free(from);
 		return;
 	}
@@ -610,7 +533,7 @@ cmd_status(struct imap_client *c, const struct imap_cmd *cmd)
 		}
 		want |= bit;
 	}
-	if ((name = mailbox_arg(c, &cmd->args[0])) == NULL)
+	if ((name = imap_mailbox_arg(c, &cmd->args[0])) == NULL)
 		return;
 	j = job_new(MB_STATUS);
 	j->name = name;
