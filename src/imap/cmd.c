@@ -51,11 +51,7 @@ static const struct imap_command commands[] = {
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
 };
 
-/*
- * Capabilities beyond IMAP4rev1, with the states they are shown in.
- * IMAP4rev2 waits for the mailbox commands (SELECT, FETCH, ESEARCH...):
- * a client that sees it may use them.
- */
+/* Capabilities beyond IMAP4rev1, with the states they are shown in. */
 static const struct {
 	const char	*name;
 	unsigned	 states;
@@ -68,6 +64,11 @@ static const struct {
 	{ "UTF8=ACCEPT",	AUTHED },
 	{ "CHILDREN",		ANY },
 	{ "UNSELECT",		ANY },
+	{ "IMAP4rev2",		ANY },
+	{ "LIST-EXTENDED",	AUTHED },
+	{ "LIST-STATUS",	AUTHED },
+	{ "SPECIAL-USE",	AUTHED },
+	{ "STATUS=SIZE",	AUTHED },
 };
 
 const struct imap_command *
