@@ -172,6 +172,30 @@ class CourierTakeoverTest(ImapBase):
         m.close()
 
 
+class ImportCourierTest(lbtest.InstanceTest):
+    def test_import_postfix_detects_courier_maildirs(self):
+        """courierimapuiddb in a Maildir below virtual_mailbox_base -> the courier view."""
+        etc = os.path.join(self.inst.tmp, "etc")
+        base = os.path.join(self.inst.tmp, "vmail")
+        os.makedirs(etc)
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write("myhostname = mx.example.org\nvirtual_mailbox_base = %s\n" % base)
+        outs = []
+        for courier in (False, True):
+            if courier:
+                maildir(os.path.join(base, "example.org", "ann"))
+                open(os.path.join(base, "example.org", "ann", "courierimapuiddb"), "w").close()
+            out = os.path.join(self.inst.tmp, "out%d.conf" % courier)
+            r = self.inst.run("import-postfix", "--postfix-dir", etc, "--courier-dir",
+                              "/nonexistent", "--pam-dir", "/nonexistent", out, conf=False)
+            self.assertEqual(r.rc, 0, r)
+            with open(out) as f:
+                outs.append(f.read())
+        self.assertNotIn("imap_namespace", outs[0])
+        self.assertIn("imap_namespace = courier\n", outs[1])
+        self.assertIn("example.org/ann/courierimapuiddb", outs[1])
+
+
 class ListExtendedTest(ImapBase):
     """The modern view: no prefix, '/'; RFC 6154 folders for a new user."""
 
