@@ -28,6 +28,7 @@ static const struct {
 	{ "MESSAGES", IMAP_STATUS_MESSAGES }, { "RECENT", IMAP_STATUS_RECENT },
 	{ "UIDNEXT", IMAP_STATUS_UIDNEXT }, { "UIDVALIDITY", IMAP_STATUS_UIDVALIDITY },
 	{ "UNSEEN", IMAP_STATUS_UNSEEN }, { "SIZE", IMAP_STATUS_SIZE },
+	{ "DELETED", IMAP_STATUS_DELETED },
 };
 
 bool
@@ -69,9 +70,34 @@ write_name(struct buf *out, enum imap_ns ns, unsigned nflags, const char *name)
 	return r;
 }
 
+int
+imap_status_get(const char *root, const char *name, unsigned items, struct store_status *st_r,
+    uint32_t *deleted_r)
+{
+	struct store_mailbox	*mb;
+	size_t			 i, n;
+	int			 r = 0;
+
+	*deleted_r = 0;
+	if (store_status(root, name, st_r) < 0)
+		return -1;
+	if (!(items & IMAP_STATUS_DELETED))
+		return 0;
+	if ((mb = store_open(root, name, 0)) == NULL)
+		return -1;
+	if (store_sync(mb, NULL, NULL) < 0)
+		r = -1;
+	n = r == 0 ? store_count(mb) : 0;
+	for (i = 0; i < n; i++)
+		if (store_msg(mb, i)->flags & STORE_F_DELETED)
+			(*deleted_r)++;
+	store_close(&mb);
+	return r;
+}
+
 void
 imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *name,
-    unsigned items, const struct store_status *st)
+    unsigned items, const struct store_status *st, uint32_t deleted)
 {
 	(void)buf_addf(out, "* STATUS ");
 	if (write_name(out, ns, nflags, name) < 0)
@@ -89,6 +115,8 @@ imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *
 		(void)buf_addf(out, "UNSEEN %u ", st->unseen);
 	if (items & IMAP_STATUS_SIZE)
 		(void)buf_addf(out, "SIZE %llu ", (unsigned long long)st->size);
+	if (items & IMAP_STATUS_DELETED)
+		(void)buf_addf(out, "DELETED %u ", deleted);
 	if (out->len > 0 && out->data[out->len - 1] == ' ')
 		out->len--;
 	(void)buf_addf(out, ")\r\n");
@@ -337,7 +365,8 @@ static void
 one(const struct imap_list_req *req, const char *root, const struct ent *x, struct buf *w,
     struct buf *out)
 {
-	struct store_status st;
+	struct store_status	st;
+	uint32_t		deleted;
 
 	(void)buf_addf(out, "* %s (", req->lsub ? "LSUB" : "LIST");
 	attrs(req, x, out);
@@ -351,8 +380,8 @@ one(const struct imap_list_req *req, const char *root, const struct ent *x, stru
 	(void)buf_addf(out, "%s", "\r\n");
 	/* RFC 5819: a STATUS that cannot be had is left out, the LIST still answers. */
 	if ((req->ret & IMAP_LRET_STATUS) && !(x->fl & E_NOSELECT) &&
-	    store_status(root, x->name, &st) == 0)
-		imap_status_line(out, req->ns, req->nflags, x->name, req->status, &st);
+	    imap_status_get(root, x->name, req->status, &st, &deleted) == 0)
+		imap_status_line(out, req->ns, req->nflags, x->name, req->status, &st, deleted);
 }
 
 void

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "imap/names.h"
 
@@ -26,6 +27,8 @@ struct store_status;
 #define IMAP_STATUS_UIDVALIDITY	0x08
 #define IMAP_STATUS_UNSEEN	0x10
 #define IMAP_STATUS_SIZE	0x20
+#define IMAP_STATUS_DELETED	0x40	/* RFC 9051 §6.3.11 */
+
 
 /* LIST selection options (RFC 5258 §3.1, RFC 6154 §3). */
 #define IMAP_LSEL_SUBSCRIBED	0x01
@@ -56,9 +59,16 @@ struct imap_list_req {
  * item or an empty list.
  */
 bool	 imap_status_items(const struct imap_arg *l, unsigned *items_r);
+/*
+ * A folder's STATUS for items: store_status() (index header only when
+ * nothing changed), plus an open + sync only when DELETED is asked (the
+ * header does not count it).  On a worker.  0 or -1/errno.
+ */
+int	 imap_status_get(const char *root, const char *name, unsigned items,
+	    struct store_status *st_r, uint32_t *deleted_r);
 /* "* STATUS name (...)\r\n" for the wanted items. */
 void	 imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *name,
-	    unsigned items, const struct store_status *st);
+	    unsigned items, const struct store_status *st, uint32_t deleted);
 
 /*
  * Parse LIST/LSUB arguments into req (caller zeroes it first, sets ns,

@@ -56,6 +56,7 @@ struct mb_job {
 	struct store_mailbox	*mb;		/* SELECT/EXAMINE: the opened folder */
 	uint32_t		 uidvalidity, uidnext, exists, recent, unseen, first_unseen;
 	struct store_status	 st;		/* STATUS */
+	uint32_t		 deleted;
 	struct buf		 out;		/* LIST, LSUB: the untagged lines */
 };
 
@@ -201,7 +202,7 @@ mb_work(void *arg)
 		return;
 	case MB_STATUS:
 		/* The index header alone when nothing changed (no open + sync per STATUS). */
-		if (store_status(j->root, j->name, &j->st) < 0)
+		if (imap_status_get(j->root, j->name, j->items, &j->st, &j->deleted) < 0)
 			r = -1;
 		break;
 	case MB_CREATE:
@@ -285,7 +286,7 @@ status_reply(struct imap_client *c, struct mb_job *j)
 	struct buf b;
 
 	buf_init(&b, 8192);
-	imap_status_line(&b, j->ns, j->nflags, j->name, j->items, &j->st);
+	imap_status_line(&b, j->ns, j->nflags, j->name, j->items, &j->st, j->deleted);
 	imap_write(c, b.data, b.len);
 	buf_clear(&b);
 	imap_tagged(c, "OK", "STATUS completed.");

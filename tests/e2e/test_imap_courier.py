@@ -276,6 +276,16 @@ class ListExtendedTest(ImapBase):
         self.assertGreaterEqual(st["SIZE"], len(msg))
         sel = "\n".join(m.ok("SELECT INBOX"))
         self.assertIn("[UIDVALIDITY %d]" % st["UIDVALIDITY"], sel)
+        # RFC 9051 DELETED: mark the message \\Deleted on disk (as another client would).
+        md = self.inst.maildir(USER)
+        m.ok("UNSELECT")	# SELECT moved it to cur/ (":2,"), kept \\Recent for us
+        name = os.listdir(os.path.join(md, "cur"))[0]
+        os.rename(os.path.join(md, "cur", name),
+                  os.path.join(md, "cur", name.split(":2,")[0] + ":2,ST"))
+        self.assertEqual(m.ok("STATUS INBOX (MESSAGES DELETED UNSEEN)"),
+                         ["* STATUS INBOX (MESSAGES 1 UNSEEN 0 DELETED 1)"])
+        lines = m.ok('LIST "" "INBOX" RETURN (STATUS (DELETED))')
+        self.assertEqual(lines[1], "* STATUS INBOX (DELETED 1)")
         untagged, status, last = m.cmd("STATUS INBOX (BOGUS)")
         self.assertEqual(status, "BAD", last)
         m.close()
