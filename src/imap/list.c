@@ -172,6 +172,9 @@ add_pattern(struct imap_list_req *req, const char *ref, size_t rlen, const struc
 
 	if (!imap_arg_astring(a, &p, &plen) || memchr(p, '\0', plen) != NULL)
 		return "Invalid LIST pattern.";
+	/* Matching costs name x pattern: no name is longer than this. */
+	if (rlen + plen > IMAP_LIST_PATTERN_MAX)
+		return "LIST pattern too long.";
 	if (req->npats >= IMAP_LIST_PATTERNS_MAX)
 		return "Too many LIST patterns.";
 	req->pats[req->npats++] = xasprintf("%.*s%.*s", (int)rlen, ref, (int)plen, p);

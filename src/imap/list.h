@@ -42,6 +42,7 @@ struct store_status;
 #define IMAP_LRET_STATUS	0x08
 
 #define IMAP_LIST_PATTERNS_MAX	32
+#define IMAP_LIST_PATTERN_MAX	4096	/* bytes of reference + pattern */
 
 struct imap_list_req {
 	enum imap_ns	 ns;

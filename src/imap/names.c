@@ -16,6 +16,7 @@
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/str.h"
+#include "lib/xmalloc.h"
 #include "store/store.h"
 
 #define COURIER_PREFIX	"INBOX."
@@ -126,22 +127,38 @@ imap_name_to_wire(enum imap_ns ns, unsigned flags, const char *name, struct buf 
 	return r;
 }
 
+/*
+ * '*' and '%' by dynamic programming over pattern positions: O(name x
+ * pattern), where the obvious recursion is exponential in the number of
+ * wildcards ("*a*a*a*a*b" is a cheap attack).  can[j]: pat[0..j) matches
+ * the name read so far.
+ */
 static bool
 match(const char *name, const char *pat, char sep)
 {
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (;; name++) {
-				if (match(name, pat + 1, sep))
-					return true;
-				if (*name == '\0' || (*pat == '%' && *name == sep))
-					return false;
-			}
+	size_t	 m = strlen(pat), j;
+	bool	*can = xcalloc(m + 1, sizeof(*can)), diag, up, r;
+
+	can[0] = true;
+	for (j = 1; j <= m && (pat[j - 1] == '*' || pat[j - 1] == '%'); j++)
+		can[j] = true;
+	for (; *name != '\0'; name++) {
+		diag = can[0];
+		can[0] = false;
+		for (j = 1; j <= m; j++) {
+			up = can[j];
+			if (pat[j - 1] == '*')
+				can[j] = can[j - 1] || up;
+			else if (pat[j - 1] == '%')
+				can[j] = can[j - 1] || (up && *name != sep);
+			else
+				can[j] = diag && *name == pat[j - 1];
+			diag = up;
 		}
-		if (*name != *pat)
-			return false;
 	}
-	return *name == '\0';
+	r = can[m];
+	free(can);
+	return r;
 }
 
 bool

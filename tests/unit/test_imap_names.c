@@ -120,7 +120,34 @@ static const struct {
 	{ "a/b", "a/%", '/', true },
 	{ "Sent", "S*t", '/', true },
 	{ "Sent", "s*", '/', false },
+	{ "a/b/c", "*c", '/', true },
+	{ "a/b/c", "%c", '/', false },
+	{ "a/b/c", "a%%/%/%", '/', true },
+	{ "", "*", '/', true },
+	{ "", "%", '/', true },
+	{ "x", "", '/', false },
+	{ "abc", "a**c", '/', true },
 };
+
+/* Many wildcards over a long name: the exponential backtracking case must stay cheap. */
+static void
+test_match_hostile(void)
+{
+	char	name[401], pat[82];
+	size_t	i;
+
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	for (i = 0; i < 80; i += 2) {
+		pat[i] = i % 4 == 0 ? '*' : '%';
+		pat[i + 1] = 'a';
+	}
+	pat[i] = 'b';
+	pat[i + 1] = '\0';
+	t_ok(!imap_name_match(name, pat, '/'));
+	pat[i] = 'a';
+	t_ok(imap_name_match(name, pat, '/'));
+}
 
 static void
 test_match(void)
@@ -152,6 +179,7 @@ main(void)
 	t_begin("imap_names");
 	test_from_wire();
 	test_match();
+	test_match_hostile();
 	test_ns();
 	return t_end();
 }
