@@ -7,11 +7,10 @@
  *
  * Every store call runs on the worker pool (one job per command); the
  * session waits, so pipelined commands keep their order.  The user's
- * Maildir is looked up in the directory by the first job and kept.
- * Names are the store's: '/' separates levels, kept in modified UTF-7
- * as rev1 clients send them (a UTF8=ACCEPT client's UTF-8 names are
- * encoded on the way in and decoded on the way out), INBOX in any case
- * is INBOX.
+ * Maildir is looked up in the directory by the first job and kept (and a
+ * new user's special-use folders made then).  Names are translated
+ * between the wire and the store by names.h only; LIST/LSUB/STATUS
+ * replies are built by list.c on the worker.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -192,6 +192,10 @@ class ImportCourierTest(lbtest.InstanceTest):
             with open(out) as f:
                 outs.append(f.read())
         self.assertNotIn("imap_namespace", outs[0])
+        # The key is checked: only the two views exist.
+        r = self.inst.cli("config", "set", "imap_namespace", "dovecot")
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("want modern or courier", r.out + r.err)
         self.assertIn("imap_namespace = courier\n", outs[1])
         self.assertIn("example.org/ann/courierimapuiddb", outs[1])
 
