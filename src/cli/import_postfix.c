@@ -6,9 +6,12 @@
  * SQL database and the same Maildirs.  Reads main.cf, the mysql:/pgsql:
  * map files it names, Courier's authmysqlrc, pam.d/smtp and saslauthd's
  * defaults where present; prints every setting it could not carry over.
+ * A Courier-IMAP install (its config, authdaemon's, or courierimapuiddb
+ * in the Maildirs) gets imap_namespace = courier.
  * The SQL password goes to a separate file (0640, group of the mail
  * owner), not into the config.  Nothing is written to the database.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -923,6 +926,69 @@ put_owner(struct imp *im)
 	free(v);
 }
 
+#define SCAN_DIRS_MAX	4096	/* domain and user directories looked at for Courier's files */
+
+/* A Maildir below base/DOMAIN/USER/ with Courier-IMAP's UID file, into found. */
+static bool
+courier_maildir(const char *base, char *found, size_t sz)
+{
+	DIR		*d, *u;
+	struct dirent	*de, *ue;
+	char		 path[4096];
+	size_t		 seen = 0;
+	bool		 hit = false;
+
+	if ((d = opendir(base)) == NULL)
+		return false;
+	while (!hit && seen < SCAN_DIRS_MAX && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || (size_t)snprintf(path, sizeof(path), "%s/%s", base,
+		    de->d_name) >= sizeof(path) || (u = opendir(path)) == NULL)
+			continue;
+		while (!hit && ++seen < SCAN_DIRS_MAX && (ue = readdir(u)) != NULL) {
+			if (ue->d_name[0] == '.')
+				continue;
+			hit = (size_t)snprintf(found, sz, "%s/%s/%s/courierimapuiddb", base,
+			    de->d_name, ue->d_name) < sz && access(found, F_OK) == 0;
+		}
+		closedir(u);
+	}
+	closedir(d);
+	return hit;
+}
+
+/*
+ * Did Courier-IMAP serve this install?  Evidence, first found wins: its
+ * IMAP server's config (imapd, imapd-ssl), courier-authlib's config
+ * (authdaemonrc, authmysqlrc: in this layout authdaemon only ever serves
+ * Courier's IMAP and POP3), or a Maildir below virtual_mailbox_base with
+ * courierimapuiddb.  Then its clients know the folders as "INBOX.x" with
+ * '.': imap_namespace = courier keeps their paths (Dovecot's migration
+ * guide does the same).
+ */
+static void
+put_namespace(struct imp *im)
+{
+	static const char *const files[] = { "imapd", "imapd-ssl", "authdaemonrc",
+	    "authmysqlrc" };
+	char		 found[4096];
+	char		*v;
+	const char	*base = main_get(im, "virtual_mailbox_base", &v);
+	size_t		 i;
+	bool		 hit = false;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]) && !hit; i++)
+		hit = (size_t)snprintf(found, sizeof(found), "%s/%s", im->courierdir,
+		    files[i]) < sizeof(found) && access(found, F_OK) == 0;
+	if (!hit && base != NULL)
+		hit = courier_maildir(base, found, sizeof(found));
+	free(v);
+	if (!hit)
+		return;
+	(void)buf_addf(&im->out, "# Courier-IMAP served these Maildirs (found %s): its folder view,"
+	    "\n# \"INBOX.\" and '.', so that clients' folder paths stay valid.\n", found);
+	put(im, "imap_namespace", "courier", found);
+}
+
 /* %XX for what may not stand in a URL's user or path part. */
 static void
 url_part(struct buf *b, const char *s)
@@ -1120,6 +1186,7 @@ cmd_import_postfix(struct cli *c, int argc, char **argv)
 	passfile = xasprintf("%s/letterbox-db.pass", *dir != '\0' ? dir : "/");
 	put_mainkeys(&im);
 	put_owner(&im);
+	put_namespace(&im);
 	if (put_database(&im, passfile) < 0) {
 		rc = EX_CANTCREAT;
 		goto out;

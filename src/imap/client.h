@@ -250,7 +250,6 @@ void	imap_mailbox_free(struct imap_client *c);
 /* Leave the selected mailbox (CLOSE): back to the authenticated state. */
 void	imap_mailbox_leave(struct imap_client *c);
 /* A mailbox argument in the store's form (malloc'd), or NULL after a BAD/NO reply. */
-char	*imap_mailbox_arg(struct imap_client *c, const struct imap_arg *a);
 /* LIST pattern (RFC 3501 §6.3.8): '*' anything, '%' anything but '/'; INBOX in any case. */
 bool	imap_list_match(const char *name, const char *pat);
 

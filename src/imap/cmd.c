@@ -63,11 +63,7 @@ static const struct imap_command commands[] = {
 	{ "SEARCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_search },
 };
 
-/*
- * Capabilities beyond IMAP4rev1, with the states they are shown in.
- * IMAP4rev2 waits for the mailbox commands (SELECT, FETCH, ESEARCH...):
- * a client that sees it may use them.
- */
+/* Capabilities beyond IMAP4rev1, with the states they are shown in. */
 static const struct {
 	const char	*name;
 	unsigned	 states;
@@ -87,6 +83,11 @@ static const struct {
 	{ "ESEARCH",		AUTHED },
 	{ "SEARCHRES",		AUTHED },
 	{ "MULTIAPPEND",	AUTHED },
+	{ "IMAP4rev2",		ANY },
+	{ "LIST-EXTENDED",	AUTHED },
+	{ "LIST-STATUS",	AUTHED },
+	{ "SPECIAL-USE",	AUTHED },
+	{ "STATUS=SIZE",	AUTHED },
 };
 
 const struct imap_command *

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/names.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"

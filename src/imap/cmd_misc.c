@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/names.h"
 #include "imap/quote.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -77,8 +78,7 @@ static const struct {
 	bool		 advertised;
 } enables[] = {
 	{ "UTF8=ACCEPT",	IMAP_E_UTF8,	true },
-	/* Shown (and so enabled) once the rev2 mailbox commands land. */
-	{ "IMAP4rev2",		IMAP_E_REV2,	false },
+	{ "IMAP4rev2",		IMAP_E_REV2,	true },
 };
 
 void
@@ -116,14 +116,17 @@ cmd_enable(struct imap_client *c, const struct imap_cmd *cmd)
 	imap_tagged(c, "OK", "ENABLE completed.");
 }
 
-/* The modern view: personal namespace without a prefix, '/' as the store has it. */
+/* The personal namespace of the configured view (names.h); no shared or other users'. */
 void
 cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd)
 {
+	enum imap_ns ns = imap_ns_current();
+
 	if (cmd->nargs != 0) {
 		imap_tagged(c, "BAD", "NAMESPACE takes no arguments.");
 		return;
 	}
-	imap_untagged(c, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_untagged(c, "NAMESPACE ((\"%s\" \"%c\")) NIL NIL", imap_ns_prefix(ns),
+	    imap_ns_sep(ns));
 	imap_tagged(c, "OK", "NAMESPACE completed.");
 }

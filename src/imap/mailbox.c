@@ -7,11 +7,10 @@
  *
  * Every store call runs on the worker pool (one job per command); the
  * session waits, so pipelined commands keep their order.  The user's
- * Maildir is looked up in the directory by the first job and kept.
- * Names are the store's: '/' separates levels, kept in modified UTF-7
- * as rev1 clients send them (a UTF8=ACCEPT client's UTF-8 names are
- * encoded on the way in and decoded on the way out), INBOX in any case
- * is INBOX.
+ * Maildir is looked up in the directory by the first job and kept (and a
+ * new user's special-use folders made then).  Names are translated
+ * between the wire and the store by names.h only; LIST/LSUB/STATUS
+ * replies are built by list.c on the worker.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +20,8 @@
 
 #include "directory/directory.h"
 #include "imap/client.h"
-#include "imap/mutf7.h"
+#include "imap/list.h"
+#include "imap/names.h"
 #include "imap/quote.h"
 #include "imap/view.h"
 #include "lib/buf.h"
@@ -40,29 +40,24 @@ enum mb_op {
 	MB_SUBSCRIBE, MB_UNSUBSCRIBE, MB_LIST, MB_LSUB,
 };
 
-/* STATUS items (RFC 3501 §6.3.10). */
-#define ST_MESSAGES	0x01
-#define ST_RECENT	0x02
-#define ST_UIDNEXT	0x04
-#define ST_UIDVALIDITY	0x08
-#define ST_UNSEEN	0x10
-
 struct mb_job {
 	struct session_job	 sj;		/* loop thread only */
 	enum mb_op		 op;
 	char			*login, *base;	/* to find root when it is not known yet */
 	char			*root;		/* the user's Maildir (in, or found) */
 	char			*name, *name2;	/* mailbox; RENAME's new name */
-	unsigned		 items;		/* STATUS */
+	unsigned		 items;		/* STATUS: IMAP_STATUS_* */
+	struct imap_list_req	 req;		/* LIST, LSUB */
+	enum imap_ns		 ns;		/* STATUS reply */
+	unsigned		 nflags;
 
 	/* results */
 	int			 err;		/* 0, an errno, EDIRTEMP or ENOMAILBOX */
 	struct store_mailbox	*mb;		/* SELECT/EXAMINE: the opened folder */
 	uint32_t		 uidvalidity, uidnext, exists, recent, unseen, first_unseen;
-	struct store_folder	*folders;	/* LIST */
-	size_t			 nfolders;
-	char			**subs;		/* LSUB */
-	size_t			 nsubs;
+	struct store_status	 st;		/* STATUS */
+	uint32_t		 deleted;
+	struct buf		 out;		/* LIST, LSUB: the untagged lines */
 };
 
 static void
@@ -74,14 +69,42 @@ job_free(struct mb_job *j)
 	free(j->name);
 	free(j->name2);
 	store_close(&j->mb);
-	if (j->folders != NULL)
-		store_folder_list_free(&j->folders, j->nfolders);
-	if (j->subs != NULL)
-		store_subscriptions_free(&j->subs, j->nsubs);
+	imap_list_req_clear(&j->req);
+	buf_clear(&j->out);
 	free(j);
 }
 
 /* ---- on a worker ---- */
+
+/*
+ * RFC 6154 folders for a new user, created and subscribed (with INBOX) the
+ * first time a session looks the Maildir up.  "New" = no folder but INBOX:
+ * a Maildir taken over from Courier or Dovecot keeps exactly its folders,
+ * and a user who deletes Trash is not given it back at every login (as
+ * Dovecot's auto=subscribe would).  Failures only cost the folders.
+ */
+static void
+special_folders(const char *root)
+{
+	static const char *const names[] = { "Drafts", "Sent", "Trash", "Junk", "Archive" };
+	struct store_folder	*f = NULL;
+	struct store_mailbox	*mb;
+	size_t			 n = 0, i;
+	bool			 fresh;
+
+	if (store_folder_list(root, &f, &n) < 0 && errno != ENOENT)
+		return;
+	fresh = n == 0 || (n == 1 && strcmp(f[0].name, "INBOX") == 0);
+	if (f != NULL)
+		store_folder_list_free(&f, n);
+	if (!fresh || (mb = store_open(root, "INBOX", STORE_O_CREATE)) == NULL)
+		return;
+	store_close(&mb);
+	(void)store_subscribe(root, "INBOX", true);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (store_folder_create(root, names[i]) == 0 || errno == EEXIST)
+			(void)store_subscribe(root, names[i], true);
+}
 
 int
 imap_find_root(const char *login, const char *base, char **root_r)
@@ -105,6 +128,7 @@ imap_find_root(const char *login, const char *base, char **root_r)
 		n--;
 	*root_r = xasprintf("%s/%.*s", base, (int)n, rel);
 	free(rel);
+	special_folders(*root_r);
 	return 0;
 }
 
@@ -147,6 +171,28 @@ open_sync(struct mb_job *j)
 	return 0;
 }
 
+static int
+list_work(struct mb_job *j)
+{
+	struct store_folder	*folders = NULL;
+	char			**subs = NULL;
+	size_t			 nfolders = 0, nsubs = 0;
+	int			 r = 0;
+
+	/* A new user's Maildir may not exist yet: an empty list, INBOX added by the builder. */
+	if (store_folder_list(j->root, &folders, &nfolders) < 0 && errno != ENOENT)
+		r = -1;
+	if (r == 0 && store_subscriptions(j->root, &subs, &nsubs) < 0 && errno != ENOENT)
+		r = -1;
+	if (r == 0)
+		imap_list_build(&j->req, j->root, folders, nfolders, subs, nsubs, &j->out);
+	if (folders != NULL)
+		store_folder_list_free(&folders, nfolders);
+	if (subs != NULL)
+		store_subscriptions_free(&subs, nsubs);
+	return r;
+}
+
 static void
 mb_work(void *arg)
 {
@@ -161,9 +207,10 @@ mb_work(void *arg)
 		j->err = open_sync(j);
 		return;
 	case MB_STATUS:
-		j->err = open_sync(j);
-		store_close(&j->mb);
-		return;
+		/* The index header alone when nothing changed (no open + sync per STATUS). */
+		if (imap_status_get(j->root, j->name, j->items, &j->st, &j->deleted) < 0)
+			r = -1;
+		break;
 	case MB_CREATE:
 		r = store_folder_create(j->root, j->name);
 		break;
@@ -178,13 +225,8 @@ mb_work(void *arg)
 		r = store_subscribe(j->root, j->name, j->op == MB_SUBSCRIBE);
 		break;
 	case MB_LIST:
-		/* A new user's Maildir may not exist yet: an empty list, INBOX added later. */
-		if (store_folder_list(j->root, &j->folders, &j->nfolders) < 0 && errno != ENOENT)
-			r = -1;
-		break;
 	case MB_LSUB:
-		if (store_subscriptions(j->root, &j->subs, &j->nsubs) < 0 && errno != ENOENT)
-			r = -1;
+		r = list_work(j);
 		break;
 	}
 	j->err = r < 0 ? errno : 0;
@@ -245,135 +287,30 @@ select_reply(struct imap_client *c, struct mb_job *j)
 	    ro ? "EXAMINE" : "SELECT");
 }
 
-/*
- * A stored name on the wire: as stored (mUTF-7) for rev1 clients, UTF-8
- * after ENABLE UTF8=ACCEPT.  A name that is not valid mUTF-7 (an old
- * install's 8-bit folder) goes out as it is, quoted or as a literal.
- */
-static void
-write_name(struct imap_client *c, struct buf *b, const char *name)
-{
-	struct buf u;
-
-	buf_init(&u, 4096);
-	if ((c->enabled & IMAP_E_UTF8) && mutf7_decode(name, strlen(name), &u) == 0)
-		(void)imap_write_mailbox(b, buf_str(&u), u.len, IMAP_Q_UTF8);
-	else
-		(void)imap_write_astring(b, name, strlen(name), 0);
-	buf_clear(&u);
-}
-
 static void
 status_reply(struct imap_client *c, struct mb_job *j)
 {
 	struct buf b;
 
 	buf_init(&b, 8192);
-	(void)buf_addf(&b, "* STATUS ");
-	write_name(c, &b, j->name);
-	(void)buf_addf(&b, " (");
-	if (j->items & ST_MESSAGES)
-		(void)buf_addf(&b, "MESSAGES %u ", j->exists);
-	if (j->items & ST_RECENT)
-		(void)buf_addf(&b, "RECENT %u ", j->recent);
-	if (j->items & ST_UIDNEXT)
-		(void)buf_addf(&b, "UIDNEXT %u ", j->uidnext);
-	if (j->items & ST_UIDVALIDITY)
-		(void)buf_addf(&b, "UIDVALIDITY %u ", j->uidvalidity);
-	if (j->items & ST_UNSEEN)
-		(void)buf_addf(&b, "UNSEEN %u ", j->unseen);
-	if (b.data[b.len - 1] == ' ')
-		b.len--;
-	(void)buf_addf(&b, ")\r\n");
+	imap_status_line(&b, j->ns, j->nflags, j->name, j->items, &j->st, j->deleted);
 	imap_write(c, b.data, b.len);
 	buf_clear(&b);
 	imap_tagged(c, "OK", "STATUS completed.");
 }
 
-/*
- * LIST/LSUB pattern match (RFC 3501 §6.3.8): '*' matches anything, '%'
- * anything but the separator.  INBOX is matched without regard to case.
- */
-static bool
-match(const char *name, const char *pat)
-{
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (;; name++) {
-				if (match(name, pat + 1))
-					return true;
-				if (*name == '\0' || (*pat == '%' && *name == '/'))
-					return false;
-			}
-		}
-		if (*name != *pat)
-			return false;
-	}
-	return *name == '\0';
-}
-
+/* The modern view's match, kept for the command tests. */
 bool
 imap_list_match(const char *name, const char *pat)
 {
-	char	*p;
-	bool	 r;
-
-	if (strncasecmp(pat, "INBOX", 5) != 0 || strncmp(name, "INBOX", 5) != 0)
-		return match(name, pat);
-	p = xstrdup(pat);
-	memcpy(p, "INBOX", 5);
-	r = match(name, p);
-	free(p);
-	return r;
-}
-
-static void
-list_line(struct imap_client *c, const char *verb, const char *flags, const char *name)
-{
-	struct buf b;
-
-	buf_init(&b, 8192);
-	(void)buf_addf(&b, "* %s (%s) \"/\" ", verb, flags);
-	write_name(c, &b, name);
-	(void)buf_addf(&b, "\r\n");
-	imap_write(c, b.data, b.len);
-	buf_clear(&b);
+	return imap_name_match(name, pat, '/');
 }
 
 static void
 list_reply(struct imap_client *c, struct mb_job *j)
 {
-	const char	*pat = j->name2;
-	bool		 inbox = false;
-	size_t		 i;
-	unsigned	 f;
-
-	for (i = 0; i < j->nfolders; i++) {
-		if (strcmp(j->folders[i].name, "INBOX") == 0)
-			inbox = true;
-		if (!imap_list_match(j->folders[i].name, pat))
-			continue;
-		f = j->folders[i].flags;
-		list_line(c, "LIST", (f & STORE_FOLDER_NONEXISTENT) ?
-		    ((f & STORE_FOLDER_CHILDREN) ? "\\Noselect \\HasChildren" :
-		    "\\Noselect \\HasNoChildren") :
-		    (f & STORE_FOLDER_CHILDREN) ? "\\HasChildren" : "\\HasNoChildren",
-		    j->folders[i].name);
-	}
-	if (!inbox && imap_list_match("INBOX", pat))
-		list_line(c, "LIST", "\\HasNoChildren", "INBOX");
-	imap_tagged(c, "OK", "LIST completed.");
-}
-
-static void
-lsub_reply(struct imap_client *c, struct mb_job *j)
-{
-	size_t i;
-
-	for (i = 0; i < j->nsubs; i++)
-		if (imap_list_match(j->subs[i], j->name2))
-			list_line(c, "LSUB", "", j->subs[i]);
-	imap_tagged(c, "OK", "LSUB completed.");
+	imap_write(c, j->out.data, j->out.len);
+	imap_tagged(c, "OK", "%s completed.", j->op == MB_LSUB ? "LSUB" : "LIST");
 }
 
 static void
@@ -401,10 +338,8 @@ mb_done(void *arg)
 		status_reply(c, j);
 		break;
 	case MB_LIST:
-		list_reply(c, j);
-		break;
 	case MB_LSUB:
-		lsub_reply(c, j);
+		list_reply(c, j);
 		break;
 	default:
 		imap_tagged(c, "OK", "Completed.");
@@ -424,41 +359,13 @@ submit(struct imap_client *c, struct mb_job *j)
 	session_job_submit(c->ss, &j->sj, mb_work, mb_done, j);
 }
 
-/* A mailbox argument in the store's form, or NULL (replied BAD/NO). */
-static char *
-mailbox_arg(struct imap_client *c, const struct imap_arg *a)
-{
-	const char	*s;
-	size_t		 len;
-	struct buf	 b;
-	char		*name;
-
-	if (!imap_arg_astring(a, &s, &len) || str_has_nul(s, len)) {
-		imap_tagged(c, "BAD", "Invalid mailbox name.");
-		return NULL;
-	}
-	if (str_ieq(s, len, "INBOX"))
-		return xstrdup("INBOX");
-	buf_init(&b, 4096);
-	/* RFC 6855 §3: after ENABLE UTF8=ACCEPT names come in UTF-8. */
-	if ((c->enabled & IMAP_E_UTF8) ? mutf7_encode(s, len, &b) < 0 : buf_add(&b, s, len) < 0)
-		b.len = 0;
-	if (b.len == 0 || !store_folder_valid(buf_str(&b))) {
-		buf_clear(&b);
-		imap_tagged(c, "NO", "[CANNOT] Invalid mailbox name.");
-		return NULL;
-	}
-	name = buf_take(&b, NULL);
-	buf_clear(&b);
-	return name;
-}
-
 static struct mb_job *
 job_new(enum mb_op op)
 {
 	struct mb_job *j = xcalloc(1, sizeof(*j));
 
 	j->op = op;
+	buf_init(&j->out, 64 * 1024 * 1024);
 	return j;
 }
 
@@ -467,22 +374,25 @@ static void
 one_mailbox(struct imap_client *c, const struct imap_cmd *cmd, enum mb_op op)
 {
 	struct mb_job	*j;
+	struct imap_arg	 a;
 	char		*name;
 
 	if (cmd->nargs != 1) {
 		imap_tagged(c, "BAD", "Expected one mailbox name.");
 		return;
 	}
-	if ((name = mailbox_arg(c, &cmd->args[0])) == NULL)
+	/* CREATE "a/" creates "a" (RFC 3501 §6.3.3: the trailing separator is a hint). */
+	a = cmd->args[0];
+	if (op == MB_CREATE && a.type != IMAP_ARG_LIST && a.len > 1 &&
+	    a.str[a.len - 1] == imap_ns_sep(imap_ns_current()))
+		a.len--;
+	if ((name = imap_mailbox_arg(c, &a)) == NULL)
 		return;
 	if (op == MB_DELETE && strcmp(name, "INBOX") == 0) {
 		free(name);
 		imap_tagged(c, "NO", "[CANNOT] INBOX can't be deleted.");
 		return;
 	}
-	/* CREATE "a/" creates "a" (RFC 3501 §6.3.3: the trailing separator is a hint). */
-	if (op == MB_CREATE && strlen(name) > 1 && name[strlen(name) - 1] == '/')
-		name[strlen(name) - 1] = '\0';
 	j = job_new(op);
 	j->name = name;
 	submit(c, j);
@@ -546,9 +456,9 @@ cmd_rename(struct imap_client *c, const struct imap_cmd *cmd)
 		imap_tagged(c, "BAD", "Expected two mailbox names.");
 		return;
 	}
-	if ((from = mailbox_arg(c, &cmd->args[0])) == NULL)
+	if ((from = imap_mailbox_arg(c, &cmd->args[0])) == NULL)
 		return;
-	if ((to = mailbox_arg(c, &cmd->args[1])) == NULL) {
+	if ((to = imap_mailbox_arg(c, &cmd->args[1])) == NULL) {
 		free(from);
 		return;
 	}
@@ -565,66 +475,54 @@ cmd_rename(struct imap_client *c, const struct imap_cmd *cmd)
 	submit(c, j);
 }
 
-/* LIST / LSUB reference pattern (RFC 3501 §6.3.8-9); the reference is prefixed. */
+/*
+ * LIST / LSUB (RFC 3501 §6.3.8-9, RFC 5258 extended form, RFC 9051
+ * §6.3.9); the reference is prefixed to each pattern.
+ */
 void
 cmd_list(struct imap_client *c, const struct imap_cmd *cmd)
 {
 	bool		 lsub = str_ieq(cmd->name, cmd->name_len, "LSUB");
-	const char	*ref, *pat;
-	size_t		 rlen, plen;
-	struct mb_job	*j;
+	enum imap_ns	 ns = imap_ns_current();
+	const char	*err;
+	struct mb_job	*j = job_new(lsub ? MB_LSUB : MB_LIST);
 
-	if (cmd->nargs != 2 || !imap_arg_astring(&cmd->args[0], &ref, &rlen) ||
-	    !imap_arg_astring(&cmd->args[1], &pat, &plen) || str_has_nul(ref, rlen) ||
-	    str_has_nul(pat, plen)) {
-		imap_tagged(c, "BAD", "Expected a reference and a pattern.");
+	j->req.ns = ns;
+	j->req.nflags = imap_name_flags(c);
+	j->req.rev2 = (c->enabled & IMAP_E_REV2) != 0;
+	if ((err = imap_list_parse(&j->req, cmd->args, cmd->nargs, lsub)) != NULL) {
+		job_free(j);
+		imap_tagged(c, "BAD", "%s", err);
 		return;
 	}
-	if (plen == 0 && !lsub) {
+	if (!j->req.extended && !lsub && j->req.pats[0][0] == '\0') {
 		/* The hierarchy separator and the root (RFC 3501 §6.3.8). */
-		imap_untagged(c, "LIST (\\Noselect) \"/\" \"\"");
+		job_free(j);
+		imap_untagged(c, "LIST (\\Noselect) \"%c\" \"\"", imap_ns_sep(ns));
 		imap_tagged(c, "OK", "LIST completed.");
 		return;
 	}
-	j = job_new(lsub ? MB_LSUB : MB_LIST);
-	j->name2 = xasprintf("%.*s%.*s", (int)rlen, ref, (int)plen, pat);
 	submit(c, j);
 }
 
 void
 cmd_status(struct imap_client *c, const struct imap_cmd *cmd)
 {
-	static const struct { const char *name; unsigned bit; } items[] = {
-		{ "MESSAGES", ST_MESSAGES }, { "RECENT", ST_RECENT }, { "UIDNEXT", ST_UIDNEXT },
-		{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
-	};
-	const struct imap_arg	*l;
-	unsigned		 want = 0, bit;
-	size_t			 i, k;
-	struct mb_job		*j;
-	char			*name;
+	struct mb_job	*j;
+	unsigned	 want;
+	char		*name;
 
-	if (cmd->nargs != 2 || !imap_arg_is_list(&cmd->args[1]) || cmd->args[1].count == 0) {
-		imap_tagged(c, "BAD", "Expected a mailbox and a list of items.");
+	if (cmd->nargs != 2 || !imap_status_items(&cmd->args[1], &want)) {
+		imap_tagged(c, "BAD", "Expected a mailbox and a list of STATUS items.");
 		return;
 	}
-	l = &cmd->args[1];
-	for (i = 0; i < l->count; i++) {
-		bit = 0;
-		for (k = 0; k < sizeof(items) / sizeof(items[0]); k++)
-			if (imap_arg_is_atom(&l->list[i], items[k].name))
-				bit = items[k].bit;
-		if (bit == 0) {
-			imap_tagged(c, "BAD", "Unknown STATUS item.");
-			return;
-		}
-		want |= bit;
-	}
-	if ((name = mailbox_arg(c, &cmd->args[0])) == NULL)
+	if ((name = imap_mailbox_arg(c, &cmd->args[0])) == NULL)
 		return;
 	j = job_new(MB_STATUS);
 	j->name = name;
 	j->items = want;
+	j->ns = imap_ns_current();
+	j->nflags = imap_name_flags(c);
 	submit(c, j);
 }
 
@@ -642,8 +540,3 @@ imap_mailbox_leave(struct imap_client *c)
 	leave_mailbox(c);
 }
 
-char *
-imap_mailbox_arg(struct imap_client *c, const struct imap_arg *a)
-{
-	return mailbox_arg(c, a);
-}

@@ -61,6 +61,14 @@ conf_check_logdest(const char *v)
 	return "want stderr, syslog or both";
 }
 
+const char *
+conf_check_imap_namespace(const char *v)
+{
+	if (strcmp(v, "modern") == 0 || strcmp(v, "courier") == 0)
+		return NULL;
+	return "want modern or courier";
+}
+
 static int
 listen_item(const char *item, size_t len, void *arg)
 {

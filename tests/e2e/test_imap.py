@@ -89,11 +89,11 @@ class ImapSessionTest(ImapBase):
         self.assertTrue(m.welcome.endswith(b"] letterbox ready."), m.welcome)
         pre = caps_of(m.welcome.decode())
         for c in ("IMAP4rev1", "STARTTLS", "LOGINDISABLED", "SASL-IR", "ID", "ENABLE",
-                  "LITERAL+", "NAMESPACE"):
+                  "LITERAL+", "NAMESPACE", "IMAP4rev2"):
             self.assertIn(c, pre)
         self.assertNotIn("AUTH=PLAIN", pre)
         # Nothing advertised that is not implemented yet.
-        for c in ("IMAP4rev2", "IDLE", "UIDPLUS", "MOVE", "CONDSTORE"):
+        for c in ("IDLE", "UIDPLUS", "MOVE", "CONDSTORE"):
             self.assertNotIn(c, pre)
         typ, data = m.capability()
         self.assertEqual(typ, "OK")
@@ -389,9 +389,9 @@ class ImapMailboxTest(ImapBase):
         self.assertIn(b"[NONEXISTENT]", data[0])
         with self.assertRaises(imaplib.IMAP4.error):
             m.unselect()	# not in SELECTED any more
-        # CREATE / LIST / RENAME / DELETE, with the CHILDREN flags.
-        for name in ("Sent", "Work/Projects", "Trash"):
-            self.assertEqual(m.create(name)[0], "OK", name)
+        # CREATE / LIST / RENAME / DELETE, with the CHILDREN flags.  A new user
+        # has the RFC 6154 folders (Drafts Sent Trash Junk Archive) already.
+        self.assertEqual(m.create("Work/Projects")[0], "OK")
         typ, data = m.create("Sent")
         self.assertEqual(typ, "NO")
         self.assertIn(b"[ALREADYEXISTS]", data[0])
@@ -399,12 +399,12 @@ class ImapMailboxTest(ImapBase):
         self.assertEqual(typ, "OK")
         lines = sorted(d.decode() for d in data)
         self.assertIn('(\\HasNoChildren) "/" INBOX', lines)
-        self.assertIn('(\\HasNoChildren) "/" Sent', lines)
+        self.assertIn('(\\HasNoChildren \\Sent) "/" Sent', lines)
         self.assertIn('(\\HasNoChildren) "/" Work/Projects', lines)
         self.assertTrue(any(l.endswith('"/" Work') and "\\HasChildren" in l for l in lines), lines)
         typ, data = m.list('""', "%")
         names = sorted(d.decode().rsplit(" ", 1)[1] for d in data)
-        self.assertEqual(names, ["INBOX", "Sent", "Trash", "Work"])
+        self.assertEqual(names, ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash", "Work"])
         typ, data = m.list("Work/", "*")
         self.assertEqual([d.decode().rsplit(" ", 1)[1] for d in data], ["Work/Projects"])
         typ, data = m.list('""', '""')
@@ -423,11 +423,14 @@ class ImapMailboxTest(ImapBase):
         self.assertEqual(m.subscribe("Sent")[0], "OK")
         self.assertEqual(m.subscribe("Work/Projects")[0], "OK")
         typ, data = m.lsub('""', "*")
-        self.assertEqual(sorted(d.decode() for d in data),
-                         ['() "/" Sent', '() "/" Work/Projects'])
+        subs = [d.decode() for d in data]
+        self.assertIn('() "/" Sent', subs)
+        self.assertIn('() "/" Work/Projects', subs)
         self.assertEqual(m.unsubscribe("Sent")[0], "OK")
-        typ, data = m.lsub('""', "*")
+        typ, data = m.lsub('""', "W*")
         self.assertEqual([d.decode() for d in data], ['() "/" Work/Projects'])
+        typ, data = m.lsub('""', "Sent")
+        self.assertEqual(data, [None])
         typ, data = m.status("Sent", "(MESSAGES UIDNEXT)")
         self.assertEqual(data[0], b"Sent (MESSAGES 0 UIDNEXT 1)")
         m.logout()
@@ -453,7 +456,7 @@ class ImapMailboxTest(ImapBase):
         self.assertEqual(m.untagged_responses.get("UIDVALIDITY"), [uidv.encode()])
         typ, data = m.list('""', "*")
         self.assertEqual([d.decode().rsplit(" ", 1)[1] for d in data],
-                         ["INBOX", "Sent", "Work", "Work/Projects"])
+                         ["INBOX", "Archive", "Drafts", "Junk", "Sent", "Work", "Work/Projects"])
         m.logout()
         self.stop_clean()
 

@@ -251,6 +251,7 @@ class MariaDBTest(SqlBackendMixin, unittest.TestCase):
             conf = f.read()
         self.assertIn("database = mysql://mail_admin@127.0.0.1:%d/mail\n" % self.srv.port, conf)
         self.assertIn("virtual_mailbox_base = /home/vmail\n", conf)
+        self.assertIn("imap_namespace = courier\n", conf)	# authmysqlrc: Courier served it
         self.assertIn("myhostname = server1.example.com\n", conf)
         self.assertIn("smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated,"
                       " reject_unauth_destination\n", conf)
@@ -291,6 +292,7 @@ class MariaDBTest(SqlBackendMixin, unittest.TestCase):
             conf = f.read()
         self.assertIn("mailbox_query = SELECT CONCAT(email, '/') FROM users WHERE email='%s'\n",
                       conf)
+        self.assertNotIn("imap_namespace", conf)
         r = subprocess.run([lbtest.BIN, "-c", out, "config", "check"], capture_output=True,
                            text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -105,8 +105,9 @@ test_capabilities(void)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		t_ok(!has(buf_str(&b), commands[i]) ||
 		    imap_command_find(commands[i], strlen(commands[i])) != NULL);
+	/* Both revisions (RFC 9051 §7.2.2). */
+	t_ok(has(buf_str(&b), "IMAP4rev2"));
 	/* Not yet implemented: must not be advertised. */
-	t_ok(!has(buf_str(&b), "IMAP4rev2"));
 	t_ok(!has(buf_str(&b), "IDLE"));
 	t_ok(!has(buf_str(&b), "UIDPLUS"));
 
@@ -120,6 +121,9 @@ test_capabilities(void)
 	/* After login: no login capabilities; UTF8=ACCEPT (ENABLE-able) appears. */
 	buf_reset(&b);
 	imap_capability_list(IMAP_S_AUTH, true, true, &b);
+	t_ok(has(buf_str(&b), "LIST-EXTENDED"));
+	t_ok(has(buf_str(&b), "LIST-STATUS"));
+	t_ok(has(buf_str(&b), "SPECIAL-USE"));
 	t_ok(has(buf_str(&b), "UTF8=ACCEPT"));
 	t_ok(has(buf_str(&b), "BINARY"));
 	t_ok(has(buf_str(&b), "ENABLE"));
