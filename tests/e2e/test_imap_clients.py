@@ -10,7 +10,6 @@ server: they were checked against Dovecot 2.3 that way.  The instance is made
 with --hostname localhost so that the clients verify its certificate by name
 (isync 1.4 refuses a name mismatch even for a certificate it was given)."""
 import glob
-import imaplib
 import os
 import pty
 import re
@@ -282,9 +281,8 @@ class ImapClientsTest(ImapBase):
         # 2: client -> server: a new message in each folder, a flag set on one
         put_maildir(os.path.join(local, "INBOX"), message("local-in", "from the client"))
         put_maildir(os.path.join(local, "Work"), message("local-work", "from the client"))
-        cur = sorted(glob.glob(os.path.join(local, "INBOX", "cur", "*")) +
-                     glob.glob(os.path.join(local, "INBOX", "new", "*")))
-        flagged = next(f for f in cur if "local-in" not in open(f, "rb").read().decode())
+        flagged = next(f for f in glob.glob(os.path.join(local, "INBOX", "*", "*"))
+                       if subjects([f]) == ["in-1"])
         base = os.path.basename(flagged).partition(":2,")[0]
         os.rename(flagged, os.path.join(local, "INBOX", "cur", base + ":2,FS"))
         st, out, cnt = mbsync(rc)
