@@ -76,6 +76,7 @@ imap_apply_limits(struct imap_client *c)
 		.max_message = (uint64_t)conf_int(cf, CK_MESSAGE_SIZE_LIMIT),
 		.max_depth = IMAP_MAX_DEPTH,
 		.max_args = IMAP_MAX_ARGS,
+		.max_line_id = IMAP_LINE_MAX_ID,
 	};
 
 	lim.max_literal = lim.max_line;

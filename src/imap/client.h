@@ -36,6 +36,9 @@ struct seqset;
 #define IMAP_LINE_MAX_PREAUTH	(8 * 1024)
 /* Non-synchronising literal before login (LITERAL- size; LITERAL+ after login). */
 #define IMAP_NONSYNC_PREAUTH	4096
+/* The longest ID command, before login too: RFC 2971 3.3's 30 pairs of a 30-octet
+ * field and a 1024-octet value, quoted and spaced, plus the tag and the name. */
+#define IMAP_LINE_MAX_ID	(30 * (2 + 30 + 1 + 2 + 1024 + 1) + 512)
 #define IMAP_MAX_DEPTH		16
 #define IMAP_MAX_ARGS		4096
 /* Stop producing output while this much waits for the socket. */

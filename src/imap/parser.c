@@ -239,8 +239,13 @@ finish_token(struct imap_parser *p, enum imap_arg_type type)
 		a->numeric = true;
 		a->num = v;
 	}
-	if (p->depth == 0 && p->root.count == 1)
+	if (p->depth == 0 && p->root.count == 1) {
 		p->is_append = type == IMAP_ARG_ATOM && str_ieq(a->str, a->len, "APPEND");
+		/* This command only: begin_command() takes the limits afresh. */
+		if (type == IMAP_ARG_ATOM && str_ieq(a->str, a->len, "ID") &&
+		    p->lim.max_line_id > p->lim.max_line)
+			p->lim.max_line = p->lim.max_line_id;
+	}
 	buf_reset(&p->tok);
 	p->state = S_ARG_END;
 	return ST_NEXT;

@@ -42,6 +42,9 @@ struct imap_parser_limits {
 	uint64_t	 max_nonsync;	/* largest {n+}: 4096 for LITERAL-, else max_message */
 	unsigned	 max_depth;	/* list nesting (16) */
 	unsigned	 max_args;	/* arguments in one command, lists and their items included */
+	size_t		 max_line_id;	/* an ID command may run to this (RFC 2971 3.3 allows 30
+					   pairs of 30 + 1024 octets, past the 8 KiB before
+					   login); 0 or less than max_line: max_line */
 };
 
 /* What imap_parser_feed() stopped for. */

@@ -513,6 +513,71 @@ more_tests(void)
 	imap_parser_free(&p);	/* harmless twice */
 }
 
+/*
+ * Feed in whole, one byte at a time and in 7-byte pieces; each must end in
+ * DONE at the last byte with a first argument of want_items list items.
+ * (sequence() cannot: its dump of a command this long would not fit.)
+ */
+static void
+id_done(const struct imap_parser_limits *l, const char *in, size_t want_items)
+{
+	static const size_t steps[] = { 0, 1, 7 };
+	struct imap_parser *p;
+	enum imap_parse	 res = IMAP_PARSE_MORE;
+	size_t		 len = strlen(in), off, n, used, s;
+
+	for (s = 0; s < 3; s++) {
+		p = imap_parser_new(l);
+		for (off = 0; off < len && res != IMAP_PARSE_DONE; off += used) {
+			n = steps[s] == 0 || steps[s] > len - off ? len - off : steps[s];
+			res = imap_parser_feed(p, in + off, n, &used);
+			if (res != IMAP_PARSE_MORE && res != IMAP_PARSE_DONE)
+				break;
+		}
+		if (!t_int(res, IMAP_PARSE_DONE) || !t_int(off, len) ||
+		    !t_int(imap_parser_command(p)->nargs, 1) ||
+		    !t_int(imap_parser_command(p)->args[0].count, want_items))
+			printf("  step %zu: %.40s\n", steps[s], in);
+		res = IMAP_PARSE_MORE;
+		imap_parser_free(&p);
+	}
+}
+
+/*
+ * RFC 2971's largest ID (30 pairs, 1024-octet values, as imaptest's "id" test
+ * sends before login) fits max_line_id though it is past max_line; the same
+ * line as another command, or an ID past max_line_id, is too long.
+ */
+static void
+id_limit_tests(void)
+{
+	struct imap_parser_limits l = lim;
+	char	*unit, *in;
+
+	/* a 30-octet field and a 1024-octet value */
+	unit = repeat("\"f23456789012345678901234567890\" \"", "1234567890", 102, "1234\" ");
+	l.max_line = 8192;
+	l.max_line_id = 30 * (2 + 30 + 1 + 2 + 1024 + 1) + 512;
+	in = repeat("A1 ID (", unit, 29, "\"a\" NIL)\r\n");
+	t_ok(strlen(in) > 30000);
+	id_done(&l, in, 60);
+	in[3] = 'i';		/* "id": command names are case-insensitive */
+	in[4] = 'd';
+	id_done(&l, in, 60);
+	free(in);
+	sequence_rep(&l, "A1 NOOP (", unit, 29, "\"a\" NIL)\r\n", "E", "Command line too long");
+	sequence_rep(&l, "A1 X ID (", unit, 29, "\"a\" NIL)\r\n", "E", "Command line too long");
+	sequence_rep(&l, "A1 ID (", unit, 31, "\"a\" NIL)\r\n", "E", "Command line too long");
+	/* the raised limit ends with the command */
+	in = repeat("A1 ID NIL\r\nA2 NOOP ", "a", 8200, "\r\n");
+	sequence(&l, in, strlen(in), "DE", "Command line too long");
+	free(in);
+	/* without max_line_id an ID is held to max_line */
+	l.max_line_id = 0;
+	sequence_rep(&l, "A1 ID (", unit, 29, "\"a\" NIL)\r\n", "E", "Command line too long");
+	free(unit);
+}
+
 int
 main(void)
 {
@@ -522,5 +587,6 @@ main(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_case(i);
 	more_tests();
+	id_limit_tests();
 	return t_end();
 }
