@@ -121,11 +121,9 @@ store_close(struct store_mailbox **mbp)
 	if (mb->lockfd != -1)
 		st_unlock(mb);
 	fmutex_put(&mb->fmu);
-	for (i = 0; i < mb->nmsgs; i++) {
+	for (i = 0; i < mb->nmsgs; i++)
 		free(mb->msgs[i].name);
-		cache_msg_free(&mb->msgs[i]);
-	}
-	cache_unmap_all(mb);
+	cache_reset(mb);
 	free(mb->msgs);
 	ul_clear(&mb->ul);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
@@ -757,13 +755,10 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 			if (cb != NULL && cb->expunged != NULL)
 				cb->expunged(arg, 0, mb->msgs[i].uid);
 			free(mb->msgs[i].name);
-			cache_msg_free(&mb->msgs[i]);
 		}
 		mb->nmsgs = 0;
 		i = 0;
-		mb->cache_loaded = false;
-		mb->cache_ino = 0;
-		mb->cache_off = 0;
+		cache_reset(mb);
 	}
 	out = xcalloc(ul->n + 1, sizeof(*out));
 	changed = xcalloc(mb->nmsgs + 1, sizeof(*changed));
@@ -773,7 +768,6 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 			if (cb != NULL && cb->expunged != NULL)
 				cb->expunged(arg, n, mb->msgs[i].uid);
 			free(mb->msgs[i].name);
-			cache_msg_free(&mb->msgs[i]);
 			i++;
 			continue;
 		}

@@ -88,6 +88,44 @@ struct uidlist {
 	off_t		 base_size;	/* snapshot bytes (compaction threshold) */
 };
 
+/* ---- the parsed-structure cache (cache.c, cache_rec.c) ---- */
+#define CACHE_NFIELDS	3
+#define CACHE_FIELD_MAX	(16U * 1024 * 1024)
+#define CACHE_REC_HDR	24		/* see cache_rec.c */
+#define CACHE_REC_MAGIC	0xC3u		/* top byte of a record's second word */
+#define CACHE_ZLEN_MAX	0x00ffffffu
+#define CACHE_RING	8		/* decoded records a handle keeps */
+
+/* One decoded record: fields and parts point into raw (owned). */
+struct cache_ent {
+	uint32_t	 uid;		/* 0 = empty slot */
+	uint64_t	 hash;		/* of the base name */
+	char		*raw;
+	size_t		 rawlen;
+	const char	*f[CACHE_NFIELDS];
+	uint32_t	 flen[CACHE_NFIELDS];
+	struct store_part *parts;
+	size_t		 nparts;
+};
+
+/* Offset table entry: the record of uid starts at off in the file. */
+struct cache_slot {
+	uint32_t	 uid, off;
+};
+
+struct cache_state {
+	bool		 bad;		/* other UIDVALIDITY or garbage: recreate */
+	ino_t		 ino;
+	off_t		 off;		/* bytes of the file parsed so far */
+	const unsigned char *map;	/* read-only map of the file's first maplen bytes */
+	size_t		 maplen;
+	struct cache_slot *tab;		/* sorted by uid once tab_sorted */
+	size_t		 ntab, tabcap;
+	bool		 tab_sorted;
+	struct cache_ent ring[CACHE_RING];
+	unsigned	 ring_next;
+};
+
 struct store_mailbox {
 	char		*root, *name, *dir;
 	int		 oflags;
@@ -116,19 +154,7 @@ struct store_mailbox {
 	bool		 kw_loaded;	/* kw_* describe the file (ino 0: none) */
 	ino_t		 kw_ino;
 	off_t		 kw_size;
-	/* letterbox-cache */
-	bool		 cache_loaded;
-	ino_t		 cache_ino;
-	off_t		 cache_off;	/* bytes of the file parsed so far */
-	bool		 cache_bad;	/* other UIDVALIDITY or garbage: recreate */
-	/* Maps of letterbox-cache: the view's fields point into them, so
-	 * every map made stays until store_close (a grown or replaced file
-	 * gets a new one; the old pointers stay valid). */
-	struct cache_map {
-		void	*p;
-		size_t	 len;
-	}		*cmaps;
-	size_t		 ncmaps;
+	struct cache_state cache;	/* letterbox-cache (cache.c) */
 };
 
 /* ---- names (name.c) ---- */
@@ -243,10 +269,23 @@ void	 st_quota_note(const char *root, int64_t bytes, int64_t count);
 /* Add the messages of cur/ + new/ of dir (sizes from ,S= or stat). */
 void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
-/* ---- cache.c ---- */
-void	 cache_msg_free(struct store_msg *m);
-void	 cache_unmap_all(struct store_mailbox *mb);
-void	 cache_compact(struct store_mailbox *mb);	/* under the lock, after expunges */
+/* ---- cache.c, cache_rec.c ---- */
+void	 cache_reset(struct store_mailbox *mb);	/* forget all (close, new UIDVALIDITY) */
+void	 cache_compact(struct store_mailbox *mb, size_t removed);	/* under the lock, after expunges */
+uint64_t cache_base_hash(const char *s, size_t len);
+uint32_t cache_get32(const unsigned char *p);
+uint64_t cache_get64(const unsigned char *p);
+void	 cache_ent_clear(struct cache_ent *e);
+struct buf;
+/* Parse a message (file bytes, and its CRLF form or NULL) into a record
+ * appended to rec and decoded into e.  0 or -1. */
+int	 cache_rec_build(const char *file, size_t flen, const char *crlf, size_t clen,
+	    uint32_t uid, uint64_t hash, struct buf *rec, struct cache_ent *e);
+/* Header of the record at p (CACHE_REC_HDR bytes readable): 0 or -1. */
+int	 cache_rec_head(const unsigned char *p, uint32_t *uid_r, size_t *zlen_r,
+	    uint64_t *hash_r);
+/* Decode the whole record at rec (header + zlen bytes readable) into e. */
+int	 cache_rec_decode(const unsigned char *rec, struct cache_ent *e);
 
 /* ---- folder.c ---- */
 /* Encode an IMAP folder name as its directory name (".a.b"); INBOX -> "". */

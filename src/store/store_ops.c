@@ -405,9 +405,9 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	}
 	if (changed && st_commit(mb) == -1)
 		rc = -1;
-	/* A big expunge: the cache loses the records of what went. */
-	if (rc == 0 && removed > 0 && (removed >= 256 || removed * 8 >= mb->ul.n + removed))
-		cache_compact(mb);
+	/* The cache loses the records of what went (when they add up). */
+	if (rc == 0 && removed > 0)
+		cache_compact(mb, removed);
 	st_unlock(mb);
 	st_quota_note(mb->root, -freed, -(int64_t)removed);
 	return rc;
