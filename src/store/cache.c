@@ -209,7 +209,7 @@ cache_map(struct store_mailbox *mb, size_t need)
 	c->maplen = (size_t)st.st_size;
 	off = (size_t)c->off;
 	if (off == 0) {
-		file_header(hdr, mb->ul.uidvalidity);
+		file_header(hdr, mb->v_uidvalidity);
 		if (c->maplen < CACHE_FILE_HDR || memcmp(c->map, hdr, CACHE_FILE_HDR) != 0) {
 			c->bad = true;	/* other UIDVALIDITY or version: start over */
 			return;
@@ -255,7 +255,7 @@ cache_put(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
 	if (name_unique(uniq, sizeof(uniq)) == -1 ||
 	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
 		return;
-	file_header(hdr, mb->ul.uidvalidity);
+	file_header(hdr, mb->v_uidvalidity);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return;
@@ -487,16 +487,16 @@ cache_compact(struct store_mailbox *mb, size_t removed)
 	size_t			 len, end, i, zlen, dead;
 	int			 fd;
 
-	if (removed < 256 && removed * 8 < mb->ul.n + removed) {
+	if (removed < 256 && removed * 8 < mb->ul->n + removed) {
 		/* The record headers tell how many UIDs the file holds. */
 		cache_map(mb, 0);
 		(void)tab_find(&mb->cache, 0);	/* sorted, one slot per uid */
-		if (mb->cache.ntab - mb->cache.ntab / 4 <= mb->ul.n)
+		if (mb->cache.ntab - mb->cache.ntab / 4 <= mb->ul->n)
 			return;
 	}
 	if (ul_read_file(mb->dir, CACHE_FILE, &data, &len) != 0)
 		return;
-	file_header(hdr, mb->ul.uidvalidity);
+	file_header(hdr, mb->ul->uidvalidity);
 	if (len < CACHE_FILE_HDR || memcmp(data, hdr, CACHE_FILE_HDR) != 0) {
 		free(data);
 		return;
@@ -512,7 +512,7 @@ cache_compact(struct store_mailbox *mb, size_t removed)
 	for (i = 0; i < c.ntab; i++) {
 		p = c.map + c.tab[i].off;
 		(void)cache_rec_head(p, &uid, &zlen, &hash);
-		u = ul_find_uid(&mb->ul, uid);
+		u = ul_find_uid(mb->ul, uid);
 		if (u == NULL || cache_base_hash(u->name, u->base_len) != hash)
 			continue;
 		if (buf_add(&out, p, CACHE_REC_HDR + zlen) == -1)

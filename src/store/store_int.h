@@ -85,6 +85,7 @@ struct uidlist {
 	bool		 log_required;	/* the snapshot is LB2: it always has a log */
 	struct ul_fstate logst;
 	off_t		 log_off;	/* end of the last whole commit */
+	struct ul_fstate basest;	/* the snapshot as last read or written */
 	off_t		 base_size;	/* snapshot bytes (compaction threshold) */
 };
 
@@ -134,7 +135,10 @@ struct store_mailbox {
 	bool		 batch;		/* inside store_update_begin/end */
 	bool		 batch_dirty;
 	bool		 dir_dirty;	/* renamed/linked in cur/ or new/: fsync before unlock */
-	struct uidlist	 ul;
+	/* The index: the process's shared snapshot of the folder (in fmu,
+	 * used under its mutex), or own_ul when the folder has no mutex. */
+	struct uidlist	*ul;
+	struct uidlist	 own_ul;
 	/* What the last scan saw, for the "nothing changed" shortcut. */
 	struct timespec	 cur_mtime, new_mtime;
 	time_t		 scan_time;
@@ -233,12 +237,20 @@ int	 uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync);
 int	 ul_import(struct uidlist *ul, const char *dir);
 
 /* ---- locking (flock.c) and refresh (store.c) ---- */
+/*
+ * Per folder and process: the mutex, and the index snapshot every handle
+ * on the folder shares (read and written only under the mutex).
+ */
 struct folder_mutex;
 struct folder_mutex *fmutex_get(const char *dir);	/* NULL if dir is gone */
 void	 fmutex_put(struct folder_mutex **f);
+struct uidlist *fmutex_ul(struct folder_mutex *f);
 /* Mutex, then flock, each waited for at most 30 s (ETIMEDOUT). */
 int	 st_lock(struct store_mailbox *mb);
 void	 st_unlock(struct store_mailbox *mb);
+/* The mutex alone (reading the shared index); 0 or -1 (ETIMEDOUT). */
+int	 st_mutex_lock(const struct store_mailbox *mb);
+void	 st_mutex_unlock(const struct store_mailbox *mb);
 /* Under the lock: make ul current (reload, scan when asked or missing). */
 int	 st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r);
 int	 st_commit(struct store_mailbox *mb);	/* write ul (under lock) */
