@@ -74,9 +74,14 @@
  *
  * Thread-safety: one handle is used by one thread at a time (a session,
  * or a worker doing its sync); different handles, also on the same folder
- * in one process, are independent.  The only process-wide state is the
- * registry of per-folder mutexes (flock.c), taken before the flock.
- * Every call may block on disk I/O.  Files left in tmp/ for 36 hours are
+ * in one process, may be used from different threads.  Process-wide state
+ * is the registry of folders (flock.c): per folder a mutex, taken before
+ * the flock, and the index snapshot every handle on the folder shares
+ * (read under the mutex: a sync may wait while another handle of the
+ * process holds the folder's lock, e.g. in a batch).  Each handle keeps
+ * its own view.  Sync callbacks run with no lock held.  A handle's first
+ * sync reads no directory when the index's recorded scan still matches
+ * the directories' mtimes.  Every call may block on disk I/O.  Files left in tmp/ for 36 hours are
  * removed by a sync (at most once an hour per handle).
  *
  * Maildirs on NFS: what the store needs is what Maildir itself needs --
