@@ -7,7 +7,7 @@
 BUILD	?= build
 CC	?= cc
 PKGS	 = libevent libevent_openssl libevent_pthreads libevent_extra openssl sqlite3 libxcrypt libidn2 \
-	   libmariadb libpq
+	   libmariadb libpq zlib
 OPT	?= -O2 -g
 CFLAGS	+= -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	   -Wformat=2 -Wno-format-nonliteral $(OPT) -Isrc -I$(BUILD)/gen \

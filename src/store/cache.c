@@ -1,15 +1,18 @@
 /*
- * Parsed-structure cache (letterbox-cache): ENVELOPE, BODY and
- * BODYSTRUCTURE strings per UID, so a second FETCH never reparses a
- * message.  Append-only, one write(2) per message with O_APPEND, so
- * concurrent writers do not interleave:
- *	LBC2 V<uidvalidity>
- *	<uid> <field 0-2> <len> <base name>\n<len bytes>\n
- * A record is used only when its base name is the message's: should a UID
- * ever name another message (an index rebuilt by hand), the cache cannot
- * answer with the wrong message's ENVELOPE.  Only a cache: a record that
- * does not parse ends the usable part, a file for another UIDVALIDITY or
- * version is replaced, and deleting the file is safe.
+ * Parsed-structure cache (letterbox-cache): per UID, the ENVELOPE, BODY,
+ * BODYSTRUCTURE strings and MIME part offsets of a message, so a second
+ * FETCH never reparses it and BODY[1.2] reads only that part's bytes.
+ *	header: "LBC3", u32 UIDVALIDITY, 8 bytes zero
+ *	records (cache_rec.c): 24-byte header, deflated payload
+ * Append-only, one write(2) per message with O_APPEND, so concurrent
+ * writers do not interleave.  A handle maps the file read-only and keeps an
+ * offset table (uid -> record) built from the record headers, plus the last
+ * CACHE_RING decoded records.  A record is used only when its base-name
+ * hash is the message's: should a UID ever name another message (an index
+ * rebuilt by hand), the cache cannot answer with the wrong message's
+ * ENVELOPE.  Only a cache: a record that does not parse ends the usable
+ * part (the next writer starts a new file), a file for another UIDVALIDITY
+ * or version is replaced, an expunge compacts it, and deleting it is safe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,274 +25,244 @@
 
 #include "lib/buf.h"
 #include "lib/fsutil.h"
-#include "lib/str.h"
 #include "lib/xmalloc.h"
-#include "mime/mime.h"
 #include "store/store_int.h"
 
-#define CACHE_FIELD_MAX	(16U * 1024 * 1024)
-#define CACHE_NFIELDS	3
-#define CACHE_LINE_MAX	1200	/* record line: numbers and a base name */
+#define CACHE_FILE_HDR	16
+#define CACHE_FILE_MAX	(1024U * 1024 * 1024)	/* offsets fit 32 bits */
 
-void
-cache_msg_free(struct store_msg *m)
+static void
+cache_unmap(struct cache_state *c)
 {
-	int	i;
-
-	for (i = 0; i < CACHE_NFIELDS; i++) {
-		if (m->cache_own_ & (1u << i))
-			free((char *)(uintptr_t)m->cache_[i]);
-		m->cache_[i] = NULL;
-		m->cache_len_[i] = 0;
-	}
-	m->cache_own_ = 0;
+	if (c->map != NULL)
+		munmap((void *)(uintptr_t)c->map, c->maplen);
+	c->map = NULL;
+	c->maplen = 0;
 }
 
 void
-cache_unmap_all(struct store_mailbox *mb)
+cache_reset(struct store_mailbox *mb)
 {
-	size_t	i;
+	struct cache_state	*c = &mb->cache;
+	size_t			 i;
 
-	for (i = 0; i < mb->ncmaps; i++)
-		munmap(mb->cmaps[i].p, mb->cmaps[i].len);
-	free(mb->cmaps);
-	mb->cmaps = NULL;
-	mb->ncmaps = 0;
+	cache_unmap(c);
+	free(c->tab);
+	for (i = 0; i < CACHE_RING; i++)
+		cache_ent_clear(&c->ring[i]);
+	memset(c, 0, sizeof(*c));
 }
 
-/* One record: "<uid> <field> <len> <base>\n<len bytes>\n". */
-struct cache_rec {
-	uint32_t	 uid;
-	unsigned	 f;
-	const char	*base, *data;
-	size_t		 base_len, len;
-	const char	*end;		/* just past the record */
-};
+/* Forget what we read of the file (gone or replaced): read it afresh. */
+static void
+cache_forget(struct cache_state *c)
+{
+	cache_unmap(c);
+	c->ino = 0;
+	c->off = 0;
+	c->ntab = 0;
+	c->tab_sorted = true;
+}
 
-/* The record at p: 1 found, 0 incomplete (being written, a crash), -1 garbage. */
+/* Fill the temp file fd with a then b, and rename it to path.  0 or -1. */
 static int
-cache_next(const char *p, const char *end, struct cache_rec *r)
+write_new(int fd, const char *tmp, const char *path, const void *a, size_t alen,
+    const void *b, size_t blen)
 {
-	const char	*nl, *sp1, *sp2, *sp3;
-	uint64_t	 uid, f, n;
+	int	rc = -1;
 
-	nl = memchr(p, '\n', (size_t)(end - p) < CACHE_LINE_MAX ?
-	    (size_t)(end - p) : CACHE_LINE_MAX);
-	if (nl == NULL)
-		return (size_t)(end - p) >= CACHE_LINE_MAX ? -1 : 0;
-	sp1 = memchr(p, ' ', (size_t)(nl - p));
-	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
-	sp3 = sp2 != NULL ? memchr(sp2 + 1, ' ', (size_t)(nl - sp2 - 1)) : NULL;
-	if (sp3 == NULL ||
-	    parse_u64(p, (size_t)(sp1 - p), UINT32_MAX, &uid) == -1 ||
-	    parse_u64(sp1 + 1, (size_t)(sp2 - sp1 - 1), CACHE_NFIELDS - 1, &f) == -1 ||
-	    parse_u64(sp2 + 1, (size_t)(sp3 - sp2 - 1), CACHE_FIELD_MAX, &n) == -1)
-		return -1;
-	if ((size_t)(end - nl - 1) < n + 1)
+	if (fs_write_all(fd, a, alen) == 0 && (blen == 0 || fs_write_all(fd, b, blen) == 0))
+		rc = 0;
+	if (close(fd) == -1)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) == 0)
 		return 0;
-	if (nl[1 + n] != '\n')
-		return -1;
-	r->uid = (uint32_t)uid;
-	r->f = (unsigned)f;
-	r->base = sp3 + 1;
-	r->base_len = (size_t)(nl - sp3 - 1);
-	r->data = nl + 1;
-	r->len = (size_t)n;
-	r->end = nl + 1 + n + 1;
-	return 1;
+	unlink(tmp);
+	return -1;
 }
 
-/* Parse records in data[0..len); returns the bytes consumed (whole records). */
+static void
+file_header(unsigned char hdr[CACHE_FILE_HDR], uint32_t uidvalidity)
+{
+	memset(hdr, 0, CACHE_FILE_HDR);
+	memcpy(hdr, "LBC3", 4);
+	hdr[4] = (unsigned char)uidvalidity;
+	hdr[5] = (unsigned char)(uidvalidity >> 8);
+	hdr[6] = (unsigned char)(uidvalidity >> 16);
+	hdr[7] = (unsigned char)(uidvalidity >> 24);
+}
+
+/* ---- the offset table ---- */
+
+static void
+tab_add(struct cache_state *c, uint32_t uid, uint32_t off)
+{
+	if (c->ntab == c->tabcap) {
+		c->tabcap = c->tabcap ? c->tabcap * 2 : 64;
+		c->tab = xreallocarray(c->tab, c->tabcap, sizeof(*c->tab));
+	}
+	if (c->ntab > 0 && c->tab[c->ntab - 1].uid >= uid)
+		c->tab_sorted = false;
+	c->tab[c->ntab].uid = uid;
+	c->tab[c->ntab++].off = off;
+}
+
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct cache_slot	*x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Offset of uid's record (the latest one written), or -1. */
+static int64_t
+tab_find(struct cache_state *c, uint32_t uid)
+{
+	size_t	lo = 0, hi, mid, i, j;
+
+	if (!c->tab_sorted && c->ntab > 1) {
+		qsort(c->tab, c->ntab, sizeof(*c->tab), slot_cmp);
+		for (i = j = 0; i < c->ntab; i++) {
+			if (j > 0 && c->tab[j - 1].uid == c->tab[i].uid)
+				j--;	/* a later record of the uid replaces it */
+			c->tab[j++] = c->tab[i];
+		}
+		c->ntab = j;
+		c->tab_sorted = true;
+	}
+	hi = c->ntab;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->tab[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->ntab && c->tab[lo].uid == uid ? (int64_t)c->tab[lo].off : -1;
+}
+
+/* Record headers in map[off..len): into the table; returns the end of the whole ones. */
 static size_t
-cache_parse(struct store_mailbox *mb, const char *data, size_t len)
+cache_parse(struct cache_state *c, size_t off, size_t len)
 {
-	const char		*p = data, *end = data + len;
-	struct cache_rec	 r;
-	struct store_msg	*m;
-	ssize_t			 idx;
-	int			 rc;
+	uint32_t	uid;
+	uint64_t	hash;
+	size_t		zlen;
 
-	while (p < end && (rc = cache_next(p, end, &r)) == 1) {
-		idx = store_find_uid(mb, r.uid);
-		if (idx >= 0) {
-			m = &mb->msgs[idx];
-			/* No copy: the field points into the map (offset table). */
-			if (m->cache_[r.f] == NULL && r.base_len == m->base_len &&
-			    memcmp(r.base, m->name, m->base_len) == 0) {
-				m->cache_[r.f] = r.data;
-				m->cache_len_[r.f] = (uint32_t)r.len;
-			}
+	while (len - off >= CACHE_REC_HDR) {
+		if (cache_rec_head(c->map + off, &uid, &zlen, &hash) == -1) {
+			c->bad = true;
+			break;
 		}
-		p = r.end;
+		if (len - off - CACHE_REC_HDR < zlen)
+			break;	/* being written (or a crash) */
+		tab_add(c, uid, (uint32_t)off);
+		off += CACHE_REC_HDR + zlen;
 	}
-	if (p < end && rc == -1)
-		mb->cache_bad = true;
-	return (size_t)(p - data);
+	return off;
 }
 
 /*
- * After an expunge (under the folder lock): rewrite the cache without the
- * records of messages no longer in the index, when they are at least a
- * quarter of it.  Temp + rename; readers keep their maps of the old file.
- */
-void
-cache_compact(struct store_mailbox *mb)
-{
-	char			 path[PATH_MAX], tmp[PATH_MAX], uniq[300], *data;
-	const char		*p, *end;
-	struct cache_rec	 r;
-	struct ul_rec		*u;
-	struct buf		 out;
-	size_t			 len, dead = 0, total = 0;
-	int			 fd;
-
-	if (ul_read_file(mb->dir, CACHE_FILE, &data, &len) != 0)
-		return;
-	p = memchr(data, '\n', len);
-	if (p == NULL || len < 5 || memcmp(data, "LBC2 ", 5) != 0) {
-		free(data);
-		return;
-	}
-	end = data + len;
-	buf_init(&out, SIZE_MAX);
-	if (buf_add(&out, data, (size_t)(p + 1 - data)) == -1)
-		goto out;
-	for (p++; p < end && cache_next(p, end, &r) == 1; p = r.end) {
-		total++;
-		u = ul_find_uid(&mb->ul, r.uid);
-		if (u == NULL || u->base_len != r.base_len || memcmp(u->name, r.base, r.base_len) != 0) {
-			dead++;
-			continue;
-		}
-		if (buf_add(&out, p, (size_t)(r.end - p)) == -1)
-			goto out;
-	}
-	if (dead == 0 || dead * 4 < total || name_unique(uniq, sizeof(uniq)) == -1 ||
-	    st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1 ||
-	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
-		goto out;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
-		goto out;
-	/* Records appended by others while we read are lost: only a cache. */
-	if (fs_write_all(fd, out.data, out.len) == 0 && close(fd) == 0)
-		(void)rename(tmp, path);
-	else {
-		close(fd);
-		unlink(tmp);
-	}
-out:
-	buf_clear(&out);
-	free(data);
-}
-
-/*
- * Parse what is new in the file (all of it when it was replaced), through
- * a read-only map of the whole file: the view's fields point into it.
+ * Map the file again when it was replaced, others appended to it, or need
+ * (an offset of our own appends) is past the map; read the new records.
  */
 static void
-cache_load(struct store_mailbox *mb)
+cache_map(struct store_mailbox *mb, size_t need)
 {
-	char		 path[PATH_MAX], hdr[64];
-	const char	*data, *nl;
-	struct stat	 st;
-	void		*map;
-	size_t		 len, off;
-	int		 fd, r;
+	struct cache_state	*c = &mb->cache;
+	char			 path[PATH_MAX];
+	unsigned char		 hdr[CACHE_FILE_HDR];
+	struct stat		 st;
+	void			*map;
+	size_t			 off;
+	int			 fd;
 
 	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
 		return;
-	mb->cache_loaded = true;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
 		if (fd != -1)
 			close(fd);
-		mb->cache_ino = 0;
-		mb->cache_off = 0;
+		if (c->ino != 0)
+			cache_forget(c);
 		return;
 	}
-	if (st.st_ino != mb->cache_ino) {
-		mb->cache_ino = st.st_ino;
-		mb->cache_off = 0;
-		mb->cache_bad = false;
+	if (st.st_ino != c->ino) {
+		cache_forget(c);
+		c->ino = st.st_ino;
+		c->bad = false;
 	}
-	if (mb->cache_bad || st.st_size <= mb->cache_off ||
-	    (uint64_t)st.st_size > 1024ULL * 1024 * 1024 || mb->ncmaps >= 64) {
+	if (c->bad || (size_t)st.st_size <= c->maplen || (uint64_t)st.st_size > CACHE_FILE_MAX ||
+	    (st.st_size == c->off && need <= c->maplen)) {
 		close(fd);
 		return;
 	}
-	len = (size_t)st.st_size;
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
 		return;
-	mb->cmaps = xreallocarray(mb->cmaps, mb->ncmaps + 1, sizeof(*mb->cmaps));
-	mb->cmaps[mb->ncmaps].p = map;
-	mb->cmaps[mb->ncmaps++].len = len;
-	data = map;
-	off = (size_t)mb->cache_off;
+	/* Decoded records are copies: the old map can go. */
+	cache_unmap(c);
+	c->map = map;
+	c->maplen = (size_t)st.st_size;
+	off = (size_t)c->off;
 	if (off == 0) {
-		r = snprintf(hdr, sizeof(hdr), "LBC2 V%u\n", mb->ul.uidvalidity);
-		nl = memchr(data, '\n', len < 64 ? len : 64);
-		if (nl == NULL || (size_t)(nl - data + 1) != (size_t)r ||
-		    memcmp(data, hdr, (size_t)r) != 0) {
-			mb->cache_bad = true;	/* other UIDVALIDITY: start over */
+		file_header(hdr, mb->v_uidvalidity);
+		if (c->maplen < CACHE_FILE_HDR || memcmp(c->map, hdr, CACHE_FILE_HDR) != 0) {
+			c->bad = true;	/* other UIDVALIDITY or version: start over */
 			return;
 		}
-		off = (size_t)r;
+		off = CACHE_FILE_HDR;
 	}
-	off += cache_parse(mb, data + off, len - off);
-	mb->cache_off = (off_t)off;
+	c->off = (off_t)cache_parse(c, off, c->maplen);
 }
 
-/* Append one message's records (a whole new file when the old one is unusable). */
-static void
-cache_put(struct store_mailbox *mb, const struct buf *rec)
-{
-	char	 path[PATH_MAX], tmp[PATH_MAX], uniq[300];
-	struct buf hdr;
-	struct stat st;
-	int	 fd;
+/* ---- writing ---- */
 
-	/* Not under the folder lock: a unique temp name per writer. */
-	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1 ||
-	    name_unique(uniq, sizeof(uniq)) == -1 ||
-	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
+/* Append one record (a whole new file when the old one is unusable). */
+static void
+cache_put(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
+{
+	struct cache_state	*c = &mb->cache;
+	char			 path[PATH_MAX], tmp[PATH_MAX], uniq[300];
+	unsigned char		 hdr[CACHE_FILE_HDR];
+	struct stat		 st;
+	int			 fd;
+
+	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
 		return;
-	if (!mb->cache_bad) {
+	if (!c->bad) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 		if (fd != -1) {
-			/* Nobody else appended since our last read: skip our own
-			 * record next time (we hold its fields) instead of mapping
-			 * the file again for it. */
+			/* Nobody else appended since our last read: our record is
+			 * at the old end, so the table need not wait for a reread. */
 			if (fs_write_all(fd, rec->data, rec->len) == 0 && fstat(fd, &st) == 0 &&
-			    st.st_ino == mb->cache_ino &&
-			    st.st_size == mb->cache_off + (off_t)rec->len)
-				mb->cache_off = st.st_size;
+			    st.st_ino == c->ino && st.st_size == c->off + (off_t)rec->len &&
+			    (uint64_t)st.st_size <= CACHE_FILE_MAX) {
+				tab_add(c, uid, (uint32_t)c->off);
+				c->off = st.st_size;
+			}
 			close(fd);
 			return;
 		}
 		if (errno != ENOENT)
 			return;
 	}
-	/* New file: it appears complete with its header (temp + rename). */
-	buf_init(&hdr, SIZE_MAX);
-	buf_addf(&hdr, "LBC2 V%u\n", mb->ul.uidvalidity);
-	if (buf_add(&hdr, rec->data, rec->len) == -1) {
-		buf_clear(&hdr);
+	/* New file: it appears complete with its header (temp + rename; not
+	 * under the folder lock, so a unique temp name per writer). */
+	if (name_unique(uniq, sizeof(uniq)) == -1 ||
+	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
 		return;
-	}
+	file_header(hdr, mb->v_uidvalidity);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd != -1) {
-		if (fs_write_all(fd, hdr.data, hdr.len) == 0 && close(fd) == 0)
-			(void)rename(tmp, path);
-		else {
-			close(fd);
-			unlink(tmp);
-		}
-	}
-	buf_clear(&hdr);
-	mb->cache_bad = false;
-	mb->cache_ino = 0;	/* reread from the start next time (finds ours too) */
-	mb->cache_off = 0;
+	if (fd == -1)
+		return;
+	(void)write_new(fd, tmp, path, hdr, sizeof(hdr), rec->data, rec->len);
+	/* Reread from the start next time (finds ours too). */
+	cache_forget(c);
+	c->bad = false;
 }
 
 /*
@@ -327,68 +300,42 @@ crlf_copy(const char *data, size_t len, size_t *len_r)
 	return out;
 }
 
-/* Map and parse message idx; fill all fields and append them to the file. */
+/* Map and parse message idx into e, and append its record to the file. */
 static int
-cache_compute(struct store_mailbox *mb, size_t idx)
+cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_ent *e)
 {
-	struct store_msg	*m = &mb->msgs[idx];
-	struct mime_part	*root;
+	const struct store_msg	*m;
 	struct stat		 st;
-	struct buf		 out[CACHE_NFIELDS], rec;
+	struct buf		 rec;
 	const char		*data = "";
 	void			*map = NULL;
 	char			*crlf = NULL;
-	size_t			 len = 0, maplen = 0, clen;
-	int			 fd, i, saved;
+	size_t			 len = 0, clen = 0;
+	int			 fd, rc, saved;
 
 	if ((fd = store_msg_open(mb, idx)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1)
 		goto fail;
 	if (st.st_size > 0) {
-		len = maplen = (size_t)st.st_size;
+		len = (size_t)st.st_size;
 		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map == MAP_FAILED)
 			goto fail;
 		data = map;
-		if ((crlf = crlf_copy(data, len, &clen)) != NULL) {
-			data = crlf;
-			len = clen;
-		}
+		crlf = crlf_copy(data, len, &clen);
 	}
 	close(fd);
-	root = mime_parse(data, len);
-	for (i = 0; i < CACHE_NFIELDS; i++)
-		buf_init(&out[i], CACHE_FIELD_MAX);
-	(void)mime_envelope(data, root->hdr_len, &out[STORE_CACHE_ENVELOPE]);
-	(void)mime_bodystructure(root, false, &out[STORE_CACHE_BODY]);
-	(void)mime_bodystructure(root, true, &out[STORE_CACHE_BODYSTRUCTURE]);
-	mime_free(&root);
+	m = store_msg(mb, idx);
+	buf_init(&rec, SIZE_MAX);
+	rc = cache_rec_build(data, len, crlf, clen, m->uid, hash, &rec, e);
 	free(crlf);
 	if (map != NULL)
-		munmap(map, maplen);
-	buf_init(&rec, SIZE_MAX);
-	for (i = 0; i < CACHE_NFIELDS; i++) {
-		size_t n;
-
-		buf_addf(&rec, "%u %d %zu %.*s\n", m->uid, i, out[i].len, (int)m->base_len,
-		    m->name);
-		if (buf_add(&rec, buf_str(&out[i]), out[i].len) == -1 || buf_addc(&rec, '\n') == -1)
-			break;
-		if (m->cache_own_ & (1u << i))
-			free((char *)(uintptr_t)m->cache_[i]);
-		m->cache_[i] = buf_take(&out[i], &n);
-		if (m->cache_[i] == NULL)
-			m->cache_[i] = xstrdup("");
-		m->cache_own_ |= (uint8_t)(1u << i);
-		m->cache_len_[i] = (uint32_t)n;
-	}
-	if (i == CACHE_NFIELDS)
-		cache_put(mb, &rec);
+		munmap(map, len);
+	if (rc == 0)
+		cache_put(mb, &rec, m->uid);
 	buf_clear(&rec);
-	for (i = 0; i < CACHE_NFIELDS; i++)
-		buf_clear(&out[i]);
-	return 0;
+	return rc;
 fail:
 	saved = errno;
 	close(fd);
@@ -396,24 +343,193 @@ fail:
 	return -1;
 }
 
+/* ---- reading ---- */
+
+/* The record of uid from the file into e when its base hash matches: 0, else -1. */
+static int
+cache_read(struct store_mailbox *mb, uint32_t uid, uint64_t hash, struct cache_ent *e)
+{
+	struct cache_state	*c = &mb->cache;
+	uint32_t		 ruid;
+	uint64_t		 rhash;
+	size_t			 zlen;
+	int64_t			 off;
+
+	off = tab_find(c, uid);
+	if (off < 0)
+		return -1;
+	if ((size_t)off + CACHE_REC_HDR > c->maplen)
+		cache_map(mb, (size_t)off + CACHE_REC_HDR);
+	if ((size_t)off + CACHE_REC_HDR > c->maplen)
+		return -1;
+	if (cache_rec_head(c->map + off, &ruid, &zlen, &rhash) == -1 || ruid != uid ||
+	    rhash != hash || c->maplen - (size_t)off - CACHE_REC_HDR < zlen)
+		return -1;
+	if (cache_rec_decode(c->map + off, e) == -1) {
+		c->bad = true;	/* torn or garbled: the next writer starts afresh */
+		return -1;
+	}
+	return 0;
+}
+
+/* Decoded record of message idx: the ring, the file, else a parse. */
+static struct cache_ent *
+cache_get(struct store_mailbox *mb, size_t idx)
+{
+	struct cache_state	*c = &mb->cache;
+	const struct store_msg	*m = store_msg(mb, idx);
+	struct cache_ent	*e;
+	uint64_t		 hash;
+	size_t			 i;
+
+	if (m == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	hash = cache_base_hash(m->name, m->base_len);
+	for (i = 0; i < CACHE_RING; i++)
+		if (c->ring[i].uid == m->uid && c->ring[i].hash == hash)
+			return &c->ring[i];
+	e = &c->ring[c->ring_next];
+	c->ring_next = (c->ring_next + 1) % CACHE_RING;
+	cache_ent_clear(e);
+	if (cache_read(mb, m->uid, hash, e) == 0)
+		return e;
+	/* Another process may have cached it meanwhile: read the tail. */
+	cache_map(mb, 0);
+	if (cache_read(mb, m->uid, hash, e) == 0 || cache_compute(mb, idx, hash, e) == 0)
+		return e;
+	return NULL;
+}
+
 int
 store_msg_cached(struct store_mailbox *mb, size_t idx, enum store_cache_field f,
     const char **data_r, size_t *len_r)
 {
-	struct store_msg	*m;
+	struct cache_ent	*e;
 
-	if (idx >= mb->nmsgs || (unsigned)f >= CACHE_NFIELDS) {
+	if ((unsigned)f >= CACHE_NFIELDS) {
 		errno = EINVAL;
 		return -1;
 	}
-	m = &mb->msgs[idx];
-	if (m->cache_[f] == NULL) {
-		/* Another process may have cached it meanwhile: read the tail. */
-		cache_load(mb);
-		if (m->cache_[f] == NULL && cache_compute(mb, idx) == -1)
-			return -1;
-	}
-	*data_r = m->cache_[f];
-	*len_r = m->cache_len_[f];
+	if ((e = cache_get(mb, idx)) == NULL)
+		return -1;
+	*data_r = e->f[f];
+	*len_r = e->flen[f];
 	return 0;
+}
+
+int
+store_msg_parts(struct store_mailbox *mb, size_t idx, const struct store_part **parts_r,
+    size_t *n_r)
+{
+	struct cache_ent	*e;
+
+	if ((e = cache_get(mb, idx)) == NULL)
+		return -1;
+	*parts_r = e->parts;
+	*n_r = e->nparts;
+	return 0;
+}
+
+ssize_t
+store_parts_find(const struct store_part *parts, size_t nparts, const uint32_t *nums,
+    size_t n, bool *as_msg_r)
+{
+	size_t	x = 0, k, j, i;
+	bool	as_msg = true;
+
+	if (nparts == 0)
+		return -1;
+	for (k = 0; k < n; k++) {
+		if (nums[k] == 0)
+			return -1;
+		if (!as_msg && (parts[x].flags & STORE_PART_MESSAGE) && x + 1 < nparts) {
+			x++;	/* into the enclosed message (its first child) */
+			as_msg = true;
+		}
+		if (parts[x].flags & STORE_PART_MULTIPART) {
+			for (j = x + 1, i = 0; j < nparts; j++)
+				if (parts[j].parent == x && ++i == nums[k])
+					break;
+			if (j == nparts)
+				return -1;
+			x = j;
+		} else if (!(as_msg && nums[k] == 1))
+			return -1;	/* a single-part body has only part 1 */
+		as_msg = false;
+	}
+	*as_msg_r = as_msg;
+	return (ssize_t)x;
+}
+
+/* ---- compaction ---- */
+
+/*
+ * After an expunge of removed messages (under the folder lock): rewrite
+ * the cache without the records of messages no longer in the index (or
+ * superseded), when they are at least a quarter of its bytes.  Read
+ * whole only after a big expunge, or when the offset table (the record
+ * headers) shows a quarter of its UIDs gone.  Temp + rename; other handles
+ * see the new inode and rebuild their offset tables.
+ */
+void
+cache_compact(struct store_mailbox *mb, size_t removed)
+{
+	char			 path[PATH_MAX], tmp[PATH_MAX], uniq[300], *data;
+	unsigned char		 hdr[CACHE_FILE_HDR];
+	const unsigned char	*p;
+	struct cache_state	 c;
+	struct ul_rec		*u;
+	struct buf		 out;
+	uint32_t		 uid;
+	uint64_t		 hash;
+	size_t			 len, end, i, zlen, dead;
+	int			 fd;
+
+	if (removed < 256 && removed * 8 < mb->ul->n + removed) {
+		/* The record headers tell how many UIDs the file holds. */
+		cache_map(mb, 0);
+		(void)tab_find(&mb->cache, 0);	/* sorted, one slot per uid */
+		if (mb->cache.ntab - mb->cache.ntab / 4 <= mb->ul->n)
+			return;
+	}
+	if (ul_read_file(mb->dir, CACHE_FILE, &data, &len) != 0)
+		return;
+	file_header(hdr, mb->ul->uidvalidity);
+	if (len < CACHE_FILE_HDR || memcmp(data, hdr, CACHE_FILE_HDR) != 0) {
+		free(data);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.map = (const unsigned char *)data;
+	c.maplen = len;
+	end = cache_parse(&c, CACHE_FILE_HDR, len);
+	(void)tab_find(&c, 0);	/* sorts, keeps each uid's latest record */
+	buf_init(&out, SIZE_MAX);
+	if (buf_add(&out, hdr, sizeof(hdr)) == -1)
+		goto out;
+	for (i = 0; i < c.ntab; i++) {
+		p = c.map + c.tab[i].off;
+		(void)cache_rec_head(p, &uid, &zlen, &hash);
+		u = ul_find_uid(mb->ul, uid);
+		if (u == NULL || cache_base_hash(u->name, u->base_len) != hash)
+			continue;
+		if (buf_add(&out, p, CACHE_REC_HDR + zlen) == -1)
+			goto out;
+	}
+	dead = (end - CACHE_FILE_HDR) - (out.len - CACHE_FILE_HDR);
+	if (dead * 4 < end - CACHE_FILE_HDR || name_unique(uniq, sizeof(uniq)) == -1 ||
+	    st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1 ||
+	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
+		goto out;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
+		goto out;
+	/* Records appended by others while we read are lost: only a cache. */
+	if (write_new(fd, tmp, path, out.data, out.len, NULL, 0) == 0)
+		cache_forget(&mb->cache);	/* our table is of the old file */
+out:
+	buf_clear(&out);
+	free(c.tab);
+	free(data);
 }

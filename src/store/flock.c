@@ -9,6 +9,12 @@
  *
  * Both waits are bounded (LOCK_TIMEOUT_MS) so a hung holder (a dead NFS
  * server) cannot block a session for ever.
+ *
+ * The registry entry also holds the folder's index as this process last
+ * read it, shared by every handle on the folder (refcounted with the
+ * entry): a second session on an open folder does not read the index
+ * again, and sessions keep only their views.  It is touched only under
+ * the mutex.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +37,7 @@ struct folder_mutex {
 	ino_t			 ino;
 	unsigned		 refs;
 	pthread_mutex_t		 mu;
+	struct uidlist		 ul;
 };
 
 /* The registry: one per process, guarded by its own mutex. */
@@ -74,6 +81,7 @@ fmutex_put(struct folder_mutex **fp)
 		for (pp = &reg; *pp != f; pp = &(*pp)->next)
 			;
 		*pp = f->next;
+		ul_clear(&f->ul);
 		pthread_mutex_destroy(&f->mu);
 		free(f);
 	}
@@ -81,26 +89,53 @@ fmutex_put(struct folder_mutex **fp)
 	*fp = NULL;
 }
 
+struct uidlist *
+fmutex_ul(struct folder_mutex *f)
+{
+	return &f->ul;
+}
+
+static int
+mutex_timedlock(struct folder_mutex *f, const char *dir)
+{
+	struct timespec	until;
+	int		e;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += LOCK_TIMEOUT_MS / 1000;
+	if ((e = pthread_mutex_timedlock(&f->mu, &until)) != 0) {
+		log_warnx("store: %s busy in this process for too long", dir);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+st_mutex_lock(const struct store_mailbox *mb)
+{
+	return mb->fmu != NULL ? mutex_timedlock(mb->fmu, mb->dir) : 0;
+}
+
+void
+st_mutex_unlock(const struct store_mailbox *mb)
+{
+	if (mb->fmu != NULL)
+		pthread_mutex_unlock(&mb->fmu->mu);
+}
+
 int
 st_lock(struct store_mailbox *mb)
 {
 	char		path[PATH_MAX];
-	struct timespec	ts = { 0, 2 * 1000 * 1000 }, until;
+	struct timespec	ts = { 0, 2 * 1000 * 1000 };
 	int		fd, waited = 0, e;
 
 	if (mb->lockfd != -1)
 		return 0;
-	if (st_join(path, sizeof(path), mb->dir, "/", UIDLIST_LOCK) == -1)
+	if (st_join(path, sizeof(path), mb->dir, "/", UIDLIST_LOCK) == -1 ||
+	    st_mutex_lock(mb) == -1)
 		return -1;
-	if (mb->fmu != NULL) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += LOCK_TIMEOUT_MS / 1000;
-		if ((e = pthread_mutex_timedlock(&mb->fmu->mu, &until)) != 0) {
-			log_warnx("store: %s busy in this process for too long", mb->dir);
-			errno = e == ETIMEDOUT ? ETIMEDOUT : e;
-			return -1;
-		}
-	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto fail;
@@ -123,8 +158,7 @@ st_lock(struct store_mailbox *mb)
 	return 0;
 fail:
 	e = errno;
-	if (mb->fmu != NULL)
-		pthread_mutex_unlock(&mb->fmu->mu);
+	st_mutex_unlock(mb);
 	errno = e;
 	return -1;
 }
@@ -136,6 +170,5 @@ st_unlock(struct store_mailbox *mb)
 		return;
 	close(mb->lockfd);	/* releases the flock */
 	mb->lockfd = -1;
-	if (mb->fmu != NULL)
-		pthread_mutex_unlock(&mb->fmu->mu);
+	st_mutex_unlock(mb);
 }

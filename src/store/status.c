@@ -139,13 +139,18 @@ store_status(const char *root, const char *folder, struct store_status *st_r)
 	}
 	memset(st_r, 0, sizeof(*st_r));
 	st_r->messages = (uint32_t)mb->nmsgs;
+	if (st_mutex_lock(mb) == -1) {
+		store_close(&mb);
+		return -1;
+	}
 	for (i = 0; i < mb->nmsgs; i++) {
 		if (!(mb->msgs[i].flags & STORE_F_SEEN))
 			st_r->unseen++;
 		st_r->size += mb->msgs[i].vsize;
-		if (mb->msgs[i].uid >= mb->ul.first_recent)
+		if (mb->msgs[i].uid >= mb->ul->first_recent)
 			st_r->recent++;
 	}
+	st_mutex_unlock(mb);
 	st_r->uidnext = mb->v_uidnext;
 	st_r->uidvalidity = mb->v_uidvalidity;
 	st_r->highestmodseq = mb->v_highestmodseq;

@@ -107,6 +107,7 @@ store_open(const char *root, const char *folder, int flags)
 	mb->oflags = flags;
 	mb->lockfd = -1;
 	mb->fmu = fmutex_get(dir);
+	mb->ul = mb->fmu != NULL ? fmutex_ul(mb->fmu) : &mb->own_ul;
 	return mb;
 }
 
@@ -121,13 +122,11 @@ store_close(struct store_mailbox **mbp)
 	if (mb->lockfd != -1)
 		st_unlock(mb);
 	fmutex_put(&mb->fmu);
-	for (i = 0; i < mb->nmsgs; i++) {
+	ul_clear(&mb->own_ul);
+	for (i = 0; i < mb->nmsgs; i++)
 		free(mb->msgs[i].name);
-		cache_msg_free(&mb->msgs[i]);
-	}
-	cache_unmap_all(mb);
+	cache_reset(mb);
 	free(mb->msgs);
-	ul_clear(&mb->ul);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
 		free(mb->kw[i]);
 	free(mb->root);
@@ -288,7 +287,7 @@ scan_dir(struct store_mailbox *mb, bool in_new, struct scan *sc)
 		if (len > NAME_MAX_LEN || memchr(de->d_name, '\n', len) != NULL)
 			continue;
 		base = name_base_len(de->d_name);
-		r = mb->ul.hcap ? ul_find_base(&mb->ul, de->d_name, base) : NULL;
+		r = mb->ul->hcap ? ul_find_base(mb->ul, de->d_name, base) : NULL;
 		if (r != NULL)
 			sight(sc, r, de->d_name, in_new);
 		else
@@ -432,15 +431,15 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 			} else if (errno == ENOENT)
 				continue;	/* moved by someone else: next scan */
 		}
-		r = ul_add(&mb->ul);
-		r->uid = mb->ul.uidnext++;
-		r->modseq = ++mb->ul.highestmodseq;
+		r = ul_add(mb->ul);
+		r->uid = mb->ul->uidnext++;
+		r->modseq = ++mb->ul->highestmodseq;
 		r->name = p->name;
 		p->name = NULL;
 		r->base_len = (uint16_t)p->base_len;
 		r->in_new = in_new;
 		rec_fill_size(mb, r);
-		ul_touch(&mb->ul, r);
+		ul_touch(mb->ul, r);
 	}
 }
 
@@ -452,8 +451,8 @@ move_indexed_new(struct store_mailbox *mb)
 	struct ul_rec	*r;
 	size_t		 i;
 
-	for (i = 0; i < mb->ul.n; i++) {
-		r = &mb->ul.recs[i];
+	for (i = 0; i < mb->ul->n; i++) {
+		r = &mb->ul->recs[i];
 		if (!r->in_new ||
 		    name_compose(nname, sizeof(nname), r->name, r->base_len, 0, 0) == -1 ||
 		    st_join(from, sizeof(from), mb->dir, "/new/", r->name) == -1 ||
@@ -464,7 +463,7 @@ move_indexed_new(struct store_mailbox *mb)
 		r->name = xstrdup(nname);
 		r->in_new = false;
 		mb->dir_dirty = true;
-		ul_touch(&mb->ul, r);
+		ul_touch(mb->ul, r);
 	}
 }
 
@@ -476,14 +475,14 @@ scan_apply(struct store_mailbox *mb, struct scan *sc)
 	char		*dn;
 	size_t		 i;
 
-	for (i = 0; i < mb->ul.n; i++) {
-		r = &mb->ul.recs[i];
+	for (i = 0; i < mb->ul->n; i++) {
+		r = &mb->ul->recs[i];
 		if (r->mark && r->seen >= SEEN_OTHER)
-			rec_set_name(&mb->ul, r, sc->alt[r->seen - SEEN_OTHER].name,
+			rec_set_name(mb->ul, r, sc->alt[r->seen - SEEN_OTHER].name,
 			    sc->alt[r->seen - SEEN_OTHER].in_new);
 		if (r->mark && r->size == 0) {
 			rec_fill_size(mb, r);
-			ul_touch(&mb->ul, r);
+			ul_touch(mb->ul, r);
 		}
 	}
 	for (i = 0; i < sc->ndup; i++) {
@@ -500,7 +499,7 @@ scan_apply(struct store_mailbox *mb, struct scan *sc)
 static void
 note_scan(struct store_mailbox *mb, const struct timespec *cur, const struct timespec *new)
 {
-	struct uidlist	*ul = &mb->ul;
+	struct uidlist	*ul = mb->ul;
 	uint64_t	 nns = st_ts_ns(new), cns = st_ts_ns(cur);
 	bool		 same = ul->scan_new_ns == nns && ul->scan_cur_ns == cns;
 
@@ -550,7 +549,7 @@ do_scan(struct store_mailbox *mb, bool *changed)
 {
 	struct scan	 sc;
 	struct timespec	 cur, new;
-	uint64_t	 v0 = mb->ul.version, modseq;
+	uint64_t	 v0 = mb->ul->version, modseq;
 	size_t		 i, j, missing;
 	int		 pass;
 
@@ -560,17 +559,17 @@ do_scan(struct store_mailbox *mb, bool *changed)
 	clean_tmp(mb);
 	memset(&sc, 0, sizeof(sc));
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < mb->ul.n; i++) {
-			mb->ul.recs[i].mark = false;
-			mb->ul.recs[i].seen = SEEN_NONE;
+		for (i = 0; i < mb->ul->n; i++) {
+			mb->ul->recs[i].mark = false;
+			mb->ul->recs[i].seen = SEEN_NONE;
 		}
 		/* new/ before cur/: a message moved between the two reads is seen. */
 		if (scan_dir(mb, true, &sc) == -1 || scan_dir(mb, false, &sc) == -1) {
 			scan_free(&sc);
 			return -1;
 		}
-		for (i = missing = 0; i < mb->ul.n; i++)
-			if (!mb->ul.recs[i].mark)
+		for (i = missing = 0; i < mb->ul->n; i++)
+			if (!mb->ul->recs[i].mark)
 				missing++;
 		/*
 		 * readdir() may miss an entry renamed during the scan (another
@@ -584,26 +583,26 @@ do_scan(struct store_mailbox *mb, bool *changed)
 	scan_apply(mb, &sc);
 	if (missing > 0) {
 		/* Gone without store_expunge (a POP3 DELE elsewhere, rm). */
-		modseq = ++mb->ul.highestmodseq;
-		for (i = j = 0; i < mb->ul.n; i++) {
-			if (!mb->ul.recs[i].mark) {
-				ul_expunged(&mb->ul, mb->ul.recs[i].uid, modseq);
-				free(mb->ul.recs[i].name);
+		modseq = ++mb->ul->highestmodseq;
+		for (i = j = 0; i < mb->ul->n; i++) {
+			if (!mb->ul->recs[i].mark) {
+				ul_expunged(mb->ul, mb->ul->recs[i].uid, modseq);
+				free(mb->ul->recs[i].name);
 				continue;
 			}
-			mb->ul.recs[j++] = mb->ul.recs[i];
+			mb->ul->recs[j++] = mb->ul->recs[i];
 		}
-		mb->ul.n = j;
-		ul_rehash(&mb->ul);
+		mb->ul->n = j;
+		ul_rehash(mb->ul);
 	}
 	if (!(mb->oflags & STORE_O_KEEP_NEW))
 		move_indexed_new(mb);
 	if (sc.n > 0)
 		assign_new(mb, &sc);
 	scan_free(&sc);
-	ul_rehash(&mb->ul);
+	ul_rehash(mb->ul);
 	note_scan(mb, &cur, &new);
-	if (mb->ul.version != v0)
+	if (mb->ul->version != v0)
 		*changed = true;
 	mb->cur_mtime = cur;
 	mb->new_mtime = new;
@@ -642,7 +641,7 @@ lock_uidvalidity(struct store_mailbox *mb)
 static int
 ul_fresh(struct store_mailbox *mb)
 {
-	uint32_t	last = mb->ul.uidvalidity, v, next, now = (uint32_t)time(NULL);
+	uint32_t	last = mb->ul->uidvalidity, v, next, now = (uint32_t)time(NULL);
 	int		known;
 
 	if ((known = uidv_read(mb->dir, &v, &next)) == -1)
@@ -653,22 +652,22 @@ ul_fresh(struct store_mailbox *mb)
 		last = v;
 	if (last != 0)
 		known = 0;
-	ul_clear(&mb->ul);
-	if (known != 0 && ul_import(&mb->ul, mb->dir) == 0) {
-		if (mb->ul.uidnext == 0)
-			mb->ul.uidnext = 1;
+	ul_clear(mb->ul);
+	if (known != 0 && ul_import(mb->ul, mb->dir) == 0) {
+		if (mb->ul->uidnext == 0)
+			mb->ul->uidnext = 1;
 	} else {
-		ul_clear(&mb->ul);
-		mb->ul.uidvalidity = now > last ? now : last + 1;
-		mb->ul.uidnext = 1;
+		ul_clear(mb->ul);
+		mb->ul->uidvalidity = now > last ? now : last + 1;
+		mb->ul->uidnext = 1;
 	}
 	if (known != 0)
 		courier_kw_import(mb);
 	/* Everything already in the folder is \Recent to the first session. */
-	mb->ul.first_recent = 1;
-	mb->ul.loaded = true;
+	mb->ul->first_recent = 1;
+	mb->ul->loaded = true;
 	/* Durable before any UID of this V is handed out. */
-	return uidv_write(mb->dir, mb->ul.uidvalidity, mb->ul.uidnext,
+	return uidv_write(mb->dir, mb->ul->uidvalidity, mb->ul->uidnext,
 	    !(mb->oflags & STORE_O_NOFSYNC));
 }
 
@@ -678,8 +677,8 @@ st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r)
 	int	rc;
 
 	*changed_r = false;
-	if (!ul_current(&mb->ul, mb->dir)) {
-		rc = ul_load(&mb->ul, mb->dir);
+	if (!ul_current(mb->ul, mb->dir)) {
+		rc = ul_load(mb->ul, mb->dir);
 		if (rc == -1)
 			return -1;
 		if (rc == 1) {
@@ -689,7 +688,7 @@ st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r)
 			scan = true;
 		}
 		/* No log (an index of an older version): the commit writes one. */
-		if (!mb->ul.log_ok)
+		if (!mb->ul->log_ok)
 			*changed_r = true;
 	}
 	if (scan && do_scan(mb, changed_r) == -1)
@@ -703,7 +702,7 @@ st_commit(struct store_mailbox *mb)
 	bool	dosync = !(mb->oflags & STORE_O_NOFSYNC);
 	int	rc;
 
-	rc = ul_commit(&mb->ul, mb->dir, dosync);
+	rc = ul_commit(mb->ul, mb->dir, dosync);
 	/* Renames and links in cur/ and new/ reach the disk before the lock
 	 * goes, so a UID we acknowledged (APPENDUID) survives a power cut. */
 	if (mb->dir_dirty && dosync) {
@@ -738,14 +737,54 @@ view_set(struct store_msg *m, const struct ul_rec *r)
 		m->idate_ = r->idate;
 }
 
-/* Merge the index into the view, reporting expunges and flag changes. */
+/*
+ * What a sync reports, collected while the folder mutex is held and
+ * reported after it is released (a callback may call into the store).
+ */
+struct sync_ev {
+	size_t		*xidx;		/* expunged: idx at the moment of the call */
+	uint32_t	*xuid;
+	size_t		 nx, xcap;
+	size_t		*chg;		/* then changed: idx */
+	size_t		 nchg;
+};
+
 static void
-view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
+ev_expunged(struct sync_ev *ev, size_t idx, uint32_t uid)
 {
-	struct uidlist		*ul = &mb->ul;
+	if (ev->nx == ev->xcap) {
+		ev->xcap = ev->xcap ? ev->xcap * 2 : 16;
+		ev->xidx = xreallocarray(ev->xidx, ev->xcap, sizeof(*ev->xidx));
+		ev->xuid = xreallocarray(ev->xuid, ev->xcap, sizeof(*ev->xuid));
+	}
+	ev->xidx[ev->nx] = idx;
+	ev->xuid[ev->nx++] = uid;
+}
+
+/* Report and free the events. */
+static void
+ev_fire(struct sync_ev *ev, const struct store_sync_cb *cb, void *arg)
+{
+	size_t	k;
+
+	for (k = 0; cb != NULL && cb->expunged != NULL && k < ev->nx; k++)
+		cb->expunged(arg, ev->xidx[k], ev->xuid[k]);
+	for (k = 0; cb != NULL && cb->changed != NULL && k < ev->nchg; k++)
+		cb->changed(arg, ev->chg[k]);
+	free(ev->xidx);
+	free(ev->xuid);
+	free(ev->chg);
+	memset(ev, 0, sizeof(*ev));
+}
+
+/* Merge the index into the view (under the folder mutex), noting
+ * expunges and flag changes in ev. */
+static void
+view_reconcile(struct store_mailbox *mb, struct sync_ev *ev)
+{
+	struct uidlist		*ul = mb->ul;
 	struct store_msg	*out;
-	size_t			 i = 0, j = 0, n = 0, nchanged = 0, k;
-	size_t			*changed;
+	size_t			 i = 0, j = 0, n = 0;
 
 	/* Nothing new since the last time: no work that grows with the folder. */
 	if (mb->v_version == ul->version && mb->v_uidvalidity == ul->uidvalidity)
@@ -754,33 +793,27 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 	 * of the view goes (IMAP must then close the session, RFC 3501 2.3.1.1). */
 	if (mb->v_uidvalidity != 0 && mb->v_uidvalidity != ul->uidvalidity) {
 		for (i = 0; i < mb->nmsgs; i++) {
-			if (cb != NULL && cb->expunged != NULL)
-				cb->expunged(arg, 0, mb->msgs[i].uid);
+			ev_expunged(ev, 0, mb->msgs[i].uid);
 			free(mb->msgs[i].name);
-			cache_msg_free(&mb->msgs[i]);
 		}
 		mb->nmsgs = 0;
 		i = 0;
-		mb->cache_loaded = false;
-		mb->cache_ino = 0;
-		mb->cache_off = 0;
+		cache_reset(mb);
 	}
 	out = xcalloc(ul->n + 1, sizeof(*out));
-	changed = xcalloc(mb->nmsgs + 1, sizeof(*changed));
+	ev->chg = xcalloc(mb->nmsgs + 1, sizeof(*ev->chg));
 	while (i < mb->nmsgs || j < ul->n) {
 		if (j == ul->n || (i < mb->nmsgs && mb->msgs[i].uid < ul->recs[j].uid)) {
 			/* In the view, gone from the index: expunged. */
-			if (cb != NULL && cb->expunged != NULL)
-				cb->expunged(arg, n, mb->msgs[i].uid);
+			ev_expunged(ev, n, mb->msgs[i].uid);
 			free(mb->msgs[i].name);
-			cache_msg_free(&mb->msgs[i]);
 			i++;
 			continue;
 		}
 		if (i < mb->nmsgs && mb->msgs[i].uid == ul->recs[j].uid) {
 			out[n] = mb->msgs[i];
 			if (out[n].modseq != ul->recs[j].modseq)
-				changed[nchanged++] = n;
+				ev->chg[ev->nchg++] = n;
 			view_set(&out[n], &ul->recs[j]);
 			i++;
 		} else {
@@ -796,10 +829,6 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 	mb->msgs = out;
 	mb->nmsgs = n;
 	mb->msgcap = ul->n + 1;
-	if (cb != NULL && cb->changed != NULL)
-		for (k = 0; k < nchanged; k++)
-			cb->changed(arg, changed[k]);
-	free(changed);
 	mb->v_uidvalidity = ul->uidvalidity;
 	mb->v_uidnext = ul->uidnext;
 	mb->v_highestmodseq = ul->highestmodseq;
@@ -815,19 +844,19 @@ view_reconcile(struct store_mailbox *mb, const struct store_sync_cb *cb, void *a
 static bool
 claim_recent(struct store_mailbox *mb)
 {
-	if (mb->oflags & STORE_O_NO_RECENT || mb->ul.first_recent >= mb->ul.uidnext)
+	if (mb->oflags & STORE_O_NO_RECENT || mb->ul->first_recent >= mb->ul->uidnext)
 		return false;
-	mb->recent_lo = mb->ul.first_recent;
-	mb->recent_hi = mb->ul.uidnext;
-	mb->ul.first_recent = mb->ul.uidnext;
-	mb->ul.version++;
+	mb->recent_lo = mb->ul->first_recent;
+	mb->recent_hi = mb->ul->uidnext;
+	mb->ul->first_recent = mb->ul->uidnext;
+	mb->ul->version++;
 	return true;
 }
 
 static bool
 recent_unclaimed(const struct store_mailbox *mb)
 {
-	return !(mb->oflags & STORE_O_NO_RECENT) && mb->ul.first_recent < mb->ul.uidnext;
+	return !(mb->oflags & STORE_O_NO_RECENT) && mb->ul->first_recent < mb->ul->uidnext;
 }
 
 /* Internal dates the view learned (store_msg_idate) go into the index. */
@@ -843,10 +872,10 @@ merge_idates(struct store_mailbox *mb)
 	for (i = 0; i < mb->nmsgs; i++) {
 		if (mb->msgs[i].idate_ == 0)
 			continue;
-		r = ul_find_uid(&mb->ul, mb->msgs[i].uid);
+		r = ul_find_uid(mb->ul, mb->msgs[i].uid);
 		if (r != NULL && r->idate == 0) {
 			r->idate = mb->msgs[i].idate_;
-			ul_touch(&mb->ul, r);
+			ul_touch(mb->ul, r);
 			any = true;
 		}
 	}
@@ -870,45 +899,89 @@ dirs_unchanged(struct store_mailbox *mb)
 	return cur.tv_sec + 1 < mb->scan_time && new.tv_sec + 1 < mb->scan_time;
 }
 
+/*
+ * The first sync of a handle: when the index records a scan of exactly
+ * the directories' present mtimes, old enough to be trusted, the index
+ * is the folder and no readdir is needed (a new session on a big folder).
+ */
+static void
+trust_index_scan(struct store_mailbox *mb)
+{
+	struct timespec	cur, new;
+
+	if (mb->scanned || !mb->ul->loaded || !mb->ul->log_ok ||
+	    scan_stat_dirs(mb, &cur, &new) == -1 ||
+	    st_ts_ns(&cur) != mb->ul->scan_cur_ns || st_ts_ns(&new) != mb->ul->scan_new_ns ||
+	    !st_scan_trusted(mb->ul->scan_new_ns, mb->ul->scan_cur_ns, mb->ul->scan_at))
+		return;
+	mb->cur_mtime = cur;
+	mb->new_mtime = new;
+	mb->scan_time = (time_t)mb->ul->scan_at;
+	mb->scanned = true;
+}
+
+/* Under the mutex: 1 when the index alone brought the view up to date
+ * (nothing in the directories changed), 0 when a scan is needed, -1. */
+static int
+sync_unlocked(struct store_mailbox *mb, struct sync_ev *ev)
+{
+	int	rc;
+
+	/* Reading the index needs no flock (the snapshot is replaced by
+	 * rename, the log only grows by whole commits). */
+	if (!ul_current(mb->ul, mb->dir)) {
+		rc = ul_load(mb->ul, mb->dir);
+		if (rc == -1)
+			return -1;
+		if (rc == 1 || !mb->ul->log_ok) {
+			mb->scanned = false;	/* gone: rebuild under the lock */
+			return 0;
+		}
+	}
+	if (!mb->scanned)
+		trust_index_scan(mb);
+	if (mb->idate_dirty || !dirs_unchanged(mb) || recent_unclaimed(mb))
+		return 0;
+	view_reconcile(mb, ev);
+	return 1;
+}
+
 int
 store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
 {
-	bool	changed = false;
-	int	rc;
+	struct sync_ev	ev;
+	bool		changed = false;
+	int		rc;
 
 	if (mb->batch) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (!mb->idate_dirty && dirs_unchanged(mb)) {
-		/* Only the index may have changed: reading it needs no lock
-		 * (the snapshot is replaced by rename, the log only grows by
-		 * whole commits). */
-		if (!ul_current(&mb->ul, mb->dir)) {
-			rc = ul_load(&mb->ul, mb->dir);
-			if (rc == -1)
-				return -1;
-			if (rc == 1 || !mb->ul.log_ok)
-				mb->scanned = false;	/* gone: rebuild below */
-		}
-		if (mb->scanned && !recent_unclaimed(mb)) {
-			kw_load(mb);
-			view_reconcile(mb, cb, arg);
-			return 0;
-		}
-	}
-	if (st_lock(mb) == -1)
+	memset(&ev, 0, sizeof(ev));
+	if (st_mutex_lock(mb) == -1)
 		return -1;
-	rc = st_refresh(mb, true, &changed);
-	if (rc == 0 && claim_recent(mb))
-		changed = true;
-	if (rc == 0 && (merge_idates(mb) || changed))
-		rc = st_commit(mb);
-	st_unlock(mb);
+	rc = sync_unlocked(mb, &ev);
+	st_mutex_unlock(mb);
 	if (rc == -1)
 		return -1;
+	if (rc == 0) {
+		if (st_lock(mb) == -1)
+			return -1;
+		rc = st_refresh(mb, true, &changed);
+		if (rc == 0 && claim_recent(mb))
+			changed = true;
+		if (rc == 0 && (merge_idates(mb) || changed))
+			rc = st_commit(mb);
+		if (rc == 0)
+			view_reconcile(mb, &ev);
+		st_unlock(mb);
+		if (rc == -1) {
+			ev_fire(&ev, NULL, NULL);
+			return -1;
+		}
+	}
 	kw_load(mb);
-	view_reconcile(mb, cb, arg);
+	ev_fire(&ev, cb, arg);
 	return 0;
 }
 
@@ -951,9 +1024,13 @@ int
 store_expunged_since(const struct store_mailbox *mb, uint64_t since,
     struct store_uid_range **ranges_r, size_t *n_r)
 {
-	const struct uidlist	*ul = &mb->ul;
-	struct store_uid_range	*out = xcalloc(ul->nxr + 1, sizeof(*out));
+	const struct uidlist	*ul = mb->ul;
+	struct store_uid_range	*out;
 	size_t			 i, n = 0;
+
+	if (st_mutex_lock(mb) == -1)
+		return -1;
+	out = xcalloc(ul->nxr + 1, sizeof(*out));
 
 	for (i = 0; i < ul->nxr; i++) {
 		if (ul->xr[i].modseq <= since)
@@ -965,6 +1042,7 @@ store_expunged_since(const struct store_mailbox *mb, uint64_t since,
 			out[n++].hi = ul->xr[i].hi;
 		}
 	}
+	st_mutex_unlock(mb);
 	*ranges_r = out;
 	*n_r = n;
 	return 0;

@@ -36,9 +36,12 @@
  *				written; never removed
  *	letterbox-uidvalidity	the last UIDVALIDITY and highest UIDNEXT
  *				(outlives the index: a rebuild never reuses a V)
- *	letterbox-cache		append-only ENVELOPE/BODY/BODYSTRUCTURE cache,
- *				keyed by UID and checked by base name (just a
- *				cache: may be deleted)
+ *	letterbox-cache		append-only cache of ENVELOPE, BODY,
+ *				BODYSTRUCTURE and MIME part offsets, deflated
+ *				(~120 B/msg), keyed by UID and checked by a
+ *				base-name hash, mmap'd with an offset table,
+ *				compacted on expunge (just a cache: may be
+ *				deleted; see cache.c)
  *	dovecot-keywords	keyword names (see above)
  * Every change happens under the lock: a UID is handed out only from
  * UIDNEXT, which only grows, so no UID is ever reused or given to two
@@ -71,9 +74,14 @@
  *
  * Thread-safety: one handle is used by one thread at a time (a session,
  * or a worker doing its sync); different handles, also on the same folder
- * in one process, are independent.  The only process-wide state is the
- * registry of per-folder mutexes (flock.c), taken before the flock.
- * Every call may block on disk I/O.  Files left in tmp/ for 36 hours are
+ * in one process, may be used from different threads.  Process-wide state
+ * is the registry of folders (flock.c): per folder a mutex, taken before
+ * the flock, and the index snapshot every handle on the folder shares
+ * (read under the mutex: a sync may wait while another handle of the
+ * process holds the folder's lock, e.g. in a batch).  Each handle keeps
+ * its own view.  Sync callbacks run with no lock held.  A handle's first
+ * sync reads no directory when the index's recorded scan still matches
+ * the directories' mtimes.  Every call may block on disk I/O.  Files left in tmp/ for 36 hours are
  * removed by a sync (at most once an hour per handle).
  *
  * Maildirs on NFS: what the store needs is what Maildir itself needs --
@@ -142,9 +150,6 @@ struct store_msg {
 
 	/* private to the store: */
 	int64_t		 idate_;	/* 0 = unknown, see store_msg_idate() */
-	const char	*cache_[3];	/* into the mapped cache file, or owned */
-	uint32_t	 cache_len_[3];
-	uint8_t		 cache_own_;	/* bit f: cache_[f] is malloc'd */
 };
 
 /* ---- mailbox handle ---- */
@@ -339,14 +344,58 @@ enum store_cache_field {
 };
 
 /*
- * The field for message idx: from memory, else from letterbox-cache, else
- * by mapping and parsing the file once (all three fields are computed and
- * appended to the cache together).  *data_r (not NUL-terminated, len in
- * *len_r) is borrowed until store_close or the message leaves the view.
- * Returns 0, or -1/errno (ENOENT: message gone).
+ * The field for message idx: from the handle's last few decoded records,
+ * else from letterbox-cache, else by mapping and parsing the file once
+ * (all fields and the part offsets are computed and appended to the cache
+ * together).  *data_r (not NUL-terminated, len in *len_r) is borrowed
+ * until store_close, the message leaves the view, or the cached data of
+ * 8 other messages was asked for (store_msg_cached / store_msg_parts):
+ * copy it out before moving on to further messages.  Returns 0, or
+ * -1/errno (ENOENT: message gone).
  */
 int	 store_msg_cached(struct store_mailbox *mb, size_t idx, enum store_cache_field f,
 	    const char **data_r, size_t *len_r);
+
+/*
+ * MIME parts of a message (RFC 3501 6.4.5 BODY[section]), from the cache
+ * like store_msg_cached, so a FETCH of BODY[1.2] reads only that part's
+ * bytes (pread of hdr_off..body_end of the file store_msg_open gives).
+ * Offsets are in file bytes (the file may have LF line ends); the vsizes
+ * are of the CRLF form FETCH sends.  Parts come in pre-order: parts[0] is
+ * the whole message (hdr_off 0), a part comes before its children, which
+ * follow in order.  IMAP numbering: the children of a multipart are its
+ * sections 1..n; a message/rfc822 part (STORE_PART_MESSAGE) has one
+ * child, the enclosed message, whose children are numbered as the
+ * message's own sections (store_parts_find does this).
+ */
+#define STORE_PART_NONE		UINT32_MAX
+enum {
+	STORE_PART_MULTIPART	= 0x1,	/* multipart/\*: children are its parts */
+	STORE_PART_MESSAGE	= 0x2,	/* message/rfc822 with an enclosed message */
+};
+struct store_part {
+	uint32_t	 parent;	/* index of the enclosing part, STORE_PART_NONE for [0] */
+	uint32_t	 flags;		/* STORE_PART_* */
+	uint64_t	 hdr_off;	/* file offset of the part's header */
+	uint64_t	 body_off;	/* file offset of its body (after the empty line) */
+	uint64_t	 body_end;	/* file offset just past the body */
+	uint64_t	 hdr_vsize;	/* header bytes (incl. the empty line) as CRLF */
+	uint64_t	 body_vsize;	/* body bytes as CRLF */
+	uint64_t	 body_lines;	/* lines of the body (BODYSTRUCTURE's count) */
+};
+/* *parts_r is borrowed like store_msg_cached's data.  0 or -1/errno. */
+int	 store_msg_parts(struct store_mailbox *mb, size_t idx, const struct store_part **parts_r,
+	    size_t *n_r);
+/*
+ * The part named by the numbers of an IMAP section ("1.2" -> {1, 2}, n 2;
+ * n 0 = the whole message), as mime_section() resolves them: returns its
+ * index in parts, and in *as_msg_r whether it is a message (the root, or
+ * the enclosed message of a message/rfc822 part: HEADER and TEXT apply)
+ * rather than a body part (MIME and the body apply); -1 when no such part.
+ * HEADER and TEXT of a message/rfc822 part i are those of parts[i + 1].
+ */
+ssize_t	 store_parts_find(const struct store_part *parts, size_t nparts, const uint32_t *nums,
+	    size_t n, bool *as_msg_r);
 
 /* ---- STATUS (no handle needed) ---- */
 

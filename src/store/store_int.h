@@ -85,7 +85,46 @@ struct uidlist {
 	bool		 log_required;	/* the snapshot is LB2: it always has a log */
 	struct ul_fstate logst;
 	off_t		 log_off;	/* end of the last whole commit */
+	struct ul_fstate basest;	/* the snapshot as last read or written */
 	off_t		 base_size;	/* snapshot bytes (compaction threshold) */
+};
+
+/* ---- the parsed-structure cache (cache.c, cache_rec.c) ---- */
+#define CACHE_NFIELDS	3
+#define CACHE_FIELD_MAX	(16U * 1024 * 1024)
+#define CACHE_REC_HDR	24		/* see cache_rec.c */
+#define CACHE_REC_MAGIC	0xC3u		/* top byte of a record's second word */
+#define CACHE_ZLEN_MAX	0x00ffffffu
+#define CACHE_RING	8		/* decoded records a handle keeps */
+
+/* One decoded record: fields and parts point into raw (owned). */
+struct cache_ent {
+	uint32_t	 uid;		/* 0 = empty slot */
+	uint64_t	 hash;		/* of the base name */
+	char		*raw;
+	size_t		 rawlen;
+	const char	*f[CACHE_NFIELDS];
+	uint32_t	 flen[CACHE_NFIELDS];
+	struct store_part *parts;
+	size_t		 nparts;
+};
+
+/* Offset table entry: the record of uid starts at off in the file. */
+struct cache_slot {
+	uint32_t	 uid, off;
+};
+
+struct cache_state {
+	bool		 bad;		/* other UIDVALIDITY or garbage: recreate */
+	ino_t		 ino;
+	off_t		 off;		/* bytes of the file parsed so far */
+	const unsigned char *map;	/* read-only map of the file's first maplen bytes */
+	size_t		 maplen;
+	struct cache_slot *tab;		/* sorted by uid once tab_sorted */
+	size_t		 ntab, tabcap;
+	bool		 tab_sorted;
+	struct cache_ent ring[CACHE_RING];
+	unsigned	 ring_next;
 };
 
 struct store_mailbox {
@@ -96,7 +135,10 @@ struct store_mailbox {
 	bool		 batch;		/* inside store_update_begin/end */
 	bool		 batch_dirty;
 	bool		 dir_dirty;	/* renamed/linked in cur/ or new/: fsync before unlock */
-	struct uidlist	 ul;
+	/* The index: the process's shared snapshot of the folder (in fmu,
+	 * used under its mutex), or own_ul when the folder has no mutex. */
+	struct uidlist	*ul;
+	struct uidlist	 own_ul;
 	/* What the last scan saw, for the "nothing changed" shortcut. */
 	struct timespec	 cur_mtime, new_mtime;
 	time_t		 scan_time;
@@ -116,19 +158,7 @@ struct store_mailbox {
 	bool		 kw_loaded;	/* kw_* describe the file (ino 0: none) */
 	ino_t		 kw_ino;
 	off_t		 kw_size;
-	/* letterbox-cache */
-	bool		 cache_loaded;
-	ino_t		 cache_ino;
-	off_t		 cache_off;	/* bytes of the file parsed so far */
-	bool		 cache_bad;	/* other UIDVALIDITY or garbage: recreate */
-	/* Maps of letterbox-cache: the view's fields point into them, so
-	 * every map made stays until store_close (a grown or replaced file
-	 * gets a new one; the old pointers stay valid). */
-	struct cache_map {
-		void	*p;
-		size_t	 len;
-	}		*cmaps;
-	size_t		 ncmaps;
+	struct cache_state cache;	/* letterbox-cache (cache.c) */
 };
 
 /* ---- names (name.c) ---- */
@@ -207,12 +237,20 @@ int	 uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync);
 int	 ul_import(struct uidlist *ul, const char *dir);
 
 /* ---- locking (flock.c) and refresh (store.c) ---- */
+/*
+ * Per folder and process: the mutex, and the index snapshot every handle
+ * on the folder shares (read and written only under the mutex).
+ */
 struct folder_mutex;
 struct folder_mutex *fmutex_get(const char *dir);	/* NULL if dir is gone */
 void	 fmutex_put(struct folder_mutex **f);
+struct uidlist *fmutex_ul(struct folder_mutex *f);
 /* Mutex, then flock, each waited for at most 30 s (ETIMEDOUT). */
 int	 st_lock(struct store_mailbox *mb);
 void	 st_unlock(struct store_mailbox *mb);
+/* The mutex alone (reading the shared index); 0 or -1 (ETIMEDOUT). */
+int	 st_mutex_lock(const struct store_mailbox *mb);
+void	 st_mutex_unlock(const struct store_mailbox *mb);
 /* Under the lock: make ul current (reload, scan when asked or missing). */
 int	 st_refresh(struct store_mailbox *mb, bool scan, bool *changed_r);
 int	 st_commit(struct store_mailbox *mb);	/* write ul (under lock) */
@@ -243,10 +281,23 @@ void	 st_quota_note(const char *root, int64_t bytes, int64_t count);
 /* Add the messages of cur/ + new/ of dir (sizes from ,S= or stat). */
 void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
-/* ---- cache.c ---- */
-void	 cache_msg_free(struct store_msg *m);
-void	 cache_unmap_all(struct store_mailbox *mb);
-void	 cache_compact(struct store_mailbox *mb);	/* under the lock, after expunges */
+/* ---- cache.c, cache_rec.c ---- */
+void	 cache_reset(struct store_mailbox *mb);	/* forget all (close, new UIDVALIDITY) */
+void	 cache_compact(struct store_mailbox *mb, size_t removed);	/* under the lock, after expunges */
+uint64_t cache_base_hash(const char *s, size_t len);
+uint32_t cache_get32(const unsigned char *p);
+uint64_t cache_get64(const unsigned char *p);
+void	 cache_ent_clear(struct cache_ent *e);
+struct buf;
+/* Parse a message (file bytes, and its CRLF form or NULL) into a record
+ * appended to rec and decoded into e.  0 or -1. */
+int	 cache_rec_build(const char *file, size_t flen, const char *crlf, size_t clen,
+	    uint32_t uid, uint64_t hash, struct buf *rec, struct cache_ent *e);
+/* Header of the record at p (CACHE_REC_HDR bytes readable): 0 or -1. */
+int	 cache_rec_head(const unsigned char *p, uint32_t *uid_r, size_t *zlen_r,
+	    uint64_t *hash_r);
+/* Decode the whole record at rec (header + zlen bytes readable) into e. */
+int	 cache_rec_decode(const unsigned char *rec, struct cache_ent *e);
 
 /* ---- folder.c ---- */
 /* Encode an IMAP folder name as its directory name (".a.b"); INBOX -> "". */

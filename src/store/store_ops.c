@@ -232,8 +232,8 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 			free(r->name);
 			r->name = xstrdup(nname);
 			r->in_new = false;
-			r->modseq = ++mb->ul.highestmodseq;
-			ul_touch(&mb->ul, r);
+			r->modseq = ++mb->ul->highestmodseq;
+			ul_touch(mb->ul, r);
 			mb->dir_dirty = true;
 			return 0;
 		}
@@ -247,7 +247,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		free(r->name);
 		r->name = found;
 		r->in_new = in_new;
-		ul_touch(&mb->ul, r);
+		ul_touch(mb->ul, r);
 	}
 	errno = ENOENT;
 	return -1;
@@ -273,7 +273,7 @@ store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
 		return -1;
 	if (!mb->batch && (rc = st_refresh(mb, false, &changed)) == -1)
 		goto out;
-	r = ul_find_base(&mb->ul, m->name, m->base_len);
+	r = ul_find_base(mb->ul, m->name, m->base_len);
 	if (r == NULL || r->uid != m->uid) {
 		errno = ENOENT;
 		rc = -1;
@@ -360,10 +360,10 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 		st_unlock(mb);
 		return -1;
 	}
-	for (i = 0; i < mb->ul.n; i++)
-		mb->ul.recs[i].mark = true;
+	for (i = 0; i < mb->ul->n; i++)
+		mb->ul->recs[i].mark = true;
 	for (i = 0; i < n; i++) {
-		if ((r = ul_find_uid(&mb->ul, uids[i])) == NULL || !r->mark)
+		if ((r = ul_find_uid(mb->ul, uids[i])) == NULL || !r->mark)
 			continue;
 		if (st_join(path, sizeof(path), mb->dir, r->in_new ? "/new/" : "/cur/", r->name) == -1)
 			continue;
@@ -390,24 +390,24 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	}
 	if (removed > 0) {
 		/* One modseq for the whole expunge, kept with the UIDs (VANISHED). */
-		modseq = ++mb->ul.highestmodseq;
-		for (i = j = 0; i < mb->ul.n; i++) {
-			if (!mb->ul.recs[i].mark) {
-				ul_expunged(&mb->ul, mb->ul.recs[i].uid, modseq);
-				free(mb->ul.recs[i].name);
+		modseq = ++mb->ul->highestmodseq;
+		for (i = j = 0; i < mb->ul->n; i++) {
+			if (!mb->ul->recs[i].mark) {
+				ul_expunged(mb->ul, mb->ul->recs[i].uid, modseq);
+				free(mb->ul->recs[i].name);
 				continue;
 			}
-			mb->ul.recs[j++] = mb->ul.recs[i];
+			mb->ul->recs[j++] = mb->ul->recs[i];
 		}
-		mb->ul.n = j;
-		ul_rehash(&mb->ul);
+		mb->ul->n = j;
+		ul_rehash(mb->ul);
 		changed = true;
 	}
 	if (changed && st_commit(mb) == -1)
 		rc = -1;
-	/* A big expunge: the cache loses the records of what went. */
-	if (rc == 0 && removed > 0 && (removed >= 256 || removed * 8 >= mb->ul.n + removed))
-		cache_compact(mb);
+	/* The cache loses the records of what went (when they add up). */
+	if (rc == 0 && removed > 0)
+		cache_compact(mb, removed);
 	st_unlock(mb);
 	st_quota_note(mb->root, -freed, -(int64_t)removed);
 	return rc;
@@ -434,21 +434,21 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 		goto fail_nolock;
 	if (st_refresh(mb, false, &changed) == -1 || link(tmppath, path) == -1)
 		goto fail;
-	r = ul_add(&mb->ul);
-	r->uid = mb->ul.uidnext++;
-	r->modseq = ++mb->ul.highestmodseq;
+	r = ul_add(mb->ul);
+	r->uid = mb->ul->uidnext++;
+	r->modseq = ++mb->ul->highestmodseq;
 	r->name = xstrdup(name);
 	r->base_len = (uint16_t)name_base_len(name);
 	r->size = size;
 	r->vsize = vsize;
 	r->idate = idate;
-	ul_touch(&mb->ul, r);
-	ul_hash_last(&mb->ul);
+	ul_touch(mb->ul, r);
+	ul_hash_last(mb->ul);
 	mb->dir_dirty = true;
 	if (st_commit(mb) == -1) {
 		saved = errno;
 		unlink(path);
-		mb->ul.loaded = false;	/* reread on next use */
+		mb->ul->loaded = false;	/* reread on next use */
 		errno = saved;
 		goto fail;
 	}

@@ -492,9 +492,12 @@ ul_current(const struct uidlist *ul, const char *dir)
 {
 	struct ul_fstate	st;
 
-	/* Every change appends to the log or replaces it (new inode). */
+	/* Every change appends to the log or replaces it (new inode); the
+	 * snapshot is checked too: someone may have replaced it (shared
+	 * snapshots live as long as a session). */
 	return ul->loaded && ul->log_ok && fstate_get(dir, UIDLIST_LOG, &st) == 0 &&
-	    fstate_same(&st, &ul->logst);
+	    fstate_same(&st, &ul->logst) && fstate_get(dir, UIDLIST_FILE, &st) == 0 &&
+	    fstate_same(&st, &ul->basest);
 }
 
 /* The snapshot alone.  0 ok, 1 missing or broken. */
@@ -506,12 +509,17 @@ load_base(struct uidlist *ul, const char *dir)
 	uint64_t	 lo, hi, modseq;
 	const char	*p;
 	struct ul_rec	*r;
+	struct ul_fstate bst;
 	int		 rc;
 
+	/* Before the read: a snapshot replaced meanwhile differs next time. */
+	memset(&bst, 0, sizeof(bst));
+	(void)fstate_get(dir, UIDLIST_FILE, &bst);
 	rc = ul_read_file(dir, UIDLIST_FILE, &data, &len);
 	if (rc != 0)
 		return rc;
 	ul_clear(ul);
+	ul->basest = bst;
 	end = data + len;
 	nl = memchr(data, '\n', len);
 	if (nl == NULL || ul_parse_header(data, (size_t)(nl - data), ul) == -1)
@@ -622,8 +630,9 @@ ul_load(struct uidlist *ul, const char *dir)
 	struct ul_fstate	st;
 	int			tries, rc;
 
-	/* Same log, grown: only the new tail. */
-	if (ul->loaded && ul->log_ok && fstate_get(dir, UIDLIST_LOG, &st) == 0 &&
+	/* Same snapshot and log, grown: only the new tail. */
+	if (ul->loaded && ul->log_ok && fstate_get(dir, UIDLIST_FILE, &st) == 0 &&
+	    fstate_same(&st, &ul->basest) && fstate_get(dir, UIDLIST_LOG, &st) == 0 &&
 	    st.ino == ul->logst.ino && st.size >= ul->logst.size) {
 		if (fstate_same(&st, &ul->logst))
 			return 0;
@@ -703,6 +712,7 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		errno = saved;
 		return -1;
 	}
+	(void)fstate_get(dir, UIDLIST_FILE, &ul->basest);
 	/*
 	 * The snapshot holds everything: a fresh log for it.  The snapshot's
 	 * rename reaches the disk first: a new log beside the old snapshot

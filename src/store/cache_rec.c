@@ -1,0 +1,379 @@
+/*
+ * One record of the parsed-structure cache (letterbox-cache, see cache.c):
+ * what a message's parse gives FETCH -- ENVELOPE, BODY, BODYSTRUCTURE and
+ * the MIME part offsets -- as a payload of varint-prefixed fields, raw
+ * deflated with a preset dictionary of what those strings are made of
+ * (RFC 3501 7.4.2 syntax, common MIME types), so a plain message costs
+ * about a hundred bytes on disk.  Record layout (little-endian):
+ *	u32 uid, u32 zlen | CACHE_REC_MAGIC << 24, u32 rawlen,
+ *	u32 crc32(payload), u64 hash of the base name, zlen deflated bytes
+ * Payload: varint len + ENVELOPE, BODY, BODYSTRUCTURE; varint nparts;
+ * per part (pre-order) varints parent + 1, flags, hdr_off, hdr_len,
+ * body_len, header CRs to add, body CRs to add, body lines.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "lib/xmalloc.h"
+#include "mime/mime.h"
+#include "store/store_int.h"
+
+#define PAYLOAD_MAX	(CACHE_FIELD_MAX * 3 + 64 * (size_t)MIME_MAX_PARTS)
+
+/* Deflate's preset dictionary: the most frequent strings last. */
+static const char cache_dict[] =
+    "\"application\" \"octet-stream\" \"pdf\" (\"name\" \"filename\" \"attachment\" "
+    "\"inline\" \"image\" \"jpeg\" \"png\" \"message\" \"rfc822\" \"delivery-status\" "
+    "\"report\" \"signed\" \"related\" \"format\" \"flowed\" \"delsp\" \"yes\" \"en-US\" "
+    "\"multipart\" \"alternative\" \"mixed\" (\"boundary\" \"----=_Part_\" "
+    "\"windows-1252\" \"iso-8859-1\" \"ISO-8859-15\" \"utf-8\" \"UTF-8\" "
+    "\"quoted-printable\" \"base64\" \"8bit\" \"html\" "
+    "\"Sun, \"Sat, \"Fri, \"Thu, \"Wed, \"Tue, \"Mon, "
+    " Dec  Nov  Oct  Sep  Aug  Jul  Jun  May  Apr  Mar  Feb  Jan 2025 2024 "
+    ":00 +0100 +0200 -0400 -0500 +0000 \"Re: \"Fwd: "
+    "\"gmail.com\" \"example.net\" \"example.com\" \"example.org\")) "
+    "((\"Sender\" NIL \"sender\" \"example.org\")) "
+    "\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
+    "NIL NIL NIL NIL \"<";
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+uint32_t
+cache_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+uint64_t
+cache_get64(const unsigned char *p)
+{
+	return (uint64_t)cache_get32(p) | (uint64_t)cache_get32(p + 4) << 32;
+}
+
+uint64_t
+cache_base_hash(const char *s, size_t len)
+{
+	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a 64 */
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int
+put_varint(struct buf *b, uint64_t v)
+{
+	unsigned char	t[10];
+	size_t		n = 0;
+
+	do {
+		t[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v != 0)
+			t[n] |= 0x80;
+		n++;
+	} while (v != 0);
+	return buf_add(b, t, n);
+}
+
+/* 1 ok, -1 truncated or over 64 bits. */
+static int
+get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v_r)
+{
+	const unsigned char	*p = *pp;
+	uint64_t		 v = 0;
+	unsigned		 shift = 0;
+
+	while (p < end && shift < 64) {
+		v |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80)) {
+			*pp = p;
+			*v_r = v;
+			return 1;
+		}
+		shift += 7;
+	}
+	return -1;
+}
+
+/* Bare LFs in data[0..len): the CRs a CRLF form adds (prev: byte before). */
+static uint64_t
+bare_lfs(const char *data, size_t len, int prev)
+{
+	const char	*p = data, *end = data + len, *nl;
+	uint64_t	 n = 0;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if ((nl == data ? prev : nl[-1]) != '\r')
+			n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/* Pre-order walk: append part p (and below) to the payload. */
+static int
+put_parts(struct buf *b, const struct mime_part *p, uint64_t parent, uint64_t *n)
+{
+	const struct mime_part	*c;
+	uint64_t		 me = *n;
+	const char		*d = p->data;
+
+	(*n)++;
+	if (put_varint(b, parent) == -1 ||
+	    put_varint(b, (p->flags & MIME_F_MULTIPART ? STORE_PART_MULTIPART : 0) |
+		(p->flags & MIME_F_MESSAGE && p->children != NULL ? STORE_PART_MESSAGE : 0)) == -1 ||
+	    put_varint(b, p->hdr_off) == -1 || put_varint(b, p->hdr_len) == -1 ||
+	    put_varint(b, p->body_len) == -1 ||
+	    put_varint(b, bare_lfs(d + p->hdr_off, p->hdr_len,
+		p->hdr_off > 0 ? d[p->hdr_off - 1] : 0)) == -1 ||
+	    put_varint(b, bare_lfs(d + p->body_off, p->body_len,
+		p->body_off > 0 ? d[p->body_off - 1] : 0)) == -1 ||
+	    put_varint(b, p->body_lines) == -1)
+		return -1;
+	for (c = p->children; c != NULL; c = c->next)
+		if (put_parts(b, c, me + 1, n) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+count_parts(const struct mime_part *p)
+{
+	const struct mime_part	*c;
+	int			 n = 1;
+
+	for (c = p->children; c != NULL; c = c->next)
+		n += count_parts(c);
+	return n;
+}
+
+/*
+ * The payload of a message: fields from the CRLF form (what FETCH sends;
+ * crlf == NULL when the file is CRLF already), parts from the file's own
+ * bytes, with the CRs the CRLF form adds counted per part.
+ */
+static int
+build_payload(const char *file, size_t flen, const char *crlf, size_t clen, struct buf *pl)
+{
+	struct mime_part	*fp, *cp;
+	struct buf		 f;
+	uint64_t		 n = 0;
+	int			 i, rc = 0;
+
+	cp = mime_parse(crlf != NULL ? crlf : file, crlf != NULL ? clen : flen);
+	fp = crlf != NULL ? mime_parse(file, flen) : cp;
+	buf_init(&f, CACHE_FIELD_MAX);
+	for (i = 0; i < CACHE_NFIELDS && rc == 0; i++) {
+		buf_reset(&f);
+		if (i == STORE_CACHE_ENVELOPE)
+			(void)mime_envelope(cp->data, cp->hdr_len, &f);
+		else
+			(void)mime_bodystructure(cp, i == STORE_CACHE_BODYSTRUCTURE, &f);
+		if (put_varint(pl, f.len) == -1 || buf_add(pl, buf_str(&f), f.len) == -1)
+			rc = -1;
+	}
+	buf_clear(&f);
+	if (rc == 0 && (put_varint(pl, (uint64_t)count_parts(fp)) == -1 ||
+	    put_parts(pl, fp, 0, &n) == -1))
+		rc = -1;
+	if (fp != cp)
+		mime_free(&fp);
+	mime_free(&cp);
+	return rc;
+}
+
+/* Split a payload into e's fields and parts (e->raw owns the bytes). */
+static int
+payload_split(struct cache_ent *e)
+{
+	const unsigned char	*p = (const unsigned char *)e->raw, *end = p + e->rawlen;
+	uint64_t		 v, np, w[8];
+	size_t			 i, k;
+
+	for (i = 0; i < CACHE_NFIELDS; i++) {
+		if (get_varint(&p, end, &v) == -1 || v > (uint64_t)(end - p))
+			return -1;
+		e->f[i] = (const char *)p;
+		e->flen[i] = (uint32_t)v;
+		p += v;
+	}
+	if (get_varint(&p, end, &np) == -1 || np == 0 || np > MIME_MAX_PARTS + 1)
+		return -1;
+	e->parts = xcalloc((size_t)np, sizeof(*e->parts));
+	for (i = 0; i < np; i++) {
+		for (k = 0; k < 8; k++)
+			if (get_varint(&p, end, &w[k]) == -1)
+				return -1;
+		if (w[0] > i || w[2] > UINT64_MAX / 4 || w[3] > UINT64_MAX / 4 ||
+		    w[4] > UINT64_MAX / 4)
+			return -1;
+		e->parts[i].parent = w[0] == 0 ? STORE_PART_NONE : (uint32_t)(w[0] - 1);
+		e->parts[i].flags = (uint32_t)w[1];
+		e->parts[i].hdr_off = w[2];
+		e->parts[i].body_off = w[2] + w[3];
+		e->parts[i].body_end = w[2] + w[3] + w[4];
+		e->parts[i].hdr_vsize = w[3] + w[5];
+		e->parts[i].body_vsize = w[4] + w[6];
+		e->parts[i].body_lines = w[7];
+	}
+	e->nparts = (size_t)np;
+	return p == end ? 0 : -1;
+}
+
+void
+cache_ent_clear(struct cache_ent *e)
+{
+	free(e->raw);
+	free(e->parts);
+	memset(e, 0, sizeof(*e));
+}
+
+static int
+z_init(z_stream *z, bool deflating)
+{
+	int	rc;
+
+	memset(z, 0, sizeof(*z));
+	if (deflating) {
+		rc = deflateInit2(z, 6, Z_DEFLATED, -12, 4, Z_DEFAULT_STRATEGY);
+		if (rc == Z_OK && deflateSetDictionary(z, (const Bytef *)cache_dict,
+		    sizeof(cache_dict) - 1) != Z_OK) {
+			deflateEnd(z);
+			rc = Z_STREAM_ERROR;
+		}
+	} else {
+		rc = inflateInit2(z, -15);
+		if (rc == Z_OK && inflateSetDictionary(z, (const Bytef *)cache_dict,
+		    sizeof(cache_dict) - 1) != Z_OK) {
+			inflateEnd(z);
+			rc = Z_STREAM_ERROR;
+		}
+	}
+	return rc == Z_OK ? 0 : -1;
+}
+
+int
+cache_rec_build(const char *file, size_t flen, const char *crlf, size_t clen, uint32_t uid,
+    uint64_t hash, struct buf *rec, struct cache_ent *e)
+{
+	struct buf	 pl;
+	unsigned char	 hdr[CACHE_REC_HDR] = { 0 };
+	z_stream	 z;
+	uLong		 bound;
+	size_t		 rawlen;
+	int		 rc = -1;
+
+	buf_init(&pl, PAYLOAD_MAX);
+	if (build_payload(file, flen, crlf, clen, &pl) == -1 || z_init(&z, true) == -1) {
+		buf_clear(&pl);
+		errno = EFBIG;
+		return -1;
+	}
+	bound = deflateBound(&z, pl.len);
+	/* The header goes first, filled in once the deflated length is known. */
+	if (bound <= CACHE_ZLEN_MAX && buf_add(rec, hdr, sizeof(hdr)) == 0) {
+		size_t	 at = rec->len;
+		char	*zout = xmalloc(bound);
+
+		z.next_in = (Bytef *)(uintptr_t)buf_str(&pl);
+		z.avail_in = (uInt)pl.len;
+		z.next_out = (Bytef *)zout;
+		z.avail_out = (uInt)bound;
+		if (deflate(&z, Z_FINISH) == Z_STREAM_END &&
+		    buf_add(rec, zout, z.total_out) == 0) {
+			put32(hdr, uid);
+			put32(hdr + 4, (uint32_t)z.total_out | CACHE_REC_MAGIC << 24);
+			put32(hdr + 8, (uint32_t)pl.len);
+			put32(hdr + 12, (uint32_t)crc32(0, (const Bytef *)buf_str(&pl),
+			    (uInt)pl.len));
+			put32(hdr + 16, (uint32_t)hash);
+			put32(hdr + 20, (uint32_t)(hash >> 32));
+			memcpy(rec->data + at - CACHE_REC_HDR, hdr, sizeof(hdr));
+			rc = 0;
+		}
+		free(zout);
+	}
+	deflateEnd(&z);
+	if (rc == 0) {
+		cache_ent_clear(e);
+		e->uid = uid;
+		e->hash = hash;
+		e->raw = buf_take(&pl, &rawlen);
+		e->rawlen = rawlen;
+		if (e->raw == NULL)
+			e->raw = xstrdup("");
+		if (payload_split(e) == -1) {
+			cache_ent_clear(e);
+			rc = -1;
+		}
+	}
+	buf_clear(&pl);
+	if (rc == -1)
+		errno = EFBIG;
+	return rc;
+}
+
+/* Record header at p (CACHE_REC_HDR bytes): 0 ok, -1 not a record. */
+int
+cache_rec_head(const unsigned char *p, uint32_t *uid_r, size_t *zlen_r, uint64_t *hash_r)
+{
+	uint32_t	w = cache_get32(p + 4);
+
+	if (w >> 24 != CACHE_REC_MAGIC || cache_get32(p) == 0 ||
+	    cache_get32(p + 8) > PAYLOAD_MAX)
+		return -1;
+	*uid_r = cache_get32(p);
+	*zlen_r = w & CACHE_ZLEN_MAX;
+	*hash_r = cache_get64(p + 16);
+	return 0;
+}
+
+int
+cache_rec_decode(const unsigned char *rec, struct cache_ent *e)
+{
+	z_stream	z;
+	uint32_t	uid;
+	uint64_t	hash;
+	size_t		zlen, rawlen = cache_get32(rec + 8);
+	char		*raw;
+	int		rc;
+
+	if (cache_rec_head(rec, &uid, &zlen, &hash) == -1 || z_init(&z, false) == -1)
+		return -1;
+	raw = xmalloc(rawlen + 1);
+	z.next_in = (Bytef *)(uintptr_t)(rec + CACHE_REC_HDR);
+	z.avail_in = (uInt)zlen;
+	z.next_out = (Bytef *)raw;
+	z.avail_out = (uInt)rawlen + 1;
+	rc = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END || z.total_out != rawlen ||
+	    crc32(0, (const Bytef *)raw, (uInt)rawlen) != cache_get32(rec + 12)) {
+		free(raw);
+		return -1;
+	}
+	cache_ent_clear(e);
+	e->uid = uid;
+	e->hash = hash;
+	e->raw = raw;
+	e->rawlen = rawlen;
+	if (payload_split(e) == -1) {
+		cache_ent_clear(e);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,391 @@
+/*
+ * The store's parsed-structure cache (letterbox-cache, issue 12): MIME part
+ * offsets against src/mime's own parse (LF and CRLF files), section
+ * numbers against mime_section(), the base-name check, a file cut at every
+ * byte, bytes per message, and compaction after small expunges.
+ */
+#include <sys/mman.h>
+
+#include "t.h"
+#include "mime/mime.h"
+#include "store/store.h"
+#include "store_t.h"
+
+/* A multipart with a nested alternative and an enclosed multipart message. */
+static const char nested[] =
+    "From: a@example.com\n"
+    "Subject: parts\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"B1\"\n"
+    "\n"
+    "preamble\n"
+    "--B1\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "part one\n"
+    "--B1\n"
+    "Content-Type: multipart/alternative; boundary=\"B2\"\n"
+    "\n"
+    "--B2\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "alt plain\n"
+    "--B2\n"
+    "Content-Type: text/html\n"
+    "\n"
+    "<p>alt html</p>\n"
+    "--B2--\n"
+    "--B1\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "From: b@example.com\n"
+    "Subject: inner\n"
+    "Content-Type: multipart/mixed; boundary=\"B3\"\n"
+    "\n"
+    "--B3\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "inner one\n"
+    "--B3\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "inner two\n"
+    "--B3--\n"
+    "--B1--\n";
+
+static char *
+to_crlf(const char *s)
+{
+	char	*out = malloc(strlen(s) * 2 + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			*o++ = '\r';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* LFs without a CR before them in data[off..off + len). */
+static size_t
+bare_lfs(const char *data, size_t off, size_t len)
+{
+	size_t	i, n = 0;
+
+	for (i = off; i < off + len; i++)
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			n++;
+	return n;
+}
+
+/* Pre-order walk of mime's tree against the store's parts. */
+static void
+cmp_parts(const struct mime_part *p, const struct store_part *parts, size_t n, size_t *k,
+    const char *data)
+{
+	const struct mime_part	*c;
+	const struct store_part	*s;
+
+	if (*k >= n) {
+		t_ok(*k < n);
+		return;
+	}
+	s = &parts[(*k)++];
+	t_int(s->hdr_off, p->hdr_off);
+	t_int(s->body_off, p->body_off);
+	t_int(s->body_end, p->body_off + p->body_len);
+	t_int(s->body_lines, p->body_lines);
+	t_int(s->hdr_vsize, p->hdr_len + bare_lfs(data, p->hdr_off, p->hdr_len));
+	t_int(s->body_vsize, p->body_len + bare_lfs(data, p->body_off, p->body_len));
+	t_int(!!(s->flags & STORE_PART_MULTIPART), !!(p->flags & MIME_F_MULTIPART));
+	for (c = p->children; c != NULL; c = c->next)
+		cmp_parts(c, parts, n, k, data);
+}
+
+/* Section numbers: store_parts_find against mime_section. */
+static const struct {
+	const char	*spec;
+	uint32_t	 nums[4];
+	size_t		 n;
+} sections[] = {
+	{ "",		{ 0 },		0 },
+	{ "1",		{ 1 },		1 },
+	{ "2",		{ 2 },		1 },
+	{ "2.1",	{ 2, 1 },	2 },
+	{ "2.2",	{ 2, 2 },	2 },
+	{ "2.3",	{ 2, 3 },	2 },	/* missing */
+	{ "3",		{ 3 },		1 },
+	{ "3.1",	{ 3, 1 },	2 },
+	{ "3.2",	{ 3, 2 },	2 },
+	{ "3.3",	{ 3, 3 },	2 },	/* missing */
+	{ "4",		{ 4 },		1 },	/* missing */
+	{ "1.1",	{ 1, 1 },	2 },	/* a leaf has no parts */
+	{ "0",		{ 0 },		1 },	/* no part 0 */
+};
+
+static void
+check_sections(const struct mime_part *root, const struct store_part *parts, size_t np)
+{
+	size_t	i, off, len;
+	ssize_t	x;
+	bool	as_msg;
+	int	want;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		want = mime_section(root, sections[i].spec, &off, &len);
+		x = store_parts_find(parts, np, sections[i].nums, sections[i].n, &as_msg);
+		t_int(x >= 0 ? 0 : -1, want);
+		if (want != 0 || x < 0)
+			continue;
+		if (as_msg) {
+			t_int(parts[x].hdr_off, off);
+			t_int(parts[x].body_end - parts[x].hdr_off, len);
+		} else {
+			t_int(parts[x].body_off, off);
+			t_int(parts[x].body_end - parts[x].body_off, len);
+		}
+	}
+	/* HEADER of the message/rfc822 part 3 is that of parts[x + 1]. */
+	x = store_parts_find(parts, np, (const uint32_t[]){ 3 }, 1, &as_msg);
+	t_ok(x > 0 && !as_msg && (parts[x].flags & STORE_PART_MESSAGE));
+	if (x > 0 && mime_section(root, "3.HEADER", &off, &len) == 0) {
+		t_int(parts[x + 1].hdr_off, off);
+		t_int(parts[x + 1].body_off - parts[x + 1].hdr_off, len);
+	}
+}
+
+static void
+test_parts(bool crlf)
+{
+	char			 dir[512];
+	char			*data = crlf ? to_crlf(nested) : strdup(nested);
+	struct store_mailbox	*mb, *mb2;
+	const struct store_part	*parts;
+	struct mime_part	*root;
+	const char		*bs;
+	size_t			 np, k = 0, len;
+
+	snprintf(dir, sizeof(dir), "%s/parts%d", tmpdir, crlf);
+	mkmaildir(dir);
+	put_msg(dir, "cur", "1700000001.M1P1.host:2,", data);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_msg_parts(mb, 0, &parts, &np), 0);
+	root = mime_parse(data, strlen(data));
+	t_int(np, 9);		/* root, 1, 2, 2.1, 2.2, 3, its message, 3.1, 3.2 */
+	cmp_parts(root, parts, np, &k, data);
+	t_int(k, np);
+	check_sections(root, parts, np);
+	/* BODYSTRUCTURE is of the CRLF form whatever the file has. */
+	t_int(store_msg_cached(mb, 0, STORE_CACHE_BODYSTRUCTURE, &bs, &len), 0);
+	t_ok(memmem(bs, len, "\"alternative\"", 13) != NULL);
+	t_ok(memmem(bs, len, "\"7bit\" 181 ", 11) != NULL);	/* message 3 as CRLF */
+	/* Another handle reads the same parts from the file. */
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	t_int(store_msg_parts(mb2, 0, &parts, &np), 0);
+	k = 0;
+	cmp_parts(root, parts, np, &k, data);
+	mime_free(&root);
+	store_close(&mb2);
+	store_close(&mb);
+	free(data);
+}
+
+static const char *const subj[] = { "zero", "one", "two", "three", "four", "five" };
+
+/* n messages as a mail client sends them (LF on disk, as delivery writes). */
+static void
+put_plain(const char *dir, int from, int to)
+{
+	char	name[128], body[600];
+	int	i, len;
+
+	for (i = from; i < to; i++) {
+		len = snprintf(body, sizeof(body),
+		    "Return-Path: <sender%d@example.org>\n"
+		    "From: Sender %d <sender%d@example.org>\n"
+		    "To: user@example.com\n"
+		    "Subject: %s %d\n"
+		    "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
+		    "Message-ID: <%d@example.org>\n"
+		    "MIME-Version: 1.0\n"
+		    "Content-Type: text/plain; charset=us-ascii\n\n"
+		    "Hello, this is message %d.\n", i, i, i, subj[i % 6], i, i, i);
+		snprintf(name, sizeof(name), "17000%05d.M%dP1.host,S=%d:2,", i, i, len);
+		put_msg(dir, "cur", name, body);
+	}
+}
+
+static void
+fill(struct store_mailbox *mb)
+{
+	const char	*env;
+	size_t		 i, len;
+	char		 want[32];
+
+	for (i = 0; i < store_count(mb); i++) {
+		t_int(store_msg_cached(mb, i, STORE_CACHE_ENVELOPE, &env, &len), 0);
+		snprintf(want, sizeof(want), "\"%s ", subj[(store_msg(mb, i)->uid - 1) % 6]);
+		t_ok(memmem(env, len, want, strlen(want)) != NULL);
+	}
+}
+
+static off_t
+file_size(const char *dir, const char *name)
+{
+	char		path[1024];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Bytes per message on disk, and a second handle reads what the first wrote. */
+static void
+test_size(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb, *mb2;
+	off_t			 sz;
+
+	snprintf(dir, sizeof(dir), "%s/size", tmpdir);
+	mkmaildir(dir);
+	put_plain(dir, 0, 300);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	fill(mb);
+	sz = file_size(dir, "letterbox-cache");
+	printf("cache: %lld B/msg\n", (long long)sz / 300);
+	t_ok(sz > 0 && sz / 300 <= 150);
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	fill(mb2);
+	t_int(file_size(dir, "letterbox-cache"), sz);	/* nothing recomputed */
+	store_close(&mb2);
+	store_close(&mb);
+}
+
+/* A fresh handle on dir answers every ENVELOPE right (from wherever). */
+static void
+fill_once(const char *dir)
+{
+	struct store_mailbox	*mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+
+	t_int(store_sync(mb, NULL, NULL), 0);
+	fill(mb);
+	store_close(&mb);
+}
+
+/* A folder dir of n messages whose cache is filled; returns the cache's size. */
+static off_t
+filled(char *dir, size_t dirsz, const char *name, int n)
+{
+	snprintf(dir, dirsz, "%s/%s", tmpdir, name);
+	mkmaildir(dir);
+	put_plain(dir, 0, n);
+	fill_once(dir);
+	return file_size(dir, "letterbox-cache");
+}
+
+/* A record under the right UID for another base name is not used. */
+static void
+test_base_check(void)
+{
+	char			 dir[512], path[1024];
+	unsigned char		*p;
+	off_t			 sz = filled(dir, sizeof(dir), "basecheck", 2);
+	int			 fd;
+
+	/* Flip a bit of the first record's base-name hash (after the
+	 * 16-byte file header, 16 bytes into the record). */
+	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
+	fd = open(path, O_RDWR);
+	p = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	t_ok(p != MAP_FAILED);
+	p[16 + 16] ^= 1;
+	munmap(p, (size_t)sz);
+	close(fd);
+	fill_once(dir);		/* right answers, from a parse */
+	t_ok(file_size(dir, "letterbox-cache") > sz);	/* message 1 was cached again */
+}
+
+/* A file cut at every byte (a crash mid-append) is never misread. */
+static void
+test_torn(void)
+{
+	char			 dir[512], path[1024], *whole;
+	struct store_mailbox	*mb;
+	off_t			 sz = filled(dir, sizeof(dir), "torn", 3), cut;
+	int			 fd;
+
+	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
+	whole = malloc((size_t)sz);
+	fd = open(path, O_RDONLY);
+	t_int(read(fd, whole, (size_t)sz), sz);
+	close(fd);
+	for (cut = 0; cut < sz; cut++) {
+		fd = open(path, O_WRONLY | O_TRUNC);
+		t_int(write(fd, whole, (size_t)cut), cut);
+		close(fd);
+		fill_once(dir);
+	}
+	/* Garbage in the middle: the same. */
+	memset(whole + sz / 2, 0x5a, 8);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	t_int(write(fd, whole, (size_t)sz), sz);
+	close(fd);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	fill(mb);
+	fill(mb);
+	store_close(&mb);
+	free(whole);
+}
+
+/* Expunges one at a time: the dead records go once they add up. */
+static void
+test_small_expunges(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb;
+	uint32_t		 uid;
+	off_t			 sz0, sz1;
+	int			 i;
+
+	/* This handle never read the cache: the headers are read on expunge. */
+	sz0 = filled(dir, sizeof(dir), "smallexp", 40);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	for (i = 0; i < 20; i++) {
+		uid = store_msg(mb, 0)->uid;
+		t_int(store_expunge(mb, &uid, 1), 0);
+		t_int(store_sync(mb, NULL, NULL), 0);
+	}
+	sz1 = file_size(dir, "letterbox-cache");
+	t_ok(sz1 * 40 <= sz0 * 31);	/* at most 30 of 40 records left */
+	t_int(store_count(mb), 20);
+	fill(mb);
+	t_int(file_size(dir, "letterbox-cache"), sz1);	/* all still cached */
+	store_close(&mb);
+}
+
+int
+main(void)
+{
+	t_begin("store_cache");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lb-storecache-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_parts(false);
+	test_parts(true);
+	test_size();
+	test_base_check();
+	test_torn();
+	test_small_expunges();
+	rm_tree(tmpdir);
+	return t_end();
+}

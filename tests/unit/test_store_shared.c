@@ -1,0 +1,115 @@
+/*
+ * The per-process shared index (issue 12): handles on one folder share
+ * one snapshot (a second open does not read the index again), a first
+ * sync trusts the index's recorded scan instead of reading the
+ * directories, and each session's view still changes only at its sync.
+ */
+#include <time.h>
+
+#include "t.h"
+#include "store/store.h"
+#include "store/store_int.h"
+#include "store_t.h"
+
+static void
+put_some(const char *dir, int from, int to)
+{
+	char	name[128], body[128];
+	int	i;
+
+	for (i = from; i < to; i++) {
+		snprintf(body, sizeof(body), "From: a@example.com\nSubject: m%d\n\nx\n", i);
+		snprintf(name, sizeof(name), "17000%05d.M%dP1.host,S=%zu:2,", i, i, strlen(body));
+		put_msg(dir, "cur", name, body);
+	}
+}
+
+static void
+set_mtime(const char *dir, const char *sub, time_t t)
+{
+	char		path[1024];
+	struct timespec	ts[2] = { { t, 0 }, { t, 0 } };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	t_int(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void
+test_shared(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb, *mb2, *mb3;
+	struct ul_rec		*recs;
+	struct rec		 r;
+	uint64_t		 version;
+	time_t			 old = time(NULL) - 3600;
+
+	snprintf(dir, sizeof(dir), "%s/shared", tmpdir);
+	mkmaildir(dir);
+	put_some(dir, 0, 50);
+	set_mtime(dir, "cur", old);
+	set_mtime(dir, "new", old);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 50);
+
+	/* A second handle: the same snapshot, not read again. */
+	recs = mb->ul->recs;
+	version = mb->ul->version;
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_ok(mb2->ul == mb->ul);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	t_int(store_count(mb2), 50);
+	t_ok(mb->ul->recs == recs && mb->ul->version == version);
+
+	/* A first sync trusts the recorded scan: a file slipped in without
+	 * changing the directory's mtime is not seen (no readdir)... */
+	put_some(dir, 50, 51);
+	set_mtime(dir, "cur", old);
+	mb3 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb3, NULL, NULL), 0);
+	t_int(store_count(mb3), 50);
+	store_close(&mb3);
+	/* ...also when the snapshot is read from disk (no other handle). */
+	store_close(&mb2);
+	store_close(&mb);
+	mb3 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_ok(mb3->ul->n == 0);
+	t_int(store_sync(mb3, NULL, NULL), 0);
+	t_int(store_count(mb3), 50);
+	mb = mb3;
+	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	/* The view of mb2 changes only at its sync. */
+	t_int(store_set_flags(mb, 3, STORE_FLAGS_ADD, STORE_F_FLAGGED, 0, 0), 0);
+	t_ok(store_msg(mb, 3)->flags & STORE_F_FLAGGED);
+	t_ok(!(store_msg(mb2, 3)->flags & STORE_F_FLAGGED));
+	memset(&r, 0, sizeof(r));
+	t_int(store_sync(mb2, &rec_cb, &r), 0);
+	t_int(r.nchg, 1);
+	t_int(r.chg[0], 3);
+	t_ok(store_msg(mb2, 3)->flags & STORE_F_FLAGGED);
+	t_int(store_msg(mb2, 3)->modseq, store_msg(mb, 3)->modseq);
+	store_close(&mb2);
+	store_close(&mb);
+	/* A changed directory is read (the rename above changed cur/). */
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_ok(mb->ul->n == 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 51);
+	store_close(&mb);
+}
+
+int
+main(void)
+{
+	t_begin("store_shared");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lb-storeshared-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_shared();
+	rm_tree(tmpdir);
+	return t_end();
+}
