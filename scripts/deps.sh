@@ -11,7 +11,7 @@ set -e
 
 # Libraries the daemon links (pkg-config names in the Makefile's PKGS).
 BUILD="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev libcrypt-dev
- libidn2-dev libmariadb-dev libpq-dev"
+ libidn2-dev libmariadb-dev libpq-dev zlib1g-dev"
 
 # make run: the build only (init makes the certificate with libssl).
 RUN="$BUILD"
