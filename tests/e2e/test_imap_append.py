@@ -101,26 +101,26 @@ class ImapAppendTest(AppendBase):
         self.assertIn(b"[TRYCREATE]", data[0])
         # A new user's Maildir appears with the first INBOX append (CREATE needs it).
         self.assertEqual(m.append("INBOX", None, None, MSG)[0], "OK")
-        self.assertEqual(m.create("Sent")[0], "OK")
-        typ, data = m.append("Sent", r"(\Draft)", None, MSG)
+        self.assertEqual(m.create("Outbox")[0], "OK")
+        typ, data = m.append("Outbox", r"(\Draft)", None, MSG)
         self.assertEqual(typ, "OK", data)
-        files = self.files("Sent")
+        files = self.files("Outbox")
         self.assertEqual(len(files), 1)
         self.assertTrue(files[0].endswith(":2,D"), files)
         self.assertEqual(lbtest.read_msg(files[0]), MSG)
         # bad flags and dates are refused, nothing stored
         with self.assertRaises(m.error):
-            m.append("Sent", r"(\Recent)", None, MSG)
+            m.append("Outbox", r"(\Recent)", None, MSG)
         with self.assertRaises(m.error):
-            m._simple_command("APPEND", "Sent", '"31-Foo-2020 00:00:00 +0000"', "{3+}\r\nabc")
-        self.assertEqual(len(self.files("Sent")), 1)
+            m._simple_command("APPEND", "Outbox", '"31-Foo-2020 00:00:00 +0000"', "{3+}\r\nabc")
+        self.assertEqual(len(self.files("Outbox")), 1)
         # 26 keywords per mailbox (Maildir letters a-z): the 27th is a NO [LIMIT]
         kws = " ".join("kw%d" % i for i in range(26))
-        self.assertEqual(m.append("Sent", "(%s)" % kws, None, MSG)[0], "OK")
-        typ, data = m.append("Sent", "(kw3 another)", None, MSG)
+        self.assertEqual(m.append("Outbox", "(%s)" % kws, None, MSG)[0], "OK")
+        typ, data = m.append("Outbox", "(kw3 another)", None, MSG)
         self.assertEqual(typ, "NO")
         self.assertIn(b"[LIMIT]", data[0])
-        self.assertEqual(len(self.files("Sent")), 2)
+        self.assertEqual(len(self.files("Outbox")), 2)
 
     def test_literals_on_the_wire(self):
         s, f = self.raw_login()

@@ -323,12 +323,12 @@ class ImapClientsTest(ImapBase):
 
     def test_curl_lists_and_fetches(self):
         self.deliver("curl-1", "curl-2")
-        self.server_folder("Archive")
+        self.server_folder("Projects")
         for scheme, svc in (("imap", "imap"), ("imaps", "imaps")):
             p = self.curl(scheme, svc, "")
             self.assertEqual(p.returncode, 0, p)
             self.assertIn(b'* LIST (\\HasNoChildren) "/" INBOX\r\n', p.stdout, p)
-            self.assertIn(b'"/" Archive\r\n', p.stdout, p)
+            self.assertIn(b'"/" Projects\r\n', p.stdout, p)
             p = self.curl(scheme, svc, "INBOX;UID=2")
             self.assertEqual(p.returncode, 0, p)
             self.assertIn(b"Subject: curl-2\r\n", p.stdout, p)

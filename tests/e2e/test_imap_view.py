@@ -248,14 +248,14 @@ class ImapViewTest(ImapBase):
     def test_copy_move_copyuid(self):
         self.deliver(3)
         m = self.login_ssl()
-        self.assertEqual(m.create("Archive")[0], "OK")
+        self.assertEqual(m.create("Saved")[0], "OK")
         m.select("INBOX")
-        typ, data = m.copy("1:2", "Archive")
+        typ, data = m.copy("1:2", "Saved")
         self.assertEqual(typ, "OK")
         code = re.match(rb"\[COPYUID (\d+) 1:2 1:2\] COPY completed\.", data[0])
         self.assertTrue(code, data)
         uidv = code.group(1)
-        st = m.status("Archive", "(MESSAGES UIDVALIDITY)")[1][0]
+        st = m.status("Saved", "(MESSAGES UIDVALIDITY)")[1][0]
         self.assertIn(b"MESSAGES 2", st)
         self.assertIn(b"UIDVALIDITY " + uidv, st)
         typ, data = m.copy("1", "Nowhere")
@@ -264,16 +264,16 @@ class ImapViewTest(ImapBase):
         # UID MOVE: untagged OK [COPYUID], then EXPUNGE, then the tagged OK.
         s, f = self.raw_login()
         self.cmd(s, f, b"s", b"SELECT INBOX")
-        lines = self.cmd(s, f, b"mv", b"UID MOVE 2:3 Archive")
+        lines = self.cmd(s, f, b"mv", b"UID MOVE 2:3 Saved")
         self.assertEqual(lines[0], b"* OK [COPYUID " + uidv + b" 2:3 3:4] Moved UIDs.\r\n")
         self.assertEqual(lines[1:3], [b"* 2 EXPUNGE\r\n", b"* 2 EXPUNGE\r\n"])
         self.assertEqual(lines[-1], b"mv OK MOVE completed.\r\n")
         # The other session hears of it at NOOP.
         m.noop()
         self.assertEqual(m.untagged_responses.get("EXPUNGE"), [b"2", b"2"])
-        self.assertEqual(m.status("Archive", "(MESSAGES)")[1][0], b"Archive (MESSAGES 4)")
-        # MOVE by sequence number back from Archive.
-        lines = self.cmd(s, f, b"s2", b"SELECT Archive")
+        self.assertEqual(m.status("Saved", "(MESSAGES)")[1][0], b"Saved (MESSAGES 4)")
+        # MOVE by sequence number back from Saved.
+        lines = self.cmd(s, f, b"s2", b"SELECT Saved")
         lines = self.cmd(s, f, b"mv2", b"MOVE 4 INBOX")
         self.assertTrue(lines[0].startswith(b"* OK [COPYUID "), lines)
         self.assertIn(b"* 4 EXPUNGE\r\n", lines)
