@@ -4,16 +4,21 @@
  */
 #include "directory/reconnect.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "lib/xmalloc.h"
 
 #define DIR_HUNG_SECONDS	2	/* a failure slower than this: hung, not restarted */
 
+/* Successful connects in the process: a handle that failed before the latest may retry now. */
+static atomic_ulong dir_connects;
+
 int
 dir_reconnect_due(const struct dir_reconnect *rc, const char *label, char **err_r)
 {
-	if (rc->last_fail != 0 && time(NULL) - rc->last_fail < DIR_RETRY_INTERVAL) {
+	if (rc->last_fail != 0 && time(NULL) - rc->last_fail < DIR_RETRY_INTERVAL &&
+	    atomic_load(&dir_connects) == rc->fail_gen) {
 		*err_r = xasprintf("%s (retrying)", rc->last_err != NULL ? rc->last_err : label);
 		return -1;
 	}
@@ -25,12 +30,14 @@ dir_reconnect_ok(struct dir_reconnect *rc)
 {
 	rc->last_fail = 0;
 	xfree(&rc->last_err);
+	atomic_fetch_add(&dir_connects, 1);
 }
 
 void
 dir_reconnect_failed(struct dir_reconnect *rc, const char *msg)
 {
 	rc->last_fail = time(NULL);
+	rc->fail_gen = atomic_load(&dir_connects);
 	free(rc->last_err);
 	rc->last_err = xstrdup(msg);
 }

@@ -11,7 +11,9 @@
  *   double the stall.
  * - Otherwise the statement fails with DIR_X_TEMP, and while the server
  *   stays down every statement fails at once ("... (retrying)") and a
- *   reconnect is tried at most once every DIR_RETRY_INTERVAL seconds.
+ *   reconnect is tried at most once every DIR_RETRY_INTERVAL seconds,
+ *   or at once when another thread's handle has connected since this
+ *   one failed: the server is back, so no thread waits out its interval.
  * - ROLLBACK without a connection succeeds: there is nothing to undo.
  *
  * The backend owns the connection; it tells the policy what happened.
@@ -27,6 +29,7 @@
 struct dir_reconnect {
 	time_t	 last_fail;	/* of the last failed attempt, 0: connect at once */
 	char	*last_err;	/* its message, or NULL */
+	unsigned long fail_gen;	/* dir_reconnect_ok()s in the process before last_fail */
 };
 
 /*

@@ -35,7 +35,7 @@ test_lost(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct dir_reconnect	 rc = { 0, NULL };
+		struct dir_reconnect	 rc = { 0, NULL, 0 };
 		enum dir_exec		 x = DIR_X_PERM;
 		char			*err = xstrdup("db: server has gone away");
 		bool			 retry;
@@ -67,7 +67,7 @@ test_lost(void)
 static void
 test_due(void)
 {
-	struct dir_reconnect	 rc = { 0, NULL };
+	struct dir_reconnect	 rc = { 0, NULL, 0 };
 	char			*err = NULL;
 
 	/* Never failed: connect now. */
@@ -100,6 +100,29 @@ test_due(void)
 	dir_reconnect_clear(&rc);
 }
 
+/* Another thread's handle got through: the server is back, retry at once. */
+static void
+test_due_after_other_connect(void)
+{
+	struct dir_reconnect	 a = { 0, NULL, 0 }, b = { 0, NULL, 0 };
+	char			*err = NULL;
+
+	dir_reconnect_failed(&a, "db: down");
+	dir_reconnect_failed(&b, "db: down");
+	t_int(dir_reconnect_due(&a, "db", &err), -1);
+	xfree(&err);
+	dir_reconnect_ok(&b);
+	t_int(dir_reconnect_due(&a, "db", &err), 0);
+	t_ok(err == NULL);
+	/* It fails again: now it waits its interval like before. */
+	dir_reconnect_failed(&a, "db: down again");
+	t_int(dir_reconnect_due(&a, "db", &err), -1);
+	t_str(err, "db: down again (retrying)");
+	xfree(&err);
+	dir_reconnect_clear(&a);
+	dir_reconnect_clear(&b);
+}
+
 static void
 test_none(void)
 {
@@ -122,6 +145,7 @@ main(void)
 	t_begin("reconnect");
 	test_lost();
 	test_due();
+	test_due_after_other_connect();
 	test_none();
 	return t_end();
 }
