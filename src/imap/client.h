@@ -61,6 +61,8 @@ enum imap_state {
 /* ENABLEd extensions (RFC 5161). */
 #define IMAP_E_UTF8	0x01	/* UTF8=ACCEPT (RFC 6855) */
 #define IMAP_E_REV2	0x02	/* IMAP4rev2 (RFC 9051) */
+#define IMAP_E_CONDSTORE 0x04	/* RFC 7162 3.1: by ENABLE or a CONDSTORE-enabling command */
+#define IMAP_E_QRESYNC	0x08	/* RFC 7162 3.2 (implies CONDSTORE) */
 
 /* A response written piece by piece as the output drains (stream.c). */
 #define IMAP_STREAM_WAIT	2

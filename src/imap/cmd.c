@@ -88,6 +88,8 @@ static const struct {
 	{ "LIST-STATUS",	AUTHED },
 	{ "SPECIAL-USE",	AUTHED },
 	{ "STATUS=SIZE",	AUTHED },
+	{ "CONDSTORE",		AUTHED },	/* RFC 7162 3.1 */
+	{ "QRESYNC",		AUTHED },	/* RFC 7162 3.2 */
 };
 
 const struct imap_command *

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/log.h"
@@ -73,8 +74,12 @@ expunge_done(struct imap_client *c, void *arg)
 		imap_resume(c);
 	} else if (j->err != 0)
 		imap_view_done(c, "NO", "[SERVERBUG] Internal error expunging messages.");
-	else
+	else {
+		/* RFC 7162 3.2.10: the client learns the modseq its VANISHED brought it to. */
+		if (imap_qresync(c))
+			imap_view_modseq_code(c);
 		imap_view_done(c, "OK", "EXPUNGE completed.");
+	}
 	job_free(j);
 }
 

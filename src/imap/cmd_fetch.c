@@ -14,16 +14,18 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/fetch_run.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "lib/xmalloc.h"
 #include "net/session.h"
 #include "store/store.h"
 
 /* Items parsed but not served until their extension is advertised. */
-#define UNSUPPORTED	(FETCH_WANT(FETCH_MODSEQ) | FETCH_WANT(FETCH_EMAILID) | \
+#define UNSUPPORTED	(FETCH_WANT(FETCH_EMAILID) | \
 			 FETCH_WANT(FETCH_THREADID) | FETCH_WANT(FETCH_SAVEDATE) | \
 			 FETCH_WANT(FETCH_PREVIEW))
 
@@ -119,6 +121,49 @@ done(void *arg)
 	}
 }
 
+/*
+ * UID FETCH ... (CHANGEDSINCE m VANISHED): "* VANISHED (EARLIER)" for the
+ * requested UIDs expunged since m, before the FETCH responses (RFC 7162
+ * 3.2.6).  "*" reaches up to UIDNEXT - 1 here: the highest UIDs may be
+ * the ones that went.
+ */
+static void
+vanished(struct imap_client *c, const struct seqset *set, uint64_t since)
+{
+	struct seqset	 within, gone;
+	size_t		 i;
+	uint32_t	 next = store_uidnext(c->mb);
+
+	seqset_init(&within);
+	seqset_init(&gone);
+	/* a copy as parsed, "*" (SEQ_STAR) and all */
+	within.r = xreallocarray(NULL, set->n + 1, sizeof(*within.r));
+	for (i = 0; i < set->n; i++)
+		within.r[i] = set->r[i];
+	within.n = within.cap = set->n;
+	seqset_resolve(&within, next > 1 ? next - 1 : 0);
+	imap_vanished_since(c, since, &within, &gone);
+	imap_vanished_write(c, true, &gone);
+	seqset_clear(&within);
+	seqset_clear(&gone);
+}
+
+/* FETCH ... (CHANGEDSINCE m): only messages whose modseq is above m (RFC 7162 3.1.4). */
+static void
+changed_since(struct imap_client *c, struct seqset *seqs, uint64_t since)
+{
+	struct seqset		 keep;
+	struct seqset_iter	 it = { 0 };
+	uint32_t		 seq;
+
+	seqset_init(&keep);
+	while (seqset_next(seqs, &it, &seq))
+		if (store_msg(c->mb, seq - 1)->modseq > since)
+			seqset_append(&keep, seq);
+	seqset_clear(seqs);
+	*seqs = keep;
+}
+
 void
 cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd)
 {
@@ -142,10 +187,19 @@ cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd)
 		imap_tagged(c, "BAD", "%s.", err);
 		goto out;
 	}
-	if ((fa->want & UNSUPPORTED) || fa->changedsince) {
+	if (fa->want & UNSUPPORTED) {
 		imap_tagged(c, "BAD", "Invalid fetch attribute.");
 		goto out;
 	}
+	/* RFC 7162 3.2.6: VANISHED only once QRESYNC is enabled */
+	if (fa->vanished && !imap_qresync(c)) {
+		imap_tagged(c, "BAD", "QRESYNC is not enabled.");
+		goto out;
+	}
+	if ((fa->want & FETCH_WANT(FETCH_MODSEQ)) || fa->changedsince)
+		imap_condstore_on(c);	/* RFC 7162 3.1 */
+	if (fa->vanished)
+		vanished(c, &set, fa->changedsince_modseq);
 	/*
 	 * "*" resolved here first: imap_view_resolve() (first cut) drops
 	 * ranges holding it.  Harmless once it handles them itself.
@@ -156,11 +210,14 @@ cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd)
 		imap_tagged(c, "BAD", "Invalid messageset.");
 		goto out;
 	}
+	if (fa->changedsince)
+		changed_since(c, &seqs, fa->changedsince_modseq);
 	if (seqs.n == 0) {
 		imap_view_done(c, "OK", "FETCH completed.");
 		goto out;
 	}
 	r = fetch_run_new(c, c->mb, fa, &seqs, fa->sets_seen && !c->mb_readonly);
+	r->condstore = imap_condstore(c);
 	fa = NULL;
 	imap_stream_start(c, &(struct imap_stream){ .more = more, .done = done, .arg = r });
 out:

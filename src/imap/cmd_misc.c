@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/names.h"
 #include "imap/quote.h"
 #include "lib/buf.h"
@@ -79,6 +80,9 @@ static const struct {
 } enables[] = {
 	{ "UTF8=ACCEPT",	IMAP_E_UTF8,	true },
 	{ "IMAP4rev2",		IMAP_E_REV2,	true },
+	{ "CONDSTORE",		IMAP_E_CONDSTORE, true },
+	/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
+	{ "QRESYNC",		IMAP_E_QRESYNC | IMAP_E_CONDSTORE, true },
 };
 
 void
@@ -87,6 +91,7 @@ cmd_enable(struct imap_client *c, const struct imap_cmd *cmd)
 	struct buf	 b;
 	const char	*s;
 	size_t		 len, i, j;
+	bool		 condstore = imap_condstore(c);
 
 	if (cmd->nargs == 0) {
 		imap_tagged(c, "BAD", "ENABLE needs capability names.");
@@ -105,7 +110,7 @@ cmd_enable(struct imap_client *c, const struct imap_cmd *cmd)
 		/* RFC 5161 §3.1: unknown names are ignored, each known one listed once. */
 		for (j = 0; j < sizeof(enables) / sizeof(enables[0]); j++) {
 			if (!enables[j].advertised || !str_ieq(s, len, enables[j].name) ||
-			    (c->enabled & enables[j].bit))
+			    (c->enabled & enables[j].bit) == enables[j].bit)
 				continue;
 			c->enabled |= enables[j].bit;
 			(void)buf_addf(&b, " %s", enables[j].name);
@@ -113,6 +118,11 @@ cmd_enable(struct imap_client *c, const struct imap_cmd *cmd)
 	}
 	imap_untagged(c, "%s", buf_str(&b));
 	buf_clear(&b);
+	/* Turned on now with a mailbox selected: its HIGHESTMODSEQ (RFC 7162 3.1). */
+	if (!condstore && imap_condstore(c)) {
+		c->enabled &= ~IMAP_E_CONDSTORE;
+		imap_condstore_on(c);
+	}
 	imap_tagged(c, "OK", "ENABLE completed.");
 }
 

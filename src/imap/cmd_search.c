@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/search_eval.h"
 #include "imap/search_parse.h"
 #include "imap/seqset.h"
@@ -208,6 +209,25 @@ flush_if_big(struct imap_client *c, struct buf *b, bool last)
 	}
 }
 
+/*
+ * RFC 7162 3.1.5 on RFC 4731: with only MIN and/or MAX returned, MODSEQ
+ * is the highest of those messages; else of every match.
+ */
+static uint64_t
+esearch_modseq(const struct imap_client *c, const struct search_job *j, unsigned ret)
+{
+	uint64_t a = 0, b = 0;
+
+	if ((ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT)) ||
+	    !(ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)))
+		return j->modseq;
+	if (ret & SEARCH_RET_MIN)
+		a = store_msg(c->mb, j->seqs[0] - 1)->modseq;
+	if (ret & SEARCH_RET_MAX)
+		b = store_msg(c->mb, j->seqs[j->n - 1] - 1)->modseq;
+	return a > b ? a : b;
+}
+
 static void
 esearch_reply(struct imap_client *c, const struct search_job *j, bool uid, unsigned ret)
 {
@@ -231,7 +251,7 @@ esearch_reply(struct imap_client *c, const struct search_job *j, bool uid, unsig
 		seqset_clear(&all);
 	}
 	if (j->q->uses_modseq && j->n > 0)
-		(void)buf_addf(&b, " MODSEQ %llu", (unsigned long long)j->modseq);
+		(void)buf_addf(&b, " MODSEQ %llu", (unsigned long long)esearch_modseq(c, j, ret));
 	(void)buf_addf(&b, "\r\n");
 	flush_if_big(c, &b, true);
 	buf_clear(&b);
@@ -309,6 +329,8 @@ cmd_search(struct imap_client *c, const struct imap_cmd *cmd)
 		    err.code ? err.code : "", err.code ? "] " : "", err.msg);
 		return;
 	}
+	if (q->uses_modseq)
+		imap_condstore_on(c);	/* RFC 7162 3.1 */
 	j = xcalloc(1, sizeof(*j));
 	j->q = q;
 	j->mb = c->mb;

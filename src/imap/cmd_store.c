@@ -1,8 +1,8 @@
 /*
  * STORE and UID STORE (RFC 3501 6.4.6, 6.4.8; RFC 9051 6.4.6): FLAGS,
  * +FLAGS and -FLAGS, each with .SILENT, and RFC 7162's UNCHANGEDSINCE
- * modifier (honoured with [MODIFIED], ready for CONDSTORE, which is not
- * advertised yet).  The flag list is taken apart on the loop; keywords
+ * modifier (with [MODIFIED]).  Under CONDSTORE the FETCH responses carry
+ * UID and MODSEQ, and .SILENT still reports the new MODSEQs (3.1.3).  The flag list is taken apart on the loop; keywords
  * are resolved (created for FLAGS/+FLAGS) and the files renamed on the
  * pool, in one store batch; the FETCH responses are written from the view
  * afterwards, then imap_view_done() ends the command.
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
@@ -109,9 +110,11 @@ store_done(struct imap_client *c, void *arg)
 		job_free(j);
 		return;
 	}
-	if (!j->silent)
-		for (i = 0; i < j->nupd; i++)
+	for (i = 0; i < j->nupd; i++)
+		if (!j->silent)
 			imap_view_write_flags(c, j->upd[i], j->uid);
+		else if (imap_condstore(c))
+			imap_view_write_modseq(c, j->upd[i]);
 	if (j->syserr != 0) {
 		log_warnx("imapd sid=%s: store %s: %s", c->sid, store_name(c->mb),
 		    strerror(j->syserr));
@@ -203,6 +206,8 @@ cmd_store(struct imap_client *c, const struct imap_cmd *cmd)
 		imap_tagged(c, "NO", "Mailbox is read-only.");
 		goto out;
 	}
+	if (j->conditional)
+		imap_condstore_on(c);	/* RFC 7162 3.1 */
 	if (imap_view_resolve(c, &set, uid, &j->seqs) < 0) {
 		imap_tagged(c, "BAD", "Invalid messageset.");
 		goto out;

@@ -392,6 +392,16 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 	}
 }
 
+/* " UID u" / " MODSEQ (m)" the request did not ask for. */
+static void
+put_item_type(struct fetch_run *r, enum fetch_item_type t)
+{
+	struct fetch_item it = { .type = t };
+
+	puts_(r, " ");
+	put_item(r, &it);
+}
+
 /* Stream the open literal into out; true when it is complete. */
 static bool
 put_lit_bytes(struct fetch_run *r)
@@ -455,6 +465,12 @@ fetch_run_fill(struct fetch_run *r)
 		if (r->seen_added && !want(r, FETCH_FLAGS)) {
 			puts_(r, " ");
 			put_flags(r);
+		}
+		if (r->seen_added && r->condstore) {
+			if (!want(r, FETCH_UID))
+				put_item_type(r, FETCH_UID);
+			if (!want(r, FETCH_MODSEQ))
+				put_item_type(r, FETCH_MODSEQ);
 		}
 		puts_(r, ")\r\n");
 		msg_end(r);

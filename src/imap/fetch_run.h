@@ -44,6 +44,7 @@ struct fetch_run {
 	struct seqset		 set;		/* sequence numbers, resolved */
 	struct seqset_iter	 it;
 	bool			 set_seen;	/* non-PEEK item and a read-write mailbox */
+	bool			 condstore;	/* RFC 7162 3.1: a \Seen set here shows UID, MODSEQ */
 
 	/* the message being written */
 	bool			 in_msg;

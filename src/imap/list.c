@@ -28,7 +28,7 @@ static const struct {
 	{ "MESSAGES", IMAP_STATUS_MESSAGES }, { "RECENT", IMAP_STATUS_RECENT },
 	{ "UIDNEXT", IMAP_STATUS_UIDNEXT }, { "UIDVALIDITY", IMAP_STATUS_UIDVALIDITY },
 	{ "UNSEEN", IMAP_STATUS_UNSEEN }, { "SIZE", IMAP_STATUS_SIZE },
-	{ "DELETED", IMAP_STATUS_DELETED },
+	{ "DELETED", IMAP_STATUS_DELETED }, { "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ },
 };
 
 bool
@@ -117,6 +117,8 @@ imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *
 		(void)buf_addf(out, "SIZE %llu ", (unsigned long long)st->size);
 	if (items & IMAP_STATUS_DELETED)
 		(void)buf_addf(out, "DELETED %u ", deleted);
+	if (items & IMAP_STATUS_HIGHESTMODSEQ)
+		(void)buf_addf(out, "HIGHESTMODSEQ %llu ", (unsigned long long)st->highestmodseq);
 	if (out->len > 0 && out->data[out->len - 1] == ' ')
 		out->len--;
 	(void)buf_addf(out, ")\r\n");

@@ -28,6 +28,7 @@ struct store_status;
 #define IMAP_STATUS_UNSEEN	0x10
 #define IMAP_STATUS_SIZE	0x20
 #define IMAP_STATUS_DELETED	0x40	/* RFC 9051 §6.3.11 */
+#define IMAP_STATUS_HIGHESTMODSEQ 0x80	/* RFC 7162 3.1.10 */
 
 
 /* LIST selection options (RFC 5258 §3.1, RFC 6154 §3). */

@@ -20,9 +20,11 @@
 
 #include "directory/directory.h"
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/list.h"
 #include "imap/names.h"
 #include "imap/quote.h"
+#include "imap/select_parse.h"
 #include "imap/view.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
@@ -48,6 +50,7 @@ struct mb_job {
 	char			*name, *name2;	/* mailbox; RENAME's new name */
 	unsigned		 items;		/* STATUS: IMAP_STATUS_* */
 	struct imap_list_req	 req;		/* LIST, LSUB */
+	struct select_params	 sp;		/* SELECT/EXAMINE (CONDSTORE / QRESYNC) */
 	enum imap_ns		 ns;		/* STATUS reply */
 	unsigned		 nflags;
 
@@ -70,6 +73,7 @@ job_free(struct mb_job *j)
 	free(j->name2);
 	store_close(&j->mb);
 	imap_list_req_clear(&j->req);
+	select_params_clear(&j->sp);
 	buf_clear(&j->out);
 	free(j);
 }
@@ -281,6 +285,13 @@ select_reply(struct imap_client *c, struct mb_job *j)
 	c->mb = j->mb;
 	j->mb = NULL;
 	c->mb_readonly = ro;
+	/* RFC 7162 3.1.2.1; our store keeps modseqs for every folder, so never NOMODSEQ. */
+	if (j->sp.condstore)
+		c->enabled |= IMAP_E_CONDSTORE;
+	if (imap_condstore(c))
+		imap_highestmodseq_write(c);
+	if (j->sp.qresync)
+		imap_qresync_select(c, &j->sp);
 	imap_view_selected(c);
 	imap_set_state(c, IMAP_S_SELECTED);
 	imap_tagged(c, "OK", "[%s] %s completed.", ro ? "READ-ONLY" : "READ-WRITE",
@@ -411,9 +422,40 @@ leave_mailbox(struct imap_client *c)
 void
 cmd_select(struct imap_client *c, const struct imap_cmd *cmd)
 {
+	enum mb_op		 op = str_ieq(cmd->name, cmd->name_len, "EXAMINE") ?
+				    MB_EXAMINE : MB_SELECT;
+	struct select_params	 sp;
+	struct mb_job		*j;
+	const char		*err;
+	char			*name;
+
 	/* RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected. */
+	if (c->state == IMAP_S_SELECTED && imap_qresync(c))
+		/* RFC 7162 3.2.11: what follows is about the new mailbox */
+		imap_untagged(c, "OK [CLOSED] Previous mailbox closed.");
 	leave_mailbox(c);
-	one_mailbox(c, cmd, str_ieq(cmd->name, cmd->name_len, "EXAMINE") ? MB_EXAMINE : MB_SELECT);
+	if (cmd->nargs != 2) {
+		one_mailbox(c, cmd, op);
+		return;
+	}
+	if (select_params_parse(&cmd->args[1], &sp, &err) < 0) {
+		imap_tagged(c, "BAD", "%s.", err);
+		return;
+	}
+	/* RFC 7162 3.2.5: QRESYNC only after ENABLE QRESYNC */
+	if (sp.qresync && !imap_qresync(c)) {
+		select_params_clear(&sp);
+		imap_tagged(c, "BAD", "QRESYNC is not enabled.");
+		return;
+	}
+	if ((name = imap_mailbox_arg(c, &cmd->args[0])) == NULL) {
+		select_params_clear(&sp);
+		return;
+	}
+	j = job_new(op);
+	j->name = name;
+	j->sp = sp;
+	submit(c, j);
 }
 
 void
@@ -518,6 +560,8 @@ cmd_status(struct imap_client *c, const struct imap_cmd *cmd)
 	}
 	if ((name = imap_mailbox_arg(c, &cmd->args[0])) == NULL)
 		return;
+	if (want & IMAP_STATUS_HIGHESTMODSEQ)
+		imap_condstore_on(c);	/* RFC 7162 3.1 */
 	j = job_new(MB_STATUS);
 	j->name = name;
 	j->items = want;

@@ -16,6 +16,7 @@
 
 #include "imap/arg.h"
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
@@ -27,6 +28,7 @@
 struct imap_view {
 	uint32_t	 uidvalidity;	/* as selected: a change ends the session */
 	uint32_t	 recent;	/* RECENT last reported */
+	bool		 modseq_code;	/* the next tagged OK carries [HIGHESTMODSEQ] */
 };
 
 /* ---- lending the handle to a pool job ------------------------------ */
@@ -95,6 +97,7 @@ struct view_sync {
 	size_t		 before;	/* messages in the view before the sync */
 	uint32_t	*exp;		/* "* N EXPUNGE" numbers, in order */
 	size_t		 nexp, capexp;
+	struct seqset	 vanished;	/* their UIDs (QRESYNC: "* VANISHED") */
 	size_t		*chg;		/* indexes whose flags others changed */
 	size_t		 nchg, capchg;
 };
@@ -108,6 +111,7 @@ sync_free(void *p)
 	free(s->text);
 	free(s->exp);
 	free(s->chg);
+	seqset_clear(&s->vanished);
 	free(s);
 }
 
@@ -121,6 +125,7 @@ on_expunged(void *arg, size_t idx, uint32_t uid)
 		s->exp = xreallocarray(s->exp, s->capexp, sizeof(*s->exp));
 	}
 	s->exp[s->nexp++] = (uint32_t)idx + 1;
+	seqset_append(&s->vanished, uid);
 }
 
 static void
@@ -157,20 +162,43 @@ count_recent(const struct store_mailbox *mb)
 	return r;
 }
 
-void
-imap_view_write_flags(struct imap_client *c, size_t idx, bool uid)
+/*
+ * RFC 7162 3.1: once CONDSTORE is on, every FETCH a flag change causes
+ * carries UID and MODSEQ.  flags false: just those (STORE .SILENT).
+ */
+static void
+write_fetch(struct imap_client *c, size_t idx, bool uid, bool flags)
 {
-	struct buf b;
+	const struct store_msg	*m = store_msg(c->mb, idx);
+	bool			 cs = (c->enabled & IMAP_E_CONDSTORE) != 0;
+	struct buf		 b;
 
 	buf_init(&b, 64 * 1024);
 	(void)buf_addf(&b, "* %zu FETCH (", idx + 1);
-	if (uid)
-		(void)buf_addf(&b, "UID %u ", store_msg(c->mb, idx)->uid);
-	(void)buf_addf(&b, "FLAGS (");
-	imap_view_flags(c, idx, &b);
-	(void)buf_addf(&b, "))\r\n");
+	if (uid || cs)
+		(void)buf_addf(&b, "UID %u%s", m->uid, flags || cs ? " " : "");
+	if (flags) {
+		(void)buf_addf(&b, "FLAGS (");
+		imap_view_flags(c, idx, &b);
+		(void)buf_addf(&b, ")%s", cs ? " " : "");
+	}
+	if (cs)
+		(void)buf_addf(&b, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+	(void)buf_addf(&b, ")\r\n");
 	imap_write(c, b.data, b.len);
 	buf_clear(&b);
+}
+
+void
+imap_view_write_flags(struct imap_client *c, size_t idx, bool uid)
+{
+	write_fetch(c, idx, uid, true);
+}
+
+void
+imap_view_write_modseq(struct imap_client *c, size_t idx)
+{
+	write_fetch(c, idx, true, false);
 }
 
 /*
@@ -198,8 +226,13 @@ report(struct imap_client *c, const struct view_sync *s)
 		imap_close(c);
 		return -1;
 	}
-	for (i = 0; i < s->nexp; i++)
-		imap_untagged(c, "%u EXPUNGE", s->exp[i]);
+	/* RFC 7162 3.2.10: with QRESYNC on, VANISHED (by UID) replaces EXPUNGE. */
+	if (c->enabled & IMAP_E_QRESYNC) {
+		/* the store reports them in ascending UID order: already normalised */
+		imap_vanished_write(c, false, &s->vanished);
+	} else
+		for (i = 0; i < s->nexp; i++)
+			imap_untagged(c, "%u EXPUNGE", s->exp[i]);
 	stayed = s->before - s->nexp;
 	for (i = 0; i < s->nchg; i++)
 		if (s->chg[i] < stayed)
@@ -215,6 +248,22 @@ report(struct imap_client *c, const struct view_sync *s)
 	return 0;
 }
 
+/* The tagged reply, with RFC 7162 3.2.10's [HIGHESTMODSEQ] when asked for. */
+static void
+tagged_end(struct imap_client *c, const char *status, const char *text)
+{
+	bool code = c->view != NULL && c->view->modseq_code && c->mb != NULL &&
+	    strcmp(status, "OK") == 0;
+
+	if (c->view != NULL)
+		c->view->modseq_code = false;
+	if (code)
+		imap_tagged(c, status, "[HIGHESTMODSEQ %llu] %s",
+		    (unsigned long long)store_highestmodseq(c->mb), text);
+	else
+		imap_tagged(c, status, "%s", text);
+}
+
 static void
 sync_done(struct imap_client *c, void *arg)
 {
@@ -224,7 +273,7 @@ sync_done(struct imap_client *c, void *arg)
 		if (s->done != NULL)
 			s->done(c);
 		else {
-			imap_tagged(c, s->status, "%s", s->text);
+			tagged_end(c, s->status, s->text);
 			imap_resume(c);
 		}
 	}
@@ -259,7 +308,7 @@ imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 	va_end(ap);
 	if (c->state != IMAP_S_SELECTED || c->mb == NULL || c->view == NULL ||
 	    session_closing(c->ss) || !may_sync(c)) {
-		imap_tagged(c, status, "%s", text);
+		tagged_end(c, status, text);
 		/* From a stream's last piece: stream.c resumes once the output drained. */
 		if (!imap_streaming(c))
 			imap_resume(c);
@@ -269,6 +318,13 @@ imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 	s->status = xstrdup(status);
 	s->text = xstrdup(text);
 	imap_view_run(c, sync_work, sync_done, sync_free, s);
+}
+
+void
+imap_view_modseq_code(struct imap_client *c)
+{
+	if (c->view != NULL)
+		c->view->modseq_code = true;
 }
 
 void
@@ -298,6 +354,7 @@ synced_free(void *p)
 	j->free_arg(j->arg);
 	free(j->s.exp);
 	free(j->s.chg);
+	seqset_clear(&j->s.vanished);
 	free(j);
 }
 

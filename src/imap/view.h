@@ -38,6 +38,13 @@ struct store_mailbox;
 void	imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/*
+ * The running command's tagged OK from imap_view_done() carries
+ * [HIGHESTMODSEQ n] as of its sync (EXPUNGE under QRESYNC, RFC 7162
+ * 3.2.10).
+ */
+void	imap_view_modseq_code(struct imap_client *c);
+
 /* A mailbox was selected (c->mb set, synced): the view starts from it. */
 void	imap_view_selected(struct imap_client *c);
 /* The mailbox is left or the session ends: drop the view's state. */
@@ -83,8 +90,13 @@ void	imap_view_run_synced(struct imap_client *c,
 int	imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid,
 	    struct seqset *out);
 
-/* "* N FETCH ([UID u ]FLAGS (...))" for message idx (STORE, the sync). */
+/*
+ * "* N FETCH ([UID u ]FLAGS (...))" for message idx (STORE, the sync);
+ * with CONDSTORE on, always UID and then MODSEQ (RFC 7162 3.1).
+ */
 void	imap_view_write_flags(struct imap_client *c, size_t idx, bool uid);
+/* "* N FETCH (UID u MODSEQ (m))": STORE .SILENT under CONDSTORE (RFC 7162 3.1.3). */
+void	imap_view_write_modseq(struct imap_client *c, size_t idx);
 
 /*
  * "\Seen \Flagged $Label1" (no parentheses) for message idx: system flags,

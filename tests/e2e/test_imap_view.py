@@ -69,7 +69,7 @@ class ImapViewTest(ImapBase):
         caps = set(m.capability()[1][0].decode().split())
         for c in ("IDLE", "UIDPLUS", "MOVE"):
             self.assertIn(c, caps)
-        self.assertNotIn("CONDSTORE", caps)
+        self.assertIn("CONDSTORE", caps)
         m.logout()
 
     def test_store_variants(self):

@@ -229,7 +229,8 @@ test_table(void)
 	t_ok(strstr(buf_str(&b), " IDLE") != NULL);
 	t_ok(strstr(buf_str(&b), " UIDPLUS") != NULL);
 	t_ok(strstr(buf_str(&b), " MOVE") != NULL);
-	t_ok(strstr(buf_str(&b), "CONDSTORE") == NULL);
+	t_ok(strstr(buf_str(&b), " CONDSTORE") != NULL);
+	t_ok(strstr(buf_str(&b), " QRESYNC") != NULL);
 	buf_clear(&b);
 }
 

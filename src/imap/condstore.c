@@ -1,0 +1,121 @@
+/*
+ * CONDSTORE / QRESYNC responses (RFC 7162); see condstore.h.  The view's
+ * messages carry their modseq (store_msg) and the store logs expunged
+ * UID ranges with theirs, so a resync walks the view once and the log
+ * once, and sends only what changed since the client's modseq.
+ */
+#include <stdlib.h>
+
+#include "imap/client.h"
+#include "imap/condstore.h"
+#include "imap/select_parse.h"
+#include "imap/seqset.h"
+#include "imap/view.h"
+#include "lib/buf.h"
+#include "store/store.h"
+
+#define VANISHED_LINE	8000	/* bytes of UIDs per VANISHED response */
+
+bool
+imap_condstore(const struct imap_client *c)
+{
+	return (c->enabled & IMAP_E_CONDSTORE) != 0;
+}
+
+bool
+imap_qresync(const struct imap_client *c)
+{
+	return (c->enabled & IMAP_E_QRESYNC) != 0;
+}
+
+void
+imap_highestmodseq_write(struct imap_client *c)
+{
+	imap_untagged(c, "OK [HIGHESTMODSEQ %llu] Highest",
+	    (unsigned long long)store_highestmodseq(c->mb));
+}
+
+void
+imap_condstore_on(struct imap_client *c)
+{
+	if (imap_condstore(c))
+		return;
+	c->enabled |= IMAP_E_CONDSTORE;
+	if (c->state == IMAP_S_SELECTED && c->mb != NULL)
+		imap_highestmodseq_write(c);
+}
+
+void
+imap_vanished_write(struct imap_client *c, bool earlier, const struct seqset *uids)
+{
+	struct buf	 b;
+	struct seqset	 one;
+	size_t		 i;
+
+	if (uids->n == 0)
+		return;
+	buf_init(&b, 64 * 1024);
+	seqset_init(&one);
+	for (i = 0; i < uids->n; i++) {
+		if (b.len == 0)
+			(void)buf_addf(&b, "* VANISHED %s", earlier ? "(EARLIER) " : "");
+		else
+			(void)buf_addf(&b, ",");
+		seqset_reset(&one);
+		seqset_add_range(&one, uids->r[i].lo, uids->r[i].hi);
+		(void)seqset_format(&one, &b);
+		if (b.len >= VANISHED_LINE || i + 1 == uids->n) {
+			(void)buf_addf(&b, "\r\n");
+			imap_write(c, b.data, b.len);
+			buf_reset(&b);
+		}
+	}
+	seqset_clear(&one);
+	buf_clear(&b);
+}
+
+void
+imap_vanished_since(const struct imap_client *c, uint64_t since, const struct seqset *within,
+    struct seqset *out)
+{
+	struct store_uid_range	*r = NULL;
+	size_t			 n = 0, i;
+	uint32_t		 uid, below = store_uidnext(c->mb);
+
+	seqset_reset(out);
+	(void)store_expunged_since(c->mb, since, &r, &n);
+	for (i = 0; i < n; i++) {
+		/*
+		 * Walk the range: very old history may have merged ranges
+		 * over messages that still exist, and those never vanish.
+		 * Within a known-uids set only its members count.
+		 */
+		for (uid = r[i].lo; uid <= r[i].hi && uid < below; uid++)	/* below <= 2^32-1 */
+			if ((within == NULL || seqset_contains(within, uid)) &&
+			    store_find_uid(c->mb, uid) < 0)
+				seqset_append(out, uid);
+	}
+	free(r);
+	seqset_normalize(out);
+}
+
+void
+imap_qresync_select(struct imap_client *c, const struct select_params *p)
+{
+	const struct store_msg	*m;
+	struct seqset		 gone;
+	size_t			 i, n = store_count(c->mb);
+
+	if (p->uidvalidity != store_uidvalidity(c->mb))
+		return;
+	seqset_init(&gone);
+	imap_vanished_since(c, p->modseq, p->has_known ? &p->known_uids : NULL, &gone);
+	imap_vanished_write(c, true, &gone);
+	seqset_clear(&gone);
+	for (i = 0; i < n; i++) {
+		m = store_msg(c->mb, i);
+		if (m->modseq > p->modseq &&
+		    (!p->has_known || seqset_contains(&p->known_uids, m->uid)))
+			imap_view_write_flags(c, i, true);
+	}
+}

@@ -1,0 +1,301 @@
+"""CONDSTORE and QRESYNC (RFC 7162, issue 14 item 1): MODSEQ in FETCH, CHANGEDSINCE,
+UNCHANGEDSINCE with [MODIFIED], HIGHESTMODSEQ in SELECT and STATUS, SEARCH MODSEQ,
+ENABLE, SELECT ... (QRESYNC (...)) with VANISHED (EARLIER) from the store's expunge
+log, VANISHED instead of EXPUNGE, CLOSED.  Raw sockets (imaplib has no QRESYNC), two
+and three sessions on one mailbox, and the 10k-message resync measured on the wire."""
+import os
+import re
+import time
+
+import lbtest
+from test_imap import ImapBase, USER, PASSWORD
+
+
+class Raw:
+    """One imaps session: numbered tags, untagged lines as str, bytes counted."""
+
+    def __init__(self, test):
+        self.t = test
+        self.s, self.f, greeting = test.raw("imaps")
+        test.assertTrue(greeting.startswith(b"* OK"), greeting)
+        self.n = 0
+        self.bytes = 0
+        self.ok('LOGIN "%s" "%s"' % (USER, PASSWORD))
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+    def cmd(self, line):
+        """(untagged lines, tagged line) of one command; self.bytes = bytes it got."""
+        self.n += 1
+        tag = "t%d" % self.n
+        self.s.sendall(("%s %s\r\n" % (tag, line)).encode())
+        lines, got = [], 0
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            raw = self.f.readline()
+            self.t.assertNotEqual(raw, b"", "closed after %r" % lines[-5:])
+            got += len(raw)
+            text = raw.decode().rstrip("\r\n")
+            if text.startswith(tag + " "):
+                self.bytes = got
+                return lines, text
+            lines.append(text)
+        self.t.fail("no reply to %r" % line)
+
+    def ok(self, line):
+        lines, tagged = self.cmd(line)
+        self.t.assertRegex(tagged, r"^t\d+ OK", (line, lines[-5:]))
+        return lines, tagged
+
+    def append(self, n, first=0):
+        for i in range(first, first + n):
+            msg = "From: bob@example.org\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
+            self.ok("APPEND INBOX {%d+}\r\n%s" % (len(msg), msg))
+
+
+def code(lines, name):
+    """The number of an untagged OK [NAME n] response code, or None."""
+    for l in lines:
+        m = re.match(r"\* OK \[%s (\d+)\]" % name, l)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def fetches(lines):
+    """{uid (else sequence number): (flags, modseq)} of the untagged FETCH lines."""
+    out = {}
+    for l in lines:
+        m = re.match(r"\* \d+ FETCH \((.*)\)$", l)
+        if not m:
+            continue
+        body = m.group(1)
+        uid = re.search(r"UID (\d+)", body) or re.match(r"\* (\d+)", l)
+        fl = re.search(r"FLAGS \(([^)]*)\)", body)
+        ms = re.search(r"MODSEQ \((\d+)\)", body)
+        out[int(uid.group(1))] = (
+            set(fl.group(1).split()) - {"\\Recent"} if fl else None,
+            int(ms.group(1)) if ms else None)
+    return out
+
+
+def vanished(lines, earlier):
+    pre = "* VANISHED (EARLIER) " if earlier else "* VANISHED "
+    out = []
+    for l in lines:
+        if l.startswith(pre) and (earlier or not l.startswith("* VANISHED (")):
+            for part in l[len(pre):].split(","):
+                lo, _, hi = part.partition(":")
+                out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+class CondstoreTest(ImapBase):
+    def setUp(self):
+        super().setUp()
+        self.start()
+
+    def session(self):
+        r = Raw(self)
+        self.addCleanup(r.close)
+        return r
+
+    def test_condstore_commands(self):
+        a = self.session()
+        lines, _ = a.ok("CAPABILITY")
+        caps = lines[0].split()
+        self.assertIn("CONDSTORE", caps)
+        self.assertIn("QRESYNC", caps)
+        a.append(4)
+        # A plain SELECT says nothing of modseqs until CONDSTORE is on.
+        lines, _ = a.ok("SELECT INBOX")
+        self.assertIsNone(code(lines, "HIGHESTMODSEQ"))
+        lines, _ = a.ok("FETCH 1 (FLAGS)")
+        self.assertNotIn("MODSEQ", lines[0])
+        # FETCH MODSEQ turns it on: the mailbox's HIGHESTMODSEQ first (RFC 7162 3.1).
+        lines, _ = a.ok("FETCH 1:4 (MODSEQ)")
+        h0 = code(lines, "HIGHESTMODSEQ")
+        self.assertIsNotNone(h0)
+        got = fetches(lines)
+        self.assertEqual(len(got), 4)
+        self.assertTrue(all(0 < m <= h0 for _, m in got.values()))
+        lines, _ = a.ok("FETCH 1 (MODSEQ)")
+        self.assertIsNone(code(lines, "HIGHESTMODSEQ"))     # only the first time
+        # STORE: the FETCH carries UID and the new MODSEQ.
+        lines, _ = a.ok("STORE 1 +FLAGS (\\Seen)")
+        got = fetches(lines)
+        self.assertEqual(list(got), [1])
+        self.assertEqual(got[1][0], {"\\Seen"})
+        m1 = got[1][1]
+        self.assertGreater(m1, h0)
+        # UNCHANGEDSINCE below the message's modseq: not done, [MODIFIED].
+        lines, tagged = a.ok("STORE 1,2 (UNCHANGEDSINCE %d) +FLAGS (\\Flagged)" % h0)
+        self.assertIn("[MODIFIED 1]", tagged)
+        got = fetches(lines)
+        self.assertEqual(list(got), [2])
+        m2 = got[2][1]
+        # .SILENT still reports the MODSEQ (no FLAGS).
+        lines, tagged = a.ok("STORE 3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Answered)" % m2)
+        self.assertNotIn("MODIFIED", tagged)
+        got = fetches(lines)
+        self.assertEqual(list(got), [3])
+        self.assertIsNone(got[3][0])
+        m3 = got[3][1]
+        self.assertGreater(m3, m2)
+        # UNCHANGEDSINCE 0 always fails (RFC 7162 3.1.3).
+        lines, tagged = a.ok("UID STORE 4 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)")
+        self.assertIn("[MODIFIED 4]", tagged)
+        # CHANGEDSINCE: only what changed after m1; MODSEQ added to the items.
+        lines, _ = a.ok("FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % m1)
+        got = fetches(lines)
+        self.assertEqual(sorted(got), [2, 3])
+        self.assertEqual(got[3], ({"\\Answered"}, m3))
+        lines, _ = a.ok("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % m3)
+        self.assertEqual(fetches(lines), {})
+        # VANISHED needs QRESYNC.
+        _, tagged = a.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")
+        self.assertRegex(tagged, r"^t\d+ BAD")
+        # SEARCH MODSEQ with the highest modseq of the matches.
+        lines, _ = a.ok("SEARCH MODSEQ %d" % (m1 + 1))
+        self.assertEqual(lines, ["* SEARCH 2 3 (MODSEQ %d)" % m3])
+        lines, _ = a.ok('SEARCH MODSEQ "/flags/\\\\seen" all %d' % m1)
+        self.assertEqual(lines, ["* SEARCH 1 2 3 (MODSEQ %d)" % m3])
+        lines, _ = a.ok("SEARCH RETURN (MIN) MODSEQ 1")
+        self.assertEqual(lines[0], '* ESEARCH (TAG "t%d") MIN 1 MODSEQ %d' % (a.n, m1))
+        lines, _ = a.ok("SEARCH MODSEQ %d" % (m3 + 1))
+        self.assertEqual(lines, ["* SEARCH"])
+        # STATUS HIGHESTMODSEQ agrees.
+        lines, _ = a.ok("STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
+        self.assertIn("HIGHESTMODSEQ %d" % m3, lines[0])
+        # SELECT (CONDSTORE) in a fresh session.
+        b = self.session()
+        lines, tagged = b.ok("EXAMINE INBOX (CONDSTORE)")
+        self.assertEqual(code(lines, "HIGHESTMODSEQ"), m3)
+        self.assertIn("[READ-ONLY]", tagged)
+        _, tagged = b.cmd("SELECT INBOX (BOGUS)")
+        self.assertRegex(tagged, r"^t\d+ BAD")
+        _, tagged = b.cmd("SELECT INBOX (QRESYNC (1 1))")
+        self.assertRegex(tagged, r"^t\d+ BAD")          # not ENABLEd
+        # Another session's flag change reaches this one with UID and MODSEQ.
+        b.ok("SELECT INBOX (CONDSTORE)")
+        a.ok("STORE 4 +FLAGS (\\Draft)")
+        lines, _ = b.ok("NOOP")
+        got = fetches(lines)
+        self.assertEqual(list(got), [4])
+        self.assertEqual(got[4][0], {"\\Draft"})
+        self.assertGreater(got[4][1], m3)
+
+    def test_qresync_two_sessions(self):
+        a = self.session()
+        a.append(6)
+        lines, tagged = a.ok("ENABLE QRESYNC")
+        self.assertEqual(lines, ["* ENABLED QRESYNC"])
+        lines, _ = a.ok("SELECT INBOX")
+        v = code(lines, "UIDVALIDITY")
+        h0 = code(lines, "HIGHESTMODSEQ")      # QRESYNC implies CONDSTORE
+        self.assertIsNotNone(h0)
+        a.close()
+        # Elsewhere: a flag change on UID 2, UIDs 3 and 5 expunged.  A session
+        # without QRESYNC gets EXPUNGE, one with it VANISHED.
+        b = self.session()
+        b.ok("SELECT INBOX")
+        c = self.session()
+        c.ok("ENABLE QRESYNC")
+        c.ok("SELECT INBOX")
+        b.ok("STORE 2 +FLAGS (\\Flagged)")
+        b.ok("STORE 3,5 +FLAGS.SILENT (\\Deleted)")
+        lines, _ = b.ok("EXPUNGE")
+        self.assertEqual(lines, ["* 3 EXPUNGE", "* 4 EXPUNGE"])
+        lines, _ = c.ok("NOOP")
+        self.assertEqual(vanished(lines, False), [3, 5])
+        self.assertNotIn("EXPUNGE", " ".join(lines))
+        got = fetches(lines)
+        self.assertEqual(list(got), [2])                 # UID and MODSEQ, as CONDSTORE wants
+        self.assertEqual(got[2][0], {"\\Flagged"})
+        self.assertGreater(got[2][1], h0)
+        # An EXPUNGE under QRESYNC: VANISHED, and the tagged OK has the new HIGHESTMODSEQ.
+        c.ok("STORE 4 +FLAGS.SILENT (\\Deleted)")          # UID 6
+        lines, tagged = c.ok("EXPUNGE")
+        self.assertEqual(vanished(lines, False), [6])
+        m = re.search(r"OK \[HIGHESTMODSEQ (\d+)\]", tagged)
+        self.assertIsNotNone(m, tagged)
+        h1 = int(m.group(1))
+        lines, _ = c.ok("STATUS INBOX (HIGHESTMODSEQ)")
+        self.assertIn("HIGHESTMODSEQ %d" % h1, lines[0])
+        # The resync: only what changed since h0.
+        d = self.session()
+        d.ok("ENABLE QRESYNC")
+        lines, tagged = d.ok("SELECT INBOX (QRESYNC (%d %d 1:6))" % (v, h0))
+        self.assertEqual(vanished(lines, True), [3, 5, 6], (v, h0, lines))
+        got = fetches(lines)
+        self.assertEqual(list(got), [2])
+        self.assertEqual(got[2][0], {"\\Flagged"})
+        self.assertEqual(code(lines, "HIGHESTMODSEQ"), h1)
+        self.assertIn("[READ-WRITE]", tagged)
+        # Known UIDs limit VANISHED and FETCH; without them everything since h0.
+        lines, _ = d.ok("EXAMINE INBOX (QRESYNC (%d %d 1:4 (1:3 1:3)))" % (v, h0))
+        self.assertEqual(lines[0], "* OK [CLOSED] Previous mailbox closed.")
+        self.assertEqual(vanished(lines, True), [3])
+        self.assertEqual(list(fetches(lines)), [2])
+        lines, _ = d.ok("SELECT INBOX (QRESYNC (%d %d))" % (v, h0))
+        self.assertEqual(vanished(lines, True), [3, 5, 6])
+        # Nothing changed since h1: nothing but the usual SELECT data.
+        lines, _ = d.ok("SELECT INBOX (QRESYNC (%d %d 1:6))" % (v, h1))
+        self.assertEqual(vanished(lines, True), [])
+        self.assertEqual(fetches(lines), {})
+        # Another UIDVALIDITY: a plain SELECT, no resync data.
+        lines, _ = d.ok("SELECT INBOX (QRESYNC (%d %d 1:6))" % (v + 1, h0))
+        self.assertEqual(vanished(lines, True), [])
+        self.assertEqual(fetches(lines), {})
+        # UID FETCH ... (CHANGEDSINCE VANISHED): the same answer inside a session.
+        lines, _ = d.ok("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % h0)
+        self.assertEqual(vanished(lines, True), [3, 5, 6])
+        self.assertEqual(list(fetches(lines)), [2])
+        lines, _ = d.ok("UID FETCH 4:5 (FLAGS) (CHANGEDSINCE %d VANISHED)" % h0)
+        self.assertEqual(vanished(lines, True), [5])
+        self.assertEqual(fetches(lines), {})
+        # Bad QRESYNC parameters: "*" in known-uids, zero modseq, unequal seq-match.
+        for bad in ("(QRESYNC (%d %d 1:*))" % (v, h0), "(QRESYNC (%d 0))" % v,
+                    "(QRESYNC (%d %d 1:6 (1:2 1:3)))" % (v, h0), "(QRESYNC)", "()"):
+            _, tagged = d.cmd("SELECT INBOX " + bad)
+            self.assertRegex(tagged, r"^t\d+ BAD", bad)
+
+    def test_qresync_10k_mailbox_moves_only_what_changed(self):
+        """A resync after 1 expunge in a 10k mailbox: count the bytes on the wire."""
+        a = self.session()
+        a.ok("SELECT INBOX")          # the user's Maildir exists from here on
+        md = self.inst.maildir(USER)
+        st = os.stat(md)
+        now = int(time.time()) - 100
+        for i in range(10000):
+            data = b"From: bob@example.org\r\nSubject: m%d\r\n\r\nbody\r\n" % i
+            name = "%d.M%dP1.bulk,S=%d:2,S" % (now, i, len(data))
+            path = os.path.join(md, "cur", name)
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chown(path, st.st_uid, st.st_gid)
+        a.ok("ENABLE QRESYNC")
+        lines, _ = a.ok("SELECT INBOX")
+        self.assertIn("* 10000 EXISTS", lines)
+        v, h0 = code(lines, "UIDVALIDITY"), code(lines, "HIGHESTMODSEQ")
+        lines, _ = a.ok("UID FETCH 1:* (FLAGS)")
+        full = a.bytes
+        self.assertEqual(len(lines), 10000)
+        a.close()
+        b = self.session()
+        b.ok("SELECT INBOX")
+        b.ok("UID STORE 5000 +FLAGS.SILENT (\\Deleted)")
+        b.ok("UID EXPUNGE 5000")
+        c = self.session()
+        c.ok("ENABLE QRESYNC")
+        lines, tagged = c.ok("SELECT INBOX (QRESYNC (%d %d 1:10000))" % (v, h0))
+        resync = c.bytes
+        self.assertIn("* 9999 EXISTS", lines)
+        self.assertEqual(vanished(lines, True), [5000])
+        self.assertEqual(fetches(lines), {})
+        print("\n10k resync: %d bytes for SELECT (QRESYNC); UID FETCH 1:* (FLAGS): %d bytes"
+              % (resync, full))
+        self.assertLess(resync, 2048)
+        self.assertGreater(full, 200 * 1024)
