@@ -319,7 +319,7 @@ class ImapFetchTest(ImapBase):
         # errors: BAD, and the session goes on
         for bad in (b"FETCH 0 FLAGS", b"FETCH 4 FLAGS", b"FETCH 1 (BODY[)", b"FETCH 1",
                     b"FETCH 1 (FLAGS BOGUS)", b"FETCH 1 BODY[1]<1.0>", b"FETCH x FLAGS",
-                    b"FETCH 1 MODSEQ", b"UID BOGUS 1"):
+                    b"FETCH 1 (FLAGS) (CHANGEDSINCE x)", b"UID BOGUS 1"):
             resp, tagged = r.cmd(bad)
             self.assertIn(b" BAD ", tagged, bad)
         # pipelined: answered in order
