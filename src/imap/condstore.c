@@ -28,11 +28,24 @@ imap_qresync(const struct imap_client *c)
 	return (c->enabled & IMAP_E_QRESYNC) != 0;
 }
 
+uint64_t
+imap_highestmodseq(const struct store_mailbox *mb)
+{
+	uint64_t m = store_highestmodseq(mb);
+
+	/*
+	 * RFC 7162 7: mod-sequence-value >= 1.  A folder indexed before the
+	 * store started at 1 may say 0 while empty; its first message then
+	 * has modseq 1, which the client learns of as a new UID anyway.
+	 */
+	return m > 0 ? m : 1;
+}
+
 void
 imap_highestmodseq_write(struct imap_client *c)
 {
 	imap_untagged(c, "OK [HIGHESTMODSEQ %llu] Highest",
-	    (unsigned long long)store_highestmodseq(c->mb));
+	    (unsigned long long)imap_highestmodseq(c->mb));
 }
 
 void

@@ -14,6 +14,7 @@
 
 struct imap_client;
 struct seqset;
+struct store_mailbox;
 struct select_params;
 
 /* Is CONDSTORE on (ENABLEd, QRESYNC, or a CONDSTORE-enabling command ran)? */
@@ -27,6 +28,9 @@ bool	imap_qresync(const struct imap_client *c);
  * tells the client where the mailbox stands (RFC 7162 3.1.2.1).
  */
 void	imap_condstore_on(struct imap_client *c);
+
+/* The mailbox's HIGHESTMODSEQ as clients are told it (never 0). */
+uint64_t imap_highestmodseq(const struct store_mailbox *mb);
 
 /* "* OK [HIGHESTMODSEQ n] ..." for the selected mailbox. */
 void	imap_highestmodseq_write(struct imap_client *c);

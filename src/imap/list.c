@@ -118,7 +118,9 @@ imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *
 	if (items & IMAP_STATUS_DELETED)
 		(void)buf_addf(out, "DELETED %u ", deleted);
 	if (items & IMAP_STATUS_HIGHESTMODSEQ)
-		(void)buf_addf(out, "HIGHESTMODSEQ %llu ", (unsigned long long)st->highestmodseq);
+		/* RFC 7162 7: at least 1 (see imap_highestmodseq) */
+		(void)buf_addf(out, "HIGHESTMODSEQ %llu ", st->highestmodseq > 0 ?
+		    (unsigned long long)st->highestmodseq : 1ull);
 	if (out->len > 0 && out->data[out->len - 1] == ' ')
 		out->len--;
 	(void)buf_addf(out, ")\r\n");

@@ -259,7 +259,7 @@ tagged_end(struct imap_client *c, const char *status, const char *text)
 		c->view->modseq_code = false;
 	if (code)
 		imap_tagged(c, status, "[HIGHESTMODSEQ %llu] %s",
-		    (unsigned long long)store_highestmodseq(c->mb), text);
+		    (unsigned long long)imap_highestmodseq(c->mb), text);
 	else
 		imap_tagged(c, status, "%s", text);
 }

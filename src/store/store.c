@@ -663,6 +663,12 @@ ul_fresh(struct store_mailbox *mb)
 	}
 	if (known != 0)
 		courier_kw_import(mb);
+	/*
+	 * RFC 7162 3.1.2.1: a HIGHESTMODSEQ is at least 1, also for an empty
+	 * folder; the first change then gets 2, above what a client was told.
+	 */
+	if (mb->ul->highestmodseq == 0)
+		mb->ul->highestmodseq = 1;
 	/* Everything already in the folder is \Recent to the first session. */
 	mb->ul->first_recent = 1;
 	mb->ul->loaded = true;

@@ -256,6 +256,16 @@ class CondstoreTest(ImapBase):
         lines, _ = d.ok("UID FETCH 4:5 (FLAGS) (CHANGEDSINCE %d VANISHED)" % h0)
         self.assertEqual(vanished(lines, True), [5])
         self.assertEqual(fetches(lines), {})
+        # MOVE under QRESYNC: COPYUID, then VANISHED rather than EXPUNGE (RFC 6851 4.3).
+        lines, _ = c.ok("MOVE 1 Trash")
+        self.assertTrue(lines[0].startswith("* OK [COPYUID "), lines)
+        self.assertEqual(vanished(lines, False), [1])
+        self.assertNotIn("EXPUNGE", " ".join(lines))
+        # An empty folder still has a HIGHESTMODSEQ of at least 1 (RFC 7162 7).
+        lines, _ = d.ok("EXAMINE Junk (CONDSTORE)")
+        self.assertGreaterEqual(code(lines, "HIGHESTMODSEQ"), 1)
+        lines, _ = d.ok("STATUS Junk (HIGHESTMODSEQ)")
+        self.assertRegex(lines[0], r"HIGHESTMODSEQ [1-9]")
         # Bad QRESYNC parameters: "*" in known-uids, zero modseq, unequal seq-match.
         for bad in ("(QRESYNC (%d %d 1:*))" % (v, h0), "(QRESYNC (%d 0))" % v,
                     "(QRESYNC (%d %d 1:6 (1:2 1:3)))" % (v, h0), "(QRESYNC)", "()"):
