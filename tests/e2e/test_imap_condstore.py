@@ -123,6 +123,15 @@ class CondstoreTest(ImapBase):
         self.assertTrue(all(0 < m <= h0 for _, m in got.values()))
         lines, _ = a.ok("FETCH 1 (MODSEQ)")
         self.assertIsNone(code(lines, "HIGHESTMODSEQ"))     # only the first time
+        # A FETCH that sets \Seen reports it with UID and MODSEQ.
+        a.n += 1
+        a.s.sendall(b"t%d FETCH 4 (BODY[TEXT])\r\n" % a.n)
+        text = b""
+        while not text.endswith(b"t%d OK FETCH completed.\r\n" % a.n):
+            line = a.f.readline()
+            self.assertNotEqual(line, b"")
+            text += line
+        self.assertRegex(text, rb"\\Seen.*UID 4 MODSEQ \(\d+\)\)")
         # STORE: the FETCH carries UID and the new MODSEQ.
         lines, _ = a.ok("STORE 1 +FLAGS (\\Seen)")
         got = fetches(lines)
@@ -184,7 +193,7 @@ class CondstoreTest(ImapBase):
         lines, _ = b.ok("NOOP")
         got = fetches(lines)
         self.assertEqual(list(got), [4])
-        self.assertEqual(got[4][0], {"\\Draft"})
+        self.assertEqual(got[4][0], {"\\Draft", "\\Seen"})
         self.assertGreater(got[4][1], m3)
 
     def test_qresync_two_sessions(self):
@@ -309,3 +318,19 @@ class CondstoreTest(ImapBase):
               % (resync, full))
         self.assertLess(resync, 2048)
         self.assertGreater(full, 200 * 1024)
+        # 2,000 scattered expunges: VANISHED comes in several lines of at most ~8 KB
+        # (RFC 7162 4), live to a QRESYNC session and in a resync.
+        h1 = code(lines, "HIGHESTMODSEQ")
+        odd = ",".join(str(u) for u in range(1, 4000, 2))
+        b.ok("UID STORE %s +FLAGS.SILENT (\\Deleted)" % odd)
+        lines, _ = c.ok("UID EXPUNGE %s" % odd)
+        live = [l for l in lines if l.startswith("* VANISHED ")]
+        self.assertGreater(len(live), 1)
+        self.assertTrue(all(len(l) < 8200 for l in live))
+        self.assertEqual(vanished(lines, False), list(range(1, 4000, 2)))
+        d = self.session()
+        d.ok("ENABLE QRESYNC")
+        lines, _ = d.ok("SELECT INBOX (QRESYNC (%d %d))" % (v, h1))
+        self.assertIn("* 7999 EXISTS", lines)
+        self.assertEqual(vanished(lines, True), list(range(1, 4000, 2)))
+        self.assertTrue(all(len(l) < 8200 for l in lines))
