@@ -28,7 +28,7 @@
 struct imap_view {
 	uint32_t	 uidvalidity;	/* as selected: a change ends the session */
 	uint32_t	 recent;	/* RECENT last reported */
-	bool		 modseq_code;	/* the next tagged OK carries [HIGHESTMODSEQ] */
+	bool		 modseq_code;	/* the next reply tells HIGHESTMODSEQ (QRESYNC) */
 };
 
 /* ---- lending the handle to a pool job ------------------------------ */
@@ -230,6 +230,8 @@ report(struct imap_client *c, const struct view_sync *s)
 	if (c->enabled & IMAP_E_QRESYNC) {
 		/* the store reports them in ascending UID order: already normalised */
 		imap_vanished_write(c, false, &s->vanished);
+		if (s->nexp > 0)
+			v->modseq_code = true;
 	} else
 		for (i = 0; i < s->nexp; i++)
 			imap_untagged(c, "%u EXPUNGE", s->exp[i]);
@@ -248,16 +250,28 @@ report(struct imap_client *c, const struct view_sync *s)
 	return 0;
 }
 
-/* The tagged reply, with RFC 7162 3.2.10's [HIGHESTMODSEQ] when asked for. */
+/*
+ * A VANISHED carries no modseq, so under QRESYNC the client is told the
+ * HIGHESTMODSEQ it has now seen everything up to (RFC 7162 3.2.10): in
+ * the tagged OK when it has no response code yet, else (or with no tagged
+ * reply: IDLE) as an untagged OK.  True when it is left for the tagged OK.
+ */
+static bool
+modseq_news(struct imap_client *c, const char *status, const char *text)
+{
+	if (c->view == NULL || !c->view->modseq_code || c->mb == NULL)
+		return false;
+	c->view->modseq_code = false;
+	if (status != NULL && strcmp(status, "OK") == 0 && text[0] != '[')
+		return true;
+	imap_highestmodseq_write(c);
+	return false;
+}
+
 static void
 tagged_end(struct imap_client *c, const char *status, const char *text)
 {
-	bool code = c->view != NULL && c->view->modseq_code && c->mb != NULL &&
-	    strcmp(status, "OK") == 0;
-
-	if (c->view != NULL)
-		c->view->modseq_code = false;
-	if (code)
+	if (modseq_news(c, status, text))
 		imap_tagged(c, status, "[HIGHESTMODSEQ %llu] %s",
 		    (unsigned long long)imap_highestmodseq(c->mb), text);
 	else
@@ -270,9 +284,10 @@ sync_done(struct imap_client *c, void *arg)
 	struct view_sync *s = arg;
 
 	if (report(c, s) == 0) {
-		if (s->done != NULL)
+		if (s->done != NULL) {
+			(void)modseq_news(c, NULL, NULL);
 			s->done(c);
-		else {
+		} else {
 			tagged_end(c, s->status, s->text);
 			imap_resume(c);
 		}

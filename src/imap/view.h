@@ -39,9 +39,10 @@ void	imap_view_done(struct imap_client *c, const char *status, const char *fmt, 
 	    __attribute__((format(printf, 3, 4)));
 
 /*
- * The running command's tagged OK from imap_view_done() carries
- * [HIGHESTMODSEQ n] as of its sync (EXPUNGE under QRESYNC, RFC 7162
- * 3.2.10).
+ * The running command's end (imap_view_done) tells the HIGHESTMODSEQ as
+ * of its sync: in the tagged OK, or untagged when that has a code (EXPUNGE
+ * under QRESYNC, RFC 7162 3.2.10).  A sync that sent VANISHED does this on
+ * its own.
  */
 void	imap_view_modseq_code(struct imap_client *c);
 

@@ -217,8 +217,9 @@ class CondstoreTest(ImapBase):
         b.ok("STORE 3,5 +FLAGS.SILENT (\\Deleted)")
         lines, _ = b.ok("EXPUNGE")
         self.assertEqual(lines, ["* 3 EXPUNGE", "* 4 EXPUNGE"])
-        lines, _ = c.ok("NOOP")
+        lines, tagged = c.ok("NOOP")
         self.assertEqual(vanished(lines, False), [3, 5])
+        self.assertRegex(tagged, r"OK \[HIGHESTMODSEQ \d+\] ")  # VANISHED has no modseq
         self.assertNotIn("EXPUNGE", " ".join(lines))
         got = fetches(lines)
         self.assertEqual(list(got), [2])                 # UID and MODSEQ, as CONDSTORE wants
@@ -265,6 +266,20 @@ class CondstoreTest(ImapBase):
         lines, _ = d.ok("UID FETCH 4:5 (FLAGS) (CHANGEDSINCE %d VANISHED)" % h0)
         self.assertEqual(vanished(lines, True), [5])
         self.assertEqual(fetches(lines), {})
+        # IDLE under QRESYNC: the push is VANISHED, then the HIGHESTMODSEQ it leads to.
+        c.s.sendall(b"i1 IDLE\r\n")
+        self.assertTrue(c.f.readline().startswith(b"+"))
+        b.ok("UID STORE 4 +FLAGS.SILENT (\\Deleted)")
+        b.ok("UID EXPUNGE 4")
+        pushed = []
+        while not pushed or not pushed[-1].startswith("* OK [HIGHESTMODSEQ "):
+            line = c.f.readline()
+            self.assertNotEqual(line, b"", pushed)
+            pushed.append(line.decode().rstrip("\r\n"))
+        # (the \\Deleted may be pushed first as a FETCH, if IDLE saw the STORE apart)
+        self.assertEqual([l for l in pushed if " FETCH " not in l], ["* VANISHED 4", pushed[-1]])
+        c.s.sendall(b"DONE\r\n")
+        self.assertTrue(c.f.readline().startswith(b"i1 OK"))
         # MOVE under QRESYNC: COPYUID, then VANISHED rather than EXPUNGE (RFC 6851 4.3).
         lines, _ = c.ok("MOVE 1 Trash")
         self.assertTrue(lines[0].startswith("* OK [COPYUID "), lines)
