@@ -109,6 +109,7 @@ store_done(struct imap_client *c, void *arg)
 		job_free(j);
 		return;
 	}
+	imap_view_tell_keywords(c);	/* even .SILENT: a later FETCH shows them */
 	if (!j->silent)
 		for (i = 0; i < j->nupd; i++)
 			imap_view_write_flags(c, j->upd[i], j->uid);

@@ -83,7 +83,8 @@ imap_status_get(const char *root, const char *name, unsigned items, struct store
 		return -1;
 	if (!(items & IMAP_STATUS_DELETED))
 		return 0;
-	if ((mb = store_open(root, name, 0)) == NULL)
+	/* counting only: STATUS must not claim \Recent (RFC 3501 6.3.10) */
+	if ((mb = store_open(root, name, STORE_O_NO_RECENT)) == NULL)
 		return -1;
 	if (store_sync(mb, NULL, NULL) < 0)
 		r = -1;

@@ -163,6 +163,9 @@ open_sync(struct mb_job *j)
 	/* A user who never got mail has no Maildir yet: an empty INBOX is right. */
 	int flags = strcmp(j->name, "INBOX") == 0 ? STORE_O_CREATE : 0;
 
+	if (j->op == MB_EXAMINE)	/* read-only: \Recent stays for the next SELECT */
+		flags |= STORE_O_PEEK_RECENT;
+
 	if ((j->mb = store_open(j->root, j->name, flags)) == NULL)
 		return errno;
 	if (store_sync(j->mb, NULL, NULL) < 0)
@@ -269,9 +272,7 @@ select_reply(struct imap_client *c, struct mb_job *j)
 {
 	bool ro = j->op == MB_EXAMINE;
 
-	imap_untagged(c, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-	imap_untagged(c, "OK [PERMANENTFLAGS (%s)] Flags permitted.",
-	    ro ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	imap_view_flag_lists(c, j->mb, ro);
 	imap_untagged(c, "%u EXISTS", j->exists);
 	imap_untagged(c, "%u RECENT", j->recent);
 	if (j->first_unseen > 0)

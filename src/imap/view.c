@@ -27,6 +27,7 @@
 struct imap_view {
 	uint32_t	 uidvalidity;	/* as selected: a change ends the session */
 	uint32_t	 recent;	/* RECENT last reported */
+	uint32_t	 kw_told;	/* keywords (bit i = keyword i) the last FLAGS listed */
 };
 
 /* ---- lending the handle to a pool job ------------------------------ */
@@ -157,6 +158,49 @@ count_recent(const struct store_mailbox *mb)
 	return r;
 }
 
+/* The keywords the folder defines, as a mask (bit i = keyword i). */
+static uint32_t
+kw_defined(const struct store_mailbox *mb)
+{
+	uint32_t	 m = 0;
+	unsigned	 i;
+
+	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
+		if (store_keyword_name(mb, i) != NULL)
+			m |= 1u << i;
+	return m;
+}
+
+void
+imap_view_flag_lists(struct imap_client *c, const struct store_mailbox *mb, bool ro)
+{
+	static const char sys[] = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+	struct buf	 kw;
+	uint32_t	 m = kw_defined(mb);
+	unsigned	 i;
+
+	buf_init(&kw, 64 * 1024);
+	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
+		if (m & (1u << i))
+			(void)buf_addf(&kw, " %s", store_keyword_name(mb, i));
+	imap_untagged(c, "FLAGS (%s%s)", sys, buf_str(&kw));
+	if (ro)
+		imap_untagged(c, "OK [PERMANENTFLAGS ()] Read-only mailbox.");
+	else
+		imap_untagged(c, "OK [PERMANENTFLAGS (%s%s \\*)] Flags permitted.", sys,
+		    buf_str(&kw));
+	buf_clear(&kw);
+	if (c->view != NULL)
+		c->view->kw_told = m;
+}
+
+void
+imap_view_tell_keywords(struct imap_client *c)
+{
+	if (c->view != NULL && kw_defined(c->mb) & ~c->view->kw_told)
+		imap_view_flag_lists(c, c->mb, c->mb_readonly);
+}
+
 void
 imap_view_write_flags(struct imap_client *c, size_t idx, bool uid)
 {
@@ -198,6 +242,7 @@ report(struct imap_client *c, const struct view_sync *s)
 		imap_close(c);
 		return -1;
 	}
+	imap_view_tell_keywords(c);
 	for (i = 0; i < s->nexp; i++)
 		imap_untagged(c, "%u EXPUNGE", s->exp[i]);
 	stayed = s->before - s->nexp;
@@ -343,6 +388,7 @@ imap_view_selected(struct imap_client *c)
 	c->view = xcalloc(1, sizeof(*c->view));
 	c->view->uidvalidity = store_uidvalidity(c->mb);
 	c->view->recent = count_recent(c->mb);
+	c->view->kw_told = kw_defined(c->mb);
 }
 
 void
@@ -432,7 +478,8 @@ one_name(const struct imap_arg *a, struct imap_flag_names *fn, const char **err_
 {
 	size_t i;
 
-	if (a->type != IMAP_ARG_ATOM) {
+	/* NIL is an atom too: a keyword named "NIL" (as Dovecot takes it) */
+	if (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NIL) {
 		*err_r = "Invalid flag.";
 		return -1;
 	}

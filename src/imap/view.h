@@ -83,6 +83,22 @@ void	imap_view_run_synced(struct imap_client *c,
 int	imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid,
 	    struct seqset *out);
 
+/*
+ * "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for mb: the system
+ * flags and the keywords the folder defines (SELECT, and again whenever a
+ * new keyword shows up, before the FETCH that uses it).  ro: read-only,
+ * nothing is permanent.
+ */
+void	imap_view_flag_lists(struct imap_client *c, const struct store_mailbox *mb, bool ro);
+
+/*
+ * A keyword that the last FLAGS did not list (made by a STORE or APPEND,
+ * here or elsewhere) needs a new FLAGS before any FETCH shows it
+ * (RFC 3501 7.2.6): write it when the folder gained keywords.  The sync's
+ * report calls it; so must a command that creates keywords (STORE).
+ */
+void	imap_view_tell_keywords(struct imap_client *c);
+
 /* "* N FETCH ([UID u ]FLAGS (...))" for message idx (STORE, the sync). */
 void	imap_view_write_flags(struct imap_client *c, size_t idx, bool uid);
 
