@@ -881,6 +881,21 @@ test_recent_peek_uidvalidity(void)
 	t_ok(store_count(mb) == 2 && !store_msg(mb, 0)->recent && !store_msg(mb, 1)->recent);
 	store_close(&mb);
 
+	/* tmp/: a file being appended with an old internal date is not a
+	 * dead writer's (its ctime is now), whatever its mtime says */
+	{
+		char		 tmpf[1024];
+		struct timeval	 old[2] = { { 1200000000, 0 }, { 1200000000, 0 } };
+
+		snprintf(tmpf, sizeof(tmpf), "%s/.Box/tmp/1.M1P1.host", dir);
+		put_msg(dir, ".Box/tmp", "1.M1P1.host", msg1);
+		t_int(utimes(tmpf, old), 0);
+		mb = store_open(dir, "Box", 0);
+		t_int(store_sync(mb, NULL, NULL), 0);
+		t_ok(access(tmpf, F_OK) == 0);
+		store_close(&mb);
+	}
+
 	t_int(store_folder_delete(dir, "Box"), 0);
 	t_int(store_folder_create(dir, "Box"), 0);
 	mb = store_open(dir, "Box", 0);
