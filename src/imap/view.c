@@ -398,15 +398,39 @@ imap_view_free(struct imap_client *c)
 	c->view = NULL;
 }
 
+/* A normalised UID set to the sequence numbers of those in the view, into out. */
+static void
+uids_to_seqs(const struct imap_client *c, const struct seqset *uids, struct seqset *out)
+{
+	size_t	n = c->mb != NULL ? store_count(c->mb) : 0, i, lo, hi;
+
+	for (i = 0; i < uids->n && n > 0; i++) {
+		/* The view is UID-ordered: each UID range is one index range. */
+		lo = store_lower_bound(c->mb, uids->r[i].lo);
+		hi = uids->r[i].hi == UINT32_MAX ? n : store_lower_bound(c->mb, uids->r[i].hi + 1);
+		if (lo < hi)
+			seqset_add_range(out, (uint32_t)lo + 1, (uint32_t)hi);
+	}
+	seqset_normalize(out);
+}
+
 int
 imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid,
     struct seqset *out)
 {
-	size_t		 n = c->mb != NULL ? store_count(c->mb) : 0, i, lo, hi;
+	size_t		 n = c->mb != NULL ? store_count(c->mb) : 0, i;
 	struct seqset	 tmp;
 	uint32_t	 max, a, b;
 
 	seqset_reset(out);
+	/* RFC 5182 "$": the saved result, kept as UIDs, so the messages it
+	 * named whatever the numbering now (expunged ones drop out); in the
+	 * UID and the sequence number forms alike.  None saved: empty. */
+	if (in->saved) {
+		if (c->search_saved != NULL)
+			uids_to_seqs(c, c->search_saved, out);
+		return 0;
+	}
 	seqset_init(&tmp);
 	/* "*" is the last message, or the highest UID in use (RFC 9051 6.4.8). */
 	max = !uid ? (uint32_t)n : n > 0 ? store_msg(c->mb, n - 1)->uid : 0;
@@ -426,14 +450,7 @@ imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid
 		seqset_clear(&tmp);
 		return 0;
 	}
-	for (i = 0; i < tmp.n; i++) {
-		/* The view is UID-ordered: each UID range is one index range. */
-		lo = store_lower_bound(c->mb, tmp.r[i].lo);
-		hi = tmp.r[i].hi == UINT32_MAX ? n : store_lower_bound(c->mb, tmp.r[i].hi + 1);
-		if (lo < hi)
-			seqset_add_range(out, (uint32_t)lo + 1, (uint32_t)hi);
-	}
-	seqset_normalize(out);
+	uids_to_seqs(c, &tmp, out);
 	seqset_clear(&tmp);
 	return 0;
 }

@@ -76,7 +76,9 @@ void	imap_view_run_synced(struct imap_client *c,
  * Resolve a parsed set against the view: by sequence number (uid false;
  * "*" = the last message) or by UID (uid true; "*" = the highest UID,
  * UIDs not in the view drop out).  Output: a normalised set of 1-based
- * sequence numbers (out is emptied first).  Returns 0, or -1 when a
+ * sequence numbers (out is emptied first).  "$" (in->saved, RFC 5182) is
+ * the session's saved SEARCH result in either form (empty when none).
+ * Returns 0, or -1 when a
  * sequence number is past the end (RFC 9051 §6.4.8: BAD "Invalid
  * messageset"), never for UIDs.
  */
