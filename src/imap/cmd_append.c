@@ -108,9 +108,11 @@ begin_msg(struct imap_append *a)
 	if (a->root == NULL && (r = imap_find_root(a->login, a->base, &a->root)) != 0)
 		return r;
 	if (a->mb == NULL) {
-		/* a new user's INBOX may not exist on disk yet */
-		if ((a->mb = store_open(a->root, a->name,
-		    strcmp(a->name, "INBOX") == 0 ? STORE_O_CREATE : 0)) == NULL)
+		/* A new user's INBOX may not exist on disk yet.  The new
+		 * messages are \Recent for the session that selects the
+		 * folder next (RFC 3501 2.3.2), so this handle never claims. */
+		if ((a->mb = store_open(a->root, a->name, STORE_O_NO_RECENT |
+		    (strcmp(a->name, "INBOX") == 0 ? STORE_O_CREATE : 0))) == NULL)
 			return errno;
 		/* UIDVALIDITY and the keywords come with the first sync */
 		if (store_sync(a->mb, NULL, NULL) < 0)

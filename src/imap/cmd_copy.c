@@ -197,7 +197,7 @@ cmd_copy(struct imap_client *c, const struct imap_cmd *cmd)
 	}
 	seqset_init(&set);
 	if (args[0].type != IMAP_ARG_ATOM ||
-	    seqset_parse(&set, args[0].str, args[0].len, SEQSET_NO_SAVED, &err) < 0) {
+	    seqset_parse(&set, args[0].str, args[0].len, 0, &err) < 0) {
 		imap_tagged(c, "BAD", "Invalid messageset.");
 		return;
 	}

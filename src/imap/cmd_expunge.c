@@ -107,12 +107,15 @@ cmd_expunge(struct imap_client *c, const struct imap_cmd *cmd)
 		j->limited = true;
 		n = store_count(c->mb);
 		if (cmd->args[1].type != IMAP_ARG_ATOM || seqset_parse(&j->uids,
-		    cmd->args[1].str, cmd->args[1].len, SEQSET_NO_SAVED, &err) < 0) {
+		    cmd->args[1].str, cmd->args[1].len, 0, &err) < 0) {
 			job_free(j);
 			imap_tagged(c, "BAD", "Invalid UID set.");
 			return;
 		}
 		seqset_resolve(&j->uids, n > 0 ? store_msg(c->mb, n - 1)->uid : 0);
+		/* RFC 5182 "$": the saved result is UIDs already (none: nothing) */
+		if (j->uids.saved && c->search_saved != NULL)
+			seqset_copy(&j->uids, c->search_saved);
 	}
 	imap_view_run_synced(c, expunge_work, expunge_done, job_free, j);
 }

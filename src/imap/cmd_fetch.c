@@ -179,7 +179,7 @@ cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd)
 	seqset_init(&set);
 	seqset_init(&seqs);
 	if (nargs < 2 || args[0].type != IMAP_ARG_ATOM ||
-	    seqset_parse(&set, args[0].str, args[0].len, SEQSET_NO_SAVED, &err) < 0) {
+	    seqset_parse(&set, args[0].str, args[0].len, 0, &err) < 0) {
 		imap_tagged(c, "BAD", "Invalid messageset.");
 		goto out;
 	}

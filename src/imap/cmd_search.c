@@ -317,7 +317,6 @@ cmd_search(struct imap_client *c, const struct imap_cmd *cmd)
 	struct search_error	 err;
 	struct search_query	*q;
 	struct search_job	*j;
-	size_t			 i;
 
 	/* UID SEARCH comes as "UID" with "SEARCH" as its first argument */
 	if (search_parse(cmd->args + uid, cmd->nargs - uid, IMAP_MAX_DEPTH, &q, &err) < 0) {
@@ -338,9 +337,7 @@ cmd_search(struct imap_client *c, const struct imap_cmd *cmd)
 	seqset_init(&j->saved);
 	if (c->search_saved != NULL) {
 		j->has_saved = true;
-		for (i = 0; i < c->search_saved->n; i++)
-			seqset_add_range(&j->saved, c->search_saved->r[i].lo,
-			    c->search_saved->r[i].hi);
+		seqset_copy(&j->saved, c->search_saved);
 	}
 	c->search_uid = uid;
 	session_wait(c->ss);

@@ -110,6 +110,7 @@ store_done(struct imap_client *c, void *arg)
 		job_free(j);
 		return;
 	}
+	imap_view_tell_keywords(c);	/* even .SILENT: a later FETCH shows them */
 	for (i = 0; i < j->nupd; i++)
 		if (!j->silent)
 			imap_view_write_flags(c, j->upd[i], j->uid);
@@ -182,7 +183,7 @@ cmd_store(struct imap_client *c, const struct imap_cmd *cmd)
 	seqset_init(&j->seqs);
 	seqset_init(&j->modified);
 	if (nargs < 3 || args[0].type != IMAP_ARG_ATOM ||
-	    seqset_parse(&set, args[0].str, args[0].len, SEQSET_NO_SAVED, &err) < 0) {
+	    seqset_parse(&set, args[0].str, args[0].len, 0, &err) < 0) {
 		imap_tagged(c, "BAD", "Invalid messageset.");
 		goto out;
 	}

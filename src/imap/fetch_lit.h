@@ -35,7 +35,7 @@ struct fetch_lit {
 	bool		 flushed;	/* the decoder's tail is out */
 	uint64_t	 skip, left;	/* window over the transformed bytes */
 	size_t		 pend_off, pend_len;	/* transformed, not yet handed out */
-	char		 pend[2 * FETCH_LIT_CHUNK + 8];
+	char		 pend[2 * FETCH_LIT_CHUNK + XFER_OUT_SLACK];
 	char		 tmp[2 * FETCH_LIT_CHUNK + 8];
 };
 

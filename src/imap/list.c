@@ -83,7 +83,8 @@ imap_status_get(const char *root, const char *name, unsigned items, struct store
 		return -1;
 	if (!(items & IMAP_STATUS_DELETED))
 		return 0;
-	if ((mb = store_open(root, name, 0)) == NULL)
+	/* counting only: STATUS must not claim \Recent (RFC 3501 6.3.10) */
+	if ((mb = store_open(root, name, STORE_O_NO_RECENT)) == NULL)
 		return -1;
 	if (store_sync(mb, NULL, NULL) < 0)
 		r = -1;
@@ -313,7 +314,7 @@ collect(const struct imap_list_req *req, const struct store_folder *folders, siz
 		x->fl |= E_CHILDREN;
 	for (i = 0; i < nsubs; i++) {
 		ent_get(e, subs[i], strlen(subs[i]))->fl |= E_SUB;
-		if (!(req->sel & IMAP_LSEL_RECURSIVE))
+		if (!(req->sel & IMAP_LSEL_RECURSIVE) && !req->lsub)
 			continue;
 		for (p = strchr(subs[i], '/'); p != NULL; p = strchr(p + 1, '/'))
 			ent_get(e, subs[i], (size_t)(p - subs[i]))->fl |= E_SUBCHILD;
@@ -325,8 +326,8 @@ collect(const struct imap_list_req *req, const struct store_folder *folders, siz
 static bool
 selected(const struct imap_list_req *req, const struct ent *x)
 {
-	if (req->lsub)
-		return x->fl & E_SUB;
+	if (req->lsub)		/* parents: see lsub_parent() */
+		return x->fl & (E_SUB | E_SUBCHILD);
 	if ((req->sel & IMAP_LSEL_SPECIALUSE) &&
 	    ((x->fl & E_NOSELECT) || imap_special_use(x->name) == NULL))
 		return false;
@@ -341,8 +342,11 @@ attrs(const struct imap_list_req *req, const struct ent *x, struct buf *out)
 	const char	*su;
 	size_t		 start = out->len;
 
-	if (req->lsub)
+	if (req->lsub) {
+		if (!(x->fl & E_SUB))
+			(void)buf_addf(out, "%s", "\\Noselect");
 		return;
+	}
 	if (x->fl & E_NOSELECT)
 		(void)buf_addf(out, "%s", req->extended || req->rev2 || !(x->fl & E_LISTED) ?
 		    "\\NonExistent " : "\\Noselect ");
@@ -368,9 +372,53 @@ matches(const struct imap_list_req *req, const char *wire)
 	return false;
 }
 
+/*
+ * Does a subscribed descendant of x not match the patterns?  Then x is
+ * shown for it: LSUB with "%" shows x, \Noselect when x is not subscribed
+ * itself (RFC 3501 6.3.9), so a client walking the tree level by level
+ * still finds it; LIST (SUBSCRIBED RECURSIVEMATCH) shows x with CHILDINFO
+ * (RFC 5258 3.5).  A descendant that matches is listed itself instead.
+ */
+static bool
+hidden_sub_child(const struct imap_list_req *req, const struct ent *x, char *const *subs,
+    size_t nsubs)
+{
+	struct buf	 w;
+	size_t		 i, len = strlen(x->name);
+	bool		 hidden = false;
+	bool		 all = req->ns == IMAP_NS_COURIER && strcmp(x->name, "INBOX") == 0;
+
+	if (!(x->fl & E_SUBCHILD))
+		return false;
+	buf_init(&w, NAME_WIRE_MAX);
+	for (i = 0; i < nsubs && !hidden; i++) {
+		if (all ? strcmp(subs[i], "INBOX") == 0 :
+		    strncmp(subs[i], x->name, len) != 0 || subs[i][len] != '/')
+			continue;
+		buf_reset(&w);
+		if (imap_name_to_wire(req->ns, req->nflags, subs[i], &w) == 0 &&
+		    !matches(req, buf_str(&w)))
+			hidden = true;
+	}
+	buf_clear(&w);
+	return hidden;
+}
+
+/* LSUB shows parents only for "%" patterns: the name asked for exactly is not a subscription. */
+static bool
+has_percent(const struct imap_list_req *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->npats; i++)
+		if (strchr(req->pats[i], '%') != NULL)
+			return true;
+	return false;
+}
+
 static void
 one(const struct imap_list_req *req, const char *root, const struct ent *x, struct buf *w,
-    struct buf *out)
+    bool childinfo, struct buf *out)
 {
 	struct store_status	st;
 	uint32_t		deleted;
@@ -381,8 +429,7 @@ one(const struct imap_list_req *req, const char *root, const struct ent *x, stru
 	(void)imap_write_astring(out, buf_str(w), w->len,
 	    (req->nflags & IMAP_NAME_UTF8) ? IMAP_Q_UTF8 : 0);
 	/* RFC 5258 §3.5: why a name that is not subscribed itself is shown. */
-	if ((req->sel & IMAP_LSEL_SUBSCRIBED) && (req->sel & IMAP_LSEL_RECURSIVE) &&
-	    (x->fl & E_SUBCHILD))
+	if (childinfo)
 		(void)buf_addf(out, "%s", " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	(void)buf_addf(out, "%s", "\r\n");
 	/* RFC 5819: a STATUS that cannot be had is left out, the LIST still answers. */
@@ -400,6 +447,7 @@ imap_list_build(const struct imap_list_req *req, const char *root,
 	struct buf	 w;
 	size_t		 i;
 	unsigned	 f;
+	bool		 hidden;
 
 	collect(req, folders, nfolders, subs, nsubs, &e);
 	buf_init(&w, NAME_WIRE_MAX);
@@ -412,8 +460,14 @@ imap_list_build(const struct imap_list_req *req, const char *root,
 		if (imap_name_to_wire(req->ns, f, e.v[i].name, &w) < 0 &&
 		    (!(f & IMAP_NAME_UTF8) || imap_name_to_wire(req->ns, 0, e.v[i].name, &w) < 0))
 			continue;
-		if (matches(req, buf_str(&w)))
-			one(req, root, &e.v[i], &w, out);
+		if (!matches(req, buf_str(&w)))
+			continue;
+		hidden = hidden_sub_child(req, &e.v[i], subs, nsubs);
+		if (!(e.v[i].fl & E_SUB) && (req->lsub || (req->sel & IMAP_LSEL_SUBSCRIBED)) &&
+		    (!hidden || (req->lsub && !has_percent(req))))
+			continue;	/* a parent shown for nothing */
+		one(req, root, &e.v[i], &w,
+		    hidden && !req->lsub && (req->sel & IMAP_LSEL_RECURSIVE), out);
 	}
 	buf_clear(&w);
 	for (i = 0; i < e.n; i++)

@@ -167,6 +167,9 @@ open_sync(struct mb_job *j)
 	/* A user who never got mail has no Maildir yet: an empty INBOX is right. */
 	int flags = strcmp(j->name, "INBOX") == 0 ? STORE_O_CREATE : 0;
 
+	if (j->op == MB_EXAMINE)	/* read-only: \Recent stays for the next SELECT */
+		flags |= STORE_O_PEEK_RECENT;
+
 	if ((j->mb = store_open(j->root, j->name, flags)) == NULL)
 		return errno;
 	if (store_sync(j->mb, NULL, NULL) < 0)
@@ -197,6 +200,49 @@ list_work(struct mb_job *j)
 	return r;
 }
 
+/*
+ * RENAME INBOX (RFC 3501 6.3.5): a new folder gets all of INBOX's
+ * messages (hard links, flags and keywords kept) and INBOX stays, empty.
+ * When a copy fails the new folder goes again, so nothing is half done.
+ */
+static int
+rename_inbox(const char *root, const char *to)
+{
+	struct store_mailbox	*src = NULL, *dst = NULL;
+	uint32_t		*uids = NULL;
+	size_t			 i, n, k = 0;
+	int			 r = -1, saved;
+
+	/* a user who never got mail has no Maildir yet: an empty INBOX to move */
+	if ((src = store_open(root, "INBOX", STORE_O_CREATE | STORE_O_NO_RECENT)) == NULL ||
+	    store_sync(src, NULL, NULL) < 0 || store_folder_create(root, to) < 0)
+		goto out;
+	if ((dst = store_open(root, to, STORE_O_NO_RECENT)) == NULL)
+		goto undo;
+	n = store_count(src);
+	uids = xcalloc(n + 1, sizeof(*uids));
+	for (i = 0; i < n; i++) {
+		if (store_copy(src, i, dst, NULL) == 0)
+			uids[k++] = store_msg(src, i)->uid;
+		else if (errno != ENOENT)	/* ENOENT: expunged meanwhile */
+			goto undo;
+	}
+	r = k > 0 ? store_expunge(src, uids, k) : 0;
+	goto out;
+undo:
+	saved = errno;
+	store_close(&dst);
+	(void)store_folder_delete(root, to);
+	errno = saved;
+out:
+	saved = errno;
+	free(uids);
+	store_close(&dst);
+	store_close(&src);
+	errno = saved;
+	return r;
+}
+
 static void
 mb_work(void *arg)
 {
@@ -222,7 +268,8 @@ mb_work(void *arg)
 		r = store_folder_delete(j->root, j->name);
 		break;
 	case MB_RENAME:
-		r = store_folder_rename(j->root, j->name, j->name2);
+		r = strcmp(j->name, "INBOX") == 0 ? rename_inbox(j->root, j->name2) :
+		    store_folder_rename(j->root, j->name, j->name2);
 		break;
 	case MB_SUBSCRIBE:
 	case MB_UNSUBSCRIBE:
@@ -273,9 +320,7 @@ select_reply(struct imap_client *c, struct mb_job *j)
 {
 	bool ro = j->op == MB_EXAMINE;
 
-	imap_untagged(c, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-	imap_untagged(c, "OK [PERMANENTFLAGS (%s)] Flags permitted.",
-	    ro ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	imap_view_flag_lists(c, j->mb, ro);
 	imap_untagged(c, "%u EXISTS", j->exists);
 	imap_untagged(c, "%u RECENT", j->recent);
 	if (j->first_unseen > 0)
@@ -504,11 +549,11 @@ cmd_rename(struct imap_client *c, const struct imap_cmd *cmd)
 		free(from);
 		return;
 	}
-	/* RFC 3501 §6.3.5: renaming INBOX moves its messages; that needs the message commands. */
-	if (strcmp(from, "INBOX") == 0 || strcmp(to, "INBOX") == 0) {
+	/* INBOX always exists; renaming it moves its messages (rename_inbox). */
+	if (strcmp(to, "INBOX") == 0) {
 		free(from);
 		free(to);
-		imap_tagged(c, "NO", "[CANNOT] Renaming INBOX is not supported yet.");
+		imap_tagged(c, "NO", "[ALREADYEXISTS] INBOX always exists.");
 		return;
 	}
 	j = job_new(MB_RENAME);

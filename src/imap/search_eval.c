@@ -155,9 +155,42 @@ text_key(struct ev *e, const struct search_key *k, int what)
 
 /* ---- header keys ------------------------------------------------------- */
 
-/* Each field called name in the top-level header, unfolded and decoded. */
+/*
+ * An address field also matches on its parsed addresses written as
+ * "name <mailbox@host>", so comments and spaces inside the address
+ * ("<user (c)@ (c) example.org>") do not hide it (as Dovecot matches).
+ */
+static bool
+addr_match(const char *value, size_t vlen, const char *str, size_t len)
+{
+	struct hdr_addr	*a = NULL;
+	struct buf	 one;
+	size_t		 n, i;
+	bool		 hit = false;
+
+	n = hdr_parse_addresses(value, vlen, 256, &a);
+	buf_init(&one, 4 * HDR_VALUE_MAX);
+	for (i = 0; i < n && !hit; i++) {
+		if (a[i].mailbox == NULL || a[i].host == NULL)
+			continue;	/* group start or end */
+		buf_reset(&one);
+		if (a[i].name != NULL)
+			(void)rfc2047_decode(a[i].name, strlen(a[i].name), &one);
+		(void)buf_addf(&one, " <%s@%s>", a[i].mailbox, a[i].host);
+		hit = search_text_match(buf_str(&one), one.len, str, len);
+	}
+	buf_clear(&one);
+	hdr_addrs_free(&a, n);
+	return hit;
+}
+
+/*
+ * Each field called name in the top-level header, unfolded and decoded;
+ * addr: an address field (FROM, TO, CC, BCC), see addr_match().
+ */
 static enum tri
-header_key(struct ev *e, const char *name, size_t name_len, const char *str, size_t len)
+header_key(struct ev *e, const char *name, size_t name_len, const char *str, size_t len,
+    bool addr)
 {
 	struct hdr_iter		 it;
 	struct hdr_field	 f;
@@ -179,7 +212,8 @@ header_key(struct ev *e, const char *name, size_t name_len, const char *str, siz
 		(void)hdr_unfold(f.value, f.value_len, &unf);
 		/* a value cut at the buffer's max is still searched */
 		(void)rfc2047_decode(buf_str(&unf), unf.len, &dec);
-		if (search_text_match(buf_str(&dec), dec.len, str, len))
+		if (search_text_match(buf_str(&dec), dec.len, str, len) ||
+		    (addr && addr_match(buf_str(&unf), unf.len, str, len)))
 			r = T_YES;
 	}
 	buf_clear(&unf);
@@ -295,13 +329,14 @@ content_key(struct ev *e, const struct search_key *k)
 	case SEARCH_TEXT:
 		return text_key(e, k, MIME_TEXT_HEADERS | MIME_TEXT_BODY);
 	case SEARCH_HEADER:
-		return header_key(e, k->field, k->field_len, k->str, k->len);
+		return header_key(e, k->field, k->field_len, k->str, k->len, false);
 	case SEARCH_SENTBEFORE:
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE:
 		return sent_key(e, k);
 	default:
-		return header_key(e, names[k->type], strlen(names[k->type]), k->str, k->len);
+		return header_key(e, names[k->type], strlen(names[k->type]), k->str, k->len,
+		    k->type != SEARCH_SUBJECT);
 	}
 }
 

@@ -30,6 +30,16 @@ seqset_reset(struct seqset *s)
 	s->saved = false;
 }
 
+void
+seqset_copy(struct seqset *dst, const struct seqset *src)
+{
+	size_t i;
+
+	seqset_reset(dst);
+	for (i = 0; i < src->n; i++)
+		seqset_add_range(dst, src->r[i].lo, src->r[i].hi);
+}
+
 static void
 push(struct seqset *s, uint32_t lo, uint32_t hi)
 {

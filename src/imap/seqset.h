@@ -33,6 +33,7 @@ struct seqset {
 void	 seqset_init(struct seqset *s);
 void	 seqset_clear(struct seqset *s);		/* frees; seqset_init state again */
 void	 seqset_reset(struct seqset *s);		/* empty, keeps memory */
+void	 seqset_copy(struct seqset *dst, const struct seqset *src);	/* dst = src's ranges */
 
 /*
  * Parse text[0..len) into s (emptied first).  Ranges are kept as written

@@ -29,6 +29,7 @@ struct imap_view {
 	uint32_t	 uidvalidity;	/* as selected: a change ends the session */
 	uint32_t	 recent;	/* RECENT last reported */
 	bool		 modseq_code;	/* the next reply tells HIGHESTMODSEQ (QRESYNC) */
+	uint32_t	 kw_told;	/* keywords (bit i = keyword i) the last FLAGS listed */
 };
 
 /* ---- lending the handle to a pool job ------------------------------ */
@@ -162,6 +163,49 @@ count_recent(const struct store_mailbox *mb)
 	return r;
 }
 
+/* The keywords the folder defines, as a mask (bit i = keyword i). */
+static uint32_t
+kw_defined(const struct store_mailbox *mb)
+{
+	uint32_t	 m = 0;
+	unsigned	 i;
+
+	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
+		if (store_keyword_name(mb, i) != NULL)
+			m |= 1u << i;
+	return m;
+}
+
+void
+imap_view_flag_lists(struct imap_client *c, const struct store_mailbox *mb, bool ro)
+{
+	static const char sys[] = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+	struct buf	 kw;
+	uint32_t	 m = kw_defined(mb);
+	unsigned	 i;
+
+	buf_init(&kw, 64 * 1024);
+	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
+		if (m & (1u << i))
+			(void)buf_addf(&kw, " %s", store_keyword_name(mb, i));
+	imap_untagged(c, "FLAGS (%s%s)", sys, buf_str(&kw));
+	if (ro)
+		imap_untagged(c, "OK [PERMANENTFLAGS ()] Read-only mailbox.");
+	else
+		imap_untagged(c, "OK [PERMANENTFLAGS (%s%s \\*)] Flags permitted.", sys,
+		    buf_str(&kw));
+	buf_clear(&kw);
+	if (c->view != NULL)
+		c->view->kw_told = m;
+}
+
+void
+imap_view_tell_keywords(struct imap_client *c)
+{
+	if (c->view != NULL && kw_defined(c->mb) & ~c->view->kw_told)
+		imap_view_flag_lists(c, c->mb, c->mb_readonly);
+}
+
 /*
  * RFC 7162 3.1: once CONDSTORE is on, every FETCH a flag change causes
  * carries UID and MODSEQ.  flags false: just those (STORE .SILENT).
@@ -226,6 +270,7 @@ report(struct imap_client *c, const struct view_sync *s)
 		imap_close(c);
 		return -1;
 	}
+	imap_view_tell_keywords(c);
 	/* RFC 7162 3.2.10: with QRESYNC on, VANISHED (by UID) replaces EXPUNGE. */
 	if (c->enabled & IMAP_E_QRESYNC) {
 		/* the store reports them in ascending UID order: already normalised */
@@ -415,6 +460,7 @@ imap_view_selected(struct imap_client *c)
 	c->view = xcalloc(1, sizeof(*c->view));
 	c->view->uidvalidity = store_uidvalidity(c->mb);
 	c->view->recent = count_recent(c->mb);
+	c->view->kw_told = kw_defined(c->mb);
 }
 
 void
@@ -424,15 +470,39 @@ imap_view_free(struct imap_client *c)
 	c->view = NULL;
 }
 
+/* A normalised UID set to the sequence numbers of those in the view, into out. */
+static void
+uids_to_seqs(const struct imap_client *c, const struct seqset *uids, struct seqset *out)
+{
+	size_t	n = c->mb != NULL ? store_count(c->mb) : 0, i, lo, hi;
+
+	for (i = 0; i < uids->n && n > 0; i++) {
+		/* The view is UID-ordered: each UID range is one index range. */
+		lo = store_lower_bound(c->mb, uids->r[i].lo);
+		hi = uids->r[i].hi == UINT32_MAX ? n : store_lower_bound(c->mb, uids->r[i].hi + 1);
+		if (lo < hi)
+			seqset_add_range(out, (uint32_t)lo + 1, (uint32_t)hi);
+	}
+	seqset_normalize(out);
+}
+
 int
 imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid,
     struct seqset *out)
 {
-	size_t		 n = c->mb != NULL ? store_count(c->mb) : 0, i, lo, hi;
+	size_t		 n = c->mb != NULL ? store_count(c->mb) : 0, i;
 	struct seqset	 tmp;
 	uint32_t	 max, a, b;
 
 	seqset_reset(out);
+	/* RFC 5182 "$": the saved result, kept as UIDs, so the messages it
+	 * named whatever the numbering now (expunged ones drop out); in the
+	 * UID and the sequence number forms alike.  None saved: empty. */
+	if (in->saved) {
+		if (c->search_saved != NULL)
+			uids_to_seqs(c, c->search_saved, out);
+		return 0;
+	}
 	seqset_init(&tmp);
 	/* "*" is the last message, or the highest UID in use (RFC 9051 6.4.8). */
 	max = !uid ? (uint32_t)n : n > 0 ? store_msg(c->mb, n - 1)->uid : 0;
@@ -452,14 +522,7 @@ imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid
 		seqset_clear(&tmp);
 		return 0;
 	}
-	for (i = 0; i < tmp.n; i++) {
-		/* The view is UID-ordered: each UID range is one index range. */
-		lo = store_lower_bound(c->mb, tmp.r[i].lo);
-		hi = tmp.r[i].hi == UINT32_MAX ? n : store_lower_bound(c->mb, tmp.r[i].hi + 1);
-		if (lo < hi)
-			seqset_add_range(out, (uint32_t)lo + 1, (uint32_t)hi);
-	}
-	seqset_normalize(out);
+	uids_to_seqs(c, &tmp, out);
 	seqset_clear(&tmp);
 	return 0;
 }
@@ -504,7 +567,8 @@ one_name(const struct imap_arg *a, struct imap_flag_names *fn, const char **err_
 {
 	size_t i;
 
-	if (a->type != IMAP_ARG_ATOM) {
+	/* NIL is an atom too: a keyword named "NIL" (as Dovecot takes it) */
+	if (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NIL) {
 		*err_r = "Invalid flag.";
 		return -1;
 	}

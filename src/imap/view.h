@@ -84,12 +84,30 @@ void	imap_view_run_synced(struct imap_client *c,
  * Resolve a parsed set against the view: by sequence number (uid false;
  * "*" = the last message) or by UID (uid true; "*" = the highest UID,
  * UIDs not in the view drop out).  Output: a normalised set of 1-based
- * sequence numbers (out is emptied first).  Returns 0, or -1 when a
+ * sequence numbers (out is emptied first).  "$" (in->saved, RFC 5182) is
+ * the session's saved SEARCH result in either form (empty when none).
+ * Returns 0, or -1 when a
  * sequence number is past the end (RFC 9051 §6.4.8: BAD "Invalid
  * messageset"), never for UIDs.
  */
 int	imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid,
 	    struct seqset *out);
+
+/*
+ * "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for mb: the system
+ * flags and the keywords the folder defines (SELECT, and again whenever a
+ * new keyword shows up, before the FETCH that uses it).  ro: read-only,
+ * nothing is permanent.
+ */
+void	imap_view_flag_lists(struct imap_client *c, const struct store_mailbox *mb, bool ro);
+
+/*
+ * A keyword that the last FLAGS did not list (made by a STORE or APPEND,
+ * here or elsewhere) needs a new FLAGS before any FETCH shows it
+ * (RFC 3501 7.2.6): write it when the folder gained keywords.  The sync's
+ * report calls it; so must a command that creates keywords (STORE).
+ */
+void	imap_view_tell_keywords(struct imap_client *c);
 
 /*
  * "* N FETCH ([UID u ]FLAGS (...))" for message idx (STORE, the sync);

@@ -30,7 +30,28 @@ xfer_init(struct xfer_dec *d, enum xfer_kind kind)
 	d->nqp = -1;
 }
 
-/* QP: handle one byte, with d->nqp >= 0 meaning "=" seen plus nqp bytes. */
+/* Write the held whitespace: something other than a line end followed it. */
+static size_t
+qp_ws_flush(struct xfer_dec *d, char *out)
+{
+	size_t n = d->nws;
+
+	memcpy(out, d->ws, n);
+	d->nws = 0;
+	return n;
+}
+
+static bool
+qp_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * QP: handle one byte.  d->nqp >= 0: "=" seen plus nqp bytes (and the
+ * whitespace in ws after the "=").  Output per call: at most the held
+ * bytes plus 4, so a feed of len bytes writes len + XFER_OUT_SLACK.
+ */
 static size_t
 qp_byte(struct xfer_dec *d, char c, char *out)
 {
@@ -38,6 +59,34 @@ qp_byte(struct xfer_dec *d, char c, char *out)
 	int	hi, lo;
 
 	if (d->nqp < 0) {
+		if (d->cr) {
+			d->cr = false;
+			if (c == '\n') {	/* a hard line end: padding before it goes */
+				d->nws = 0;
+				out[0] = '\r';
+				out[1] = '\n';
+				return 2;
+			}
+			n = qp_ws_flush(d, out);
+			out[n++] = '\r';
+			return n + qp_byte(d, c, out + n);
+		}
+		if (qp_space(c)) {
+			if (d->nws == sizeof(d->ws))	/* too long for padding: text */
+				n = qp_ws_flush(d, out);
+			d->ws[d->nws++] = c;
+			return n;
+		}
+		if (c == '\r') {
+			d->cr = true;
+			return 0;
+		}
+		if (c == '\n') {
+			d->nws = 0;
+			out[0] = '\n';
+			return 1;
+		}
+		n = qp_ws_flush(d, out);
 		if (c == '=')
 			d->nqp = 0;
 		else
@@ -45,30 +94,38 @@ qp_byte(struct xfer_dec *d, char c, char *out)
 		return n;
 	}
 	if (d->nqp == 0) {
-		if (c == '\n') {		/* soft line break "=\n" */
+		if (c == '\n') {		/* soft line break "=\n" (padding allowed) */
 			d->nqp = -1;
+			d->nws = 0;
 			return 0;
 		}
-		if (c == '\r' || str_hexval((unsigned char)c) >= 0) {
+		if (qp_space(c) && d->nws < sizeof(d->ws)) {
+			d->ws[d->nws++] = c;
+			return 0;
+		}
+		if (c == '\r' || (d->nws == 0 && str_hexval((unsigned char)c) >= 0)) {
 			d->qp[d->nqp++] = c;
 			return 0;
 		}
 		out[n++] = '=';		/* stray "=": literal, RFC 2045 6.7 note */
+		n += qp_ws_flush(d, out + n);
 		d->nqp = -1;
 		return n + qp_byte(d, c, out + n);
 	}
 	/* one byte after "=" is pending */
+	d->nqp = -1;
 	if (d->qp[0] == '\r') {
-		d->nqp = -1;
-		if (c == '\n')		/* soft line break "=\r\n" */
+		if (c == '\n') {		/* soft line break "=\r\n" */
+			d->nws = 0;
 			return 0;
+		}
 		out[n++] = '=';
+		n += qp_ws_flush(d, out + n);
 		out[n++] = '\r';
 		return n + qp_byte(d, c, out + n);
 	}
 	hi = str_hexval((unsigned char)d->qp[0]);
 	lo = str_hexval((unsigned char)c);
-	d->nqp = -1;
 	if (lo >= 0) {
 		out[n++] = (char)(hi << 4 | lo);
 		return n;
@@ -103,11 +160,14 @@ xfer_finish(struct xfer_dec *d, char *out)
 {
 	size_t	n = 0;
 
+	/* whitespace that ends the part ends its last line: padding */
 	if (d->kind == XFER_QP && d->nqp >= 0) {
 		out[n++] = '=';
+		n += qp_ws_flush(d, out + n);
 		if (d->nqp == 1)
 			out[n++] = d->qp[0];
-	}
+	} else if (d->kind == XFER_QP && d->cr)
+		out[n++] = '\r';
 	xfer_init(d, d->kind);
 	return n;
 }

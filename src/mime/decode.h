@@ -5,7 +5,8 @@
  * chunks so a large part is decoded piece by piece, never held whole.
  * Broken input is decoded best effort: invalid base64 characters are
  * skipped, a stray "=" in QP stays literal, bytes iconv rejects become
- * U+FFFD.
+ * U+FFFD.  QP drops the whitespace that ends a line, also between a soft
+ * line break's "=" and the line end (RFC 2045 6.7 rules 3 and 5).
  */
 #ifndef LB_MIME_DECODE_H
 #define LB_MIME_DECODE_H
@@ -18,22 +19,33 @@
 
 enum xfer_kind { XFER_IDENT, XFER_BASE64, XFER_QP };
 
+/* QP whitespace held to see whether a line end follows (76 is a line's limit). */
+#define XFER_QP_WS_MAX	80
+/* What a decoder may write beyond its input's length (held bytes let go). */
+#define XFER_OUT_SLACK	(XFER_QP_WS_MAX + 4)
+
 struct xfer_dec {
 	enum xfer_kind	 kind;
 	struct base64_stream b64;	/* base64: pending bits */
 	char		 qp[2];		/* QP: bytes after a pending "=" */
 	int		 nqp;		/* -1: no "=" pending */
+	/* QP: spaces and tabs not yet written: at a line end they are
+	 * transport padding and go (RFC 2045 6.7 rule 3) */
+	char		 ws[XFER_QP_WS_MAX];
+	unsigned	 nws;
+	bool		 cr;		/* QP: a CR held (before its LF?) */
 };
 
 /* Map a Content-Transfer-Encoding value (NULL = 7bit) to a decoder kind. */
 enum xfer_kind xfer_kind_of(const char *cte);
 void	 xfer_init(struct xfer_dec *d, enum xfer_kind kind);
 /*
- * Decode in[0..len) into out, which must hold len + 3 bytes (no decoder
- * produces more than that).  Returns the number of bytes written.
+ * Decode in[0..len) into out, which must hold len + XFER_OUT_SLACK bytes
+ * (no decoder produces more than that).  Returns the number of bytes
+ * written.
  */
 size_t	 xfer_feed(struct xfer_dec *d, const char *in, size_t len, char *out);
-/* Flush what is pending at the end of the part (out: 3 bytes). */
+/* Flush what is pending at the end of the part (out: XFER_OUT_SLACK bytes). */
 size_t	 xfer_finish(struct xfer_dec *d, char *out);
 
 struct charset_conv {

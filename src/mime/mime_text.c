@@ -69,7 +69,7 @@ emit_body(const struct mime_part *p, mime_text_cb cb, void *arg)
 	struct xfer_dec		 d;
 	struct charset_conv	 cv;
 	struct buf		 out;
-	char			 dec[CHUNK + 3];
+	char			 dec[CHUNK + XFER_OUT_SLACK];
 	size_t			 off, n, dn;
 	int			 r = 0;
 

@@ -76,7 +76,7 @@ static int
 eword_bytes(const struct eword *w, struct buf *acc)
 {
 	struct xfer_dec	 d;
-	char		 tmp[256 + 3];
+	char		 tmp[256 + XFER_OUT_SLACK];
 	size_t		 i, n;
 	int		 hi, lo;
 

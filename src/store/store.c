@@ -516,6 +516,9 @@ note_scan(struct store_mailbox *mb, const struct timespec *cur, const struct tim
 /*
  * Maildir: a file left in tmp/ for 36 hours is a writer that died; remove
  * it (what qmail, Courier and Dovecot do).  At most once an hour per handle.
+ * Its age counts from the last change of any time: an APPEND in progress
+ * sets the mtime to the internal date (maybe years ago), but that moves
+ * the ctime to now.
  */
 static void
 clean_tmp(struct store_mailbox *mb)
@@ -535,7 +538,7 @@ clean_tmp(struct store_mailbox *mb)
 		if (de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !S_ISREG(st.st_mode) || now - st.st_mtime < TMP_MAX_AGE ||
-		    now - st.st_atime < TMP_MAX_AGE)
+		    now - st.st_atime < TMP_MAX_AGE || now - st.st_ctime < TMP_MAX_AGE)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			log_info("store: removed %s/%s (older than 36 hours)", path, de->d_name);
@@ -652,6 +655,9 @@ ul_fresh(struct store_mailbox *mb)
 		last = v;
 	if (last != 0)
 		known = 0;
+	/* Only for new V: read after the import decision, which it must not sway. */
+	if (uidv_read_in(mb->root, UIDV_LAST_FILE, &v, &next) == 0 && v > last)
+		last = v;
 	ul_clear(mb->ul);
 	if (known != 0 && ul_import(mb->ul, mb->dir) == 0) {
 		if (mb->ul->uidnext == 0)
@@ -660,6 +666,9 @@ ul_fresh(struct store_mailbox *mb)
 		ul_clear(mb->ul);
 		mb->ul->uidvalidity = now > last ? now : last + 1;
 		mb->ul->uidnext = 1;
+		if (uidv_write_in(mb->root, UIDV_LAST_FILE, mb->ul->uidvalidity, 0,
+		    !(mb->oflags & STORE_O_NOFSYNC)) == -1)
+			return -1;
 	}
 	if (known != 0)
 		courier_kw_import(mb);
@@ -847,10 +856,25 @@ view_reconcile(struct store_mailbox *mb, struct sync_ev *ev)
  * moves first-recent to UIDNEXT (under the lock), so no other session sees
  * them as \Recent, however they came (delivery, APPEND, COPY).
  */
+/*
+ * A STORE_O_PEEK_RECENT handle (EXAMINE, which "MUST NOT cause messages
+ * to lose the \Recent flag", RFC 3501 6.3.2) sees what nobody claimed yet
+ * as \Recent and leaves it for the next claimer.
+ */
+static void
+peek_recent(struct store_mailbox *mb)
+{
+	mb->recent_lo = mb->ul->first_recent;
+	mb->recent_hi = mb->ul->uidnext;
+}
+
 static bool
 claim_recent(struct store_mailbox *mb)
 {
-	if (mb->oflags & STORE_O_NO_RECENT || mb->ul->first_recent >= mb->ul->uidnext)
+	if (mb->oflags & STORE_O_PEEK_RECENT)
+		peek_recent(mb);
+	if (mb->oflags & (STORE_O_NO_RECENT | STORE_O_PEEK_RECENT) ||
+	    mb->ul->first_recent >= mb->ul->uidnext)
 		return false;
 	mb->recent_lo = mb->ul->first_recent;
 	mb->recent_hi = mb->ul->uidnext;
@@ -862,7 +886,8 @@ claim_recent(struct store_mailbox *mb)
 static bool
 recent_unclaimed(const struct store_mailbox *mb)
 {
-	return !(mb->oflags & STORE_O_NO_RECENT) && mb->ul->first_recent < mb->ul->uidnext;
+	return !(mb->oflags & (STORE_O_NO_RECENT | STORE_O_PEEK_RECENT)) &&
+	    mb->ul->first_recent < mb->ul->uidnext;
 }
 
 /* Internal dates the view learned (store_msg_idate) go into the index. */
@@ -948,6 +973,8 @@ sync_unlocked(struct store_mailbox *mb, struct sync_ev *ev)
 		trust_index_scan(mb);
 	if (mb->idate_dirty || !dirs_unchanged(mb) || recent_unclaimed(mb))
 		return 0;
+	if (mb->oflags & STORE_O_PEEK_RECENT)
+		peek_recent(mb);
 	view_reconcile(mb, ev);
 	return 1;
 }

@@ -127,6 +127,7 @@ enum {
 	STORE_O_KEEP_NEW = 0x02,	/* leave new/ files in new/ (POP3, like Courier) */
 	STORE_O_NOFSYNC	 = 0x04,	/* index writes without fsync (tests, benchmarks) */
 	STORE_O_NO_RECENT = 0x08,	/* never claim \Recent (POP3: leave it to IMAP) */
+	STORE_O_PEEK_RECENT = 0x10,	/* show unclaimed \Recent, claim none (EXAMINE) */
 };
 
 /*

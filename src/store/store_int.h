@@ -18,6 +18,10 @@
 #define UIDLIST_LOG	"letterbox-uidlist.log"
 /* Not "letterbox-uidlist*": survives someone deleting the index files. */
 #define UIDV_FILE	"letterbox-uidvalidity"
+/* At the Maildir root: the highest UIDVALIDITY any folder of it was given,
+ * so a folder deleted and made again under its name gets a higher one
+ * even within the same second (RFC 3501 2.3.1.1). */
+#define UIDV_LAST_FILE	"letterbox-uidvalidity-last"
 #define CACHE_FILE	"letterbox-cache"
 #define KEYWORDS_FILE	"dovecot-keywords"
 
@@ -232,6 +236,10 @@ int	 ullog_create(const char *dir, uint64_t gen, bool dosync, struct ul_fstate *
  * 0 ok, 1 no file; set writes it (fsync when dosync). */
 int	 uidv_read(const char *dir, uint32_t *v_r, uint32_t *next_r);
 int	 uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync);
+/* The same for another file of that format: UIDV_LAST_FILE at the root. */
+int	 uidv_read_in(const char *dir, const char *file, uint32_t *v_r, uint32_t *next_r);
+int	 uidv_write_in(const char *dir, const char *file, uint32_t v, uint32_t next,
+	    bool dosync);
 /* Import dovecot-uidlist / courierimapuiddb: base -> uid map in ul (recs
  * with name = base, marked not loaded).  0 imported, 1 none, -1 error. */
 int	 ul_import(struct uidlist *ul, const char *dir);

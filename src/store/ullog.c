@@ -216,13 +216,19 @@ fail:
 int
 uidv_read(const char *dir, uint32_t *v_r, uint32_t *next_r)
 {
+	return uidv_read_in(dir, UIDV_FILE, v_r, next_r);
+}
+
+int
+uidv_read_in(const char *dir, const char *file, uint32_t *v_r, uint32_t *next_r)
+{
 	char		*data, *nl, *sp;
 	size_t		 len;
 	uint64_t	 v[2];
 	int		 rc;
 
 	*v_r = *next_r = 0;
-	if ((rc = ul_read_file(dir, UIDV_FILE, &data, &len)) != 0)
+	if ((rc = ul_read_file(dir, file, &data, &len)) != 0)
 		return rc;
 	nl = memchr(data, '\n', len);
 	sp = nl != NULL && data[0] == 'V' ? memchr(data, ' ', (size_t)(nl - data)) : NULL;
@@ -242,12 +248,18 @@ uidv_read(const char *dir, uint32_t *v_r, uint32_t *next_r)
 int
 uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync)
 {
+	return uidv_write_in(dir, UIDV_FILE, v, next, dosync);
+}
+
+int
+uidv_write_in(const char *dir, const char *file, uint32_t v, uint32_t next, bool dosync)
+{
 	char		line[64];
 	uint32_t	ov, onext;
 	int		n;
 
 	/* Never lower either value. */
-	if (uidv_read(dir, &ov, &onext) == 0) {
+	if (uidv_read_in(dir, file, &ov, &onext) == 0) {
 		if (ov > v)
 			return 0;
 		if (onext > next && ov == v)
@@ -256,7 +268,7 @@ uidv_write(const char *dir, uint32_t v, uint32_t next, bool dosync)
 			return 0;
 	}
 	n = snprintf(line, sizeof(line), "V%u N%u\n", v, next);
-	if (write_new_file(dir, UIDV_FILE, line, (size_t)n, dosync, NULL) == -1)
+	if (write_new_file(dir, file, line, (size_t)n, dosync, NULL) == -1)
 		return -1;
 	return dosync ? fs_fsync_dir(dir) : 0;
 }

@@ -414,9 +414,12 @@ class ImapMailboxTest(ImapBase):
         self.assertEqual(typ, "NO")
         self.assertIn(b"[NONEXISTENT]", data[0])
         self.assertEqual(m.delete("Bin")[0], "OK")
-        for typ, data in (m.delete("inbox"), m.rename("INBOX", "Old")):
-            self.assertEqual(typ, "NO")
-            self.assertIn(b"[CANNOT]", data[0])
+        typ, data = m.delete("inbox")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[CANNOT]", data[0])
+        typ, data = m.rename("Work", "INBOX")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[ALREADYEXISTS]", data[0])
         typ, data = m.list('""', "Bin")
         self.assertEqual(data, [None])
         # Subscriptions.
@@ -459,6 +462,30 @@ class ImapMailboxTest(ImapBase):
                          ["INBOX", "Archive", "Drafts", "Junk", "Sent", "Work", "Work/Projects"])
         m.logout()
         self.stop_clean()
+
+
+    def test_rename_inbox(self):
+        """RFC 3501 6.3.5: RENAME INBOX moves its messages, flags and all, to
+        the new folder; INBOX stays, empty, and new mail still lands there."""
+        self.inst.start(wait_for=("smtp", "imap", "imaps"))
+        self.addCleanup(self.inst.kill)
+        self.deliver(2)
+        m = self.login()
+        self.addCleanup(m.logout)
+        self.assertEqual(m.append("INBOX", "(\\Flagged $Work)", None,
+                                  b"Subject: third\r\n\r\nbody\r\n")[0], "OK")
+        self.assertEqual(m.rename("INBOX", "Old")[0], "OK")
+        self.assertEqual(m.status("INBOX", "(MESSAGES)")[1][0], b"INBOX (MESSAGES 0)")
+        self.assertEqual(m.status("Old", "(MESSAGES)")[1][0], b"Old (MESSAGES 3)")
+        self.assertEqual(m.select("Old")[0], "OK")
+        typ, data = m.search(None, "FLAGGED", "KEYWORD", "$Work")
+        self.assertEqual(data, [b"3"])
+        typ, data = m.rename("INBOX", "Old")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[ALREADYEXISTS]", data[0])
+        self.deliver(1)
+        self.assertTrue(lbtest.wait_until(
+            lambda: m.status("INBOX", "(MESSAGES)")[1][0] == b"INBOX (MESSAGES 1)"))
 
 
 class ImapPlaintextTest(ImapBase):

@@ -235,12 +235,35 @@ class ImapSearchTest(ImapBase):
         self.assertRegex(out, re.compile(
             rb"\* SEARCH 1 2\r\np1 OK.*\r\n\* SEARCH 3\r\np2 OK.*\r\n\* SEARCH 2\r\np3 OK", re.S))
 
+    def test_saved_result_in_other_commands(self):
+        """RFC 5182 2.1: "$" names the saved result in FETCH, STORE, COPY and
+        UID EXPUNGE too, in their UID and sequence number forms alike."""
+        s, f = self.raw_login()
+        self.assertTrue(self.cmd(s, f, b"e1", b"SEARCH RETURN (SAVE) 2:3")[0].startswith(b"e1 OK"))
+        r = self.cmd(s, f, b"e2", b"FETCH $ (UID)")
+        self.assertEqual(r[:2], [b"* 2 FETCH (UID 2)\r\n", b"* 3 FETCH (UID 3)\r\n"], r)
+        self.assertTrue(r[2].startswith(b"e2 OK"), r)
+        r = self.cmd(s, f, b"e3", b"STORE $ +FLAGS.SILENT (\\Deleted)")
+        self.assertTrue(r[-1].startswith(b"e3 OK"), r)
+        self.assertEqual(self.cmd(s, f, b"e4", b"SEARCH DELETED")[0], b"* SEARCH 2 3\r\n")
+        r = self.cmd(s, f, b"e5", b"UID FETCH $ (FLAGS)")
+        self.assertEqual(len(r), 3, r)
+        self.assertRegex(r[0], rb"^\* 2 FETCH \(.*UID 2")
+        r = self.cmd(s, f, b"e6", b"COPY $ Trash")
+        self.assertRegex(r[-1], rb"^e6 OK \[COPYUID \d+ 2:3 1:2\]")
+        r = self.cmd(s, f, b"e7", b"UID EXPUNGE $")
+        # in ascending order each EXPUNGE renumbers the rest: 2 then 2 again
+        self.assertEqual(r[:2], [b"* 2 EXPUNGE\r\n", b"* 2 EXPUNGE\r\n"], r)
+        self.assertTrue(r[2].startswith(b"e7 OK"), r)
+        self.assertEqual(self.cmd(s, f, b"e8", b"UID SEARCH ALL")[0], b"* SEARCH 1 4\r\n")
+        # what "$" named is gone: it names nothing now, without an error
+        self.assertTrue(self.cmd(s, f, b"e9", b"FETCH $ (UID)")[0].startswith(b"e9 OK"))
+
     def test_rev2_answers_with_esearch(self):
         """RFC 9051 6.4.4: after ENABLE IMAP4rev2 a plain SEARCH answers ESEARCH."""
         s, f = self.raw_login()
         caps = b"".join(self.cmd(s, f, b"r0", b"CAPABILITY"))
-        if b"IMAP4rev2" not in caps:
-            self.skipTest("IMAP4rev2 is not offered yet (cmd_misc.c enables[])")
+        self.assertIn(b"IMAP4rev2", caps)
         self.assertIn(b"ENABLED IMAP4rev2", self.cmd(s, f, b"r1", b"ENABLE IMAP4rev2")[0])
         self.assertEqual(self.cmd(s, f, b"r2", b"SEARCH SEEN")[0],
                          b'* ESEARCH (TAG "r2") ALL 1:2\r\n')

@@ -45,6 +45,11 @@ static const struct {
 	    "* LIST (\\HasNoChildren \\Subscribed \\Sent) \"/\" Sent\r\n"
 	    "* LIST (\\NonExistent \\HasChildren) \"/\" a (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
 	    "* LIST (\\NonExistent \\Subscribed) \"/\" Gone\r\n" },
+	/* RFC 5258 3.5: no CHILDINFO (and no "a") when a/b itself matches */
+	{ M, "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *",
+	    "* LIST (\\HasNoChildren \\Subscribed \\Sent) \"/\" Sent\r\n"
+	    "* LIST (\\HasNoChildren \\Subscribed) \"/\" a/b\r\n"
+	    "* LIST (\\NonExistent \\Subscribed) \"/\" Gone\r\n" },
 	{ M, "LIST \"\" S* RETURN (SUBSCRIBED CHILDREN)",
 	    "* LIST (\\HasNoChildren \\Subscribed \\Sent) \"/\" Sent\r\n" },
 	{ M, "LSUB \"\" *", "* LSUB () \"/\" Sent\r\n* LSUB () \"/\" a/b\r\n* LSUB () \"/\" Gone\r\n" },
@@ -58,6 +63,13 @@ static const struct {
 	    "* LIST (\\HasNoChildren \\Trash) \".\" INBOX.Trash\r\n"
 	    "* LIST (\\Noselect \\HasChildren) \".\" INBOX.a\r\n" },
 	{ C, "LSUB \"\" INBOX.a*", "* LSUB () \".\" INBOX.a.b\r\n" },
+	/* RFC 3501 6.3.9: "%" shows the unsubscribed parent of a hidden subscription */
+	{ M, "LSUB \"\" %", "* LSUB () \"/\" Sent\r\n* LSUB (\\Noselect) \"/\" a\r\n"
+	    "* LSUB () \"/\" Gone\r\n" },
+	{ M, "LSUB \"\" a", "" },
+	{ C, "LSUB \"\" %", "* LSUB (\\Noselect) \".\" INBOX\r\n" },
+	{ C, "LSUB \"\" INBOX.%", "* LSUB () \".\" INBOX.Sent\r\n"
+	    "* LSUB (\\Noselect) \".\" INBOX.a\r\n* LSUB () \".\" INBOX.Gone\r\n" },
 	{ M, "LIST (RECURSIVEMATCH) \"\" *", "BAD RECURSIVEMATCH needs another selection option." },
 	{ M, "LIST (REMOTE RECURSIVEMATCH) \"\" *",
 	    "BAD RECURSIVEMATCH needs another selection option." },

@@ -67,6 +67,7 @@ static const char *const contents[] = {
 	/* 4: Bcc, a custom header, Greek subject, Cyrillic body, no Date: */
 	"From: dave@example.com\r\n"
 	"Bcc: Dave Hidden <dave@example.com>\r\n"
+	"To: <eve (the boss)@ (her) example.org>\r\n"
 	"X-Custom: yes please\r\n"
 	"Subject: =?UTF-8?Q?=CE=9A=CE=91=CE=9B=CE=97=CE=9C=CE=95=CE=A1=CE=91?=\r\n"
 	"Content-Type: text/plain; charset=koi8-r\r\n"
@@ -228,6 +229,10 @@ static const struct {
 	{ "FROM \"René\"",			"3",		true },
 	{ "FROM \"RENÉ\"",			"3",		true },
 	{ "TO bob@example.com",		"1 2",		true },
+	/* the parsed address, without the comments inside it */
+	{ "TO eve@example.org",		"4",		true },
+	{ "TO \"the boss\"",		"4",		true },
+	{ "SUBJECT eve@example.org",	"-",		true },
 	{ "CC \"carol copy\"",		"2",		true },
 	{ "BCC hidden",			"4",		true },
 	{ "SUBJECT HELLO",		"1",		true },

@@ -525,7 +525,7 @@ static void
 test_decoders(void)
 {
 	struct xfer_dec	d;
-	char		out[64];
+	char		out[64 + XFER_OUT_SLACK];
 	size_t		n;
 	const char	*qp = "a=3Db=\r\nc=\nd=ZZe=4";
 	const char	*b64 = "aGVs\r\nbG8=!!";
@@ -539,6 +539,36 @@ test_decoders(void)
 	n += xfer_finish(&d, out + n);
 	t_int(n, strlen("a=bcd=ZZe=4"));
 	t_ok(n == 11 && memcmp(out, "a=bcd=ZZe=4", 11) == 0);
+
+	/* RFC 2045 6.7 rules 3 and 5: whitespace ending a line is padding, also
+	 * between a soft break's "=" and the line end; not inside a line */
+	{
+		static const char *const qpws[][2] = {
+			{ "hello  \r\nbar=\r\n\r\n", "hello\r\nbar\r\n" },
+			{ "foo\t \t= \r\n=62\r\n", "foo\t \tb\r\n" },
+			{ "foo = \t\r\nbar\n", "foo bar\n" },
+			{ "a \tb  \nc=  \nd", "a \tb\ncd" },
+			{ "x= y\r z  ", "x= y\r z" },
+			{ "trail= ", "trail= " },
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(qpws) / sizeof(qpws[0]); k++) {
+			xfer_init(&d, XFER_QP);
+			for (i = n = 0; qpws[k][0][i] != '\0'; i++)
+				n += xfer_feed(&d, qpws[k][0] + i, 1, out + n);
+			n += xfer_finish(&d, out + n);
+			out[n] = '\0';
+			if (!t_str(out, qpws[k][1]))
+				printf("  qp input %zu\n", k);
+			/* all at once gives the same */
+			xfer_init(&d, XFER_QP);
+			n = xfer_feed(&d, qpws[k][0], strlen(qpws[k][0]), out);
+			n += xfer_finish(&d, out + n);
+			out[n] = '\0';
+			t_str(out, qpws[k][1]);
+		}
+	}
 
 	xfer_init(&d, XFER_BASE64);
 	for (i = n = 0; b64[i] != '\0'; i++)

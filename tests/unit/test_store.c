@@ -838,6 +838,72 @@ test_big(void)
 	    "move new->cur %.3f s\n", N, (unsigned long long)total, t1 - t0, t3 - t2, t4 - t3);
 }
 
+/*
+ * \Recent: a STORE_O_PEEK_RECENT handle (EXAMINE) sees unclaimed messages
+ * as \Recent and leaves them to the next claiming handle; a folder deleted
+ * and made again at once gets a higher UIDVALIDITY (RFC 3501 2.3.1.1).
+ */
+static void
+test_recent_peek_uidvalidity(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb, *peek;
+	uint32_t		 uidv;
+
+	snprintf(dir, sizeof(dir), "%s/rp", tmpdir);
+	mkmaildir(dir);
+	t_int(store_folder_create(dir, "Box"), 0);
+	mb = store_open(dir, "Box", STORE_O_NO_RECENT);
+	t_ok(mb != NULL);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_append(mb, msg1, strlen(msg1), 0, 0, 0, NULL), 0);
+	uidv = store_uidvalidity(mb);
+	store_close(&mb);
+
+	peek = store_open(dir, "Box", STORE_O_PEEK_RECENT);
+	t_int(store_sync(peek, NULL, NULL), 0);
+	t_int(store_count(peek), 1);
+	t_ok(store_count(peek) == 1 && store_msg(peek, 0)->recent);
+	mb = store_open(dir, "Box", STORE_O_NO_RECENT);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_append(mb, msg2, strlen(msg2), 0, 0, 0, NULL), 0);
+	store_close(&mb);
+	t_int(store_sync(peek, NULL, NULL), 0);		/* new since: \Recent too */
+	t_ok(store_count(peek) == 2 && store_msg(peek, 1)->recent);
+	store_close(&peek);
+
+	mb = store_open(dir, "Box", 0);			/* SELECT: claims both */
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(store_count(mb) == 2 && store_msg(mb, 0)->recent && store_msg(mb, 1)->recent);
+	store_close(&mb);
+	mb = store_open(dir, "Box", STORE_O_PEEK_RECENT);	/* claimed: none left */
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(store_count(mb) == 2 && !store_msg(mb, 0)->recent && !store_msg(mb, 1)->recent);
+	store_close(&mb);
+
+	/* tmp/: a file being appended with an old internal date is not a
+	 * dead writer's (its ctime is now), whatever its mtime says */
+	{
+		char		 tmpf[1024];
+		struct timeval	 old[2] = { { 1200000000, 0 }, { 1200000000, 0 } };
+
+		snprintf(tmpf, sizeof(tmpf), "%s/.Box/tmp/1.M1P1.host", dir);
+		put_msg(dir, ".Box/tmp", "1.M1P1.host", msg1);
+		t_int(utimes(tmpf, old), 0);
+		mb = store_open(dir, "Box", 0);
+		t_int(store_sync(mb, NULL, NULL), 0);
+		t_ok(access(tmpf, F_OK) == 0);
+		store_close(&mb);
+	}
+
+	t_int(store_folder_delete(dir, "Box"), 0);
+	t_int(store_folder_create(dir, "Box"), 0);
+	mb = store_open(dir, "Box", 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_ok(store_uidvalidity(mb) > uidv);
+	store_close(&mb);
+}
+
 int
 main(void)
 {
@@ -855,6 +921,7 @@ main(void)
 	test_foreign_names();
 	test_concurrent();
 	test_folders();
+	test_recent_peek_uidvalidity();
 	test_big();
 	rm_tree(tmpdir);
 	return t_end();
