@@ -222,6 +222,9 @@ void	imap_idle_free(struct imap_client *c);
 void	cmd_search(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID SEARCH */
 /* Forget the saved SEARCH result (RFC 5182 2.1: a new mailbox starts empty). */
 void	imap_search_reset(struct imap_client *c);
+/* cmd_sort.c, cmd_thread.c */
+void	cmd_sort(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID SORT */
+void	cmd_thread(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID THREAD */
 
 /* cmd_append.c */
 void	cmd_append(struct imap_client *c, const struct imap_cmd *cmd);

@@ -61,6 +61,8 @@ static const struct imap_command commands[] = {
 	{ "IDLE",		AUTHED,		0,	cmd_idle },
 	{ "FETCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_fetch },
 	{ "SEARCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_search },
+	{ "SORT",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_sort },
+	{ "THREAD",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_thread },
 };
 
 /* Capabilities beyond IMAP4rev1, with the states they are shown in. */
@@ -82,6 +84,12 @@ static const struct {
 	{ "BINARY",		AUTHED },	/* RFC 3516: FETCH BINARY; APPEND takes ~{n} */
 	{ "ESEARCH",		AUTHED },
 	{ "SEARCHRES",		AUTHED },
+	{ "SORT",		AUTHED },	/* RFC 5256 */
+	{ "SORT=DISPLAY",	AUTHED },	/* RFC 5957 */
+	{ "ESORT",		AUTHED },	/* RFC 5267: SORT RETURN (...) */
+	{ "THREAD=ORDEREDSUBJECT", AUTHED },
+	{ "THREAD=REFERENCES",	AUTHED },
+	{ "WITHIN",		AUTHED },	/* RFC 5032: OLDER / YOUNGER */
 	{ "MULTIAPPEND",	AUTHED },
 	{ "IMAP4rev2",		ANY },
 	{ "LIST-EXTENDED",	AUTHED },

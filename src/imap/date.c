@@ -150,3 +150,128 @@ imap_format_datetime(int64_t utc, int zone_min, char out[IMAP_DATETIME_LEN + 1])
 	memcpy(out, tmp, IMAP_DATETIME_LEN);
 	out[IMAP_DATETIME_LEN] = '\0';
 }
+
+/* ---- RFC 5322 3.3 date-time ---------------------------------------- */
+
+struct dcur {
+	const char	*s, *e;
+};
+
+/* Skip folding white space and (nested) comments (RFC 5322 3.2.2). */
+static void
+cfws(struct dcur *c)
+{
+	unsigned depth = 0;
+
+	for (; c->s < c->e; c->s++) {
+		if (*c->s == '(')
+			depth++;
+		else if (*c->s == ')' && depth > 0)
+			depth--;
+		else if (depth > 0 && *c->s == '\\' && c->e - c->s > 1)
+			c->s++;
+		else if (depth == 0 && *c->s != ' ' && *c->s != '\t' && *c->s != '\r' &&
+		    *c->s != '\n')
+			break;
+	}
+}
+
+/* 1..maxd digits; the count in *nd_r. */
+static int
+digits(struct dcur *c, unsigned maxd, uint64_t *v_r, unsigned *nd_r)
+{
+	uint64_t	 v = 0;
+	unsigned	 n = 0;
+
+	cfws(c);
+	for (; c->s < c->e && *c->s >= '0' && *c->s <= '9'; c->s++)
+		if (++n <= maxd)
+			v = v * 10 + (uint64_t)(*c->s - '0');
+	if (n == 0 || n > maxd)
+		return -1;
+	*v_r = v;
+	*nd_r = n;
+	return 0;
+}
+
+static bool
+punct(struct dcur *c, char ch)
+{
+	cfws(c);
+	if (c->s < c->e && *c->s == ch) {
+		c->s++;
+		return true;
+	}
+	return false;
+}
+
+/* zone: +hhmm / -hhmm, or an obsolete name (RFC 5322 4.3); minutes east. */
+static int
+zone_of(struct dcur *c, int *min_r)
+{
+	static const struct { const char *name; int hours; } names[] = {
+		{ "UT", 0 }, { "GMT", 0 }, { "EST", -5 }, { "EDT", -4 }, { "CST", -6 },
+		{ "CDT", -5 }, { "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
+	};
+	uint64_t	 hh, mm;
+	const char	*w;
+	size_t		 i, n;
+
+	cfws(c);
+	if (c->s < c->e && (*c->s == '+' || *c->s == '-')) {
+		if (c->e - c->s < 5 || two(c->s + 1, 99, &hh) < 0 || two(c->s + 3, 59, &mm) < 0)
+			return -1;
+		*min_r = (int)(hh * 60 + mm) * (*c->s == '-' ? -1 : 1);
+		c->s += 5;
+		return 0;
+	}
+	for (w = c->s; c->s < c->e && ((*c->s | 0x20) >= 'a' && (*c->s | 0x20) <= 'z'); c->s++)
+		;
+	n = (size_t)(c->s - w);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (str_ieq(w, n, names[i].name)) {
+			*min_r = names[i].hours * 60;
+			return 0;
+		}
+	/* military zones and anything else: "-0000", unknown (RFC 5322 4.3) */
+	*min_r = 0;
+	return 0;
+}
+
+int
+imap_parse_rfc5322_date(const char *s, size_t len, int64_t *utc_r)
+{
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	struct dcur	 c = { s, s + len };
+	uint64_t	 day, year, hh, mi, ss = 0;
+	unsigned	 nd;
+	int		 m, zone;
+	const char	*comma = memchr(s, ',', len);
+
+	if (comma != NULL)		/* day-of-week "," */
+		c.s = comma + 1;
+	if (digits(&c, 2, &day, &nd) < 0)
+		return -1;
+	cfws(&c);
+	if (c.e - c.s < 3 || (m = month(c.s)) < 0)
+		return -1;
+	c.s += 3;
+	if (digits(&c, 4, &year, &nd) < 0 || nd < 2)
+		return -1;
+	if (nd == 2)
+		year += year < 50 ? 2000 : 1900;
+	else if (nd == 3)
+		year += 1900;
+	if (day == 0 || day > mdays[m] || (m == 1 && day == 29 && !leap(year)))
+		return -1;
+	if (digits(&c, 2, &hh, &nd) < 0 || hh > 23 || !punct(&c, ':') ||
+	    digits(&c, 2, &mi, &nd) < 0 || mi > 59)
+		return -1;
+	if (punct(&c, ':') && (digits(&c, 2, &ss, &nd) < 0 || ss > 60))
+		return -1;
+	if (zone_of(&c, &zone) < 0)
+		return -1;
+	*utc_r = days_from_civil((int64_t)year, (unsigned)m + 1, (unsigned)day) * 86400 +
+	    (int64_t)(hh * 3600 + mi * 60 + ss) - (int64_t)zone * 60;
+	return 0;
+}

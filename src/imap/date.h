@@ -22,6 +22,16 @@ int	 imap_parse_date(const char *s, size_t len, uint32_t *yyyymmdd_r);
  */
 int	 imap_parse_datetime(const char *s, size_t len, int64_t *utc_r, int *zone_min_r);
 
+/*
+ * An RFC 5322 3.3 date-time (a Date: header value, unfolded), with the
+ * obsolete forms of 4.3: two- and three-digit years, named zones (UT, GMT,
+ * EST...; military letters count as +0000), comments, missing seconds.
+ * The day of the week is skipped, not checked.  0 with *utc_r (seconds
+ * since 1970), or -1 when it is not a date (RFC 5256 SORT then falls back
+ * to the internal date).
+ */
+int	 imap_parse_rfc5322_date(const char *s, size_t len, int64_t *utc_r);
+
 #define IMAP_DATETIME_LEN	26	/* without the quotes and the NUL */
 
 /* Format utc shown in zone_min as date-time (no quotes) into out[27]. */

@@ -68,8 +68,12 @@ MESSAGES = [
 ]
 
 
-class ImapSearchTest(ImapBase):
+class MaildirFixture(ImapBase):
+    """Writes `messages` into the user's Maildir before the server starts, so
+    flags, internal dates and encodings are exactly known (also used by
+    test_imap_sort.py)."""
     conf = {"auth_failure_delay": "0", "disable_plaintext_auth": "no"}
+    messages = MESSAGES
 
     def setUp(self):
         super().setUp()
@@ -78,7 +82,7 @@ class ImapSearchTest(ImapBase):
             os.makedirs(os.path.join(md, d), exist_ok=True)
         with open(os.path.join(md, "dovecot-keywords"), "w") as f:
             f.write("0 $Label1\n")
-        for i, (data, sub, flags, day) in enumerate(MESSAGES, 1):
+        for i, (data, sub, flags, day) in enumerate(self.messages, 1):
             base = "17000000%02d.M%06dP1.mail.example.test" % (i, i)
             name = base if sub == "new" else base + ":2," + flags
             path = os.path.join(md, sub, name)
@@ -122,6 +126,9 @@ class ImapSearchTest(ImapBase):
         s.sendall(tag + b" " + line + b"\r\n")
         return self.read_tagged(f, tag)
 
+
+
+class ImapSearchTest(MaildirFixture):
     def test_flag_size_and_date_keys(self):
         m = self.login()
         caps = set(m.capability()[1][0].decode().split())
