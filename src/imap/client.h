@@ -202,6 +202,9 @@ void	cmd_id(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_enable(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd);
 
+/* cmd_compress.c */
+void	cmd_compress(struct imap_client *c, const struct imap_cmd *cmd);
+
 /* cmd_store.c */
 void	cmd_store(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID STORE */
 /* cmd_expunge.c */

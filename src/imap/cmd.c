@@ -48,6 +48,7 @@ static const struct imap_command commands[] = {
 	{ "LSUB",		AUTHED,		0,	cmd_list },
 	{ "STATUS",		AUTHED,		0,	cmd_status },
 	{ "APPEND",		AUTHED,		0,	cmd_append },
+	{ "COMPRESS",		AUTHED,		0,	cmd_compress },
 	/* selected (§6.4) */
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
 	{ "UID",		SELECTED,	0,	cmd_uid },
@@ -88,6 +89,7 @@ static const struct {
 	{ "LIST-STATUS",	AUTHED },
 	{ "SPECIAL-USE",	AUTHED },
 	{ "STATUS=SIZE",	AUTHED },
+	{ "COMPRESS=DEFLATE",	AUTHED },	/* RFC 4978 */
 };
 
 const struct imap_command *
