@@ -202,6 +202,13 @@ void	cmd_id(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_enable(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd);
 
+/* cmd_quota.c */
+void	cmd_getquotaroot(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_getquota(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_setquota(struct imap_client *c, const struct imap_cmd *cmd);
+/* The user's quota in bytes (0 = none): quota_query, else virtual_mailbox_limit.  Worker. */
+uint64_t imap_quota_limit(const char *login);
+
 /* cmd_compress.c */
 void	cmd_compress(struct imap_client *c, const struct imap_cmd *cmd);
 

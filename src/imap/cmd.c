@@ -49,6 +49,9 @@ static const struct imap_command commands[] = {
 	{ "STATUS",		AUTHED,		0,	cmd_status },
 	{ "APPEND",		AUTHED,		0,	cmd_append },
 	{ "COMPRESS",		AUTHED,		0,	cmd_compress },
+	{ "GETQUOTAROOT",	AUTHED,		0,	cmd_getquotaroot },
+	{ "GETQUOTA",		AUTHED,		0,	cmd_getquota },
+	{ "SETQUOTA",		AUTHED,		0,	cmd_setquota },
 	/* selected (§6.4) */
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
 	{ "UID",		SELECTED,	0,	cmd_uid },
@@ -90,6 +93,8 @@ static const struct {
 	{ "SPECIAL-USE",	AUTHED },
 	{ "STATUS=SIZE",	AUTHED },
 	{ "COMPRESS=DEFLATE",	AUTHED },	/* RFC 4978 */
+	{ "QUOTA",		AUTHED },	/* RFC 9208: one root "", STORAGE only */
+	{ "QUOTA=RES-STORAGE",	AUTHED },
 };
 
 const struct imap_command *
