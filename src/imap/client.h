@@ -194,6 +194,7 @@ void	cmd_logout(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_starttls(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_login(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_authenticate(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_unauthenticate(struct imap_client *c, const struct imap_cmd *cmd);
 /* After the command's bytes left the input: the TLS handshake (client.c calls it). */
 void	imap_starttls_now(struct imap_client *c);
 

@@ -35,6 +35,7 @@ static const struct imap_command commands[] = {
 	{ "LOGIN",		NOT_AUTH,	0,	cmd_login },
 	{ "AUTHENTICATE",	NOT_AUTH,	0,	cmd_authenticate },
 	/* authenticated (§6.3) */
+	{ "UNAUTHENTICATE",	AUTHED,		0,	cmd_unauthenticate },	/* RFC 8437 */
 	{ "ENABLE",		AUTHED,		0,	cmd_enable },
 	{ "NAMESPACE",		AUTHED,		0,	cmd_namespace },
 	{ "SELECT",		AUTHED,		0,	cmd_select },
@@ -93,6 +94,7 @@ static const struct {
 	{ "SPECIAL-USE",	AUTHED },
 	{ "STATUS=SIZE",	AUTHED },
 	{ "COMPRESS=DEFLATE",	AUTHED },	/* RFC 4978 */
+	{ "UNAUTHENTICATE",	AUTHED },	/* RFC 8437 */
 	{ "QUOTA",		AUTHED },	/* RFC 9208: one root "", STORAGE only */
 	{ "QUOTA=RES-STORAGE",	AUTHED },
 };
