@@ -361,8 +361,10 @@ quota_scan(const char *dir, uint64_t *bytes_r, uint64_t *count_r)
 	snprintf(sub, sizeof(sub), "%s/cur", dir);
 	count_dir(sub, bytes_r, count_r);
 	while ((de = readdir(d)) != NULL) {
+		/* ".." prefix: a folder the store is deleting (its bytes already
+		 * left maildirsize, or are about to), and "." / "..". */
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		    de->d_name[1] == '.')
 			continue;
 		if (snprintf(sub, sizeof(sub), "%s/%s/new", dir, de->d_name) < (int)sizeof(sub))
 			count_dir(sub, bytes_r, count_r);

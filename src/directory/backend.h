@@ -59,6 +59,7 @@ enum dir_query {
 	DIR_Q_FORWARD,		/* %s = address or @domain; -> destinations */
 	DIR_Q_TRANSPORT,	/* %s = domain; -> transport */
 	DIR_Q_PASSWORD,		/* %s = login; -> crypt hash */
+	DIR_Q_QUOTA,		/* %s = address; -> bytes, "NNNS[,NNNC]" (Courier), 0 = none */
 	DIR_Q_COUNT
 };
 

@@ -49,6 +49,7 @@ dir_check(struct directory *d, dir_warn_fn *warn, void *arg)
 		{ DIR_Q_MAILBOX, DIR_S_USER_GET, "users", "postmaster@letterbox-check.invalid" },
 		{ DIR_Q_FORWARD, DIR_S_FORWARD_GET, "forwardings", "postmaster@letterbox-check.invalid" },
 		{ DIR_Q_TRANSPORT, DIR_S_TRANSPORT_GET, "transport", "letterbox-check.invalid" },
+		{ DIR_Q_QUOTA, DIR_S_USER_GET, "users", "postmaster@letterbox-check.invalid" },
 	};
 	struct qacc	 a;
 	const char	*params[1];

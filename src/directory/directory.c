@@ -34,6 +34,7 @@ const char *const dir_query_keys[DIR_Q_COUNT] = {
 	[DIR_Q_FORWARD] = "forward_query",
 	[DIR_Q_TRANSPORT] = "transport_query",
 	[DIR_Q_PASSWORD] = "password_query",
+	[DIR_Q_QUOTA] = "quota_query",
 };
 
 /* The same keys as config ids, for the lookups. */
@@ -43,6 +44,7 @@ static const enum conf_id dir_query_conf[DIR_Q_COUNT] = {
 	[DIR_Q_FORWARD] = CK_FORWARD_QUERY,
 	[DIR_Q_TRANSPORT] = CK_TRANSPORT_QUERY,
 	[DIR_Q_PASSWORD] = CK_PASSWORD_QUERY,
+	[DIR_Q_QUOTA] = CK_QUOTA_QUERY,
 };
 
 static const struct dir_backend *const backends[] = {

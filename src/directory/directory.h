@@ -18,6 +18,7 @@
 #define LB_DIRECTORY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct conf;
 struct directory;
@@ -61,6 +62,24 @@ enum dir_result	 dir_mailbox(struct directory *d, const char *addr, char **maild
 /* forwardings.destination for exactly this source ("a@b" or "@b"): comma-separated. */
 enum dir_result	 dir_forward(struct directory *d, const char *source, char **dest_r);
 enum dir_result	 dir_transport(struct directory *d, const char *domain, char **transport_r);
+/*
+ * The mailbox's own quota from quota_query (Postfix's
+ * virtual_mailbox_limit_maps; Postfix/Courier guides keep it in
+ * users.quota): DIR_FOUND with *bytes_r (0 = no limit), DIR_NOTFOUND when
+ * no query is set, no row came back or its value is NULL or empty (the
+ * caller then uses virtual_mailbox_limit; a value that does not parse is
+ * logged and treated so too), DIR_TEMPFAIL.
+ */
+enum dir_result	 dir_quota(struct directory *d, const char *addr, uint64_t *bytes_r);
+/* The limit to enforce: dir_quota's when FOUND, else dflt (virtual_mailbox_limit). */
+uint64_t	 dir_quota_limit(struct directory *d, const char *addr, uint64_t dflt);
+/*
+ * A quota value: "10485760", "10485760S" or Courier's "10485760S,1000C"
+ * (the count is not enforced).  1 with *bytes_r, 0 for "" (none given),
+ * -1 when it does not parse.
+ */
+int		 dir_quota_parse(const char *s, uint64_t *bytes_r);
+
 /* users.password for the login (an address). */
 enum dir_result	 dir_password(struct directory *d, const char *login, char **hash_r);
 enum dir_result	 dir_set_password(struct directory *d, const char *login, const char *hash, char **err_r);

@@ -341,3 +341,79 @@ dir_password(struct directory *d, const char *login, char **hash_r)
 	lkey_clear(&k);
 	return r;
 }
+
+int
+dir_quota_parse(const char *s, uint64_t *bytes_r)
+{
+	const char	*p = s, *e;
+	uint64_t	 v;
+	size_t		 n;
+	bool		 got = false;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return 0;
+	/* Items "N", "NS" (bytes) or "NC" (messages), split by ','. */
+	for (; *p != '\0'; p = *e == ',' ? e + 1 : e) {
+		for (n = 0; p[n] >= '0' && p[n] <= '9'; n++)
+			;
+		if (n == 0 || parse_u64(p, n, (uint64_t)1 << 60, &v) < 0)
+			return -1;
+		e = p + n;
+		if (*e == 'C') {
+			e++;
+		} else {
+			if (*e == 'S')
+				e++;
+			if (got)
+				return -1;	/* two byte limits */
+			*bytes_r = v;
+			got = true;
+		}
+		while (*e == ' ')
+			e++;
+		if ((*e != ',' && *e != '\0') || (*e == ',' && e[1] == '\0'))
+			return -1;
+	}
+	if (!got)
+		*bytes_r = 0;	/* a count alone: no byte limit */
+	return 1;
+}
+
+enum dir_result
+dir_quota(struct directory *d, const char *addr, uint64_t *bytes_r)
+{
+	struct lkey	 k;
+	enum dir_result	 r;
+	char		*val = NULL;
+
+	if (d == NULL)
+		return DIR_TEMPFAIL;
+	if (d->q[DIR_Q_QUOTA] == NULL || addr[0] == '@' || lkey_make(d, addr, false, &k) < 0)
+		return DIR_NOTFOUND;
+	r = dir_lookup_q(d, DIR_Q_QUOTA, lkey_str(&k), &val);
+	lkey_clear(&k);
+	if (r == DIR_FOUND) {
+		switch (dir_quota_parse(val, bytes_r)) {
+		case 1:
+			break;
+		case -1:
+			log_warnx("directory: quota_query: not a quota: \"%.40s\"", val);
+			/* FALLTHROUGH */
+		default:
+			r = DIR_NOTFOUND;
+		}
+	}
+	free(val);
+	return r;
+}
+
+uint64_t
+dir_quota_limit(struct directory *d, const char *addr, uint64_t dflt)
+{
+	uint64_t v;
+
+	/* NOTFOUND is "no per-user value"; TEMPFAIL was logged: neither blocks mail. */
+	return dir_quota(d, addr, &v) == DIR_FOUND ? v : dflt;
+}

@@ -42,7 +42,8 @@ imap_tls(const struct imap_client *c)
 bool
 imap_tls_available(const struct imap_client *c)
 {
-	return !session_tls(c->ss) && c->ss->srv->tls != NULL;
+	/* Never TLS over compression (RFC 4978 §4; reachable after UNAUTHENTICATE). */
+	return !session_tls(c->ss) && !session_compressed(c->ss) && c->ss->srv->tls != NULL;
 }
 
 bool
@@ -178,9 +179,11 @@ i_raw(struct session *ss, const unsigned char *p, size_t n)
 	struct imap_client	*c = ss->ctx;
 	size_t			 off = 0, used;
 	enum imap_parse		 r;
+	bool			 z = session_compressed(ss);
 
+	/* After COMPRESS the rest of p is deflated: the core hands it over again. */
 	while (off < n && !session_waiting(ss) && !session_closing(ss) && !c->sasl_lines &&
-	    !c->starttls && c->idle == NULL) {
+	    !c->starttls && c->idle == NULL && session_compressed(ss) == z) {
 		r = imap_parser_feed(c->parser, (const char *)p + off, n - off, &used);
 		off += used;
 		switch (r) {

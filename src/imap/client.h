@@ -196,6 +196,7 @@ void	cmd_logout(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_starttls(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_login(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_authenticate(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_unauthenticate(struct imap_client *c, const struct imap_cmd *cmd);
 /* After the command's bytes left the input: the TLS handshake (client.c calls it). */
 void	imap_starttls_now(struct imap_client *c);
 
@@ -203,6 +204,16 @@ void	imap_starttls_now(struct imap_client *c);
 void	cmd_id(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_enable(struct imap_client *c, const struct imap_cmd *cmd);
 void	cmd_namespace(struct imap_client *c, const struct imap_cmd *cmd);
+
+/* cmd_quota.c */
+void	cmd_getquotaroot(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_getquota(struct imap_client *c, const struct imap_cmd *cmd);
+void	cmd_setquota(struct imap_client *c, const struct imap_cmd *cmd);
+/* The user's quota in bytes (0 = none): quota_query, else virtual_mailbox_limit.  Worker. */
+uint64_t imap_quota_limit(const char *login);
+
+/* cmd_compress.c */
+void	cmd_compress(struct imap_client *c, const struct imap_cmd *cmd);
 
 /* cmd_store.c */
 void	cmd_store(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID STORE */

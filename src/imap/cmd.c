@@ -35,6 +35,7 @@ static const struct imap_command commands[] = {
 	{ "LOGIN",		NOT_AUTH,	0,	cmd_login },
 	{ "AUTHENTICATE",	NOT_AUTH,	0,	cmd_authenticate },
 	/* authenticated (§6.3) */
+	{ "UNAUTHENTICATE",	AUTHED,		0,	cmd_unauthenticate },	/* RFC 8437 */
 	{ "ENABLE",		AUTHED,		0,	cmd_enable },
 	{ "NAMESPACE",		AUTHED,		0,	cmd_namespace },
 	{ "SELECT",		AUTHED,		0,	cmd_select },
@@ -48,6 +49,10 @@ static const struct imap_command commands[] = {
 	{ "LSUB",		AUTHED,		0,	cmd_list },
 	{ "STATUS",		AUTHED,		0,	cmd_status },
 	{ "APPEND",		AUTHED,		0,	cmd_append },
+	{ "COMPRESS",		AUTHED,		0,	cmd_compress },
+	{ "GETQUOTAROOT",	AUTHED,		0,	cmd_getquotaroot },
+	{ "GETQUOTA",		AUTHED,		0,	cmd_getquota },
+	{ "SETQUOTA",		AUTHED,		0,	cmd_setquota },
 	/* selected (§6.4) */
 	{ "UNSELECT",		SELECTED,	0,	cmd_unselect },
 	{ "UID",		SELECTED,	0,	cmd_uid },
@@ -98,6 +103,10 @@ static const struct {
 	{ "STATUS=SIZE",	AUTHED },
 	{ "CONDSTORE",		AUTHED },	/* RFC 7162 3.1 */
 	{ "QRESYNC",		AUTHED },	/* RFC 7162 3.2 */
+	{ "COMPRESS=DEFLATE",	AUTHED },	/* RFC 4978 */
+	{ "UNAUTHENTICATE",	AUTHED },	/* RFC 8437 */
+	{ "QUOTA",		AUTHED },	/* RFC 9208: one root "", STORAGE only */
+	{ "QUOTA=RES-STORAGE",	AUTHED },
 };
 
 const struct imap_command *

@@ -118,6 +118,7 @@ begin_msg(struct imap_append *a)
 		if (store_sync(a->mb, NULL, NULL) < 0)
 			return errno;
 		a->uidvalidity = store_uidvalidity(a->mb);
+		a->limit = imap_quota_limit(a->login);
 	}
 	a->declared += a->next_size;
 	if (store_quota_check(a->root, a->limit, a->declared) < 0)
@@ -348,7 +349,6 @@ imap_append_literal(struct imap_client *c, bool sync)
 		a->login = xstrdup(c->user);
 		a->base = xstrdup(conf_str(conf_current(), CK_VIRTUAL_MAILBOX_BASE));
 		a->root = c->root != NULL ? xstrdup(c->root) : NULL;
-		a->limit = (uint64_t)conf_int(conf_current(), CK_VIRTUAL_MAILBOX_LIMIT);
 		if ((a->name = mailbox_name(c, cmd->nargs > 0 ? &cmd->args[0] : NULL)) == NULL)
 			a->err = EINVAL;
 	}

@@ -1,10 +1,10 @@
 /*
  * Commands of the not-authenticated state and those valid in any state
  * (RFC 3501 §6.1-6.2, RFC 9051 §6.1-6.2): CAPABILITY, NOOP, LOGOUT,
- * STARTTLS, LOGIN, AUTHENTICATE (RFC 4959 SASL-IR).  Logins go through the
- * shared login step (auth/login_step.h: worker-pool check, throttle delay,
- * failure limit, wiping); this file gives it IMAP's wording and response
- * codes (RFC 5530).
+ * STARTTLS, LOGIN, AUTHENTICATE (RFC 4959 SASL-IR), and UNAUTHENTICATE
+ * (RFC 8437) back to that state.  Logins go through the shared login step
+ * (auth/login_step.h: worker-pool check, throttle delay, failure limit,
+ * wiping); this file gives it IMAP's wording and response codes (RFC 5530).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -244,4 +244,33 @@ cmd_authenticate(struct imap_client *c, const struct imap_cmd *cmd)
 	}
 	login_step_sasl_start(&c->login_step, m, ir, irlen);
 	wipe_arg(cmd->nargs == 2 ? &cmd->args[1] : NULL);
+}
+
+/*
+ * UNAUTHENTICATE (RFC 8437): back to the not-authenticated state on the
+ * same connection, as if it had just been opened, except that TLS and
+ * COMPRESS stay (§3).  Everything of the user goes: the selected mailbox
+ * with its view and change watch, the saved SEARCH result, ENABLEd
+ * extensions, the Maildir path, the name; the logout line is written as
+ * for LOGOUT, so the next login gets its own.
+ */
+void
+cmd_unauthenticate(struct imap_client *c, const struct imap_cmd *cmd)
+{
+	if (cmd->nargs != 0) {
+		imap_tagged(c, "BAD", "UNAUTHENTICATE takes no arguments.");
+		return;
+	}
+	imap_log_end(c, "unauthenticate");
+	imap_search_reset(c);
+	imap_mailbox_free(c);
+	login_step_clear(&c->login_step);
+	login_step_init(&c->login_step, c->ss, &imap_login_ops);
+	xfree(&c->user);
+	c->enabled = 0;
+	c->logged = false;
+	imap_set_state(c, IMAP_S_NOT_AUTH);
+	imap_apply_limits(c);
+	session_set_idle(c->ss, (unsigned)conf_int(conf_current(), CK_LOGIN_TIMEOUT) * 1000);
+	imap_tagged(c, "OK", "Not authenticated any more.");
 }

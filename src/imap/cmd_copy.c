@@ -17,7 +17,6 @@
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
-#include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
@@ -29,7 +28,8 @@
 struct copy_job {
 	bool		 move;
 	char		*root, *name;	/* the user's Maildir, the target folder */
-	uint64_t	 limit;		/* virtual_mailbox_limit, 0 = none */
+	char		*login;		/* whose quota (imap_quota_limit) */
+	uint64_t	 limit;		/* the user's quota, 0 = none */
 	struct seqset	 seqs;		/* 1-based sequence numbers */
 
 	/* results */
@@ -44,6 +44,7 @@ job_free(void *arg)
 	struct copy_job *j = arg;
 
 	free(j->root);
+	free(j->login);
 	free(j->name);
 	seqset_clear(&j->seqs);
 	seqset_clear(&j->src);
@@ -60,7 +61,7 @@ quota_check(struct store_mailbox *mb, struct copy_job *j)
 	uint64_t		 bytes = 0;
 	uint32_t		 seq;
 
-	if (j->limit == 0)
+	if ((j->limit = imap_quota_limit(j->login)) == 0)
 		return 0;
 	while (seqset_next(&j->seqs, &it, &seq))
 		bytes += store_msg(mb, seq - 1)->size;
@@ -230,6 +231,6 @@ cmd_copy(struct imap_client *c, const struct imap_cmd *cmd)
 		return;
 	}
 	j->root = xstrdup(c->root);
-	j->limit = (uint64_t)conf_int(conf_current(), CK_VIRTUAL_MAILBOX_LIMIT);
+	j->login = xstrdup(c->user);
 	imap_view_run(c, copy_work, copy_done, job_free, j);
 }

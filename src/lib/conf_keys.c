@@ -44,6 +44,9 @@ static const struct conf_key keys[] = {
 	{ "transport_query", CONF_STR, "", NOLIM, NULL, "SQL giving a domain's transport, '%s' = domain" },
 	{ "password_query", CONF_STR, "", NOLIM, NULL,
 	  "SQL giving a login's crypt(3) password hash, '%s' = login address" },
+	{ "quota_query", CONF_STR, "", NOLIM, NULL,
+	  "SQL giving a mailbox's quota in bytes ('NNNS' Courier style too; 0 = none),"
+	  " '%s' = address; no row or NULL: virtual_mailbox_limit" },
 	{ "alias_maps", CONF_STR, "$config_directory/aliases", NOLIM, NULL,
 	  "aliases file in /etc/aliases format for mydestination names (re-read when changed)" },
 	{ "mail_owner", CONF_STR, "vmail", NOLIM, NULL,

@@ -131,6 +131,7 @@ session_free_now(struct session *s)
 		j->prev = j->next = NULL;
 	}
 	tls_close_cancel(&s->tls_close);
+	session_z_free(s);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	s->bev = NULL;
@@ -164,6 +165,8 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 	struct bufferevent	*bev = s->bev;
 
 	if (bev != NULL && !s->handshaking) {
+		/* A reply written after session_close() still gets out. */
+		session_z_flush(s);
 		s->bev = NULL;
 		if ((s->tls_close = tls_close_gracefully(bev, s->srv->base, tls_closed_cb, s)) != NULL)
 			return;
@@ -182,6 +185,7 @@ session_close(struct session *s)
 	evtimer_del(s->ev_delay);
 	if (s->bev != NULL) {
 		bufferevent_disable(s->bev, EV_READ);
+		session_z_flush(s);	/* the last reply may still sit in the compressor */
 		session_update_write_mark(s);
 	}
 	/* Otherwise session_write_cb() schedules the free once the output is out. */
@@ -273,6 +277,12 @@ session_starttls(struct session *s)
 {
 	struct bufferevent *tls;
 
+	/* TLS goes under compression, never over it (RFC 4978 §4). */
+	if (s->z != NULL) {
+		log_warnx("%s sid=%s: STARTTLS after compression", s->proto->name, s->sid);
+		session_close(s);
+		return -1;
+	}
 	if (tls_starttls_injection(s->bev)) {
 		log_info("%s sid=%s: plaintext pipelined after %s, closing", s->proto->name,
 		    s->sid, s->proto->starttls_verb != NULL ? s->proto->starttls_verb : "STARTTLS");

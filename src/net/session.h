@@ -38,6 +38,7 @@ struct service;
 struct session;
 struct session_reg;
 struct tls_close;
+struct zlayer;
 
 /* Socket and bufferevent options (proto->flags). */
 #define SESSION_F_NODELAY	0x01	/* TCP_NODELAY: streamed replies end without Nagle's wait */
@@ -105,7 +106,7 @@ struct session_proto {
 	/*
 	 * The core ends the session: the log line.  reason: "timeout",
 	 * "login-timeout", "tls-handshake-timeout", "tls-handshake-failed",
-	 * "eof", "io-error", "starttls-injection", "shutdown".
+	 * "eof", "io-error", "starttls-injection", "shutdown", "compress-error".
 	 */
 	void		(*ended)(struct session *s, const char *reason);
 	/* Server stop: reply and session_close(), or let a commit finish (NULL: close). */
@@ -140,6 +141,8 @@ struct session {
 	struct session_reg	*reg;
 	struct bufferevent	*bev;
 	struct tls_close	*tls_close;
+	struct zlayer		*z;		/* compression, once session_compress() ran */
+	struct event		*ev_zflush;	/* flushes the compressor after a write burst */
 	struct event		*ev_free, *ev_login, *ev_delay;
 	void			(*delay_fn)(struct session *, void *);
 	void			*delay_arg;
@@ -231,6 +234,21 @@ void	session_tls_describe(const struct session *s, char *buf, size_t sz);
 void	session_authenticated(struct session *s);
 /* Idle timeout from now on (per state: SMTP's DATA, IMAP's IDLE). */
 void	session_set_idle(struct session *s, unsigned ms);
+
+/*
+ * Compress both directions from now on (IMAP COMPRESS=DEFLATE, RFC 4978:
+ * raw deflate, our window 32 KiB; level 0..9, mem_level 1..9 sizes the
+ * compressor's tables).  Call right after queuing the reply that says so:
+ * that reply leaves uncompressed, every byte after it compressed, and the
+ * input still unread is taken as compressed.  Over TLS or plain TCP.
+ * Returns 0, or -1 when already on, while a TLS handshake runs, or when
+ * zlib cannot set up.  A corrupt compressed input ends the session
+ * (proto->ended "compress-error").
+ */
+int	session_compress(struct session *s, int level, int mem_level);
+bool	session_compressed(const struct session *s);
+/* Bytes zlib holds for this session (0 without compression), for logs. */
+size_t	session_compress_memory(const struct session *s);
 
 /* ---- closing ------------------------------------------------------- */
 

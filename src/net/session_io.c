@@ -22,6 +22,7 @@
 #include "net/session.h"
 #include "net/session_int.h"
 #include "net/tls.h"
+#include "net/zlayer.h"
 
 #define REPLY_MAX	1000	/* RFC 5321 §4.5.3.1.5: a reply line, CRLF included */
 
@@ -59,7 +60,10 @@ session_write(struct session *s, const void *p, size_t n)
 {
 	if (s->bev == NULL || n == 0)
 		return;
-	bufferevent_write(s->bev, p, n);
+	if (s->z != NULL)
+		session_z_write(s, p, n);
+	else
+		bufferevent_write(s->bev, p, n);
 	s->bytes_out += n;
 }
 
@@ -70,6 +74,10 @@ session_send(struct session *s, const void *p, size_t n)
 
 	if (s->bev == NULL || n == 0)
 		return;
+	if (s->z != NULL) {
+		session_write(s, p, n);
+		return;
+	}
 	if ((s->proto->flags & SESSION_F_DIRECT_SEND) && !tls_active(s->bev) &&
 	    session_output_len(s) == 0) {
 		w = send(bufferevent_getfd(s->bev), p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -254,6 +262,9 @@ read_raw(struct session *s, struct evbuffer *in)
 		took = n;
 	evbuffer_drain(in, took);
 	s->bytes_in += took;
+	/* Compression just came on: what is left of in is compressed, read it so. */
+	if (s->z != NULL && in != zlayer_input(s->z))
+		return true;
 	return took == n || s->raw_left != SIZE_MAX;
 }
 
@@ -273,7 +284,11 @@ session_process(struct session *s)
 			session_update_write_mark(s);
 			break;
 		}
-		in = bufferevent_get_input(s->bev);
+		if ((in = session_input(s)) == NULL) {
+			session_ended(s, "compress-error");
+			session_close(s);
+			break;
+		}
 		if (s->raw_left > 0) {
 			if (!read_raw(s, in))
 				break;

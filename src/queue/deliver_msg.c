@@ -218,7 +218,9 @@ queue_local(struct deliver_pass *p, size_t idx, const char *maildir)
 	q->hostname = conf_str(p->c, CK_MYHOSTNAME);
 	q->check_cur = p->recovered || r->attempts > 0;
 	q->maildirsize = conf_bool(p->c, CK_VIRTUAL_CREATE_MAILDIRSIZE);
-	q->quota_bytes = (uint64_t)conf_int(p->c, CK_VIRTUAL_MAILBOX_LIMIT);
+	/* The mailbox's own limit (quota_query), else virtual_mailbox_limit. */
+	q->quota_bytes = dir_quota_limit(dir_thread(), r->addr,
+	    (uint64_t)conf_int(p->c, CK_VIRTUAL_MAILBOX_LIMIT));
 	p->req_idx[p->nreqs++] = idx;
 }
 

@@ -529,12 +529,13 @@ store_folder_delete(const char *root, const char *name)
 	/* Rename first: the folder is gone at once for everyone ("..name": not listed). */
 	if (rename(from, to) == -1)
 		return -1;
-	/* Its messages leave the quota (Courier's maildirquota forgot this). */
+	/* Its messages leave the quota (Courier's maildirquota forgot this),
+	 * even when some file resists removal: a recalculation skips "..name"
+	 * folders too, so the file and a recount agree either way. */
 	st_dir_usage(to, &bytes, &count);
-	if (nftw(to, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == -1)
-		return -1;
+	r = nftw(to, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	st_quota_note(root, -(int64_t)bytes, -(int64_t)count);
-	return 0;
+	return r == -1 ? -1 : 0;
 }
 
 /* ---- subscriptions ---- */

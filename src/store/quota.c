@@ -83,3 +83,11 @@ store_quota_check(const char *root, uint64_t limit_bytes, uint64_t add_bytes)
 	}
 	return 0;
 }
+
+int
+store_quota_usage(const char *root, uint64_t limit_bytes, uint64_t *bytes_r,
+    uint64_t *count_r)
+{
+	*bytes_r = *count_r = 0;
+	return maildir_quota_usage(root, ".", limit_bytes, bytes_r, count_r);
+}

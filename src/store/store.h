@@ -335,6 +335,14 @@ int	 store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst
  * virtual_mailbox_limit_maps) and is passed here the same way.
  */
 int	 store_quota_check(const char *root, uint64_t limit_bytes, uint64_t add_bytes);
+/*
+ * What the Maildir uses now (IMAP GETQUOTA, RFC 9208): bytes and messages
+ * from ROOT/maildirsize, or counted from the file names when it is
+ * missing or needs recalculating (a rewritten file's first line says
+ * limit_bytes).  0, or -1/errno.
+ */
+int	 store_quota_usage(const char *root, uint64_t limit_bytes, uint64_t *bytes_r,
+	    uint64_t *count_r);
 
 /* ---- parsed-structure cache (IMAP FETCH) ---- */
 

@@ -509,6 +509,71 @@ test_case_sensitive(void)
 	free(path);
 }
 
+/* quota_query (users.quota as Postfix/Courier guides have it) and its values. */
+static void
+test_quota(struct directory *d0)
+{
+	static const struct { const char *in; int want; uint64_t bytes; } vals[] = {
+		{ "10485760",		1, 10485760 },
+		{ "10485760S",		1, 10485760 },
+		{ "10485760S,1000C",	1, 10485760 },
+		{ "1000C,5000S",	1, 5000 },
+		{ "1000C",		1, 0 },		/* a count alone: no byte limit */
+		{ "0",			1, 0 },
+		{ " 42 ",		1, 42 },
+		{ "",			0, 0 },
+		{ "ten",		-1, 0 },
+		{ "-5",			-1, 0 },
+		{ "5S,6S",		-1, 0 },
+		{ "5X",			-1, 0 },
+		{ "5S,",		-1, 0 },
+		{ "99999999999999999999", -1, 0 },
+	};
+	struct conf		*c;
+	struct directory	*d;
+	char			*path, *err = NULL;
+	uint64_t		 v;
+	size_t			 i;
+	FILE			*f;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		v = 777;
+		t_int(dir_quota_parse(vals[i].in, &v), vals[i].want);
+		if (vals[i].want == 1)
+			t_int(v, vals[i].bytes);
+	}
+	/* No query: NOTFOUND, the caller uses virtual_mailbox_limit. */
+	t_int(dir_quota(d0, "sales@example.com", &v), DIR_NOTFOUND);
+	t_int(dir_quota(NULL, "sales@example.com", &v), DIR_TEMPFAIL);
+
+	raw(dbpath, "ALTER TABLE users ADD COLUMN quota varchar(32)");
+	raw(dbpath, "UPDATE users SET quota = '2048S,10C' WHERE email = 'sales@example.com'");
+	path = xasprintf("%s/quota.conf", tmpdir);
+	if ((f = fopen(path, "w")) == NULL)
+		fatal("%s", path);
+	fprintf(f, "quota_query = SELECT quota FROM users WHERE email = '%%s'\n");
+	fclose(f);
+	if ((c = conf_load(path, &err)) == NULL)
+		fatalx("%s", err);
+	d = dir_open_existing(c, &err);
+	t_ok(d != NULL);
+	v = 0;
+	t_int(dir_quota(d, "Sales@EXAMPLE.com", &v), DIR_FOUND);
+	t_int(v, 2048);
+	t_int(dir_quota(d, "nobody@example.com", &v), DIR_NOTFOUND);
+	t_int(dir_quota(d, "@example.com", &v), DIR_NOTFOUND);
+	raw(dbpath, "UPDATE users SET quota = NULL WHERE email = 'sales@example.com'");
+	t_int(dir_quota(d, "sales@example.com", &v), DIR_NOTFOUND);
+	raw(dbpath, "UPDATE users SET quota = 'lots' WHERE email = 'sales@example.com'");
+	t_int(dir_quota(d, "sales@example.com", &v), DIR_NOTFOUND);
+	raw(dbpath, "UPDATE users SET quota = 0 WHERE email = 'sales@example.com'");
+	t_int(dir_quota(d, "sales@example.com", &v), DIR_FOUND);
+	t_int(v, 0);
+	dir_close(&d);
+	conf_free(&c);
+	free(path);
+}
+
 static void *
 thread_lookup(void *arg)
 {
@@ -671,6 +736,7 @@ main(void)
 	test_transports(d);
 	test_by_hand(d);
 	test_case_sensitive();
+	test_quota(d);
 	test_thread();
 	test_tempfail(d);
 	dir_close(&d);

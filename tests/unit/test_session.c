@@ -5,8 +5,8 @@
  * bytes (SMTP's BDAT and DATA), STARTTLS injection, the TLS minimum after STARTTLS
  * and a real STARTTLS handshake, the last reply surviving close (plain and
  * TLS), output backpressure, the delayed reply, per-client and per-service
- * limits, the login / idle / handshake timeouts, the shutdown walk and a
- * job that outlives its session.  Every wait is on a condition with a
+ * limits, the login / idle / handshake timeouts, the shutdown walk, a
+ * job that outlives its session, and compression (COMPRESS=DEFLATE).  Every wait is on a condition with a
  * deadline.
  */
 #include <arpa/inet.h>
@@ -26,6 +26,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+
+#include <zlib.h>
 
 #include "lib/conf.h"
 #include "lib/pool.h"
@@ -153,6 +155,11 @@ tp_line(struct session *s, char *line, size_t len)
 		session_reply(s, "END");
 		if (line[3] == 'Q')
 			session_close(s);
+	} else if (strcmp(line, "Z") == 0) {
+		/* As IMAP's COMPRESS: the reply in clear, then deflate both ways. */
+		session_reply(s, "OK Z");
+		if (session_compress(s, 6, 8) != 0)
+			session_reply(s, "ERR Z");
 	} else if (strcmp(line, "QUIT") == 0) {
 		session_reply(s, "BYE");
 		session_close(s);
@@ -562,6 +569,117 @@ test_last_reply_and_backpressure(void)
 	t_ok(freed_total(f + 2));
 }
 
+/* Raw deflate of p as a peer's zlib would send it (Z_SYNC_FLUSH). */
+static size_t
+zpeer(const char *p, unsigned char *out, size_t outsz)
+{
+	z_stream	z;
+	size_t		n;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)strlen(p);
+	z.next_out = out;
+	z.avail_out = (uInt)outsz;
+	if (deflate(&z, Z_SYNC_FLUSH) != Z_OK)
+		abort();
+	n = outsz - z.avail_out;
+	deflateEnd(&z);
+	return n;
+}
+
+/* The client's view of what followed "OK Z\r\n": inflated; NULL if it does not inflate. */
+static char *
+zunpeer(const struct client *c, size_t *len_r)
+{
+	const char	*p = memmem(c->in.data, c->in.len, "OK Z\r\n", 6);
+	size_t		 cap = 4 << 20;
+	char		*out = xmalloc(cap);
+	z_stream	 z;
+	int		 r;
+
+	memset(&z, 0, sizeof(z));
+	if (p == NULL || inflateInit2(&z, -15) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	p += 6;
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)(c->in.data + c->in.len - p);
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap - 1;
+	r = inflate(&z, Z_SYNC_FLUSH);
+	*len_r = cap - 1 - z.avail_out;
+	out[*len_r] = '\0';
+	inflateEnd(&z);
+	if (r != Z_OK && r != Z_BUF_ERROR) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Compression on after a line, with compressed commands pipelined behind it. */
+static void
+test_compress(void)
+{
+	struct session_limits	 lim = limits();
+	struct client		 c;
+	unsigned char		 z[1024];
+	size_t			 n, len, i;
+	char			*plain;
+	int			 f = nfreed;
+
+	/* One write: "Z" in clear, then deflated commands; the last reply survives close. */
+	client_open(&c, &svc_a, "192.0.2.1", &lim);
+	memcpy(z, "Z\r\n", 3);
+	n = 3 + zpeer("A\r\nWAIT\r\nZ\r\nBIGQUIT 300000\r\n", z + 3, sizeof(z) - 3);
+	client_send(&c, (const char *)z, n);
+	t_ok(wait_for(eof_cond, &c, 5000));
+	t_ok(memcmp(c.in.data, "HELLO\r\nOK Z\r\n", 13) == 0);
+	plain = zunpeer(&c, &len);
+	t_ok(plain != NULL);
+	if (plain != NULL) {
+		/* A second Z: refused by the core, the session goes on. */
+		t_ok(strncmp(plain, "OK A\r\nWAITED\r\nOK Z\r\nERR Z\r\n", 27) == 0);
+		t_int(len, 27 + 300000 + 5);
+		t_ok(len > 5 && memcmp(plain + len - 5, "END\r\n", 5) == 0);
+		/* 300000 'z' went over the wire as much less. */
+		t_ok(c.in.len < 20000);
+		free(plain);
+	}
+	client_close(&c);
+	t_ok(freed_total(f + 1));
+
+	/* Byte at a time, with a loop turn between bytes. */
+	client_open(&c, &svc_a, "192.0.2.1", &lim);
+	t_ok(got(&c, "HELLO\r\n"));
+	client_send(&c, "Z\r\n", 3);
+	t_ok(got(&c, "OK Z\r\n"));
+	n = zpeer("ONE\r\nQUIT\r\n", z, sizeof(z));
+	/* The flush's empty block after QUIT may meet a closed socket: no abort. */
+	for (i = 0; i < n && !c.eof; i++) {
+		(void)!write(c.fd, z + i, 1);
+		spin();
+	}
+	t_ok(wait_for(eof_cond, &c, 3000));
+	plain = zunpeer(&c, &len);
+	t_ok(plain != NULL && strcmp(plain, "OK ONE\r\nBYE\r\n") == 0);
+	free(plain);
+	client_close(&c);
+	t_ok(freed_total(f + 2));
+
+	/* Not deflate: the session ends. */
+	client_open(&c, &svc_a, "192.0.2.1", &lim);
+	client_send(&c, "Z\r\n\xff\xff\xff\xff\r\n", 9);
+	t_ok(wait_for(eof_cond, &c, 3000));
+	client_close(&c);
+	t_ok(freed_total(f + 3));
+	t_str(last_ended, "compress-error");
+}
+
 static void
 test_limits(void)
 {
@@ -809,6 +927,7 @@ main(void)
 	test_bad_lines();
 	test_open_raw();
 	test_last_reply_and_backpressure();
+	test_compress();
 	test_limits();
 	test_timeouts();
 	if (srv.tls != NULL && cctx != NULL)
