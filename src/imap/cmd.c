@@ -88,6 +88,9 @@ static const struct {
 	{ "LIST-STATUS",	AUTHED },
 	{ "SPECIAL-USE",	AUTHED },
 	{ "STATUS=SIZE",	AUTHED },
+	{ "CREATE-SPECIAL-USE",	AUTHED },	/* RFC 6154 §5.2: CREATE ... (USE (...)) */
+	{ "OBJECTID",		AUTHED },	/* RFC 8474: MAILBOXID, EMAILID, THREADID NIL */
+	{ "SAVEDATE",		AUTHED },	/* RFC 8514: the time in the file name */
 };
 
 const struct imap_command *

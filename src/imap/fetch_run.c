@@ -251,11 +251,11 @@ put_flags(struct fetch_run *r)
 	puts_(r, ")");
 }
 
+/* INTERNALDATE or SAVEDATE (RFC 8514) t */
 static void
-put_internaldate(struct fetch_run *r)
+put_date(struct fetch_run *r, const char *label, int64_t t)
 {
 	char		 s[IMAP_DATETIME_LEN + 1];
-	int64_t		 t = store_msg_idate(r->mb, r->idx);
 	time_t		 tt = (time_t)t;
 	struct tm	 tm;
 	int		 zone = 0;
@@ -264,7 +264,7 @@ put_internaldate(struct fetch_run *r)
 	if (localtime_r(&tt, &tm) != NULL)
 		zone = (int)(tm.tm_gmtoff / 60);
 	imap_format_datetime(t, zone, s);
-	(void)buf_addf(&r->out, "INTERNALDATE \"%s\"", s);
+	(void)buf_addf(&r->out, "%s \"%s\"", label, s);
 }
 
 static uint64_t
@@ -343,6 +343,7 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 	static const char *const cached_names[] = { "ENVELOPE", "BODY", "BODYSTRUCTURE" };
 	const struct store_msg	*m = store_msg(r->mb, r->idx);
 	struct fetch_item	 tmp;
+	char			 id[STORE_OBJID_SIZE];
 	int			 f;
 
 	switch (it->type) {
@@ -353,7 +354,18 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 		(void)buf_addf(&r->out, "UID %u", m->uid);
 		break;
 	case FETCH_INTERNALDATE:
-		put_internaldate(r);
+		put_date(r, "INTERNALDATE", store_msg_idate(r->mb, r->idx));
+		break;
+	case FETCH_SAVEDATE:
+		put_date(r, "SAVEDATE", store_msg_savedate(r->mb, r->idx));
+		break;
+	case FETCH_EMAILID:
+		store_msg_emailid(m, id);
+		(void)buf_addf(&r->out, "EMAILID (%s)", id);
+		break;
+	case FETCH_THREADID:
+		/* RFC 8474 5.2: NIL, threads are not kept */
+		puts_(r, "THREADID NIL");
 		break;
 	case FETCH_RFC822_SIZE:
 		(void)buf_addf(&r->out, "RFC822.SIZE %llu", (unsigned long long)crlf_size(r, m));

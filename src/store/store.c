@@ -516,6 +516,8 @@ note_scan(struct store_mailbox *mb, const struct timespec *cur, const struct tim
 /*
  * Maildir: a file left in tmp/ for 36 hours is a writer that died; remove
  * it (what qmail, Courier and Dovecot do).  At most once an hour per handle.
+ * The ctime counts too: an APPEND sets its temp file's times to an old
+ * internal date before linking it, and must not lose it meanwhile.
  */
 static void
 clean_tmp(struct store_mailbox *mb)
@@ -535,7 +537,7 @@ clean_tmp(struct store_mailbox *mb)
 		if (de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !S_ISREG(st.st_mode) || now - st.st_mtime < TMP_MAX_AGE ||
-		    now - st.st_atime < TMP_MAX_AGE)
+		    now - st.st_atime < TMP_MAX_AGE || now - st.st_ctime < TMP_MAX_AGE)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			log_info("store: removed %s/%s (older than 36 hours)", path, de->d_name);

@@ -412,6 +412,42 @@ struct store_status {
  */
 int	 store_status(const char *root, const char *folder, struct store_status *st_r);
 
+/* ---- object ids (RFC 8474), save dates (RFC 8514), special use (RFC 6154) ---- */
+
+#define STORE_OBJID_SIZE	32	/* an objectid and its NUL */
+
+/*
+ * The folder's MAILBOXID: "F" + 24 random hex digits kept in its
+ * directory (letterbox-mailboxid), made the first time it is asked for
+ * (IMAP asks at CREATE).  RENAME keeps it (the directory moves); DELETE
+ * and CREATE again give a new one.  0, or -1/errno (ENOENT: no folder).
+ */
+int	 store_mailbox_id(const char *root, const char *folder, char id_r[STORE_OBJID_SIZE]);
+
+/*
+ * A message's EMAILID: "M" + 16 hex digits, the hash of its base name,
+ * which is the message's for life -- or, for a copy, the original's id,
+ * which store_copy writes into the copy's base name (",E=<hex>"), so COPY
+ * and MOVE keep it (RFC 8474 5.1).  Pure.
+ */
+void	 store_msg_emailid(const struct store_msg *m, char id_r[STORE_OBJID_SIZE]);
+
+/*
+ * Save date of message idx (seconds since the epoch): when it was stored
+ * in this folder, the time in its base name (delivery, APPEND and
+ * COPY/MOVE each name the file afresh); its internal date when the name
+ * holds no time.
+ */
+int64_t	 store_msg_savedate(struct store_mailbox *mb, size_t idx);
+
+/*
+ * The special-use attributes given to a folder (letterbox-specialuse in
+ * its directory; opaque text here, e.g. "\Sent"): 1 with dst filled, 0
+ * when none was given, -1/errno.  set replaces them (one line of text).
+ */
+int	 store_folder_special_use(const char *root, const char *name, char *dst, size_t dstsz);
+int	 store_folder_set_special_use(const char *root, const char *name, const char *uses);
+
 /* ---- Courier's POP3 UIDLs (courierpop3dsizelist, see courier.c) ---- */
 
 /*

@@ -176,6 +176,8 @@ int	 name_compose(char *dst, size_t dstsz, const char *name, size_t base_len,
 /* A fresh unique base name "<sec>.M<usec>P<pid>R<rand>.<host>". */
 int	 name_unique(char *dst, size_t dstsz);
 uint32_t name_hash(const char *s, size_t len);
+/* RFC 8474 EMAILID of a base name: its ",E=<16 hex>" field, else its hash. */
+uint64_t name_emailid(const char *name, size_t base_len);
 
 /* ---- the index (uidlist.c, ullog.c) ---- */
 void	 ul_clear(struct uidlist *ul);

@@ -560,6 +560,21 @@ store_append_abort(struct store_append **ap)
 	*ap = NULL;
 }
 
+/* ",E=<hex>" after a fresh unique name: the EMAILID m has (see name_emailid). */
+static int
+with_emailid(char *unique, size_t sz, const struct store_msg *m)
+{
+	size_t	n = strlen(unique);
+	int	r = snprintf(unique + n, sz - n, ",E=%016llx",
+		    (unsigned long long)name_emailid(m->name, m->base_len));
+
+	if (r < 0 || (size_t)r >= sz - n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 /* Base name with the Maildir++ sizes: "<unique>,S=<size>[,W=<vsize>]". */
 static int
 sized_base(char *dst, size_t dstsz, const char *unique, uint64_t size, uint64_t vsize)
@@ -696,7 +711,8 @@ store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst, uin
 			kw |= 1u << k;
 	}
 	idate = store_msg_idate(src, idx);
-	if (name_unique(unique, sizeof(unique)) == -1 ||
+	/* RFC 8474 5.1: the copy keeps the original's EMAILID, in its name */
+	if (name_unique(unique, sizeof(unique)) == -1 || with_emailid(unique, sizeof(unique), m) == -1 ||
 	    sized_base(base, sizeof(base), unique, m->size, m->vsize) == -1 ||
 	    name_compose(name, sizeof(name), base, strlen(base), m->flags, kw) == -1 ||
 	    st_join(tmppath, sizeof(tmppath), dst->dir, "/tmp/", base) == -1)
