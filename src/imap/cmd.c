@@ -91,6 +91,7 @@ static const struct {
 	{ "CREATE-SPECIAL-USE",	AUTHED },	/* RFC 6154 §5.2: CREATE ... (USE (...)) */
 	{ "OBJECTID",		AUTHED },	/* RFC 8474: MAILBOXID, EMAILID, THREADID NIL */
 	{ "SAVEDATE",		AUTHED },	/* RFC 8514: the time in the file name */
+	{ "PREVIEW",		AUTHED },	/* RFC 8970: cached with the structure */
 };
 
 const struct imap_command *

@@ -23,7 +23,7 @@
 #include "store/store.h"
 
 /* Items parsed but not served until their extension is advertised. */
-#define UNSUPPORTED	(FETCH_WANT(FETCH_MODSEQ) | FETCH_WANT(FETCH_PREVIEW))
+#define UNSUPPORTED	FETCH_WANT(FETCH_MODSEQ)
 
 static void
 job_work(void *arg)

@@ -37,7 +37,7 @@
  *	letterbox-uidvalidity	the last UIDVALIDITY and highest UIDNEXT
  *				(outlives the index: a rebuild never reuses a V)
  *	letterbox-cache		append-only cache of ENVELOPE, BODY,
- *				BODYSTRUCTURE and MIME part offsets, deflated
+ *				BODYSTRUCTURE, PREVIEW and MIME part offsets, deflated
  *				(~120 B/msg), keyed by UID and checked by a
  *				base-name hash, mmap'd with an offset table,
  *				compacted on expunge (just a cache: may be
@@ -341,6 +341,7 @@ enum store_cache_field {
 	STORE_CACHE_ENVELOPE,		/* mime_envelope() */
 	STORE_CACHE_BODY,		/* mime_bodystructure(extended = false) */
 	STORE_CACHE_BODYSTRUCTURE,	/* mime_bodystructure(extended = true) */
+	STORE_CACHE_PREVIEW,		/* mime_preview(): UTF-8 text, RFC 8970 */
 };
 
 /*

@@ -90,7 +90,7 @@ struct uidlist {
 };
 
 /* ---- the parsed-structure cache (cache.c, cache_rec.c) ---- */
-#define CACHE_NFIELDS	3
+#define CACHE_NFIELDS	4
 #define CACHE_FIELD_MAX	(16U * 1024 * 1024)
 #define CACHE_REC_HDR	24		/* see cache_rec.c */
 #define CACHE_REC_MAGIC	0xC3u		/* top byte of a record's second word */

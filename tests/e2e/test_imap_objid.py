@@ -11,6 +11,7 @@ import os
 import re
 import time
 
+import lbtest
 from test_imap import ImapBase, USER, PASSWORD
 
 MSG = (b"From: Alice <alice@example.org>\r\n"
@@ -194,3 +195,115 @@ class CreateSpecialUseTest(ObjidBase):
         typ, text, _ = self.cmd(m2, "CREATE", "Bad", "(USE (Sent))")
         self.assertEqual(typ, "BAD")
         self.assertTrue(os.path.isdir(os.path.join(self.inst.maildir(USER), ".Outbox")))
+
+
+HTML_MSG = (b"From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: html\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+            b"--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            b"<html><head><style>p {color: red}</style></head><body><p>Gr=FC=DFe,</p>\r\n"
+            b"<p>see   &lt;this&gt;&nbsp;&amp; that</p></body></html>\r\n--b--\r\n")
+
+
+class PreviewTest(ObjidBase):
+    def preview(self, m, uid, items="(PREVIEW)"):
+        typ, data = m.uid("FETCH", str(uid), items)
+        self.assertEqual(typ, "OK", data)
+        # a quoted string, or a literal (8-bit text): imaplib splits those into a tuple
+        if isinstance(data[0], tuple):
+            self.assertRegex(data[0][0], rb"PREVIEW \{\d+\}$")
+            return data[0][1]
+        mo = re.search(rb'PREVIEW "((?:[^"\\]|\\.)*)"', data[0])
+        self.assertIsNotNone(mo, data)
+        return re.sub(rb"\\(.)", rb"\1", mo.group(1))
+
+    def test_preview_plain_html_lazy_and_cached(self):
+        m = self.login()
+        caps = set(m.capability()[1][0].decode().split())
+        self.assertIn("PREVIEW", caps)
+        body = b"  First line.\r\n\r\nSecond   line " + b"x" * 400 + b"\r\n"
+        self.assertEqual(m.append("INBOX", None, None, MSG.split(b"\r\n\r\n")[0] +
+                                  b"\r\n\r\n" + body)[0], "OK")
+        self.assertEqual(m.append("INBOX", None, None, HTML_MSG)[0], "OK")
+        self.assertEqual(m.append("INBOX", None, None, b"Subject: empty\r\n\r\n")[0], "OK")
+        m.select("INBOX")
+        p1 = self.preview(m, 1)
+        self.assertEqual(p1, (b"First line. Second line " + b"x" * 400)[:256])
+        self.assertEqual(self.preview(m, 2).decode(), "Grüße, see <this> & that")
+        self.assertEqual(self.preview(m, 3), b"")
+        # PREVIEW (LAZY), in a list and alone: the same text
+        self.assertEqual(self.preview(m, 1, "(UID PREVIEW (LAZY))"), p1)
+        self.assertEqual(self.preview(m, 1, "PREVIEW (LAZY)"), p1)
+        typ, data = self.cmd(m, "UID", "FETCH", "1", "(PREVIEW (FUZZY))")[:2]
+        self.assertEqual(typ, "BAD")
+        # cached: the file's bytes are not read again for the preview
+        md = self.inst.maildir(USER)
+        path = [os.path.join(md, "cur", n) for n in os.listdir(os.path.join(md, "cur"))
+                if "Subject: objid" in open(os.path.join(md, "cur", n), "rb").read().decode()][0]
+        with open(path, "r+b") as f:
+            data = f.read()
+            f.seek(0)
+            f.write(data.replace(b"First", b"Fxrst"))
+        m2 = self.login()
+        m2.select("INBOX", readonly=True)
+        self.assertEqual(self.preview(m2, 1), p1)
+        self.assertIn(b"Fxrst", self.fetch(m2, 1, "(BODY.PEEK[TEXT])"))
+
+
+BIN_PART = b"\x00\x01binary\x00\xff\r\n"
+BIN_MSG = (b"From: a@example.org\r\nSubject: bin\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=z\r\n\r\n"
+           b"--z\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+           b"--z\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: binary\r\n\r\n" + BIN_PART + b"\r\n--z--\r\n")
+
+
+class BinaryMultiappendTest(ObjidBase):
+    def raw_login(self):
+        s, f, _ = self.raw()
+        self.addCleanup(s.close)
+        s.sendall(b'a LOGIN "%s" "%s"\r\n' % (USER.encode(), PASSWORD.encode()))
+        self.assertTrue(self.read_tagged(f, b"a")[-1].startswith(b"a OK"))
+        return s, f
+
+    def test_append_literal8_and_binary_size(self):
+        s, f = self.raw_login()
+        s.sendall(b"b APPEND INBOX ~{%d}\r\n" % len(BIN_MSG))
+        self.assertTrue(f.readline().startswith(b"+"))
+        s.sendall(BIN_MSG + b"\r\n")
+        r = self.read_tagged(f, b"b")
+        self.assertTrue(r[-1].startswith(b"b OK [APPENDUID "), r)
+        s.sendall(b"c SELECT INBOX\r\nd UID FETCH 1 (BINARY.SIZE[2] BINARY.SIZE[1] RFC822.SIZE)\r\n")
+        self.read_tagged(f, b"c")
+        r = b"".join(self.read_tagged(f, b"d"))
+        self.assertIn(b"BINARY.SIZE[2] %d" % len(BIN_PART), r)
+        self.assertIn(b"BINARY.SIZE[1] 5", r)   # "hello": the CRLF is the delimiter's
+        self.assertIn(b"RFC822.SIZE %d" % len(BIN_MSG), r)
+        # the NULs are stored as sent (line ends as LF on disk, served as CRLF)
+        md = self.inst.maildir(USER)
+        names = os.listdir(os.path.join(md, "cur"))
+        self.assertEqual(len(names), 1)
+        self.assertEqual(lbtest.read_msg(os.path.join(md, "cur", names[0])), BIN_MSG)
+        s.sendall(b"d2 UID FETCH 1 (BINARY.PEEK[2])\r\n")
+        r = b"".join(self.read_tagged(f, b"d2"))
+        self.assertIn(b"BINARY[2] ~{%d}\r\n" % len(BIN_PART) + BIN_PART, r)
+        # MULTIAPPEND with literal8 and a plain literal: both, consecutive UIDs
+        s.sendall(b"e APPEND INBOX ~{3+}\r\na\x00b {3+}\r\ndef\r\n")
+        self.assertRegex(self.read_tagged(f, b"e")[-1], rb"^e OK \[APPENDUID \d+ 2:3\]")
+
+    def test_multiappend_all_or_nothing(self):
+        s, f = self.raw_login()
+        # the second message's date is malformed: neither is appended
+        s.sendall(b'b APPEND INBOX {3+}\r\nabc (\\Seen) "not a date" {3+}\r\ndef\r\n')
+        r = self.read_tagged(f, b"b")
+        self.assertRegex(r[-1], rb"^b (BAD|NO) ")
+        s.sendall(b"c STATUS INBOX (MESSAGES)\r\n")
+        r = self.read_tagged(f, b"c")
+        self.assertIn(b"MESSAGES 0", r[0])
+        # the folder of the second is missing: NO [TRYCREATE]... for one folder per
+        # command (RFC 3502), so a third message with a bad flag fails them all
+        s.sendall(b"d APPEND INBOX {3+}\r\nabc (\\Bogus) {3+}\r\ndef {3+}\r\nghi\r\n")
+        r = self.read_tagged(f, b"d")
+        self.assertRegex(r[-1], rb"^d (BAD|NO) ")
+        s.sendall(b"e STATUS INBOX (MESSAGES)\r\n")
+        self.assertIn(b"MESSAGES 0", self.read_tagged(f, b"e")[0])
