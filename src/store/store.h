@@ -43,6 +43,8 @@
  *				compacted on expunge (just a cache: may be
  *				deleted; see cache.c)
  *	dovecot-keywords	keyword names (see above)
+ *	letterbox-mailboxid	RFC 8474 MAILBOXID, made once (folder_meta.c)
+ *	letterbox-specialuse	RFC 6154 uses given at CREATE (folder_meta.c)
  * Every change happens under the lock: a UID is handed out only from
  * UIDNEXT, which only grows, so no UID is ever reused or given to two
  * messages; the log is fdatasynced and cur/ + new/ fsynced before the lock
