@@ -474,6 +474,7 @@ struct store_append {
 	int			 fd;
 	bool			 failed;
 	bool			 held_cr;	/* the last write ended in CR */
+	bool			 bare_lf;	/* an LF not after a CR was written */
 	uint64_t		 size, lfs;
 	char			 base[256];
 	char			 tmppath[PATH_MAX];
@@ -520,6 +521,7 @@ int
 store_append_write(struct store_append *a, const void *p, size_t n)
 {
 	const char	*s = p, *end = s + n, *q, *nl;
+	bool		 held = a->held_cr;
 
 	if (a->failed)
 		return -1;
@@ -528,8 +530,11 @@ store_append_write(struct store_append *a, const void *p, size_t n)
 		if (*s != '\n' && append_out(a, "\r", 1) == -1)
 			return -1;
 	}
-	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1)
+	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1) {
 		a->lfs++;
+		if (nl == s ? !held : nl[-1] != '\r')
+			a->bare_lf = true;
+	}
 	while (s < end) {
 		if ((q = memchr(s, '\r', (size_t)(end - s))) == NULL)
 			return append_out(a, s, (size_t)(end - s));
@@ -544,6 +549,12 @@ store_append_write(struct store_append *a, const void *p, size_t n)
 		s = q + 1;
 	}
 	return 0;
+}
+
+bool
+store_append_lossy(const struct store_append *a)
+{
+	return a->bare_lf;
 }
 
 void

@@ -291,6 +291,24 @@ class BinaryMultiappendTest(ObjidBase):
         s.sendall(b"e APPEND INBOX ~{3+}\r\na\x00b {3+}\r\ndef\r\n")
         self.assertRegex(self.read_tagged(f, b"e")[-1], rb"^e OK \[APPENDUID \d+ 2:3\]")
 
+    def test_literal8_bare_lf_refused(self):
+        """RFC 3516 4.4: binary content the store cannot give back byte for byte
+        (a bare LF: LF on disk is CRLF on the wire) gets NO [UNKNOWN-CTE]."""
+        s, f = self.raw_login()
+        lossy = BIN_MSG.replace(b"binary", b"bin\nary")
+        s.sendall(b"b APPEND INBOX ~{%d+}\r\n" % len(lossy) + lossy + b"\r\n")
+        r = self.read_tagged(f, b"b")
+        self.assertTrue(r[-1].startswith(b"b NO [UNKNOWN-CTE]"), r)
+        # with a good message before it in one MULTIAPPEND: neither is stored
+        s.sendall(b"c APPEND INBOX ~{%d+}\r\n" % len(BIN_MSG) + BIN_MSG +
+                  b" ~{%d+}\r\n" % len(lossy) + lossy + b"\r\n")
+        self.assertTrue(self.read_tagged(f, b"c")[-1].startswith(b"c NO [UNKNOWN-CTE]"))
+        # a plain literal with bare LFs is text: accepted, stored with LF line ends
+        s.sendall(b"d APPEND INBOX {7+}\r\na\nb\r\nc\n\r\n")
+        self.assertTrue(self.read_tagged(f, b"d")[-1].startswith(b"d OK"))
+        s.sendall(b"e STATUS INBOX (MESSAGES)\r\n")
+        self.assertIn(b"MESSAGES 1", self.read_tagged(f, b"e")[0])
+
     def test_multiappend_all_or_nothing(self):
         s, f = self.raw_login()
         # the second message's date is malformed: neither is appended
