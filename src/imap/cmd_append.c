@@ -45,6 +45,7 @@ struct append_msg {
 	struct store_append	*sa;
 	uint32_t		 flags, keywords, uid;
 	int64_t			 idate;
+	bool			 binary;	/* sent as literal8 (RFC 3516 4.4) */
 };
 
 struct imap_append {
@@ -153,6 +154,13 @@ commit_all(struct imap_append *a)
 	size_t		 i, done = 0;
 	int		 err = 0;
 
+	/*
+	 * RFC 3516 4.4: binary content the store cannot give back unchanged
+	 * (a bare LF becomes CRLF) is refused with UNKNOWN-CTE, all of it.
+	 */
+	for (i = 0; i < a->n; i++)
+		if (a->msgs[i].binary && store_append_lossy(a->msgs[i].sa))
+			err = EILSEQ;
 	for (i = 0; i < a->n && err == 0; i++) {
 		if (store_append_commit(&a->msgs[i].sa, a->msgs[i].flags, a->msgs[i].keywords,
 		    a->msgs[i].idate, &a->msgs[i].uid) < 0)
@@ -229,6 +237,9 @@ refuse(struct imap_client *c, const char *tag, int err)
 		break;
 	case E2BIG:
 		text = "[LIMIT] Too many messages in one APPEND.";
+		break;
+	case EILSEQ:
+		text = "[UNKNOWN-CTE] Binary content with bare line feeds cannot be stored.";
 		break;
 	default:
 		log_warnx("imapd sid=%s: append: %s", c->sid, strerror(err));
@@ -393,11 +404,14 @@ imap_append_data(struct imap_client *c, const void *p, size_t n)
  * RFC 6855 4 form UTF8 (~{n}).  Moves *i past it.
  */
 static bool
-message_at(const struct imap_client *c, const struct imap_cmd *cmd, size_t *i)
+message_at(const struct imap_client *c, const struct imap_cmd *cmd, size_t *i, bool *binary_r)
 {
 	const struct imap_arg *a = *i < cmd->nargs ? &cmd->args[*i] : NULL;
 
+	*binary_r = false;
 	if (a != NULL && a->type == IMAP_ARG_LITERAL_SIZE) {
+		/* ~{n} is binary content; UTF8 (~{n}) below is text (RFC 6855 4) */
+		*binary_r = a->literal8;
 		*i += 1;
 		return true;
 	}
@@ -439,7 +453,7 @@ parse_messages(struct imap_client *c, struct imap_append *a, const struct imap_c
 				r = -1;
 			}
 		}
-		if (r == 0 && !message_at(c, cmd, &i)) {
+		if (r == 0 && !message_at(c, cmd, &i, &a->msgs[k].binary)) {
 			*err_r = "Expected a message literal.";
 			r = -1;
 		}

@@ -24,10 +24,6 @@
 #include "net/session.h"
 #include "store/store.h"
 
-/* Items parsed but not served until their extension is advertised. */
-#define UNSUPPORTED	(FETCH_WANT(FETCH_EMAILID) | \
-			 FETCH_WANT(FETCH_THREADID) | FETCH_WANT(FETCH_SAVEDATE) | \
-			 FETCH_WANT(FETCH_PREVIEW))
 
 static void
 job_work(void *arg)
@@ -185,10 +181,6 @@ cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd)
 	}
 	if (fetch_parse(args + 1, nargs - 1, uid, &fa, &err) < 0) {
 		imap_tagged(c, "BAD", "%s.", err);
-		goto out;
-	}
-	if (fa->want & UNSUPPORTED) {
-		imap_tagged(c, "BAD", "Invalid fetch attribute.");
 		goto out;
 	}
 	/* RFC 7162 3.2.6: VANISHED only once QRESYNC is enabled */

@@ -113,6 +113,30 @@ macro(struct fetch_attrs *fa, size_t cap, const struct imap_arg *a)
 	return 1;
 }
 
+/*
+ * RFC 8970 3.1: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], the
+ * only modifier LAZY.  A preview is always had from the cache (made with
+ * the message's structure), so LAZY changes nothing here.
+ */
+static bool
+preview_mods(const struct imap_arg *list)
+{
+	size_t	i;
+
+	if (!imap_arg_is_list(list) || list->count == 0)
+		return false;
+	for (i = 0; i < list->count; i++)
+		if (!imap_arg_is_atom(&list->list[i], "LAZY"))
+			return false;
+	return true;
+}
+
+static bool
+is_preview(const struct fetch_attrs *fa)
+{
+	return fa->n > 0 && fa->items[fa->n - 1].type == FETCH_PREVIEW;
+}
+
 /* (CHANGEDSINCE modseq [VANISHED]) in any order: RFC 7162 3.1.4, 3.2.6 */
 static int
 modifiers(struct fetch_attrs *fa, const struct imap_arg *list, bool uid, const char **err_r)
@@ -160,12 +184,18 @@ fetch_parse(const struct imap_arg *args, size_t nargs, bool uid, struct fetch_at
 	if (a->type == IMAP_ARG_LIST) {
 		if (a->count == 0)
 			goto fail;
-		for (i = 0; i < a->count; i++)
+		for (i = 0; i < a->count; i++) {
+			if (a->list[i].type == IMAP_ARG_LIST && is_preview(fa) &&
+			    preview_mods(&a->list[i]))
+				continue;
 			if (parse_item(fa, cap, &a->list[i], err_r) < 0)
 				goto fail;
+		}
 	} else if (macro(fa, cap, a) == 0 && parse_item(fa, cap, a, err_r) < 0)
 		goto fail;
-	if (nargs == 2 && modifiers(fa, &args[1], uid, err_r) < 0)
+	/* FETCH 1 PREVIEW (LAZY): the list is the item's, not fetch modifiers */
+	if (nargs == 2 && !(a->type != IMAP_ARG_LIST && is_preview(fa) &&
+	    preview_mods(&args[1])) && modifiers(fa, &args[1], uid, err_r) < 0)
 		goto fail;
 	if (uid && !(fa->want & FETCH_WANT(FETCH_UID)))
 		add_item(fa, cap, FETCH_UID);

@@ -19,12 +19,13 @@
 #include "imap/date.h"
 #include "imap/fetch_part.h"
 #include "imap/fetch_run.h"
+#include "imap/quote.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "mime/mime.h"
 #include "store/store.h"
 
-#define OUT_MAX		(FETCH_BATCH + 64 * 1024 * 1024)	/* a batch + cached strings */
+#define OUT_MAX		(FETCH_BATCH + 80 * 1024 * 1024)	/* a batch + cached strings */
 
 struct fetch_run *
 fetch_run_new(struct imap_client *c, struct store_mailbox *mb, struct fetch_attrs *fa,
@@ -78,7 +79,7 @@ fetch_run_free(struct fetch_run **rp)
 
 /*
  * Append to the batch.  OUT_MAX leaves room for a whole batch plus the
- * three cached strings (each at most 16 MiB), so this cannot fail.
+ * four cached strings (each at most 16 MiB), so this cannot fail.
  */
 static void
 put(struct fetch_run *r, const void *p, size_t n)
@@ -146,11 +147,11 @@ map_file(struct fetch_run *r)
 static int
 load_cached(struct fetch_run *r)
 {
-	static const enum fetch_item_type types[3] = { FETCH_ENVELOPE, FETCH_BODY,
-		FETCH_BODYSTRUCTURE };
+	static const enum fetch_item_type types[4] = { FETCH_ENVELOPE, FETCH_BODY,
+		FETCH_BODYSTRUCTURE, FETCH_PREVIEW };
 	int	i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		r->cached[i] = NULL;
 		if (want(r, types[i]) && store_msg_cached(r->mb, r->idx,
 		    (enum store_cache_field)i, &r->cached[i], &r->cached_len[i]) == -1)
@@ -251,11 +252,11 @@ put_flags(struct fetch_run *r)
 	puts_(r, ")");
 }
 
+/* INTERNALDATE or SAVEDATE (RFC 8514) t */
 static void
-put_internaldate(struct fetch_run *r)
+put_date(struct fetch_run *r, const char *label, int64_t t)
 {
 	char		 s[IMAP_DATETIME_LEN + 1];
-	int64_t		 t = store_msg_idate(r->mb, r->idx);
 	time_t		 tt = (time_t)t;
 	struct tm	 tm;
 	int		 zone = 0;
@@ -264,7 +265,7 @@ put_internaldate(struct fetch_run *r)
 	if (localtime_r(&tt, &tm) != NULL)
 		zone = (int)(tm.tm_gmtoff / 60);
 	imap_format_datetime(t, zone, s);
-	(void)buf_addf(&r->out, "INTERNALDATE \"%s\"", s);
+	(void)buf_addf(&r->out, "%s \"%s\"", label, s);
 }
 
 static uint64_t
@@ -343,6 +344,7 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 	static const char *const cached_names[] = { "ENVELOPE", "BODY", "BODYSTRUCTURE" };
 	const struct store_msg	*m = store_msg(r->mb, r->idx);
 	struct fetch_item	 tmp;
+	char			 id[STORE_OBJID_SIZE];
 	int			 f;
 
 	switch (it->type) {
@@ -353,7 +355,25 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 		(void)buf_addf(&r->out, "UID %u", m->uid);
 		break;
 	case FETCH_INTERNALDATE:
-		put_internaldate(r);
+		put_date(r, "INTERNALDATE", store_msg_idate(r->mb, r->idx));
+		break;
+	case FETCH_SAVEDATE:
+		put_date(r, "SAVEDATE", store_msg_savedate(r->mb, r->idx));
+		break;
+	case FETCH_EMAILID:
+		store_msg_emailid(m, id);
+		(void)buf_addf(&r->out, "EMAILID (%s)", id);
+		break;
+	case FETCH_PREVIEW:
+		/* RFC 8970: a string, UTF-8 (a literal when 8-bit), "" for none */
+		puts_(r, "PREVIEW ");
+		if (imap_write_string(&r->out, r->cached[STORE_CACHE_PREVIEW],
+		    r->cached_len[STORE_CACHE_PREVIEW], 0) < 0)
+			fatalx("imapd: fetch batch overflow");
+		break;
+	case FETCH_THREADID:
+		/* RFC 8474 5.2: NIL, threads are not kept */
+		puts_(r, "THREADID NIL");
 		break;
 	case FETCH_RFC822_SIZE:
 		(void)buf_addf(&r->out, "RFC822.SIZE %llu", (unsigned long long)crlf_size(r, m));

@@ -59,8 +59,8 @@ struct fetch_run {
 	const char		*data;		/* map, or "" for an empty file */
 	size_t			 len;
 	struct mime_part	*root;		/* parsed on demand */
-	const char		*cached[3];	/* ENVELOPE, BODY, BODYSTRUCTURE (store's) */
-	size_t			 cached_len[3];
+	const char		*cached[4];	/* ENVELOPE, BODY, BODYSTRUCTURE, PREVIEW (store's) */
+	size_t			 cached_len[4];
 
 	/* one batch's output */
 	struct buf		 out;

@@ -14,6 +14,7 @@
 #include "imap/list.h"
 #include "imap/quote.h"
 #include "lib/buf.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
@@ -29,6 +30,7 @@ static const struct {
 	{ "UIDNEXT", IMAP_STATUS_UIDNEXT }, { "UIDVALIDITY", IMAP_STATUS_UIDVALIDITY },
 	{ "UNSEEN", IMAP_STATUS_UNSEEN }, { "SIZE", IMAP_STATUS_SIZE },
 	{ "DELETED", IMAP_STATUS_DELETED }, { "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ },
+	{ "MAILBOXID", IMAP_STATUS_MAILBOXID },
 };
 
 bool
@@ -72,14 +74,17 @@ write_name(struct buf *out, enum imap_ns ns, unsigned nflags, const char *name)
 
 int
 imap_status_get(const char *root, const char *name, unsigned items, struct store_status *st_r,
-    uint32_t *deleted_r)
+    uint32_t *deleted_r, char *mailboxid_r)
 {
 	struct store_mailbox	*mb;
 	size_t			 i, n;
 	int			 r = 0;
 
 	*deleted_r = 0;
+	mailboxid_r[0] = '\0';
 	if (store_status(root, name, st_r) < 0)
+		return -1;
+	if ((items & IMAP_STATUS_MAILBOXID) && store_mailbox_id(root, name, mailboxid_r) < 0)
 		return -1;
 	if (!(items & IMAP_STATUS_DELETED))
 		return 0;
@@ -98,7 +103,7 @@ imap_status_get(const char *root, const char *name, unsigned items, struct store
 
 void
 imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *name,
-    unsigned items, const struct store_status *st, uint32_t deleted)
+    unsigned items, const struct store_status *st, uint32_t deleted, const char *mailboxid)
 {
 	(void)buf_addf(out, "* STATUS ");
 	if (write_name(out, ns, nflags, name) < 0)
@@ -122,6 +127,8 @@ imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *
 		/* RFC 7162 7: at least 1 (see imap_highestmodseq) */
 		(void)buf_addf(out, "HIGHESTMODSEQ %llu ", st->highestmodseq > 0 ?
 		    (unsigned long long)st->highestmodseq : 1ull);
+	if (items & IMAP_STATUS_MAILBOXID)
+		(void)buf_addf(out, "MAILBOXID (%s) ", mailboxid);
 	if (out->len > 0 && out->data[out->len - 1] == ' ')
 		out->len--;
 	(void)buf_addf(out, ")\r\n");
@@ -243,19 +250,63 @@ imap_list_req_clear(struct imap_list_req *req)
 
 /* ---- the reply ------------------------------------------------------- */
 
+/* RFC 6154 uses a folder may have, and the names that give them by default. */
+static const char *const uses[][2] = {
+	{ "Sent", "\\Sent" }, { "Drafts", "\\Drafts" }, { "Trash", "\\Trash" },
+	{ "Junk", "\\Junk" }, { "Archive", "\\Archive" },
+};
+
 const char *
 imap_special_use(const char *name)
 {
-	static const char *const uses[][2] = {
-		{ "Sent", "\\Sent" }, { "Drafts", "\\Drafts" }, { "Trash", "\\Trash" },
-		{ "Junk", "\\Junk" }, { "Archive", "\\Archive" },
-	};
 	size_t i;
 
 	for (i = 0; i < sizeof(uses) / sizeof(uses[0]); i++)
 		if (strcmp(name, uses[i][0]) == 0)
 			return uses[i][1];
 	return NULL;
+}
+
+int
+imap_use_parse(const struct imap_arg *list, char *dst)
+{
+	const struct imap_arg	*a;
+	size_t			 i, k, n = 0;
+	unsigned		 have = 0;
+
+	dst[0] = '\0';
+	if (!imap_arg_is_list(list) || list->count > 16)
+		return -1;
+	for (i = 0; i < list->count; i++) {
+		a = &list->list[i];
+		if (a->type != IMAP_ARG_ATOM || a->len < 2 || a->str[0] != '\\')
+			return -1;
+		for (k = 0; k < sizeof(uses) / sizeof(uses[0]); k++)
+			if (str_ieq(a->str, a->len, uses[k][1]))
+				break;
+		/* \All, \Flagged (virtual folders here), \Important, anything else */
+		if (k == sizeof(uses) / sizeof(uses[0]))
+			return 1;
+		if (have & (1u << k))
+			continue;
+		have |= 1u << k;
+		n += (size_t)snprintf(dst + n, IMAP_SPECIAL_USE_MAX - n, "%s%s",
+		    n > 0 ? " " : "", uses[k][1]);
+	}
+	return 0;
+}
+
+/*
+ * A folder's special use: what CREATE ... (USE (...)) stored with it
+ * (RFC 6154 §5.2), else the one its name gives (imap_special_use).
+ * Borrowed from dst or static; NULL when it has none.
+ */
+static const char *
+folder_use(const char *root, const char *name, char *dst, size_t dstsz)
+{
+	if (store_folder_special_use(root, name, dst, dstsz) == 1)
+		return dst[0] != '\0' ? dst : NULL;
+	return imap_special_use(name);
 }
 
 #define E_LISTED	0x01	/* in the folder list (a folder or a missing parent) */
@@ -324,12 +375,14 @@ collect(const struct imap_list_req *req, const struct store_folder *folders, siz
 }
 
 static bool
-selected(const struct imap_list_req *req, const struct ent *x)
+selected(const struct imap_list_req *req, const char *root, const struct ent *x)
 {
+	char use[IMAP_SPECIAL_USE_MAX];
+
 	if (req->lsub)		/* parents: see lsub_parent() */
 		return x->fl & (E_SUB | E_SUBCHILD);
 	if ((req->sel & IMAP_LSEL_SPECIALUSE) &&
-	    ((x->fl & E_NOSELECT) || imap_special_use(x->name) == NULL))
+	    ((x->fl & E_NOSELECT) || folder_use(root, x->name, use, sizeof(use)) == NULL))
 		return false;
 	if (req->sel & IMAP_LSEL_SUBSCRIBED)
 		return (x->fl & E_SUB) || ((req->sel & IMAP_LSEL_RECURSIVE) && (x->fl & E_SUBCHILD));
@@ -337,9 +390,10 @@ selected(const struct imap_list_req *req, const struct ent *x)
 }
 
 static void
-attrs(const struct imap_list_req *req, const struct ent *x, struct buf *out)
+attrs(const struct imap_list_req *req, const char *root, const struct ent *x, struct buf *out)
 {
 	const char	*su;
+	char		 use[IMAP_SPECIAL_USE_MAX];
 	size_t		 start = out->len;
 
 	if (req->lsub) {
@@ -355,7 +409,7 @@ attrs(const struct imap_list_req *req, const struct ent *x, struct buf *out)
 	if ((x->fl & E_SUB) && (req->sel & IMAP_LSEL_SUBSCRIBED || req->ret & IMAP_LRET_SUBSCRIBED))
 		(void)buf_addf(out, "%s", "\\Subscribed ");
 	/* RFC 6154 §2: shown in every LIST, so clients without LIST-EXTENDED find them. */
-	if (!(x->fl & E_NOSELECT) && (su = imap_special_use(x->name)) != NULL)
+	if (!(x->fl & E_NOSELECT) && (su = folder_use(root, x->name, use, sizeof(use))) != NULL)
 		(void)buf_addf(out, "%s ", su);
 	if (out->len > start)
 		out->len--;
@@ -422,9 +476,10 @@ one(const struct imap_list_req *req, const char *root, const struct ent *x, stru
 {
 	struct store_status	st;
 	uint32_t		deleted;
+	char			mailboxid[STORE_OBJID_SIZE];
 
 	(void)buf_addf(out, "* %s (", req->lsub ? "LSUB" : "LIST");
-	attrs(req, x, out);
+	attrs(req, root, x, out);
 	(void)buf_addf(out, ") \"%c\" ", imap_ns_sep(req->ns));
 	(void)imap_write_astring(out, buf_str(w), w->len,
 	    (req->nflags & IMAP_NAME_UTF8) ? IMAP_Q_UTF8 : 0);
@@ -434,8 +489,9 @@ one(const struct imap_list_req *req, const char *root, const struct ent *x, stru
 	(void)buf_addf(out, "%s", "\r\n");
 	/* RFC 5819: a STATUS that cannot be had is left out, the LIST still answers. */
 	if ((req->ret & IMAP_LRET_STATUS) && !(x->fl & E_NOSELECT) &&
-	    imap_status_get(root, x->name, req->status, &st, &deleted) == 0)
-		imap_status_line(out, req->ns, req->nflags, x->name, req->status, &st, deleted);
+	    imap_status_get(root, x->name, req->status, &st, &deleted, mailboxid) == 0)
+		imap_status_line(out, req->ns, req->nflags, x->name, req->status, &st, deleted,
+		    mailboxid);
 }
 
 void
@@ -452,7 +508,7 @@ imap_list_build(const struct imap_list_req *req, const char *root,
 	collect(req, folders, nfolders, subs, nsubs, &e);
 	buf_init(&w, NAME_WIRE_MAX);
 	for (i = 0; i < e.n; i++) {
-		if (!selected(req, &e.v[i]))
+		if (!selected(req, root, &e.v[i]))
 			continue;
 		buf_reset(&w);
 		f = req->nflags;

@@ -29,6 +29,7 @@ struct store_status;
 #define IMAP_STATUS_SIZE	0x20
 #define IMAP_STATUS_DELETED	0x40	/* RFC 9051 §6.3.11 */
 #define IMAP_STATUS_HIGHESTMODSEQ 0x80	/* RFC 7162 3.1.10 */
+#define IMAP_STATUS_MAILBOXID	0x100	/* RFC 8474 §4.2 */
 
 
 /* LIST selection options (RFC 5258 §3.1, RFC 6154 §3). */
@@ -64,13 +65,15 @@ bool	 imap_status_items(const struct imap_arg *l, unsigned *items_r);
 /*
  * A folder's STATUS for items: store_status() (index header only when
  * nothing changed), plus an open + sync only when DELETED is asked (the
- * header does not count it).  On a worker.  0 or -1/errno.
+ * header does not count it), plus the MAILBOXID into mailboxid_r (at
+ * least STORE_OBJID_SIZE bytes) when asked.  On a worker.  0 or -1/errno.
  */
 int	 imap_status_get(const char *root, const char *name, unsigned items,
-	    struct store_status *st_r, uint32_t *deleted_r);
+	    struct store_status *st_r, uint32_t *deleted_r, char *mailboxid_r);
 /* "* STATUS name (...)\r\n" for the wanted items. */
 void	 imap_status_line(struct buf *out, enum imap_ns ns, unsigned nflags, const char *name,
-	    unsigned items, const struct store_status *st, uint32_t deleted);
+	    unsigned items, const struct store_status *st, uint32_t deleted,
+	    const char *mailboxid);
 
 /*
  * Parse LIST/LSUB arguments into req (caller zeroes it first, sets ns,
@@ -91,5 +94,14 @@ void	 imap_list_build(const struct imap_list_req *req, const char *root,
 
 /* The RFC 6154 attribute of a store name, or NULL. */
 const char *imap_special_use(const char *name);
+
+/*
+ * CREATE's USE list (RFC 6154 §5.2) as the text the store keeps ("\\Sent"
+ * or "\\Sent \\Archive", canonical case, no repeats) into dst (at least
+ * IMAP_SPECIAL_USE_MAX bytes): 0, -1 when the list is malformed (BAD), 1
+ * when it names a use we do not keep (\\All, \\Flagged, unknown: NO [USEATTR]).
+ */
+#define IMAP_SPECIAL_USE_MAX	128
+int	 imap_use_parse(const struct imap_arg *list, char *dst);
 
 #endif

@@ -48,6 +48,7 @@ struct mb_job {
 	char			*login, *base;	/* to find root when it is not known yet */
 	char			*root;		/* the user's Maildir (in, or found) */
 	char			*name, *name2;	/* mailbox; RENAME's new name */
+	char			 use[IMAP_SPECIAL_USE_MAX];	/* CREATE ... (USE (...)) */
 	unsigned		 items;		/* STATUS: IMAP_STATUS_* */
 	struct imap_list_req	 req;		/* LIST, LSUB */
 	struct select_params	 sp;		/* SELECT/EXAMINE (CONDSTORE / QRESYNC) */
@@ -60,6 +61,7 @@ struct mb_job {
 	uint32_t		 uidvalidity, uidnext, exists, recent, unseen, first_unseen;
 	struct store_status	 st;		/* STATUS */
 	uint32_t		 deleted;
+	char			 mailboxid[STORE_OBJID_SIZE];	/* SELECT, CREATE, STATUS */
 	struct buf		 out;		/* LIST, LSUB: the untagged lines */
 };
 
@@ -175,6 +177,9 @@ open_sync(struct mb_job *j)
 	if (store_sync(j->mb, NULL, NULL) < 0)
 		return errno;
 	count(j);
+	/* RFC 8474 4.3: nothing to report when it cannot be had */
+	if (store_mailbox_id(j->root, j->name, j->mailboxid) < 0)
+		j->mailboxid[0] = '\0';
 	return 0;
 }
 
@@ -243,6 +248,29 @@ out:
 	return r;
 }
 
+/*
+ * CREATE: the folder, its special use (RFC 6154 §5.2) and its MAILBOXID
+ * for the reply (RFC 8474 4.1).  A use that cannot be stored takes the
+ * folder away again: the CREATE failed.
+ */
+static int
+create_work(struct mb_job *j)
+{
+	int saved;
+
+	if (store_folder_create(j->root, j->name) < 0)
+		return -1;
+	if (j->use[0] != '\0' && store_folder_set_special_use(j->root, j->name, j->use) < 0) {
+		saved = errno;
+		(void)store_folder_delete(j->root, j->name);
+		errno = saved;
+		return -1;
+	}
+	if (store_mailbox_id(j->root, j->name, j->mailboxid) < 0)
+		j->mailboxid[0] = '\0';
+	return 0;
+}
+
 static void
 mb_work(void *arg)
 {
@@ -258,11 +286,12 @@ mb_work(void *arg)
 		return;
 	case MB_STATUS:
 		/* The index header alone when nothing changed (no open + sync per STATUS). */
-		if (imap_status_get(j->root, j->name, j->items, &j->st, &j->deleted) < 0)
+		if (imap_status_get(j->root, j->name, j->items, &j->st, &j->deleted,
+		    j->mailboxid) < 0)
 			r = -1;
 		break;
 	case MB_CREATE:
-		r = store_folder_create(j->root, j->name);
+		r = create_work(j);
 		break;
 	case MB_DELETE:
 		r = store_folder_delete(j->root, j->name);
@@ -327,6 +356,8 @@ select_reply(struct imap_client *c, struct mb_job *j)
 		imap_untagged(c, "OK [UNSEEN %u] First unseen.", j->first_unseen);
 	imap_untagged(c, "OK [UIDVALIDITY %u] UIDs valid.", j->uidvalidity);
 	imap_untagged(c, "OK [UIDNEXT %u] Predicted next UID.", j->uidnext);
+	if (j->mailboxid[0] != '\0')
+		imap_untagged(c, "OK [MAILBOXID (%s)] Ok", j->mailboxid);
 	c->mb = j->mb;
 	j->mb = NULL;
 	c->mb_readonly = ro;
@@ -349,7 +380,8 @@ status_reply(struct imap_client *c, struct mb_job *j)
 	struct buf b;
 
 	buf_init(&b, 8192);
-	imap_status_line(&b, j->ns, j->nflags, j->name, j->items, &j->st, j->deleted);
+	imap_status_line(&b, j->ns, j->nflags, j->name, j->items, &j->st, j->deleted,
+	    j->mailboxid);
 	imap_write(c, b.data, b.len);
 	buf_clear(&b);
 	imap_tagged(c, "OK", "STATUS completed.");
@@ -397,6 +429,12 @@ mb_done(void *arg)
 	case MB_LSUB:
 		list_reply(c, j);
 		break;
+	case MB_CREATE:
+		if (j->mailboxid[0] != '\0')
+			imap_tagged(c, "OK", "[MAILBOXID (%s)] Completed.", j->mailboxid);
+		else
+			imap_tagged(c, "OK", "Completed.");
+		break;
 	default:
 		imap_tagged(c, "OK", "Completed.");
 		break;
@@ -425,16 +463,38 @@ job_new(enum mb_op op)
 	return j;
 }
 
+/*
+ * CREATE's parameters (RFC 4466 create-params): only USE (RFC 6154 §5.2).
+ * 0 with use filled, -1 malformed or unknown (BAD), 1 a use we cannot
+ * keep (NO [USEATTR]).
+ */
+static int
+create_params(const struct imap_arg *params, char *use)
+{
+	if (!imap_arg_is_list(params) || params->count != 2 ||
+	    !imap_arg_is_atom(&params->list[0], "USE"))
+		return -1;
+	return imap_use_parse(&params->list[1], use);
+}
+
 /* Commands taking one mailbox: SELECT EXAMINE CREATE DELETE SUBSCRIBE UNSUBSCRIBE. */
 static void
 one_mailbox(struct imap_client *c, const struct imap_cmd *cmd, enum mb_op op)
 {
 	struct mb_job	*j;
 	struct imap_arg	 a;
-	char		*name;
+	char		*name, use[IMAP_SPECIAL_USE_MAX] = "";
+	int		 r;
 
-	if (cmd->nargs != 1) {
+	if (cmd->nargs != 1 && (op != MB_CREATE || cmd->nargs != 2)) {
 		imap_tagged(c, "BAD", "Expected one mailbox name.");
+		return;
+	}
+	if (cmd->nargs == 2 && (r = create_params(&cmd->args[1], use)) != 0) {
+		if (r < 0)
+			imap_tagged(c, "BAD", "Invalid CREATE parameters.");
+		else
+			imap_tagged(c, "NO", "[USEATTR] Special use not supported.");
 		return;
 	}
 	/* CREATE "a/" creates "a" (RFC 3501 §6.3.3: the trailing separator is a hint). */
@@ -451,6 +511,7 @@ one_mailbox(struct imap_client *c, const struct imap_cmd *cmd, enum mb_op op)
 	}
 	j = job_new(op);
 	j->name = name;
+	str_copy(j->use, use, sizeof(j->use));
 	submit(c, j);
 }
 

@@ -8,42 +8,10 @@
 
 #include "imap/mutf7.h"
 #include "lib/buf.h"
+#include "lib/str.h"
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-/* Decode one UTF-8 sequence at s[*i]; -1 if malformed. */
-static int32_t
-utf8_next(const unsigned char *s, size_t len, size_t *i)
-{
-	unsigned char	 c = s[*i];
-	int32_t		 cp, min;
-	size_t		 n, k;
-
-	if (c < 0x80) {
-		(*i)++;
-		return c;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 1, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 2, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 3, cp = c & 0x07, min = 0x10000;
-	else
-		return -1;
-	if (len - *i <= n)
-		return -1;
-	for (k = 1; k <= n; k++) {
-		if ((s[*i + k] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[*i + k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*i += n + 1;
-	return cp;
-}
 
 bool
 utf8_valid(const char *s, size_t len)
@@ -51,7 +19,7 @@ utf8_valid(const char *s, size_t len)
 	size_t	 i = 0;
 
 	while (i < len)
-		if (utf8_next((const unsigned char *)s, len, &i) < 0)
+		if (str_utf8_next((const unsigned char *)s, len, &i) < 0)
 			return false;
 	return true;
 }
@@ -71,28 +39,8 @@ static int
 put_utf8(struct buf *out, uint32_t cp)
 {
 	char	 u[4];
-	size_t	 n;
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_add(out, u, n);
+	return buf_add(out, u, str_utf8_put(cp, u));
 }
 
 /* Base64 writer state for one "&...-" run. */
@@ -125,7 +73,7 @@ mutf7_encode(const char *utf8, size_t len, struct buf *out)
 	int32_t			 cp;
 
 	while (i < len) {
-		if ((cp = utf8_next(s, len, &i)) < 0)
+		if ((cp = str_utf8_next(s, len, &i)) < 0)
 			return -1;
 		if (cp >= 0x20 && cp <= 0x7e) {
 			if (inb64) {

@@ -400,19 +400,19 @@ eval_key(struct ev *e, const struct search_key *k)
 	case SEARCH_NEW:		return yes(m->recent && !(m->flags & STORE_F_SEEN));
 	case SEARCH_OLD:		return yes(!m->recent);
 	case SEARCH_RECENT:		return yes(m->recent);
-	/* The save date of a Maildir message is its internal date (set on APPEND). */
+	/* RFC 8514: every message has a save date (store_msg_savedate) */
 	case SEARCH_SAVEDATESUPPORTED:	return T_YES;
 	case SEARCH_KEYWORD:		return keyword_key(e, k);
 	case SEARCH_UNKEYWORD:		return keyword_key(e, k) == T_YES ? T_NO : T_YES;
-	/* RFC 8474 object ids are not kept: nothing has one. */
-	case SEARCH_EMAILID:
+	/* RFC 8474: ids compare exactly; THREADID is NIL here, so nothing has one */
+	case SEARCH_EMAILID:		return yes(m->emailid != NULL && strcmp(m->emailid, k->str) == 0);
 	case SEARCH_THREADID:		return T_NO;
-	case SEARCH_BEFORE:
-	case SEARCH_SAVEDBEFORE:	return yes(m->iday < k->date);
-	case SEARCH_ON:
-	case SEARCH_SAVEDON:		return yes(m->iday == k->date);
-	case SEARCH_SINCE:
-	case SEARCH_SAVEDSINCE:		return yes(m->iday >= k->date);
+	case SEARCH_BEFORE:		return yes(m->iday < k->date);
+	case SEARCH_ON:			return yes(m->iday == k->date);
+	case SEARCH_SINCE:		return yes(m->iday >= k->date);
+	case SEARCH_SAVEDBEFORE:	return yes(m->sday < k->date);
+	case SEARCH_SAVEDON:		return yes(m->sday == k->date);
+	case SEARCH_SAVEDSINCE:		return yes(m->sday >= k->date);
 	case SEARCH_LARGER:		return yes(m->size > k->num);
 	case SEARCH_SMALLER:		return yes(m->size < k->num);
 	/* RFC 5032 3 */

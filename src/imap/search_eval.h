@@ -29,6 +29,8 @@ struct search_msg {
 	uint64_t	 modseq;
 	int64_t		 idate;		/* internal date, seconds since 1970 */
 	uint32_t	 iday;		/* internal date as yyyymmdd in the server's zone */
+	uint32_t	 sday;		/* save date (RFC 8514), likewise */
+	const char	*emailid;	/* RFC 8474; NULL = none */
 };
 
 struct search_ctx {

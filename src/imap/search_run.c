@@ -88,6 +88,7 @@ search_run_work(struct search_run *j)
 	size_t			 i, count = store_count(j->mb);
 	const struct store_msg	*sm;
 	struct search_msg	 m;
+	char			 emailid[STORE_OBJID_SIZE];
 	struct search_ctx	 ctx = {
 		.now = j->now,
 		.saved = j->has_saved ? &j->saved : NULL,
@@ -113,6 +114,10 @@ search_run_work(struct search_run *j)
 		/* kept in the index: a stat only the first time */
 		m.idate = store_msg_idate(j->mb, i);
 		m.iday = local_day(m.idate);
+		/* RFC 8514 / RFC 8474: from the file name, no disk access */
+		m.sday = local_day(store_msg_savedate(j->mb, i));
+		store_msg_emailid(sm, emailid);
+		m.emailid = emailid;
 		if (search_eval(j->q, &ctx, &m) != SEARCH_YES)
 			continue;
 		j->seqs[j->n] = m.seq;

@@ -125,3 +125,61 @@ str_hexval(int c)
 		return c - 'a' + 10;
 	return -1;
 }
+
+int32_t
+str_utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+	unsigned char	 c = s[*i];
+	int32_t		 cp, min;
+	size_t		 n, k;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 1, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 2, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return -1;
+	if (len - *i <= n)
+		return -1;
+	for (k = 1; k <= n; k++) {
+		if ((s[*i + k] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[*i + k] & 0x3f);
+	}
+	/* overlong forms, surrogates and past U+10FFFF are not UTF-8 (RFC 3629 3) */
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*i += n + 1;
+	return cp;
+}
+
+size_t
+str_utf8_put(uint32_t cp, char u[4])
+{
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	u[0] = (char)(0xf0 | (cp >> 18));
+	u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	u[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}

@@ -29,5 +29,13 @@ bool	 str_has_nul(const void *p, size_t len);
 /* Value of one hex digit (either case): 0..15, or -1 for anything else,
  * including a negative (signed char) c. */
 int	 str_hexval(int c);
+/*
+ * One UTF-8 sequence at s[*i] (s holds len bytes, *i < len): its code
+ * point with *i moved past it, or -1 (*i unchanged) when malformed,
+ * overlong, a surrogate or past U+10FFFF.
+ */
+int32_t	 str_utf8_next(const unsigned char *s, size_t len, size_t *i);
+/* Code point cp (<= U+10FFFF) as UTF-8 into u; returns its length, 1..4. */
+size_t	 str_utf8_put(uint32_t cp, char u[4]);
 
 #endif

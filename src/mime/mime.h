@@ -116,6 +116,13 @@ int	 mime_search_text(const struct mime_part *root, int flags,
 	    mime_text_cb cb, void *arg);
 
 /*
+ * The body of one (text) part p, transfer- and charset-decoded, to cb in
+ * chunks as mime_search_text does (the last one ends with "\n").  Returns
+ * 0, or the first non-zero value cb returned.
+ */
+int	 mime_part_text(const struct mime_part *p, mime_text_cb cb, void *arg);
+
+/*
  * Append s[0..len) as an IMAP string: a quoted string when it is short
  * 7-bit text without CR/LF, else a literal {n}\r\n...; s == NULL gives
  * NIL.  NUL bytes are dropped (IMAP4rev1 strings cannot hold them).

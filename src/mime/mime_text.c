@@ -63,8 +63,8 @@ charset_of(const struct mime_part *p)
 	return NULL;
 }
 
-static int
-emit_body(const struct mime_part *p, mime_text_cb cb, void *arg)
+int
+mime_part_text(const struct mime_part *p, mime_text_cb cb, void *arg)
 {
 	struct xfer_dec		 d;
 	struct charset_conv	 cv;
@@ -116,7 +116,7 @@ mime_search_text(const struct mime_part *root, int flags, mime_text_cb cb, void 
 			r = emit_headers(p, cb, arg);
 		if (r == 0 && (flags & MIME_TEXT_BODY) && (p->flags & MIME_F_TEXT) &&
 		    !(p->flags & (MIME_F_MULTIPART | MIME_F_MESSAGE)))
-			r = emit_body(p, cb, arg);
+			r = mime_part_text(p, cb, arg);
 		if (p->children != NULL) {
 			p = p->children;
 			continue;

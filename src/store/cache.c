@@ -1,8 +1,8 @@
 /*
  * Parsed-structure cache (letterbox-cache): per UID, the ENVELOPE, BODY,
- * BODYSTRUCTURE strings and MIME part offsets of a message, so a second
+ * BODYSTRUCTURE, PREVIEW strings and MIME part offsets of a message, so a second
  * FETCH never reparses it and BODY[1.2] reads only that part's bytes.
- *	header: "LBC3", u32 UIDVALIDITY, 8 bytes zero
+ *	header: "LBC4", u32 UIDVALIDITY, 8 bytes zero (LBC3: no PREVIEW)
  *	records (cache_rec.c): 24-byte header, deflated payload
  * Append-only, one write(2) per message with O_APPEND, so concurrent
  * writers do not interleave.  A handle maps the file read-only and keeps an
@@ -85,7 +85,7 @@ static void
 file_header(unsigned char hdr[CACHE_FILE_HDR], uint32_t uidvalidity)
 {
 	memset(hdr, 0, CACHE_FILE_HDR);
-	memcpy(hdr, "LBC3", 4);
+	memcpy(hdr, "LBC4", 4);
 	hdr[4] = (unsigned char)uidvalidity;
 	hdr[5] = (unsigned char)(uidvalidity >> 8);
 	hdr[6] = (unsigned char)(uidvalidity >> 16);

@@ -1,13 +1,13 @@
 /*
  * One record of the parsed-structure cache (letterbox-cache, see cache.c):
- * what a message's parse gives FETCH -- ENVELOPE, BODY, BODYSTRUCTURE and
- * the MIME part offsets -- as a payload of varint-prefixed fields, raw
+ * what a message's parse gives FETCH -- ENVELOPE, BODY, BODYSTRUCTURE,
+ * PREVIEW and the MIME part offsets -- as a payload of varint-prefixed fields, raw
  * deflated with a preset dictionary of what those strings are made of
  * (RFC 3501 7.4.2 syntax, common MIME types), so a plain message costs
  * about a hundred bytes on disk.  Record layout (little-endian):
  *	u32 uid, u32 zlen | CACHE_REC_MAGIC << 24, u32 rawlen,
  *	u32 crc32(payload), u64 hash of the base name, zlen deflated bytes
- * Payload: varint len + ENVELOPE, BODY, BODYSTRUCTURE; varint nparts;
+ * Payload: varint len + ENVELOPE, BODY, BODYSTRUCTURE, PREVIEW; varint nparts;
  * per part (pre-order) varints parent + 1, flags, hdr_off, hdr_len,
  * body_len, header CRs to add, body CRs to add, body lines.
  */
@@ -18,9 +18,10 @@
 
 #include "lib/xmalloc.h"
 #include "mime/mime.h"
+#include "mime/preview.h"
 #include "store/store_int.h"
 
-#define PAYLOAD_MAX	(CACHE_FIELD_MAX * 3 + 64 * (size_t)MIME_MAX_PARTS)
+#define PAYLOAD_MAX	(CACHE_FIELD_MAX * CACHE_NFIELDS + 64 * (size_t)MIME_MAX_PARTS)
 
 /* Deflate's preset dictionary: the most frequent strings last. */
 static const char cache_dict[] =
@@ -181,6 +182,8 @@ build_payload(const char *file, size_t flen, const char *crlf, size_t clen, stru
 		buf_reset(&f);
 		if (i == STORE_CACHE_ENVELOPE)
 			(void)mime_envelope(cp->data, cp->hdr_len, &f);
+		else if (i == STORE_CACHE_PREVIEW)
+			(void)mime_preview(cp, &f);
 		else
 			(void)mime_bodystructure(cp, i == STORE_CACHE_BODYSTRUCTURE, &f);
 		if (put_varint(pl, f.len) == -1 || buf_add(pl, buf_str(&f), f.len) == -1)

@@ -1,6 +1,7 @@
 /*
  * Maildir file names: base name, ":2,<flags>" info, ",S=" and ",W=" sizes
- * (Maildir++ / Dovecot), arrival time, and fresh unique names for APPEND.
+ * (Maildir++ / Dovecot), arrival time, fresh unique names for APPEND, and
+ * the EMAILID a name carries (",E=", see store_copy).
  * Pure functions; nothing here touches the disk but gethostname().
  */
 #include <errno.h>
@@ -134,6 +135,30 @@ name_unique(char *dst, size_t dstsz)
 		return -1;
 	}
 	return 0;
+}
+
+uint64_t
+name_emailid(const char *name, size_t base_len)
+{
+	uint64_t	v = 0;
+	size_t		i, j;
+	int		d;
+
+	/* ",E=<16 hex>": the id a copy carries from its original (store_copy) */
+	for (i = 0; i + 3 + 16 <= base_len; i++) {
+		if (name[i] != ',' || name[i + 1] != 'E' || name[i + 2] != '=' ||
+		    (i + 3 + 16 < base_len && name[i + 3 + 16] != ','))
+			continue;
+		for (j = 0, v = 0; j < 16; j++) {
+			d = str_hexval((unsigned char)name[i + 3 + j]);
+			if (d < 0)
+				break;
+			v = v << 4 | (uint64_t)d;
+		}
+		if (j == 16)
+			return v;
+	}
+	return cache_base_hash(name, base_len);
 }
 
 uint32_t

@@ -37,12 +37,14 @@
  *	letterbox-uidvalidity	the last UIDVALIDITY and highest UIDNEXT
  *				(outlives the index: a rebuild never reuses a V)
  *	letterbox-cache		append-only cache of ENVELOPE, BODY,
- *				BODYSTRUCTURE and MIME part offsets, deflated
+ *				BODYSTRUCTURE, PREVIEW and MIME part offsets, deflated
  *				(~120 B/msg), keyed by UID and checked by a
  *				base-name hash, mmap'd with an offset table,
  *				compacted on expunge (just a cache: may be
  *				deleted; see cache.c)
  *	dovecot-keywords	keyword names (see above)
+ *	letterbox-mailboxid	RFC 8474 MAILBOXID, made once (folder_meta.c)
+ *	letterbox-specialuse	RFC 6154 uses given at CREATE (folder_meta.c)
  * Every change happens under the lock: a UID is handed out only from
  * UIDNEXT, which only grows, so no UID is ever reused or given to two
  * messages; the log is fdatasynced and cur/ + new/ fsynced before the lock
@@ -311,6 +313,12 @@ int	 store_append_write(struct store_append *a, const void *p, size_t n);
 int	 store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
 	    int64_t idate, uint32_t *uid_r);
 void	 store_append_abort(struct store_append **ap);
+/*
+ * Did the bytes written hold an LF without a CR before it?  Such a file
+ * is not served back byte for byte (LF on disk is CRLF on the wire):
+ * IMAP refuses binary content (RFC 3516 literal8) that has one.
+ */
+bool	 store_append_lossy(const struct store_append *a);
 /* All in one for a message held in memory. */
 int	 store_append(struct store_mailbox *mb, const void *data, size_t len, uint32_t flags,
 	    uint32_t keywords, int64_t idate, uint32_t *uid_r);
@@ -350,6 +358,7 @@ enum store_cache_field {
 	STORE_CACHE_ENVELOPE,		/* mime_envelope() */
 	STORE_CACHE_BODY,		/* mime_bodystructure(extended = false) */
 	STORE_CACHE_BODYSTRUCTURE,	/* mime_bodystructure(extended = true) */
+	STORE_CACHE_PREVIEW,		/* mime_preview(): UTF-8 text, RFC 8970 */
 };
 
 /*
@@ -420,6 +429,42 @@ struct store_status {
  * a full open + sync (which does not claim \Recent).  0 or -1/errno.
  */
 int	 store_status(const char *root, const char *folder, struct store_status *st_r);
+
+/* ---- object ids (RFC 8474), save dates (RFC 8514), special use (RFC 6154) ---- */
+
+#define STORE_OBJID_SIZE	32	/* an objectid and its NUL */
+
+/*
+ * The folder's MAILBOXID: "F" + 24 random hex digits kept in its
+ * directory (letterbox-mailboxid), made the first time it is asked for
+ * (IMAP asks at CREATE).  RENAME keeps it (the directory moves); DELETE
+ * and CREATE again give a new one.  0, or -1/errno (ENOENT: no folder).
+ */
+int	 store_mailbox_id(const char *root, const char *folder, char id_r[STORE_OBJID_SIZE]);
+
+/*
+ * A message's EMAILID: "M" + 16 hex digits, the hash of its base name,
+ * which is the message's for life -- or, for a copy, the original's id,
+ * which store_copy writes into the copy's base name (",E=<hex>"), so COPY
+ * and MOVE keep it (RFC 8474 5.1).  Pure.
+ */
+void	 store_msg_emailid(const struct store_msg *m, char id_r[STORE_OBJID_SIZE]);
+
+/*
+ * Save date of message idx (seconds since the epoch): when it was stored
+ * in this folder, the time in its base name (delivery, APPEND and
+ * COPY/MOVE each name the file afresh); its internal date when the name
+ * holds no time.
+ */
+int64_t	 store_msg_savedate(struct store_mailbox *mb, size_t idx);
+
+/*
+ * The special-use attributes given to a folder (letterbox-specialuse in
+ * its directory; opaque text here, e.g. "\Sent"): 1 with dst filled, 0
+ * when none was given, -1/errno.  set replaces them (one line of text).
+ */
+int	 store_folder_special_use(const char *root, const char *name, char *dst, size_t dstsz);
+int	 store_folder_set_special_use(const char *root, const char *name, const char *uses);
 
 /* ---- Courier's POP3 UIDLs (courierpop3dsizelist, see courier.c) ---- */
 

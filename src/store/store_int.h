@@ -94,7 +94,7 @@ struct uidlist {
 };
 
 /* ---- the parsed-structure cache (cache.c, cache_rec.c) ---- */
-#define CACHE_NFIELDS	3
+#define CACHE_NFIELDS	4
 #define CACHE_FIELD_MAX	(16U * 1024 * 1024)
 #define CACHE_REC_HDR	24		/* see cache_rec.c */
 #define CACHE_REC_MAGIC	0xC3u		/* top byte of a record's second word */
@@ -180,6 +180,8 @@ int	 name_compose(char *dst, size_t dstsz, const char *name, size_t base_len,
 /* A fresh unique base name "<sec>.M<usec>P<pid>R<rand>.<host>". */
 int	 name_unique(char *dst, size_t dstsz);
 uint32_t name_hash(const char *s, size_t len);
+/* RFC 8474 EMAILID of a base name: its ",E=<16 hex>" field, else its hash. */
+uint64_t name_emailid(const char *name, size_t base_len);
 
 /* ---- the index (uidlist.c, ullog.c) ---- */
 void	 ul_clear(struct uidlist *ul);

@@ -474,6 +474,7 @@ struct store_append {
 	int			 fd;
 	bool			 failed;
 	bool			 held_cr;	/* the last write ended in CR */
+	bool			 bare_lf;	/* an LF not after a CR was written */
 	uint64_t		 size, lfs;
 	char			 base[256];
 	char			 tmppath[PATH_MAX];
@@ -520,6 +521,7 @@ int
 store_append_write(struct store_append *a, const void *p, size_t n)
 {
 	const char	*s = p, *end = s + n, *q, *nl;
+	bool		 held = a->held_cr;
 
 	if (a->failed)
 		return -1;
@@ -528,8 +530,11 @@ store_append_write(struct store_append *a, const void *p, size_t n)
 		if (*s != '\n' && append_out(a, "\r", 1) == -1)
 			return -1;
 	}
-	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1)
+	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1) {
 		a->lfs++;
+		if (nl == s ? !held : nl[-1] != '\r')
+			a->bare_lf = true;
+	}
 	while (s < end) {
 		if ((q = memchr(s, '\r', (size_t)(end - s))) == NULL)
 			return append_out(a, s, (size_t)(end - s));
@@ -546,6 +551,12 @@ store_append_write(struct store_append *a, const void *p, size_t n)
 	return 0;
 }
 
+bool
+store_append_lossy(const struct store_append *a)
+{
+	return a->bare_lf;
+}
+
 void
 store_append_abort(struct store_append **ap)
 {
@@ -558,6 +569,21 @@ store_append_abort(struct store_append **ap)
 	unlink(a->tmppath);
 	free(a);
 	*ap = NULL;
+}
+
+/* ",E=<hex>" after a fresh unique name: the EMAILID m has (see name_emailid). */
+static int
+with_emailid(char *unique, size_t sz, const struct store_msg *m)
+{
+	size_t	n = strlen(unique);
+	int	r = snprintf(unique + n, sz - n, ",E=%016llx",
+		    (unsigned long long)name_emailid(m->name, m->base_len));
+
+	if (r < 0 || (size_t)r >= sz - n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 /* Base name with the Maildir++ sizes: "<unique>,S=<size>[,W=<vsize>]". */
@@ -696,7 +722,8 @@ store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst, uin
 			kw |= 1u << k;
 	}
 	idate = store_msg_idate(src, idx);
-	if (name_unique(unique, sizeof(unique)) == -1 ||
+	/* RFC 8474 5.1: the copy keeps the original's EMAILID, in its name */
+	if (name_unique(unique, sizeof(unique)) == -1 || with_emailid(unique, sizeof(unique), m) == -1 ||
 	    sized_base(base, sizeof(base), unique, m->size, m->vsize) == -1 ||
 	    name_compose(name, sizeof(name), base, strlen(base), m->flags, kw) == -1 ||
 	    st_join(tmppath, sizeof(tmppath), dst->dir, "/tmp/", base) == -1)

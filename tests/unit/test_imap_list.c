@@ -143,6 +143,50 @@ test_status_items(void)
 	imap_parser_reset(p);
 	cmd = parse_line(p, "t STATUS x (MESSAGES HIGHESTMODSEQ)\r\n", 0);
 	t_ok(cmd != NULL && !imap_status_items(&cmd->args[1], &items));
+	imap_parser_reset(p);
+	cmd = parse_line(p, "t STATUS x (mailboxid UNSEEN)\r\n", 0);
+	t_ok(cmd != NULL && imap_status_items(&cmd->args[1], &items));
+	t_int(items, IMAP_STATUS_MAILBOXID | IMAP_STATUS_UNSEEN);
+	imap_parser_free(&p);
+}
+
+/* CREATE ... (USE (...)) lists, RFC 6154 §5.2 */
+static const struct {
+	const char	*list;
+	int		 want;
+	const char	*use;
+} uses[] = {
+	{ "(\\Sent)",				0, "\\Sent" },
+	{ "(\\sent \\ARCHIVE \\Sent)",		0, "\\Sent \\Archive" },	/* case, repeats */
+	{ "()",					0, "" },
+	{ "(\\Drafts \\Trash \\Junk)",		0, "\\Drafts \\Trash \\Junk" },
+	{ "(\\All)",				1, NULL },	/* virtual: USEATTR */
+	{ "(\\Sent \\Flagged)",			1, NULL },
+	{ "(\\Important)",			1, NULL },
+	{ "(Sent)",				-1, NULL },	/* not a flag */
+	{ "(\"\\\\Sent\")",			-1, NULL },	/* a string */
+	{ "(\\)",				-1, NULL },
+};
+
+static void
+test_use_parse(void)
+{
+	struct imap_parser	*p = imap_parser_new(&lim);
+	const struct imap_cmd	*cmd;
+	char			 line[256], use[IMAP_SPECIAL_USE_MAX];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+		imap_parser_reset(p);
+		snprintf(line, sizeof(line), "t CREATE x (USE %s)\r\n", uses[i].list);
+		cmd = parse_line(p, line, 0);
+		t_ok(cmd != NULL && cmd->nargs == 2);
+		if (cmd == NULL || cmd->nargs != 2)
+			continue;
+		t_int(imap_use_parse(&cmd->args[1].list[1], use), uses[i].want);
+		if (uses[i].use != NULL)
+			t_str(use, uses[i].use);
+	}
 	imap_parser_free(&p);
 }
 
@@ -152,5 +196,6 @@ main(void)
 	t_begin("imap_list");
 	test_lists();
 	test_status_items();
+	test_use_parse();
 	return t_end();
 }

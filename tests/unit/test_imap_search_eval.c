@@ -79,15 +79,19 @@ static const char *const contents[] = {
 
 static const struct search_msg msgs[] = {
 	{ .seq = 1, .uid = 10, .flags = STORE_F_SEEN, .keywords = 0x1, .size = 100,
-	  .modseq = 5, .idate = 1704110400, .iday = 20240101 },
+	  .modseq = 5, .idate = 1704110400, .iday = 20240101, .sday = 20240101,
+	  .emailid = "M1" },
 	{ .seq = 2, .uid = 20, .flags = STORE_F_SEEN | STORE_F_FLAGGED | STORE_F_ANSWERED,
-	  .keywords = 0x3, .size = 2000, .modseq = 9, .idate = 1708000000, .iday = 20240215 },
+	  .keywords = 0x3, .size = 2000, .modseq = 9, .idate = 1708000000, .iday = 20240215,
+	  .sday = 20240215, .emailid = "M0123456789abcdef" },
 	{ .seq = 3, .uid = 30, .flags = STORE_F_DELETED | STORE_F_DRAFT, .recent = true,
-	  .size = 50, .modseq = 7, .idate = 1591012800, .iday = 20200601 },
+	  .size = 50, .modseq = 7, .idate = 1591012800, .iday = 20200601,
+	  .sday = 20240301 },	/* APPENDed with an old date: saved later */
 	{ .seq = 4, .uid = 40, .recent = true, .size = 5000, .modseq = 12,
-	  .idate = NOW - 100, .iday = 20231114 },
+	  .idate = NOW - 100, .iday = 20231114, .sday = 20231114,
+	  .emailid = "M0123456789abcdef" },	/* a copy of 2 */
 	{ .seq = 5, .uid = 50, .flags = STORE_F_SEEN, .size = 100, .modseq = 1,
-	  .idate = NOW - 100000, .iday = 20231113 },
+	  .idate = NOW - 100000, .iday = 20231113, .sday = 20231113 },
 };
 #define NMSGS	(sizeof(msgs) / sizeof(msgs[0]))
 
@@ -192,6 +196,9 @@ static const struct {
 	{ "UNKEYWORD Work",		"1 3 4 5",	false },
 	{ "UNKEYWORD Unknown",		"1 2 3 4 5",	false },
 	{ "EMAILID abc",		"-",		false },
+	{ "EMAILID M0123456789abcdef",	"2 4",		false },
+	{ "EMAILID M0123456789ABCDEF",	"-",		false },	/* ids are exact */
+	{ "NOT EMAILID M1",		"2 3 4 5",	false },
 	{ "THREADID abc",		"-",		false },
 	{ "SAVEDATESUPPORTED",		"1 2 3 4 5",	false },
 	/* sizes and internal dates */
@@ -201,9 +208,10 @@ static const struct {
 	{ "BEFORE 1-Jan-2024",		"3 4 5",	false },
 	{ "ON 15-Feb-2024",		"2",		false },
 	{ "SINCE 14-Nov-2023",		"1 2 4",	false },
-	{ "SAVEDBEFORE 1-Jan-2024",	"3 4 5",	false },
-	{ "SAVEDON 1-Jun-2020",		"3",		false },
-	{ "SAVEDSINCE 1-Jan-2024",	"1 2",		false },
+	{ "SAVEDBEFORE 1-Jan-2024",	"4 5",		false },
+	{ "SAVEDON 1-Mar-2024",		"3",		false },
+	{ "SAVEDON 1-Jun-2020",		"-",		false },
+	{ "SAVEDSINCE 1-Jan-2024",	"1 2 3",	false },
 	{ "OLDER 1000",			"3 5",		false },
 	{ "YOUNGER 1000",		"1 2 4",	false },	/* 1, 2: in the future */
 	{ "MODSEQ 9",			"2 4",		false },
