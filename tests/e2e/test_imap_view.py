@@ -6,6 +6,7 @@ command (IDLE), poplib for the POP3 side."""
 import imaplib
 import os
 import poplib
+import pwd
 import re
 import smtplib
 import time
@@ -280,6 +281,38 @@ class ImapViewTest(ImapBase):
         self.assertTrue(lines[-1].startswith(b"mv2 OK"))
         s.close()
         m.logout()
+
+    def test_copyuid_of_a_big_scattered_copy(self):
+        """RFC 4315 3: COPYUID goes out however long it is (it was cut at 512
+        bytes in the tagged reply, and left out past 48 KiB).  1000 messages
+        keep the test fast (a copy costs a commit each); BIG_COPY=20000 runs
+        it past 48 KiB."""
+        md = self.inst.maildir(USER)
+        n = int(os.environ.get("BIG_COPY", "1000"))
+        for d in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(md, d), exist_ok=True)
+        for i in range(1, n + 1):
+            with open(os.path.join(md, "cur", "1700000000.M%06dP1.host:2," % i), "wb") as fh:
+                fh.write(b"Subject: m%d\n\nbody\n" % i)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam(self.inst.cli("config", "get", "mail_owner").out.strip())
+            for root, dirs, files in os.walk(os.path.join(self.inst.dir, "vmail")):
+                os.chown(root, pw.pw_uid, pw.pw_gid)
+                for name in files:
+                    os.chown(os.path.join(root, name), pw.pw_uid, pw.pw_gid)
+        s, f = self.raw_login()
+        self.addCleanup(s.close)
+        self.assertTrue(self.cmd(s, f, b"c", b"CREATE Big")[-1].startswith(b"c OK"))
+        self.assertIn(b"* %d EXISTS\r\n" % n, self.cmd(s, f, b"s", b"SELECT INBOX"))
+        odd = ",".join(str(u) for u in range(1, n + 1, 2)).encode()
+        self.assertGreater(len(odd), 512)
+        s.settimeout(max(20, n / 50))	# (one commit per copy)
+        s.sendall(b"cp UID COPY " + odd + b" Big\r\n")
+        line = f.readline()
+        code = re.match(rb"cp OK \[COPYUID \d+ ([0-9,:]+) 1:%d\] COPY completed\.\r\n$"
+                        % (n // 2), line)
+        self.assertTrue(code, line[:300])
+        self.assertEqual(code.group(1), odd)
 
     def test_idle_sees_delivery(self):
         self.deliver(1)
