@@ -6,7 +6,6 @@ command (IDLE), poplib for the POP3 side."""
 import imaplib
 import os
 import poplib
-import pwd
 import re
 import smtplib
 import time
@@ -294,12 +293,7 @@ class ImapViewTest(ImapBase):
         for i in range(1, n + 1):
             with open(os.path.join(md, "cur", "1700000000.M%06dP1.host:2," % i), "wb") as fh:
                 fh.write(b"Subject: m%d\n\nbody\n" % i)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam(self.inst.cli("config", "get", "mail_owner").out.strip())
-            for root, dirs, files in os.walk(os.path.join(self.inst.dir, "vmail")):
-                os.chown(root, pw.pw_uid, pw.pw_gid)
-                for name in files:
-                    os.chown(os.path.join(root, name), pw.pw_uid, pw.pw_gid)
+        self.inst.chown_vmail()
         s, f = self.raw_login()
         self.addCleanup(s.close)
         self.assertTrue(self.cmd(s, f, b"c", b"CREATE Big")[-1].startswith(b"c OK"))
