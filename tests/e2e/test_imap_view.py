@@ -281,6 +281,33 @@ class ImapViewTest(ImapBase):
         s.close()
         m.logout()
 
+    def test_recent_and_new_keywords(self):
+        """\\Recent survives APPEND, STATUS and EXAMINE and goes to the next
+        SELECT (RFC 3501 2.3.2, 6.3.2); a keyword made by STORE is announced
+        with a new FLAGS before the FETCH that shows it (RFC 3501 7.2.6)."""
+        s, f = self.raw_login()
+        self.addCleanup(s.close)
+        msg = b"Subject: r\r\n\r\nbody\r\n"
+        for t in (b"a1", b"a2"):
+            s.sendall(t + b" APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
+            self.assertTrue(self.read_tagged(f, t)[-1].startswith(t + b" OK"))
+        self.assertEqual(self.cmd(s, f, b"st", b"STATUS INBOX (RECENT)")[0],
+                         b"* STATUS INBOX (RECENT 2)\r\n")
+        self.assertIn(b"* 2 RECENT\r\n", self.cmd(s, f, b"ex", b"EXAMINE INBOX"))
+        self.assertIn(b"* 2 RECENT\r\n", self.cmd(s, f, b"se", b"SELECT INBOX"))
+        self.assertEqual(self.cmd(s, f, b"sr", b"SEARCH RECENT")[0], b"* SEARCH 1 2\r\n")
+        r = self.cmd(s, f, b"kw", b"STORE 1 +FLAGS ($Fresh)")
+        self.assertTrue(r[0].startswith(b"* FLAGS (") and b"$Fresh" in r[0], r)
+        self.assertTrue(r[1].startswith(b"* OK [PERMANENTFLAGS (") and b"$Fresh" in r[1], r)
+        self.assertRegex(r[2], rb"^\* 1 FETCH \(FLAGS \(.*\$Fresh")
+        # another session selecting later is told of it in SELECT's FLAGS, and
+        # gets no \\Recent: this one has them
+        s2, f2 = self.raw_login()
+        self.addCleanup(s2.close)
+        r = self.cmd(s2, f2, b"s2", b"SELECT INBOX")
+        self.assertTrue(any(l.startswith(b"* FLAGS (") and b"$Fresh" in l for l in r), r)
+        self.assertIn(b"* 0 RECENT\r\n", r)
+
     def test_copyuid_of_a_big_scattered_copy(self):
         """RFC 4315 3: COPYUID goes out however long it is (it was cut at 512
         bytes in the tagged reply, and left out past 48 KiB).  1000 messages
