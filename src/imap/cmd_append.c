@@ -57,6 +57,7 @@ struct imap_append {
 	size_t			 n, cap;
 	uint64_t		 declared;	/* bytes of all literals so far (quota) */
 	uint64_t		 next_size;	/* the literal to begin */
+	bool			 next_raw;	/* it is a literal8 (~{n}): stored raw */
 	struct buf		 pending;	/* data not yet in the temp file */
 	int			 err;		/* refused: errno, IMAP_E*; data dropped */
 	bool			 sync;		/* the literal being checked is synchronising */
@@ -129,6 +130,8 @@ begin_msg(struct imap_append *a)
 	memset(&a->msgs[a->n], 0, sizeof(a->msgs[a->n]));
 	if ((a->msgs[a->n].sa = store_append_begin(a->mb)) == NULL)
 		return errno;
+	if (a->next_raw)	/* literal8: binary content, its CRs and LFs are data */
+		store_append_raw(a->msgs[a->n].sa);
 	a->n++;
 	return 0;
 }
@@ -369,6 +372,7 @@ imap_append_literal(struct imap_client *c, bool sync)
 	}
 	a->sync = sync;
 	a->next_size = li->size;
+	a->next_raw = li->literal8;
 	submit(c, A_BEGIN);
 	return true;
 }

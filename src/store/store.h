@@ -307,6 +307,12 @@ int	 store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n);
  */
 struct store_append;
 struct store_append *store_append_begin(struct store_mailbox *mb);
+/*
+ * Keep this message's bytes exactly as written, CRLF and all (no LF on
+ * disk): binary content (IMAP APPEND of a literal8, RFC 3516), whose CR
+ * and LF bytes are data, not line ends.  Before the first write.
+ */
+void	 store_append_raw(struct store_append *a);
 int	 store_append_write(struct store_append *a, const void *p, size_t n);
 int	 store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
 	    int64_t idate, uint32_t *uid_r);

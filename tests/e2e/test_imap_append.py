@@ -220,6 +220,24 @@ class ImapAppendTest(AppendBase):
         self.assertRegex(body[len(MSG):], rb"^( UID 1)?\)\r\n$")
 
 
+    def test_append_binary_literal8(self):
+        """RFC 3516 4.4: a literal8 APPEND with binary content keeps its bytes;
+        BINARY[1] gives them back exactly, NUL, CR and LF as sent."""
+        s, f = self.raw_login()
+        s.sendall(b"b SELECT INBOX\r\n")
+        self.read_tagged(f, b"b")
+        body = b"\x00-\xe4\n\r\n\n"
+        msg = (b"From: a@example.org\r\nMime-Version: 1.0\r\n"
+               b"Content-Type: application/octet-stream\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\n" + body)
+        s.sendall(b"c APPEND INBOX ~{%d+}\r\n" % len(msg) + msg + b"\r\n")
+        self.assertTrue(self.read_tagged(f, b"c")[-1].startswith(b"c OK"))
+        s.sendall(b"d UID FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])\r\n")
+        out = b"".join(self.read_tagged(f, b"d"))
+        self.assertIn(b"BINARY.SIZE[1] %d BINARY[1] ~{%d}\r\n" % (len(body), len(body)) +
+                      body, out)
+
+
 class ImapAppendLimitTest(AppendBase):
     conf = {"auth_failure_delay": "0", "disable_plaintext_auth": "no",
             "message_size_limit": "4096", "virtual_mailbox_limit": "6000"}
