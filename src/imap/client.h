@@ -47,6 +47,10 @@ struct seqset;
 #define IMAP_IN_MAX		(64 * 1024)
 /* BAD commands in a row before the session is closed. */
 #define IMAP_BAD_LIMIT		20
+/* Longest response line built in memory (imap_tagged, imap_untagged,
+ * imap_view_done): a COPYUID of a big COPY of scattered UIDs runs to
+ * megabytes and must still be sent whole (RFC 4315 3). */
+#define IMAP_REPLY_MAX		(64u * 1024 * 1024)
 
 /* RFC 3501 §3 states; a command's table entry lists where it is allowed. */
 enum imap_state {

@@ -168,7 +168,7 @@ imap_untagged(struct imap_client *c, const char *fmt, ...)
 	struct buf	b;
 	va_list		ap;
 
-	buf_init(&b, 64 * 1024);
+	buf_init(&b, IMAP_REPLY_MAX);
 	(void)buf_addf(&b, "* ");
 	va_start(ap, fmt);
 	(void)buf_vaddf(&b, fmt, ap);
@@ -184,7 +184,7 @@ vtagged(struct imap_client *c, const char *tag, const char *status, const char *
 {
 	struct buf b;
 
-	buf_init(&b, 64 * 1024);
+	buf_init(&b, IMAP_REPLY_MAX);
 	(void)buf_addf(&b, "%s %s ", tag, status);
 	(void)buf_vaddf(&b, fmt, ap);
 	(void)buf_addf(&b, "\r\n");

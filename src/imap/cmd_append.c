@@ -58,6 +58,7 @@ struct imap_append {
 	size_t			 n, cap;
 	uint64_t		 declared;	/* bytes of all literals so far (quota) */
 	uint64_t		 next_size;	/* the literal to begin */
+	bool			 next_raw;	/* it is a literal8 (~{n}): stored raw */
 	struct buf		 pending;	/* data not yet in the temp file */
 	int			 err;		/* refused: errno, IMAP_E*; data dropped */
 	bool			 sync;		/* the literal being checked is synchronising */
@@ -131,6 +132,8 @@ begin_msg(struct imap_append *a)
 	memset(&a->msgs[a->n], 0, sizeof(a->msgs[a->n]));
 	if ((a->msgs[a->n].sa = store_append_begin(a->mb)) == NULL)
 		return errno;
+	if (a->next_raw)	/* literal8: binary content, its CRs and LFs are data */
+		store_append_raw(a->msgs[a->n].sa);
 	a->n++;
 	return 0;
 }
@@ -154,13 +157,6 @@ commit_all(struct imap_append *a)
 	size_t		 i, done = 0;
 	int		 err = 0;
 
-	/*
-	 * RFC 3516 4.4: binary content the store cannot give back unchanged
-	 * (a bare LF becomes CRLF) is refused with UNKNOWN-CTE, all of it.
-	 */
-	for (i = 0; i < a->n; i++)
-		if (a->msgs[i].binary && store_append_lossy(a->msgs[i].sa))
-			err = EILSEQ;
 	for (i = 0; i < a->n && err == 0; i++) {
 		if (store_append_commit(&a->msgs[i].sa, a->msgs[i].flags, a->msgs[i].keywords,
 		    a->msgs[i].idate, &a->msgs[i].uid) < 0)
@@ -237,9 +233,6 @@ refuse(struct imap_client *c, const char *tag, int err)
 		break;
 	case E2BIG:
 		text = "[LIMIT] Too many messages in one APPEND.";
-		break;
-	case EILSEQ:
-		text = "[UNKNOWN-CTE] Binary content with bare line feeds cannot be stored.";
 		break;
 	default:
 		log_warnx("imapd sid=%s: append: %s", c->sid, strerror(err));
@@ -380,6 +373,7 @@ imap_append_literal(struct imap_client *c, bool sync)
 	}
 	a->sync = sync;
 	a->next_size = li->size;
+	a->next_raw = li->literal8;
 	submit(c, A_BEGIN);
 	return true;
 }

@@ -22,8 +22,8 @@
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
-/* Longest COPYUID sets written; past it the response code is left out. */
-#define COPYUID_MAX	(48 * 1024)
+/* Longest COPYUID code; the whole reply line must fit IMAP_REPLY_MAX. */
+#define COPYUID_MAX	(IMAP_REPLY_MAX - 1024)
 
 struct copy_job {
 	bool		 move;

@@ -298,6 +298,11 @@ lit_open(struct fetch_run *r, const struct fetch_item *it, bool *binary_r)
 		if (rg.body != NULL && fetch_cte_kind(rg.body->encoding, &k) == 0 &&
 		    k != XFER_IDENT)
 			fl |= FETCH_LIT_DECODE;
+		/* binary content has no lines: its bytes go as stored (an APPEND
+		 * of a literal8 is stored raw, store_append_raw) */
+		if (rg.body != NULL && rg.body->encoding != NULL &&
+		    strcasecmp(rg.body->encoding, "binary") == 0)
+			fl &= ~FETCH_LIT_CRLF;
 	}
 	if (it->text == FETCH_SEC_HEADER_FIELDS || it->text == FETCH_SEC_HEADER_FIELDS_NOT) {
 		/* the fields, a line end the last one may lack, the empty line */

@@ -360,15 +360,18 @@ void
 imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 {
 	struct view_sync	*s;
-	char			 text[512];
+	struct buf		 text;
 	va_list			 ap;
 
+	/* not a fixed array: a COPYUID may be megabytes (IMAP_REPLY_MAX) */
+	buf_init(&text, IMAP_REPLY_MAX);
 	va_start(ap, fmt);
-	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	(void)buf_vaddf(&text, fmt, ap);
 	va_end(ap);
 	if (c->state != IMAP_S_SELECTED || c->mb == NULL || c->view == NULL ||
 	    session_closing(c->ss) || !may_sync(c)) {
-		tagged_end(c, status, text);
+		tagged_end(c, status, buf_str(&text));
+		buf_clear(&text);
 		/* From a stream's last piece: stream.c resumes once the output drained. */
 		if (!imap_streaming(c))
 			imap_resume(c);
@@ -376,7 +379,8 @@ imap_view_done(struct imap_client *c, const char *status, const char *fmt, ...)
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->status = xstrdup(status);
-	s->text = xstrdup(text);
+	s->text = xstrdup(buf_str(&text));
+	buf_clear(&text);
 	imap_view_run(c, sync_work, sync_done, sync_free, s);
 }
 

@@ -309,16 +309,16 @@ int	 store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n);
  */
 struct store_append;
 struct store_append *store_append_begin(struct store_mailbox *mb);
+/*
+ * Keep this message's bytes exactly as written, CRLF and all (no LF on
+ * disk): binary content (IMAP APPEND of a literal8, RFC 3516), whose CR
+ * and LF bytes are data, not line ends.  Before the first write.
+ */
+void	 store_append_raw(struct store_append *a);
 int	 store_append_write(struct store_append *a, const void *p, size_t n);
 int	 store_append_commit(struct store_append **ap, uint32_t flags, uint32_t keywords,
 	    int64_t idate, uint32_t *uid_r);
 void	 store_append_abort(struct store_append **ap);
-/*
- * Did the bytes written hold an LF without a CR before it?  Such a file
- * is not served back byte for byte (LF on disk is CRLF on the wire):
- * IMAP refuses binary content (RFC 3516 literal8) that has one.
- */
-bool	 store_append_lossy(const struct store_append *a);
 /* All in one for a message held in memory. */
 int	 store_append(struct store_mailbox *mb, const void *data, size_t len, uint32_t flags,
 	    uint32_t keywords, int64_t idate, uint32_t *uid_r);

@@ -474,8 +474,9 @@ struct store_append {
 	int			 fd;
 	bool			 failed;
 	bool			 held_cr;	/* the last write ended in CR */
-	bool			 bare_lf;	/* an LF not after a CR was written */
-	uint64_t		 size, lfs;
+	bool			 raw;		/* bytes kept as they come (store_append_raw) */
+	bool			 last_cr;	/* raw: the last byte written was CR */
+	uint64_t		 size, lfs;	/* lfs: LFs the CRLF form adds a CR to */
 	char			 base[256];
 	char			 tmppath[PATH_MAX];
 };
@@ -517,24 +518,42 @@ append_out(struct store_append *a, const char *p, size_t n)
  * each CRLF is dropped, a CR elsewhere kept; each LF counts one byte more
  * in the CRLF size (,W=).
  */
+void
+store_append_raw(struct store_append *a)
+{
+	a->raw = true;
+}
+
+/* Raw: the file keeps every byte; only LFs without a CR before them count. */
+static int
+append_raw(struct store_append *a, const char *s, size_t n)
+{
+	const char	*end = s + n, *q, *nl;
+
+	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1)
+		if (nl == s ? !a->last_cr : nl[-1] != '\r')
+			a->lfs++;
+	if (n > 0)
+		a->last_cr = end[-1] == '\r';
+	return append_out(a, s, n);
+}
+
 int
 store_append_write(struct store_append *a, const void *p, size_t n)
 {
 	const char	*s = p, *end = s + n, *q, *nl;
-	bool		 held = a->held_cr;
 
 	if (a->failed)
 		return -1;
+	if (a->raw)
+		return append_raw(a, s, n);
 	if (n > 0 && a->held_cr) {
 		a->held_cr = false;
 		if (*s != '\n' && append_out(a, "\r", 1) == -1)
 			return -1;
 	}
-	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1) {
+	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1)
 		a->lfs++;
-		if (nl == s ? !held : nl[-1] != '\r')
-			a->bare_lf = true;
-	}
 	while (s < end) {
 		if ((q = memchr(s, '\r', (size_t)(end - s))) == NULL)
 			return append_out(a, s, (size_t)(end - s));
@@ -549,12 +568,6 @@ store_append_write(struct store_append *a, const void *p, size_t n)
 		s = q + 1;
 	}
 	return 0;
-}
-
-bool
-store_append_lossy(const struct store_append *a)
-{
-	return a->bare_lf;
 }
 
 void

@@ -265,6 +265,18 @@ class Instance:
         if self.logfile:
             self.logfile.close()
 
+    def chown_vmail(self):
+        """Run as root, give vmail/ to the mail owner (the daemon runs as it)
+        after a test wrote Maildir files itself."""
+        if os.geteuid() != 0:
+            return
+        import pwd
+        pw = pwd.getpwnam(self.cli("config", "get", "mail_owner").out.strip())
+        for root, dirs, files in os.walk(os.path.join(self.dir, "vmail")):
+            os.chown(root, pw.pw_uid, pw.pw_gid)
+            for name in files:
+                os.chown(os.path.join(root, name), pw.pw_uid, pw.pw_gid)
+
     def maildir(self, addr):
         local, domain = addr.rsplit("@", 1)
         return os.path.join(self.dir, "vmail", domain.lower(), local.lower())

@@ -464,6 +464,19 @@ class ImapMailboxTest(ImapBase):
         self.stop_clean()
 
 
+    def test_create_first_for_a_user_without_maildir(self):
+        """A user who never got mail has no Maildir: CREATE (with a trailing
+        separator, RFC 3501 6.3.3) as the first command makes it."""
+        self.inst.start(wait_for=("imaps",))
+        self.addCleanup(self.inst.kill)
+        self.assertFalse(os.path.exists(self.inst.maildir(USER)))
+        m = self.login()
+        self.addCleanup(m.logout)
+        self.assertEqual(m.create("First/")[0], "OK")
+        typ, data = m.list('""', "First")
+        self.assertEqual(data, [b'(\\HasNoChildren) "/" First'])
+        self.assertEqual(m.select("INBOX"), ("OK", [b"0"]))
+
     def test_rename_inbox(self):
         """RFC 3501 6.3.5: RENAME INBOX moves its messages, flags and all, to
         the new folder; INBOX stays, empty, and new mail still lands there."""

@@ -101,13 +101,14 @@ class CourierTakeoverTest(ImapBase):
         self.assertIn("* 2 EXISTS", sel)
         self.assertIn("[UIDVALIDITY 4242]", sel)
         self.assertIn("[UIDNEXT 17]", sel)
-        # The same UIDs.  TODO(issue 13): once UID SEARCH is merged this must be
-        # OK "11 12"; until then an unknown command is the only other answer.
-        untagged, status, last = m.cmd("UID SEARCH ALL")
-        if status == "OK":
-            self.assertEqual(untagged, ["* SEARCH 11 12"])
-        else:
-            self.assertIn("Unknown command", last)
+        # Courier's keywords are the folder's keywords (FLAGS lists them).
+        self.assertIn("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1)", sel)
+        # The same UIDs, flags and keywords.
+        self.assertEqual(m.ok("UID SEARCH ALL"), ["* SEARCH 11 12"])
+        self.assertEqual(m.ok("UID SEARCH KEYWORD $Label1"), ["* SEARCH 11"])
+        self.assertEqual(m.ok("UID FETCH 1:* (FLAGS)"), [
+            "* 1 FETCH (FLAGS (\\Seen \\Recent $Label1) UID 11)",
+            "* 2 FETCH (FLAGS (\\Recent) UID 12)"])
         m.ok("UNSELECT")
         self.assertEqual(m.ok("STATUS INBOX.Sent (MESSAGES UIDNEXT UIDVALIDITY)"),
                          ["* STATUS INBOX.Sent (MESSAGES 1 UIDNEXT 3 UIDVALIDITY 5151)"])

@@ -291,23 +291,25 @@ class BinaryMultiappendTest(ObjidBase):
         s.sendall(b"e APPEND INBOX ~{3+}\r\na\x00b {3+}\r\ndef\r\n")
         self.assertRegex(self.read_tagged(f, b"e")[-1], rb"^e OK \[APPENDUID \d+ 2:3\]")
 
-    def test_literal8_bare_lf_refused(self):
-        """RFC 3516 4.4: binary content the store cannot give back byte for byte
-        (a bare LF: LF on disk is CRLF on the wire) gets NO [UNKNOWN-CTE]."""
+    def test_literal8_bare_lf_kept(self):
+        """RFC 3516 4.4: a literal8 is stored as sent, so a bare LF inside a
+        binary part comes back from BINARY[] unchanged (no UNKNOWN-CTE needed)."""
         s, f = self.raw_login()
-        lossy = BIN_MSG.replace(b"binary", b"bin\nary")
-        s.sendall(b"b APPEND INBOX ~{%d+}\r\n" % len(lossy) + lossy + b"\r\n")
+        part = BIN_PART.replace(b"binary", b"bin\nary")
+        msg = BIN_MSG.replace(BIN_PART, part)
+        s.sendall(b"b APPEND INBOX ~{%d+}\r\n" % len(msg) + msg + b"\r\n")
         r = self.read_tagged(f, b"b")
-        self.assertTrue(r[-1].startswith(b"b NO [UNKNOWN-CTE]"), r)
-        # with a good message before it in one MULTIAPPEND: neither is stored
-        s.sendall(b"c APPEND INBOX ~{%d+}\r\n" % len(BIN_MSG) + BIN_MSG +
-                  b" ~{%d+}\r\n" % len(lossy) + lossy + b"\r\n")
-        self.assertTrue(self.read_tagged(f, b"c")[-1].startswith(b"c NO [UNKNOWN-CTE]"))
+        self.assertTrue(r[-1].startswith(b"b OK [APPENDUID "), r)
+        s.sendall(b"c SELECT INBOX\r\nd UID FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2])\r\n")
+        self.read_tagged(f, b"c")
+        r = b"".join(self.read_tagged(f, b"d"))
+        self.assertIn(b"BINARY[2] ~{%d}\r\n" % len(part) + part, r)
+        self.assertIn(b"BINARY.SIZE[2] %d" % len(part), r)
         # a plain literal with bare LFs is text: accepted, stored with LF line ends
-        s.sendall(b"d APPEND INBOX {7+}\r\na\nb\r\nc\n\r\n")
-        self.assertTrue(self.read_tagged(f, b"d")[-1].startswith(b"d OK"))
-        s.sendall(b"e STATUS INBOX (MESSAGES)\r\n")
-        self.assertIn(b"MESSAGES 1", self.read_tagged(f, b"e")[0])
+        s.sendall(b"e APPEND INBOX {7+}\r\na\nb\r\nc\n\r\n")
+        self.assertTrue(self.read_tagged(f, b"e")[-1].startswith(b"e OK"))
+        s.sendall(b"g STATUS INBOX (MESSAGES)\r\n")
+        self.assertIn(b"MESSAGES 2", self.read_tagged(f, b"g")[0])
 
     def test_multiappend_all_or_nothing(self):
         s, f = self.raw_login()

@@ -5,7 +5,6 @@ Messages are written into the Maildir directly, so flags, keywords, internal
 dates and encodings are exactly known.  Driven by imaplib and a raw socket."""
 import calendar
 import os
-import pwd
 import re
 
 import lbtest
@@ -91,12 +90,7 @@ class MaildirFixture(ImapBase):
             if day is not None:
                 t = calendar.timegm((day[0], day[1], day[2], 12, 0, 0))
                 os.utime(path, (t, t))
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam(self.inst.cli("config", "get", "mail_owner").out.strip())
-            for root, dirs, files in os.walk(os.path.join(self.inst.dir, "vmail")):
-                os.chown(root, pw.pw_uid, pw.pw_gid)
-                for f in files:
-                    os.chown(os.path.join(root, f), pw.pw_uid, pw.pw_gid)
+        self.inst.chown_vmail()
         self.start()
 
     def login(self):

@@ -281,6 +281,60 @@ class ImapViewTest(ImapBase):
         s.close()
         m.logout()
 
+    def test_recent_and_new_keywords(self):
+        """\\Recent survives APPEND, STATUS and EXAMINE and goes to the next
+        SELECT (RFC 3501 2.3.2, 6.3.2); a keyword made by STORE is announced
+        with a new FLAGS before the FETCH that shows it (RFC 3501 7.2.6)."""
+        s, f = self.raw_login()
+        self.addCleanup(s.close)
+        msg = b"Subject: r\r\n\r\nbody\r\n"
+        for t in (b"a1", b"a2"):
+            s.sendall(t + b" APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
+            self.assertTrue(self.read_tagged(f, t)[-1].startswith(t + b" OK"))
+        self.assertEqual(self.cmd(s, f, b"st", b"STATUS INBOX (RECENT)")[0],
+                         b"* STATUS INBOX (RECENT 2)\r\n")
+        self.assertIn(b"* 2 RECENT\r\n", self.cmd(s, f, b"ex", b"EXAMINE INBOX"))
+        self.assertIn(b"* 2 RECENT\r\n", self.cmd(s, f, b"se", b"SELECT INBOX"))
+        self.assertEqual(self.cmd(s, f, b"sr", b"SEARCH RECENT")[0], b"* SEARCH 1 2\r\n")
+        r = self.cmd(s, f, b"kw", b"STORE 1 +FLAGS ($Fresh)")
+        self.assertTrue(r[0].startswith(b"* FLAGS (") and b"$Fresh" in r[0], r)
+        self.assertTrue(r[1].startswith(b"* OK [PERMANENTFLAGS (") and b"$Fresh" in r[1], r)
+        self.assertRegex(r[2], rb"^\* 1 FETCH \(FLAGS \(.*\$Fresh")
+        # another session selecting later is told of it in SELECT's FLAGS, and
+        # gets no \\Recent: this one has them
+        s2, f2 = self.raw_login()
+        self.addCleanup(s2.close)
+        r = self.cmd(s2, f2, b"s2", b"SELECT INBOX")
+        self.assertTrue(any(l.startswith(b"* FLAGS (") and b"$Fresh" in l for l in r), r)
+        self.assertIn(b"* 0 RECENT\r\n", r)
+
+    def test_copyuid_of_a_big_scattered_copy(self):
+        """RFC 4315 3: COPYUID goes out however long it is (it was cut at 512
+        bytes in the tagged reply, and left out past 48 KiB).  1000 messages
+        keep the test fast (a copy costs a commit each); BIG_COPY=20000 runs
+        it past 48 KiB."""
+        md = self.inst.maildir(USER)
+        n = int(os.environ.get("BIG_COPY", "1000"))
+        for d in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(md, d), exist_ok=True)
+        for i in range(1, n + 1):
+            with open(os.path.join(md, "cur", "1700000000.M%06dP1.host:2," % i), "wb") as fh:
+                fh.write(b"Subject: m%d\n\nbody\n" % i)
+        self.inst.chown_vmail()
+        s, f = self.raw_login()
+        self.addCleanup(s.close)
+        self.assertTrue(self.cmd(s, f, b"c", b"CREATE Big")[-1].startswith(b"c OK"))
+        self.assertIn(b"* %d EXISTS\r\n" % n, self.cmd(s, f, b"s", b"SELECT INBOX"))
+        odd = ",".join(str(u) for u in range(1, n + 1, 2)).encode()
+        self.assertGreater(len(odd), 512)
+        s.settimeout(max(20, n / 50))	# (one commit per copy)
+        s.sendall(b"cp UID COPY " + odd + b" Big\r\n")
+        line = f.readline()
+        code = re.match(rb"cp OK \[COPYUID \d+ ([0-9,:]+) 1:%d\] COPY completed\.\r\n$"
+                        % (n // 2), line)
+        self.assertTrue(code, line[:300])
+        self.assertEqual(code.group(1), odd)
+
     def test_idle_sees_delivery(self):
         self.deliver(1)
         s, f = self.raw_login()

@@ -896,6 +896,36 @@ test_recent_peek_uidvalidity(void)
 		store_close(&mb);
 	}
 
+	/* store_append_raw: bytes kept, CR LF and all; the CRLF size counts
+	 * only the LFs without a CR (split across writes too) */
+	{
+		static const char bin[] = "A: b\r\n\r\n\0-\xe4\n\r\n\n\r";
+		struct store_append	*sa;
+		char			 path[1024], got[64];
+		uint32_t		 uid = 0;
+		int			 fd;
+		ssize_t			 r = -1;
+
+		mb = store_open(dir, "Box", 0);
+		t_int(store_sync(mb, NULL, NULL), 0);
+		sa = store_append_begin(mb);
+		t_ok(sa != NULL);
+		store_append_raw(sa);
+		t_int(store_append_write(sa, bin, 13), 0);	/* ends after the CR of "\r\n" */
+		t_int(store_append_write(sa, bin + 13, sizeof(bin) - 1 - 13), 0);
+		t_int(store_append_commit(&sa, 0, 0, 0, &uid), 0);
+		t_int(store_sync(mb, NULL, NULL), 0);
+		t_int(store_msg(mb, store_count(mb) - 1)->size, sizeof(bin) - 1);
+		t_int(store_msg(mb, store_count(mb) - 1)->vsize, sizeof(bin) - 1 + 2);
+		t_int(store_msg_path(mb, store_count(mb) - 1, path, sizeof(path)), 0);
+		if ((fd = open(path, O_RDONLY)) >= 0) {
+			r = read(fd, got, sizeof(got));
+			close(fd);
+		}
+		t_ok(r == (ssize_t)sizeof(bin) - 1 && memcmp(got, bin, sizeof(bin) - 1) == 0);
+		store_close(&mb);
+	}
+
 	t_int(store_folder_delete(dir, "Box"), 0);
 	t_int(store_folder_create(dir, "Box"), 0);
 	mb = store_open(dir, "Box", 0);

@@ -182,44 +182,6 @@ test_special_use(void)
 	t_int(store_folder_special_use(root, "INBOX", use, sizeof(use)), 0);
 }
 
-/* store_append_lossy: an LF without its CR, across write boundaries too */
-static void
-test_append_lossy(void)
-{
-	static const struct {
-		const char	*chunks[3];
-		bool		 lossy;
-	} cases[] = {
-		{ { "a\r\nb\r\n", NULL, NULL }, false },
-		{ { "a\r", "\nb", NULL }, false },
-		{ { "a\r", "", "\nb" }, false },
-		{ { "a\nb", NULL, NULL }, true },
-		{ { "a", "\n", NULL }, true },
-		{ { "\n", NULL, NULL }, true },
-		{ { "a\rb\r\r\n", NULL, NULL }, false },	/* bare CRs are kept as they are */
-		{ { "x\r\n", "y\n", NULL }, true },
-	};
-	char			 root[512];
-	struct store_mailbox	*mb;
-	struct store_append	*a;
-	size_t			 i, k;
-
-	snprintf(root, sizeof(root), "%s/lossy", tmpdir);
-	mkmaildir(root);
-	mb = store_open(root, "INBOX", STORE_O_NOFSYNC);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		a = store_append_begin(mb);
-		t_ok(a != NULL);
-		if (a == NULL)
-			continue;
-		for (k = 0; k < 3 && cases[i].chunks[k] != NULL; k++)
-			t_int(store_append_write(a, cases[i].chunks[k], strlen(cases[i].chunks[k])), 0);
-		t_int(store_append_lossy(a), cases[i].lossy);
-		store_append_abort(&a);
-	}
-	store_close(&mb);
-}
-
 int
 main(void)
 {
@@ -233,7 +195,6 @@ main(void)
 	test_emailid_copy();
 	test_savedate();
 	test_special_use();
-	test_append_lossy();
 	rm_tree(tmpdir);
 	return t_end();
 }
