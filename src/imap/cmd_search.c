@@ -55,25 +55,6 @@ set_of(const uint32_t *v, size_t n, struct seqset *out)
 		seqset_append(out, v[i]);
 }
 
-/*
- * RFC 7162 3.1.5 on RFC 4731: with only MIN and/or MAX returned, MODSEQ
- * is the highest of those messages; else of every match.
- */
-static uint64_t
-esearch_modseq(const struct imap_client *c, const struct search_run *j, unsigned ret)
-{
-	uint64_t a = 0, b = 0;
-
-	if ((ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT)) ||
-	    !(ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)))
-		return j->modseq;
-	if (ret & SEARCH_RET_MIN)
-		a = store_msg(c->mb, j->seqs[0] - 1)->modseq;
-	if (ret & SEARCH_RET_MAX)
-		b = store_msg(c->mb, j->seqs[j->n - 1] - 1)->modseq;
-	return a > b ? a : b;
-}
-
 static void
 esearch_reply(struct imap_client *c, const struct search_run *j, bool uid, unsigned ret)
 {
@@ -97,7 +78,7 @@ esearch_reply(struct imap_client *c, const struct search_run *j, bool uid, unsig
 		seqset_clear(&all);
 	}
 	if (j->q->uses_modseq && j->n > 0)
-		(void)buf_addf(&b, " MODSEQ %llu", (unsigned long long)esearch_modseq(c, j, ret));
+		(void)buf_addf(&b, " MODSEQ %llu", (unsigned long long)search_run_modseq(j, ret, j->seqs));
 	(void)buf_addf(&b, "\r\n");
 	search_reply_flush(c, &b, true);
 	buf_clear(&b);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/condstore.h"
 #include "imap/envelope.h"
 #include "imap/search_run.h"
 #include "imap/sort.h"
@@ -133,6 +134,9 @@ esort_reply(struct imap_client *c, const struct sort_job *j)
 		(void)buf_addf(&b, " ALL ");
 		ordered_set(c, &b, v, j->n);
 	}
+	if (j->run.q->uses_modseq && j->n > 0)
+		(void)buf_addf(&b, " MODSEQ %llu",
+		    (unsigned long long)search_run_modseq(&j->run, j->ret, j->seqs));
 	(void)buf_addf(&b, "\r\n");
 	search_reply_flush(c, &b, true);
 	buf_clear(&b);
@@ -151,6 +155,9 @@ sort_reply(struct imap_client *c, const struct sort_job *j)
 		(void)buf_addf(&b, " %u", v[i]);
 		search_reply_flush(c, &b, false);
 	}
+	/* RFC 7162 3.1.5: a MODSEQ key adds the highest modseq of the matches */
+	if (j->run.q->uses_modseq && j->n > 0)
+		(void)buf_addf(&b, " (MODSEQ %llu)", (unsigned long long)j->run.modseq);
 	(void)buf_addf(&b, "\r\n");
 	search_reply_flush(c, &b, true);
 	buf_clear(&b);
@@ -238,6 +245,8 @@ cmd_sort(struct imap_client *c, const struct imap_cmd *cmd)
 		search_run_refuse(c, &err);
 		return;
 	}
+	if (q->uses_modseq)
+		imap_condstore_on(c);	/* RFC 7162 3.1 */
 	j = xcalloc(1, sizeof(*j));
 	search_run_init(&j->run, c, q);
 	j->crit = crit;

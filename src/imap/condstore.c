@@ -87,26 +87,51 @@ imap_vanished_write(struct imap_client *c, bool earlier, const struct seqset *ui
 	buf_clear(&b);
 }
 
+/*
+ * a..b less the UIDs still in the view (very old history may have merged
+ * expunged ranges over messages that still exist; those never vanish).
+ * One pass over the view's messages inside a..b.
+ */
+static void
+add_gone(const struct store_mailbox *mb, uint32_t a, uint32_t b, struct seqset *out)
+{
+	size_t		 idx = store_lower_bound(mb, a), n = store_count(mb);
+	uint64_t	 cur = a;
+	uint32_t	 uid;
+
+	for (; idx < n && (uid = store_msg(mb, idx)->uid) <= b; idx++) {
+		if (uid > cur)
+			seqset_add_range(out, (uint32_t)cur, uid - 1);
+		cur = (uint64_t)uid + 1;
+	}
+	if (cur <= b)
+		seqset_add_range(out, (uint32_t)cur, b);
+}
+
 void
 imap_vanished_since(const struct imap_client *c, uint64_t since, const struct seqset *within,
     struct seqset *out)
 {
+	static const struct seq_range all = { 1, UINT32_MAX };
 	struct store_uid_range	*r = NULL;
-	size_t			 n = 0, i;
-	uint32_t		 uid, below = store_uidnext(c->mb);
+	const struct seq_range	*w = within != NULL ? within->r : &all;
+	size_t			 n = 0, nw = within != NULL ? within->n : 1, i = 0, k = 0;
+	uint32_t		 below = store_uidnext(c->mb), a, b;
 
 	seqset_reset(out);
 	(void)store_expunged_since(c->mb, since, &r, &n);
-	for (i = 0; i < n; i++) {
-		/*
-		 * Walk the range: very old history may have merged ranges
-		 * over messages that still exist, and those never vanish.
-		 * Within a known-uids set only its members count.
-		 */
-		for (uid = r[i].lo; uid <= r[i].hi && uid < below; uid++)	/* below <= 2^32-1 */
-			if ((within == NULL || seqset_contains(within, uid)) &&
-			    store_find_uid(c->mb, uid) < 0)
-				seqset_append(out, uid);
+	/* Both lists ascending and disjoint: intersect them in one merge. */
+	while (i < n && k < nw && below > 1) {
+		a = r[i].lo > w[k].lo ? r[i].lo : w[k].lo;
+		b = r[i].hi < w[k].hi ? r[i].hi : w[k].hi;
+		if (b > below - 1)
+			b = below - 1;
+		if (a <= b)
+			add_gone(c->mb, a, b, out);
+		if (r[i].hi < w[k].hi)
+			i++;
+		else
+			k++;
 	}
 	free(r);
 	seqset_normalize(out);

@@ -211,6 +211,21 @@ search_run_save(struct imap_client *c, unsigned ret, const uint32_t *uids, size_
 	seqset_normalize(c->search_saved);
 }
 
+uint64_t
+search_run_modseq(const struct search_run *r, unsigned ret, const uint32_t *seqs)
+{
+	uint64_t a = 0, b = 0;
+
+	if ((ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT)) ||
+	    !(ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) || r->n == 0)
+		return r->modseq;
+	if (ret & SEARCH_RET_MIN)
+		a = store_msg(r->mb, seqs[0] - 1)->modseq;
+	if (ret & SEARCH_RET_MAX)
+		b = store_msg(r->mb, seqs[r->n - 1] - 1)->modseq;
+	return a > b ? a : b;
+}
+
 void
 search_reply_flush(struct imap_client *c, struct buf *b, bool last)
 {

@@ -66,6 +66,14 @@ int	 search_run_envelope(struct search_run *r, size_t idx, struct envelope *e);
  */
 void	 search_run_save(struct imap_client *c, unsigned ret, const uint32_t *uids, size_t n);
 
+/*
+ * On the loop, for a query with a MODSEQ key (RFC 7162 3.1.5): the MODSEQ
+ * of an ESEARCH answer with return options ret, seqs[0..r->n) being the
+ * matches in answer order.  With only MIN and/or MAX returned it is the
+ * highest of those messages, else of every match (r->modseq).
+ */
+uint64_t search_run_modseq(const struct search_run *r, unsigned ret, const uint32_t *seqs);
+
 /* A long answer goes out in pieces: write b once it is big, or at the last. */
 void	 search_reply_flush(struct imap_client *c, struct buf *b, bool last);
 

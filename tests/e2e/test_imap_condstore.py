@@ -175,6 +175,11 @@ class CondstoreTest(ImapBase):
         self.assertEqual(lines[0], '* ESEARCH (TAG "t%d") MIN 1 MODSEQ %d' % (a.n, m1))
         lines, _ = a.ok("SEARCH MODSEQ %d" % (m3 + 1))
         self.assertEqual(lines, ["* SEARCH"])
+        # SORT too (RFC 7162 3.1.5); ESORT's MAX is the last in sort order.
+        lines, _ = a.ok("SORT (ARRIVAL) UTF-8 MODSEQ %d" % (m1 + 1))
+        self.assertEqual(lines, ["* SORT 2 3 (MODSEQ %d)" % m3])
+        lines, _ = a.ok("SORT RETURN (MAX) (REVERSE SUBJECT) UTF-8 MODSEQ 1")
+        self.assertEqual(lines[0], '* ESEARCH (TAG "t%d") MAX 1 MODSEQ %d' % (a.n, m1))
         # STATUS HIGHESTMODSEQ agrees.
         lines, _ = a.ok("STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
         self.assertIn("HIGHESTMODSEQ %d" % m3, lines[0])
