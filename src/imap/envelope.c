@@ -103,7 +103,7 @@ addr_clear(struct env_addr *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* NIL or ( 1*address ); the first with a host goes to first (may be NULL). */
+/* NIL or ( 1*address ); the first goes to first (may be NULL). */
 static int
 addr_list(struct cur *c, struct env_addr *first)
 {
@@ -124,8 +124,12 @@ addr_list(struct cur *c, struct env_addr *first)
 			addr_clear(&a);
 			return -1;
 		}
-		/* RFC 3501 7.4.2: a NIL host marks a group's start or end */
-		if (!got && first != NULL && a.host.s != NULL) {
+		/*
+		 * The first entry, even a group's start (NIL NIL "name" NIL,
+		 * RFC 3501 7.4.2): SORT then compares the group name, as
+		 * Dovecot does (imaptest's sort-addresses, sort-display-to).
+		 */
+		if (!got && first != NULL) {
 			*first = a;
 			got = true;
 			continue;

@@ -17,7 +17,7 @@ struct env_str {
 	size_t	 len;
 };
 
-/* The first mailbox of an address list (group markers skipped). */
+/* The first entry of an address list (a group start has no host). */
 struct env_addr {
 	struct env_str	 name, mailbox, host;
 };

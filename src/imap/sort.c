@@ -124,8 +124,8 @@ sort_addr_key(const struct env_addr *a, bool display, struct buf *out)
 		r = buf_add(out, a->mailbox.s, a->mailbox.len);
 	else if (a->name.s != NULL && a->name.len > 0)
 		r = rfc2047_decode(a->name.s, a->name.len, out);
-	else if (buf_add(out, a->mailbox.s, a->mailbox.len) < 0 || buf_addc(out, '@') < 0 ||
-	    (a->host.s != NULL && buf_add(out, a->host.s, a->host.len) < 0))
+	else if (buf_add(out, a->mailbox.s, a->mailbox.len) < 0 || (a->host.s != NULL &&
+	    (buf_addc(out, '@') < 0 || buf_add(out, a->host.s, a->host.len) < 0)))
 		r = -1;
 	fold(out, from);
 	return r;

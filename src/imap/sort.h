@@ -49,7 +49,8 @@ int	 sort_subject_key(const struct envelope *e, struct buf *out, bool *is_reply_
 /*
  * An address key, ASCII-folded, appended: the mailbox (local part) for
  * FROM/TO/CC (RFC 5256), or for DISPLAY* the RFC 2047-decoded display
- * name, else the addr-spec (RFC 5957 3).  No address: the empty string.
+ * name, else the addr-spec (RFC 5957 3); a group's start gives its name.
+ * No address: the empty string.
  */
 int	 sort_addr_key(const struct env_addr *a, bool display, struct buf *out);
 

@@ -145,6 +145,8 @@ test_keys(void)
 	key(NULL, "bob", "example.org", true, "BOB@EXAMPLE.ORG");
 	key("", "bob", "example.org", true, "BOB@EXAMPLE.ORG");	/* empty name: the address */
 	key("=?UTF-8?Q?=C3=A9mile_z?=", "e", "x", true, "\xc3\xa9MILE Z");
+	key(NULL, "group", NULL, true, "GROUP");		/* a group's start: its name */
+	key(NULL, "group", NULL, false, "GROUP");
 	key(NULL, NULL, NULL, true, "");
 	key(NULL, NULL, NULL, false, "");
 

@@ -115,8 +115,8 @@ test_envelope(void)
 	t_str(e.from.name.s, "Alice");
 	t_str(e.from.mailbox.s, "alice");
 	t_str(e.from.host.s, "example.org");
-	t_str(e.to.mailbox.s, "bob");		/* the group marker is skipped */
-	t_ok(e.to.name.s == NULL);
+	t_str(e.to.mailbox.s, "grp");		/* a group's start counts */
+	t_ok(e.to.name.s == NULL && e.to.host.s == NULL);
 	t_ok(e.cc.mailbox.s == NULL);
 	t_str(e.in_reply_to.s, "<a@b>");
 	t_str(e.message_id.s, "<id@x>");
