@@ -279,6 +279,12 @@ static const struct {
 	{ "(uid body.peek[header.fields (from to subject)])", 0,
 	  "9 15:BODY[HEADER.FIELDS (from to subject)]:peek:f=from,to,subject" },
 	{ "(FLAGS) (CHANGEDSINCE 12345 VANISHED)", 1, "1 9 10 cs=12345 vanished" },
+	/* RFC 8970 3.1: PREVIEW's own modifier list, in a list and alone */
+	{ "(UID PREVIEW (LAZY) FLAGS)", 0, "9 14 1" },
+	{ "PREVIEW (LAZY)", 0, "14" },
+	{ "(PREVIEW (lazy LAZY))", 0, "14" },
+	{ "PREVIEW (LAZY) (CHANGEDSINCE 3)", 0, NULL },
+	{ "PREVIEW (CHANGEDSINCE 3)", 0, "14 10 cs=3" },
 
 	{ "", 0, NULL },
 	{ "()", 0, NULL },
@@ -315,6 +321,11 @@ static const struct {
 	{ "(FLAGS) (CHANGEDSINCE 1 CHANGEDSINCE 2)", 0, NULL },
 	{ "(FLAGS) (CHANGEDSINCE 1) x", 0, NULL },
 	{ "(FLAGS) FOO", 0, NULL },
+	{ "(PREVIEW (FUZZY))", 0, NULL },
+	{ "(PREVIEW ())", 0, NULL },
+	{ "(FLAGS (LAZY))", 0, NULL },
+	{ "((LAZY) PREVIEW)", 0, NULL },
+	{ "FLAGS (LAZY)", 0, NULL },
 };
 
 static void
