@@ -30,7 +30,7 @@
 #include "net/tls.h"
 
 static const char *const refusal_names[] = {
-	"shutting-down", "service-connection-limit", "client-connection-limit",
+	"shutting-down", "service-connection-limit", "client-connection-limit", "fd-limit",
 };
 
 static struct timeval
@@ -305,6 +305,9 @@ refuse(struct server *srv, const struct service *svc, const struct session_proto
 {
 	const char *msg = proto->refuse[why];
 
+	if (msg == NULL && why == SESSION_R_FDS)
+		msg = proto->refuse[SESSION_R_SERVICE];
+
 	log_info("%s sid=%s: connect addr=%s:%s service=%s refused reason=%s", proto->name, sid,
 	    addr, port, svc->name, refusal_names[why]);
 	/* Best effort, non-blocking; a TLS client just sees the close. */
@@ -331,7 +334,14 @@ session_accept(struct server *srv, const struct service *svc, const struct sessi
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
 	sockaddr_ntop(sa, s->addr, sizeof(s->addr));
 	snprintf(s->port, sizeof(s->port), "%d", sockaddr_port(sa));
-	if ((why = session_reg_check(srv, s)) >= 0) {
+	/* Linux hands out the lowest free descriptor, so a high one means few
+	 * are left: keep SESSION_FD_RESERVE for the store, the queue and SQL. */
+	if (srv->fd_max > SESSION_FD_RESERVE && fd >= (evutil_socket_t)(srv->fd_max -
+	    SESSION_FD_RESERVE))
+		why = SESSION_R_FDS;
+	else
+		why = session_reg_check(srv, s);
+	if (why >= 0) {
 		refuse(srv, svc, proto, fd, s->sid, s->addr, s->port, why);
 		free(s);
 		return NULL;
