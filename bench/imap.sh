@@ -10,13 +10,13 @@
 #      STORE 1:* +FLAGS, SELECT warm; the server's memory growth during it
 #   2. the same at 100,000 messages (BIG=1, the default; ~1 GB of mail)
 #   3. IDLE sessions held at once (LOGIN, SELECT, IDLE): server RSS/PSS
-#      per session
+#      per session, plaintext (both) and over implicit TLS (letterbox)
 #   4. imaptest's default stress, 10 and 50 clients, 30 s each, when
 #      IMAPTEST (default /work/imaptest-build/src/imaptest) exists
 #
-# Env: NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
+# Env: PARTS=steps,idle,stress (which parts) NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
 #      IDLE_COUNTS=1000,5000 (letterbox) PEER_IDLE_COUNTS=1000 (Dovecot: a
-#      process each) STRESS_SECS=30 STRESS_CLIENTS=10,50
+#      process each) TLS_IDLE_COUNTS=1000 (letterbox over IMAPS) STRESS_SECS=30 STRESS_CLIENTS=10,50
 #      IMAP_PORT_BASE=33000 KEEP=0 (1 = keep the instance directory)
 set -uo pipefail
 BIN=${1:?usage: imap.sh BIN SHARED}
@@ -28,6 +28,8 @@ BIG=${BIG:-1}
 PEER=${PEER:-1}
 IDLE_COUNTS=${IDLE_COUNTS:-1000,5000}
 PEER_IDLE_COUNTS=${PEER_IDLE_COUNTS:-1000}
+TLS_IDLE_COUNTS=${TLS_IDLE_COUNTS:-1000}
+PARTS=${PARTS:-steps,idle,stress}
 STRESS_SECS=${STRESS_SECS:-30}
 STRESS_CLIENTS=${STRESS_CLIENTS:-10,50}
 IMAPTEST=${IMAPTEST:-/work/imaptest-build/src/imaptest}
@@ -97,7 +99,8 @@ EOF
 }
 
 echo "== IMAP: letterbox and Dovecot on the same Maildirs"
-corpus "$SMALL_USER" "$NMSG" 1
+[[ $PARTS == *steps* ]] || BIG=0
+[[ $PARTS == *steps* ]] && corpus "$SMALL_USER" "$NMSG" 1
 [ "$BIG" = 1 ] && corpus "$BIG_USER" "$NMSG_BIG" 1
 # Every other user an empty Maildir, as after a first delivery (the IDLE
 # sessions and imaptest use u0..u39).
@@ -121,6 +124,7 @@ wait_port() {	# PORT
 # imap.py on one mailbox with the server's memory sampled meanwhile.
 steps() {	# SERVER PORT USER N ROOTPID
 	local name=$1 port=$2 user=$3 n=$4 root=$5 w r mem
+	[[ $PARTS == *steps* ]] || return 0
 	rm -f "$INST/mem"
 	python3 "$HERE/memwatch.py" "$INST/mem" "$root" &
 	w=$!
@@ -138,13 +142,15 @@ steps() {	# SERVER PORT USER N ROOTPID
 	echo "{\"server\": \"$name\", \"kind\": \"steps\", \"n\": $n, \"mem_kb\": $mem, \"r\": $r}" >>"$RES"
 }
 
-idle() {	# SERVER PORT COUNTS ROOTPID...
-	local name=$1 port=$2 counts=$3 line
-	shift 3
+idle() {	# SERVER KIND(idle|idle_tls) PORT COUNTS ROOTPID...
+	local name=$1 kind=$2 port=$3 counts=$4 line script=("$SHARED/idle.py")
+	shift 4
+	[[ $PARTS == *idle* ]] || return 0
+	[ "$kind" = idle_tls ] && script=("$HERE/idle_tls.py" "$SHARED")
 	HOST=127.0.0.1 PORT=$port NUSERS=40 COUNTS=$counts SERVER_PIDS="$*" SETTLE=2 \
-	    timeout 900 python3 "$SHARED/idle.py" | while read -r line; do
-		echo "$name idle: $line"
-		echo "{\"server\": \"$name\", \"kind\": \"idle\", \"r\": $line}" >>"$RES"
+	    timeout 900 python3 "${script[@]}" | while read -r line; do
+		echo "$name $kind: $line"
+		echo "{\"server\": \"$name\", \"kind\": \"$kind\", \"r\": $line}" >>"$RES"
 	done
 }
 
@@ -152,6 +158,7 @@ idle() {	# SERVER PORT COUNTS ROOTPID...
 # not in the repo: built by hand, see README).
 stress() {	# SERVER PORT
 	local name=$1 port=$2 n out
+	[[ $PARTS == *stress* ]] || return 0
 	if [ ! -x "$IMAPTEST" ]; then
 		echo "$name stress: skipped: no imaptest at $IMAPTEST (see README, Benchmarks)"
 		return 0
@@ -172,7 +179,8 @@ wait_port "$LB_PORT" || { echo "imap: letterbox did not start"; tail -5 "$INST/s
 echo "-- letterbox (127.0.0.1:$LB_PORT)"
 steps letterbox "$LB_PORT" "$SMALL_USER" "$NMSG" "$LBPID"
 [ "$BIG" = 1 ] && steps letterbox "$LB_PORT" "$BIG_USER" "$NMSG_BIG" "$LBPID"
-idle letterbox "$LB_PORT" "$IDLE_COUNTS" "$LBPID"
+idle letterbox idle "$LB_PORT" "$IDLE_COUNTS" "$LBPID"
+idle letterbox idle_tls "$((PORT_BASE + 993))" "$TLS_IDLE_COUNTS" "$LBPID"
 stress letterbox "$LB_PORT"
 echo "letterbox peak RSS: $(awk '/VmHWM/ {print $2" kB"}' /proc/$LBPID/status)"
 kill "$LBPID"; wait "$LBPID" 2>/dev/null; LBPID=
@@ -196,7 +204,7 @@ if [ "$PEER" = 1 ]; then
 		echo "-- dovecot (127.0.0.1:$DC_PORT)"
 		steps dovecot "$DC_PORT" "$SMALL_USER" "$NMSG" "$DCPID"
 		[ "$BIG" = 1 ] && steps dovecot "$DC_PORT" "$BIG_USER" "$NMSG_BIG" "$DCPID"
-		idle dovecot "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
+		idle dovecot idle "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
 		stress dovecot "$DC_PORT"
 		"$SHARED/peer-down.sh" >/dev/null 2>&1
 		PEER_UP=0

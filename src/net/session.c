@@ -50,14 +50,34 @@ session_ended(struct session *s, const char *reason)
 		s->proto->ended(s, reason);
 }
 
+/*
+ * The timeval to arm a session timer with: one of libevent's common
+ * timeouts when it can, so the thousands of sessions that share a duration
+ * sit in one queue (O(1) to re-arm on every read) instead of the timer heap.
+ * The result is copied by event_add()/bufferevent_set_timeouts().
+ */
+static struct timeval
+session_tv(struct session *s, unsigned ms)
+{
+	struct timeval		 tv = ms_tv(ms);
+	const struct timeval	*common;
+
+	if (ms == 0)		/* no timeout: a cleared timeval, not a common one */
+		return tv;
+	common = event_base_init_common_timeout(s->srv->base, &tv);
+	return common != NULL ? *common : tv;
+}
+
 /* Read and write timeouts for the current phase. */
 static void
 set_timeouts(struct session *s)
 {
-	struct timeval tv = ms_tv(s->handshaking ? s->lim.handshake_ms : s->lim.idle_ms);
+	struct timeval tv;
 
-	if (s->bev != NULL)
-		bufferevent_set_timeouts(s->bev, &tv, &tv);
+	if (s->bev == NULL)
+		return;
+	tv = session_tv(s, s->handshaking ? s->lim.handshake_ms : s->lim.idle_ms);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
 void
@@ -370,7 +390,7 @@ session_accept(struct server *srv, const struct service *svc, const struct sessi
 	log_info("%s sid=%s: connect addr=%s:%s service=%s tls=%s", proto->name, s->sid, s->addr,
 	    s->port, svc->name, svc->implicit_tls ? "implicit" : "no");
 	if (s->lim.login_ms > 0) {
-		struct timeval tv = ms_tv(s->lim.login_ms);
+		struct timeval tv = session_tv(s, s->lim.login_ms);
 
 		evtimer_add(s->ev_login, &tv);
 	}
