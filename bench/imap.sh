@@ -10,13 +10,15 @@
 #      STORE 1:* +FLAGS, SELECT warm; the server's memory growth during it
 #   2. the same at 100,000 messages (BIG=1, the default; ~1 GB of mail)
 #   3. IDLE sessions held at once (LOGIN, SELECT, IDLE): server RSS/PSS
-#      per session, plaintext (both) and over implicit TLS (letterbox)
+#      per session, plaintext (both) and over implicit TLS (letterbox),
+#      on empty INBOXes and on the 10k one
 #   4. imaptest's default stress, 10 and 50 clients, 30 s each, when
 #      IMAPTEST (default /work/imaptest-build/src/imaptest) exists
 #
 # Env: PARTS=steps,idle,stress (which parts) NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
 #      IDLE_COUNTS=1000,5000 (letterbox) PEER_IDLE_COUNTS=1000 (Dovecot: a
-#      process each) TLS_IDLE_COUNTS=1000 (letterbox over IMAPS) STRESS_SECS=30 STRESS_CLIENTS=10,50
+#      process each) TLS_IDLE_COUNTS=1000 (letterbox over IMAPS)
+#      BIG_IDLE_COUNTS=200 (sessions idling on the 10k INBOX, both servers) STRESS_SECS=30 STRESS_CLIENTS=10,50
 #      IMAP_PORT_BASE=33000 KEEP=0 (1 = keep the instance directory)
 set -uo pipefail
 BIN=${1:?usage: imap.sh BIN SHARED}
@@ -29,6 +31,7 @@ PEER=${PEER:-1}
 IDLE_COUNTS=${IDLE_COUNTS:-1000,5000}
 PEER_IDLE_COUNTS=${PEER_IDLE_COUNTS:-1000}
 TLS_IDLE_COUNTS=${TLS_IDLE_COUNTS:-1000}
+BIG_IDLE_COUNTS=${BIG_IDLE_COUNTS:-200}
 PARTS=${PARTS:-steps,idle,stress}
 STRESS_SECS=${STRESS_SECS:-30}
 STRESS_CLIENTS=${STRESS_CLIENTS:-10,50}
@@ -143,11 +146,14 @@ steps() {	# SERVER PORT USER N ROOTPID
 }
 
 idle() {	# SERVER KIND(idle|idle_tls) PORT COUNTS ROOTPID...
-	local name=$1 kind=$2 port=$3 counts=$4 line script=("$SHARED/idle.py")
+	local name=$1 kind=$2 port=$3 counts=$4 line script=("$SHARED/idle.py") first=0 nusers=40
 	shift 4
 	[[ $PARTS == *idle* ]] || return 0
 	[ "$kind" = idle_tls ] && script=("$HERE/idle_tls.py" "$SHARED")
-	HOST=127.0.0.1 PORT=$port NUSERS=40 COUNTS=$counts SERVER_PIDS="$*" SETTLE=2 \
+	# idle_10k: every session selects the 10k INBOX (what a session keeps of a big folder)
+	[ "$kind" = idle_10k ] && { first=${SMALL_USER#u}; nusers=1; }
+	HOST=127.0.0.1 PORT=$port USER_FIRST=$first NUSERS=$nusers COUNTS=$counts \
+	    SERVER_PIDS="$*" SETTLE=2 \
 	    timeout 900 python3 "${script[@]}" | while read -r line; do
 		echo "$name $kind: $line"
 		echo "{\"server\": \"$name\", \"kind\": \"$kind\", \"r\": $line}" >>"$RES"
@@ -181,6 +187,7 @@ steps letterbox "$LB_PORT" "$SMALL_USER" "$NMSG" "$LBPID"
 [ "$BIG" = 1 ] && steps letterbox "$LB_PORT" "$BIG_USER" "$NMSG_BIG" "$LBPID"
 idle letterbox idle "$LB_PORT" "$IDLE_COUNTS" "$LBPID"
 idle letterbox idle_tls "$((PORT_BASE + 993))" "$TLS_IDLE_COUNTS" "$LBPID"
+[[ $PARTS == *steps* ]] && idle letterbox idle_10k "$LB_PORT" "$BIG_IDLE_COUNTS" "$LBPID"
 stress letterbox "$LB_PORT"
 echo "letterbox peak RSS: $(awk '/VmHWM/ {print $2" kB"}' /proc/$LBPID/status)"
 kill "$LBPID"; wait "$LBPID" 2>/dev/null; LBPID=
@@ -205,6 +212,7 @@ if [ "$PEER" = 1 ]; then
 		steps dovecot "$DC_PORT" "$SMALL_USER" "$NMSG" "$DCPID"
 		[ "$BIG" = 1 ] && steps dovecot "$DC_PORT" "$BIG_USER" "$NMSG_BIG" "$DCPID"
 		idle dovecot idle "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
+		[[ $PARTS == *steps* ]] && idle dovecot idle_10k "$DC_PORT" "$BIG_IDLE_COUNTS" "$DCPID"
 		stress dovecot "$DC_PORT"
 		"$SHARED/peer-down.sh" >/dev/null 2>&1
 		PEER_UP=0
