@@ -3,7 +3,7 @@
 # and against Postfix/Dovecot from Debian (../shared/bench/ starts them on
 # loopback), side by side in one run, and prints the ratios.
 #
-#   BENCH=smtp,submission,pop3,sql N=5000 bench/run.sh
+#   BENCH=smtp,submission,pop3,imap,sql N=5000 bench/run.sh
 # Env: BENCH (which scenarios; default all), N (messages per SMTP run),
 #      PEER=0 to skip the Postfix/Dovecot side.
 set -uo pipefail
@@ -12,7 +12,7 @@ ROOT=$PWD
 SHARED=${SHARED:-$ROOT/../shared/bench}
 BIN=$ROOT/build/letterbox
 N=${N:-5000}
-BENCH=${BENCH:-smtp,submission,pop3,sql}
+BENCH=${BENCH:-smtp,submission,pop3,imap,sql}
 PEER=${PEER:-1}
 PORT_BASE=${PORT_BASE:-30000}
 export N
@@ -74,6 +74,9 @@ if [[ $BENCH == *submission* ]]; then
 fi
 if [[ $BENCH == *pop3* ]] && [ -x "$ROOT/bench/pop3.sh" ]; then
 	"$ROOT/bench/pop3.sh" "$BIN" "$SHARED"
+fi
+if [[ $BENCH == *imap* ]] && [ -x "$ROOT/bench/imap.sh" ]; then
+	PEER=$PEER "$ROOT/bench/imap.sh" "$BIN" "$SHARED"
 fi
 if [[ $BENCH == *sql* ]]; then
 	SQL_PORT_BASE=$((PORT_BASE + 2000)) "$ROOT/bench/sql.sh" "$BIN" "$SHARED"

@@ -26,6 +26,7 @@
 #include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "net/listen.h"
+#include "net/fdlimit.h"
 #include "net/server.h"
 
 #define STOP_GRACE_SECONDS 10
@@ -209,6 +210,8 @@ cmd_serve(struct cli *c, int argc, char **argv)
 		free(err);
 		return EX_UNAVAILABLE;
 	}
+	/* Every session is a descriptor of this one process. */
+	sv.srv.fd_max = net_fd_limit_raise((unsigned)conf_int(conf, CK_MAX_OPEN_FILES));
 	if (drop_privileges(&owner) < 0)
 		return EX_NOPERM;
 	sv.srv.pool = pool_new(sv.srv.base, (int)conf_int(conf, CK_WORKER_THREADS));
@@ -218,8 +221,8 @@ cmd_serve(struct cli *c, int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 
-	log_info("serve: started pid=%ld listeners=%u workers=%lld", (long)getpid(),
-	    listen_count(sv.listeners), (long long)conf_int(conf, CK_WORKER_THREADS));
+	log_info("serve: started pid=%ld listeners=%u workers=%lld fd_limit=%u", (long)getpid(),
+	    listen_count(sv.listeners), (long long)conf_int(conf, CK_WORKER_THREADS), sv.srv.fd_max);
 
 	event_base_dispatch(sv.srv.base);
 

@@ -15,6 +15,7 @@
 #include "auth/sasl.h"
 #include "imap/client.h"
 #include "imap/imapd.h"
+#include "imap/userlimit.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -325,6 +326,8 @@ i_free(struct session *ss)
 	imap_mailbox_free(c);
 	login_step_clear(&c->login_step);
 	imap_parser_free(&c->parser);
+	if (c->user != NULL)
+		imap_user_release(c->user);	/* counted at login (cmd_auth.c) */
 	free(c->tag);
 	free(c->user);
 	free(c);

@@ -14,6 +14,7 @@
 #include "auth/login_step.h"
 #include "auth/sasl.h"
 #include "imap/client.h"
+#include "imap/userlimit.h"
 #include "imap/view.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
@@ -129,7 +130,17 @@ login_success(struct session *ss, const char *canonical)
 	struct imap_client	*c = ss->ctx;
 	struct buf		 b;
 	char			 tls[96];
+	unsigned		 max = (unsigned)conf_int(conf_current(), CK_IMAP_USER_CONNECTION_LIMIT);
 
+	if (!imap_user_take(canonical, max)) {
+		/* Still not authenticated: the client may close or try later. */
+		log_info("imapd sid=%s: login refused user=%s: user-connection-limit=%u", c->sid,
+		    canonical, max);
+		imap_tagged(c, "NO", "[LIMIT] Too many connections for this user (%u), try again"
+		    " later.", max);
+		imap_resume(c);
+		return;
+	}
 	c->user = xstrdup(canonical);
 	session_authenticated(ss);
 	session_set_idle(ss, (unsigned)conf_int(conf_current(), CK_IMAP_IDLE_TIMEOUT) * 1000);

@@ -79,6 +79,9 @@ cmd_idle(struct imap_client *c, const struct imap_cmd *cmd)
 		imap_tagged(c, "BAD", "IDLE takes no arguments.");
 		return;
 	}
+	/* An idle session keeps only what it needs to wait (the arguments are
+	 * not used past this point): the parser's blocks go back. */
+	imap_parser_trim(c->parser);
 	idle = c->idle = xcalloc(1, sizeof(*idle));
 	imap_write(c, "+ idling\r\n", 10);
 	session_set_idle(c->ss, (unsigned)conf_int(conf_current(), CK_IMAP_IDLE_TIMEOUT) * 1000);

@@ -115,6 +115,13 @@ imap_parser_set_limits(struct imap_parser *p, const struct imap_parser_limits *l
 }
 
 void
+imap_parser_trim(struct imap_parser *p)
+{
+	imap_arena_free(&p->arena);
+	buf_clear(&p->tok);
+}
+
+void
 imap_parser_reset(struct imap_parser *p)
 {
 	p->state = S_TAG;

@@ -112,6 +112,14 @@ void	 imap_parser_continue(struct imap_parser *p);
  */
 void	 imap_parser_reset(struct imap_parser *p);
 
+/*
+ * Give back the memory the last command used (its arena blocks and token
+ * buffer) before a long wait such as IDLE; the next command allocates
+ * again.  Only between commands, once the last command's arguments are no
+ * longer used: they live in that memory.
+ */
+void	 imap_parser_trim(struct imap_parser *p);
+
 /* After DONE (whole) or LITERAL (partial); borrowed, valid until the next call. */
 const struct imap_cmd *imap_parser_command(const struct imap_parser *p);
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *p);

@@ -59,6 +59,10 @@ struct server {
 	struct pickup		*pickup;	/* maildrop pickup, queue/pickup.h */
 	struct store_watcher	*watcher;	/* folder change notification (IMAP IDLE),
 						   store/watch.h; NULL without inotify */
+	/* The descriptor limit (RLIMIT_NOFILE, raised to the hard limit at start,
+	   net/fdlimit.h); sessions are refused from fd_max - SESSION_FD_RESERVE
+	   on (0: no check). */
+	unsigned		 fd_max;
 	bool			 stopping;
 	unsigned		 busy;		/* in-flight work that delays the exit */
 };

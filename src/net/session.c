@@ -30,7 +30,7 @@
 #include "net/tls.h"
 
 static const char *const refusal_names[] = {
-	"shutting-down", "service-connection-limit", "client-connection-limit",
+	"shutting-down", "service-connection-limit", "client-connection-limit", "fd-limit",
 };
 
 static struct timeval
@@ -50,14 +50,34 @@ session_ended(struct session *s, const char *reason)
 		s->proto->ended(s, reason);
 }
 
+/*
+ * The timeval to arm a session timer with: one of libevent's common
+ * timeouts when it can, so the thousands of sessions that share a duration
+ * sit in one queue (O(1) to re-arm on every read) instead of the timer heap.
+ * The result is copied by event_add()/bufferevent_set_timeouts().
+ */
+static struct timeval
+session_tv(struct session *s, unsigned ms)
+{
+	struct timeval		 tv = ms_tv(ms);
+	const struct timeval	*common;
+
+	if (ms == 0)		/* no timeout: a cleared timeval, not a common one */
+		return tv;
+	common = event_base_init_common_timeout(s->srv->base, &tv);
+	return common != NULL ? *common : tv;
+}
+
 /* Read and write timeouts for the current phase. */
 static void
 set_timeouts(struct session *s)
 {
-	struct timeval tv = ms_tv(s->handshaking ? s->lim.handshake_ms : s->lim.idle_ms);
+	struct timeval tv;
 
-	if (s->bev != NULL)
-		bufferevent_set_timeouts(s->bev, &tv, &tv);
+	if (s->bev == NULL)
+		return;
+	tv = session_tv(s, s->handshaking ? s->lim.handshake_ms : s->lim.idle_ms);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
 void
@@ -315,6 +335,9 @@ refuse(struct server *srv, const struct service *svc, const struct session_proto
 {
 	const char *msg = proto->refuse[why];
 
+	if (msg == NULL && why == SESSION_R_FDS)
+		msg = proto->refuse[SESSION_R_SERVICE];
+
 	log_info("%s sid=%s: connect addr=%s:%s service=%s refused reason=%s", proto->name, sid,
 	    addr, port, svc->name, refusal_names[why]);
 	/* Best effort, non-blocking; a TLS client just sees the close. */
@@ -341,7 +364,14 @@ session_accept(struct server *srv, const struct service *svc, const struct sessi
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
 	sockaddr_ntop(sa, s->addr, sizeof(s->addr));
 	snprintf(s->port, sizeof(s->port), "%d", sockaddr_port(sa));
-	if ((why = session_reg_check(srv, s)) >= 0) {
+	/* Linux hands out the lowest free descriptor, so a high one means few
+	 * are left: keep SESSION_FD_RESERVE for the store, the queue and SQL. */
+	if (srv->fd_max > SESSION_FD_RESERVE && fd >= (evutil_socket_t)(srv->fd_max -
+	    SESSION_FD_RESERVE))
+		why = SESSION_R_FDS;
+	else
+		why = session_reg_check(srv, s);
+	if (why >= 0) {
 		refuse(srv, svc, proto, fd, s->sid, s->addr, s->port, why);
 		free(s);
 		return NULL;
@@ -370,7 +400,7 @@ session_accept(struct server *srv, const struct service *svc, const struct sessi
 	log_info("%s sid=%s: connect addr=%s:%s service=%s tls=%s", proto->name, s->sid, s->addr,
 	    s->port, svc->name, svc->implicit_tls ? "implicit" : "no");
 	if (s->lim.login_ms > 0) {
-		struct timeval tv = ms_tv(s->lim.login_ms);
+		struct timeval tv = session_tv(s, s->lim.login_ms);
 
 		evtimer_add(s->ev_login, &tv);
 	}

@@ -45,6 +45,10 @@ struct zlayer;
 #define SESSION_F_DEFER_CB	0x02	/* BEV_OPT_DEFER_CALLBACKS on the plain bufferevent */
 #define SESSION_F_DIRECT_SEND	0x04	/* session_send() may send(2) itself on plain TCP */
 
+/* Descriptors kept free for everything but sessions (Maildir files, the
+ * queue, SQL, DNS, the listeners): new sessions are refused past that. */
+#define SESSION_FD_RESERVE	128
+
 enum session_timeout {
 	SESSION_T_HANDSHAKE,	/* the TLS handshake did not finish */
 	SESSION_T_LOGIN,	/* no session_authenticated() within limits.login_ms */
@@ -60,6 +64,7 @@ enum session_refusal {
 	SESSION_R_SHUTDOWN,	/* the server is stopping */
 	SESSION_R_SERVICE,	/* limits.max_service sessions on this service */
 	SESSION_R_CLIENT,	/* limits.max_client sessions of this protocol from this address */
+	SESSION_R_FDS,		/* the process is near its descriptor limit (server.fd_max) */
 };
 
 /* The numbers a protocol gives each new session (its own config keys). */
@@ -81,7 +86,7 @@ struct session_proto {
 	size_t		 in_max;	/* input held while waiting (read watermark) */
 	size_t		 out_high;	/* no more input is read while this much output waits */
 	/* Reply to a refused connection on plain TCP (with CRLF), by refusal. */
-	const char	*refuse[3];
+	const char	*refuse[4];	/* [SESSION_R_FDS] NULL: the SERVICE text */
 
 	/* The protocol's own state for s (stored in s->ctx).  Required. */
 	void		*(*attach)(struct session *s);

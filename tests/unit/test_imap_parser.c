@@ -578,6 +578,26 @@ id_limit_tests(void)
 	free(unit);
 }
 
+/* imap_parser_trim between commands: the next command parses as before. */
+static void
+trim_tests(void)
+{
+	struct imap_parser_limits	 l = { .max_line = 1024, .max_message = 1 << 20,
+	    .max_depth = 4, .max_args = 64 };
+	struct imap_parser		*p = imap_parser_new(&l);
+	const char			*a = "A1 IDLE\r\n", *b = "A2 FETCH 1 (FLAGS)\r\n";
+	size_t				 used;
+
+	t_int(imap_parser_feed(p, a, strlen(a), &used), IMAP_PARSE_DONE);
+	t_int(used, strlen(a));
+	imap_parser_trim(p);
+	imap_parser_trim(p);		/* twice: nothing left to free */
+	t_int(imap_parser_feed(p, b, strlen(b), &used), IMAP_PARSE_DONE);
+	t_str(imap_parser_command(p)->tag, "A2");
+	t_int(imap_parser_command(p)->nargs, 2);
+	imap_parser_free(&p);
+}
+
 int
 main(void)
 {
@@ -588,5 +608,6 @@ main(void)
 		check_case(i);
 	more_tests();
 	id_limit_tests();
+	trim_tests();
 	return t_end();
 }

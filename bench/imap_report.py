@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""imap_report.py RESULTS.jsonl - the table bench/imap.sh prints: each
+figure for letterbox and Dovecot and the ratio letterbox / Dovecot."""
+import json, sys
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+
+
+def get(server, kind, pred=lambda r: True):
+    for r in rows:
+        if r["server"] == server and r["kind"] == kind and pred(r):
+            return r
+    return None
+
+
+def line(label, a, b, fmt="%.3f", lower_better=True):
+    fa = fmt % a if a is not None else "-"
+    fb = fmt % b if b is not None else "-"
+    ra = "%.2f" % (a / b) if a is not None and b else "-"
+    print("%-44s %12s %12s %8s" % (label, fa, fb, ra))
+    if a is not None and b is not None:
+        return (label, a <= b if lower_better else a >= b)
+    return None
+
+
+verdict = []
+print("%-44s %12s %12s %8s" % ("IMAP (seconds; ratio < 1: letterbox faster)", "letterbox", "dovecot", "ratio"))
+keys = [("select_cold", "SELECT cold"),
+        ("fetch_meta", "FETCH 1:* (FLAGS SIZE ENVELOPE BODYSTRUCTURE)"),
+        ("fetch_body", "FETCH 1:* BODY.PEEK[]"),
+        ("search_text", "UID SEARCH TEXT"), ("store_seen", "STORE 1:* +FLAGS (\\Seen)"),
+        ("select_warm", "SELECT warm"), ("fetch_meta_warm", "FETCH meta again (warm)")]
+for n in sorted({r["n"] for r in rows if r["kind"] == "steps"}):
+    a = get("letterbox", "steps", lambda r: r["n"] == n)
+    b = get("dovecot", "steps", lambda r: r["n"] == n)
+    print("-- %d-message INBOX" % n)
+    for k, label in keys:
+        v = line("  " + label, a["r"].get(k) if a else None, b["r"].get(k) if b else None)
+        if v and k != "fetch_meta_warm":
+            verdict.append(("%d: %s" % (n, label), v[1]))
+    line("  server memory during the session (kB)", a["mem_kb"] if a else None,
+         b["mem_kb"] if b else None, "%d")
+for kind, what in (("idle", "plaintext"), ("idle_tls", "implicit TLS"),
+                   ("idle_10k", "plaintext, all on the 10k INBOX")):
+    for count in sorted({r["r"].get("target") for r in rows if r["kind"] == kind}):
+        a = get("letterbox", kind, lambda r: r["r"].get("target") == count)
+        b = get("dovecot", kind, lambda r: r["r"].get("target") == count)
+        print("-- %d IDLE sessions (LOGIN + SELECT + IDLE, %s), kB per session" % (count, what))
+        for k, label in (("established", "sessions established"),
+                         ("rss_per_conn_kb", "RSS per session"), ("pss_per_conn_kb", "PSS per session")):
+            line("  " + label, a["r"].get(k) if a else None, b["r"].get(k) if b else None, "%.1f",
+                 lower_better=(k != "established"))
+for n in sorted({r["clients"] for r in rows if r["kind"] == "stress"}):
+    a = get("letterbox", "stress", lambda r: r["clients"] == n)
+    b = get("dovecot", "stress", lambda r: r["clients"] == n)
+    print("-- imaptest stress, %d clients (commands/s; ratio > 1: letterbox faster)" % n)
+    v = line("  commands/s", a["ops_s"] if a else None, b["ops_s"] if b else None, "%.1f",
+             lower_better=False)
+    if v:
+        verdict.append(("stress %d clients" % n, v[1]))
+    line("  errors", a["errors"] if a else None, b["errors"] if b else None, "%d")
+if any(r["server"] == "dovecot" for r in rows):
+    bad = [l for l, ok in verdict if not ok]
+    print("imap target (each step faster than Dovecot, same run): %s" % ("-" if not verdict else
+          "MET" if not bad else "NOT MET: " + ", ".join(bad)))
