@@ -21,8 +21,9 @@
 #include "store/store_int.h"
 
 #define NAME_MAX_LEN	1000	/* longer Maildir names are not ours to index */
-#define TMP_MAX_AGE	(36 * 3600)
 #define TMP_CLEAN_EVERY	3600
+
+static time_t tmp_max_age = 36 * 3600;
 
 int
 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c)
@@ -513,6 +514,12 @@ note_scan(struct store_mailbox *mb, const struct timespec *cur, const struct tim
 	ul->version++;
 }
 
+void
+store_set_tmp_max_age(time_t secs)
+{
+	tmp_max_age = secs;
+}
+
 /*
  * Maildir: a file left in tmp/ for 36 hours is a writer that died; remove
  * it (what qmail, Courier and Dovecot do).  At most once an hour per handle.
@@ -537,11 +544,11 @@ clean_tmp(struct store_mailbox *mb)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !S_ISREG(st.st_mode) || now - st.st_mtime < TMP_MAX_AGE ||
-		    now - st.st_atime < TMP_MAX_AGE || now - st.st_ctime < TMP_MAX_AGE)
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < tmp_max_age ||
+		    now - st.st_atime < tmp_max_age || now - st.st_ctime < tmp_max_age)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			log_info("store: removed %s/%s (older than 36 hours)", path, de->d_name);
+			log_info("store: removed %s/%s (left over by a writer that died)", path, de->d_name);
 	}
 	closedir(d);
 }

@@ -263,6 +263,8 @@ enum store_flag_op {
  * expunged the message (it leaves the view at the next sync).
  * Keywords bits must name existing keywords (store_keyword_index).
  */
+/* Age past which a sync removes a tmp/ file (36 hours; tests lower it). */
+void	 store_set_tmp_max_age(time_t secs);
 int	 store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
 	    uint32_t flags, uint32_t keywords, uint64_t unchangedsince);
 

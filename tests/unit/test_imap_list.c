@@ -142,6 +142,10 @@ test_status_items(void)
 	t_ok(cmd != NULL && !imap_status_items(&cmd->args[1], &items));
 	imap_parser_reset(p);
 	cmd = parse_line(p, "t STATUS x (MESSAGES HIGHESTMODSEQ)\r\n", 0);
+	t_ok(cmd != NULL && imap_status_items(&cmd->args[1], &items));
+	t_int(items, IMAP_STATUS_MESSAGES | IMAP_STATUS_HIGHESTMODSEQ);
+	imap_parser_reset(p);
+	cmd = parse_line(p, "t STATUS x (MESSAGES BOGUS)\r\n", 0);
 	t_ok(cmd != NULL && !imap_status_items(&cmd->args[1], &items));
 	imap_parser_reset(p);
 	cmd = parse_line(p, "t STATUS x (mailboxid UNSEEN)\r\n", 0);
