@@ -26,9 +26,11 @@ RUN="$BUILD"
 #   mariadb-server, postgresql (with psql)   real servers started in temp dirs
 #   clang, libclang-rt-14-dev   the libFuzzer smoke run of fuzz/
 #   isync (mbsync), mutt + tmux, fetchmail   real IMAP clients (test_imap_clients)
+#   libsasl2-modules   mbsync's SASL PLAIN (a Recommends, which --no-install-recommends skips;
+#                      without it mbsync falls back to LOGIN)
 TEST="$BUILD python3 swaks libnet-ssleay-perl curl openssl sqlite3 fail2ban
  mariadb-server mariadb-client postgresql postgresql-client clang libclang-rt-14-dev
- isync mutt tmux fetchmail"
+ isync libsasl2-modules mutt tmux fetchmail"
 
 # make bench: the peers measured in the same run (../shared/bench/), and the
 # SQL servers for bench/sql.sh.  smtp-source comes with postfix.
