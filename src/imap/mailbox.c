@@ -536,8 +536,8 @@ cmd_select(struct imap_client *c, const struct imap_cmd *cmd)
 	char			*name;
 
 	/* RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected. */
-	if (c->state == IMAP_S_SELECTED && imap_qresync(c))
-		/* RFC 7162 3.2.11: what follows is about the new mailbox */
+	if (c->state == IMAP_S_SELECTED && (imap_qresync(c) || (c->enabled & IMAP_E_REV2)))
+		/* RFC 7162 3.2.11, RFC 9051 7.1: what follows is about the new mailbox */
 		imap_untagged(c, "OK [CLOSED] Previous mailbox closed.");
 	leave_mailbox(c);
 	if (cmd->nargs != 2) {

@@ -201,6 +201,20 @@ class CondstoreTest(ImapBase):
         self.assertEqual(got[4][0], {"\\Draft", "\\Seen"})
         self.assertGreater(got[4][1], m3)
 
+    def test_closed_code_for_rev2_not_plain_rev1(self):
+        """RFC 9051 7.1: an IMAP4rev2 SELECT over a selected mailbox says [CLOSED]
+        first; a plain rev1 session (no QRESYNC) never sees the code."""
+        a = self.session()
+        a.ok("SELECT INBOX")
+        lines, _ = a.ok("EXAMINE INBOX")
+        self.assertFalse(any("[CLOSED]" in l for l in lines), lines)
+        b = self.session()
+        b.ok("ENABLE IMAP4rev2")
+        lines, _ = b.ok("SELECT INBOX")
+        self.assertFalse(any("[CLOSED]" in l for l in lines), lines)
+        lines, _ = b.ok("EXAMINE INBOX")
+        self.assertEqual(lines[0], "* OK [CLOSED] Previous mailbox closed.")
+
     def test_qresync_two_sessions(self):
         a = self.session()
         a.append(6)
