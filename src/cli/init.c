@@ -70,7 +70,8 @@ ensure_owner(const char *owner)
 	if (getgrnam(owner) == NULL) {
 		char *ga[] = { "groupadd", "-g", id, (char *)owner, NULL };
 		char *gs[] = { "groupadd", "-r", (char *)owner, NULL };
-		if (run_cmd(idfree ? ga : gs) < 0)
+		/* another init running at the same time may have made it meanwhile */
+		if (run_cmd(idfree ? ga : gs) < 0 && getgrnam(owner) == NULL)
 			return cli_err(-1, "cannot create group %s (groupadd failed)", owner);
 	}
 	{
@@ -78,8 +79,11 @@ ensure_owner(const char *owner)
 		    "-s", "/usr/sbin/nologin", (char *)owner, NULL };
 		char *us[] = { "useradd", "-r", "-g", (char *)owner, "-M", "-d", "/nonexistent",
 		    "-s", "/usr/sbin/nologin", (char *)owner, NULL };
-		if (run_cmd(idfree ? ua : us) < 0)
+		if (run_cmd(idfree ? ua : us) < 0) {
+			if (getpwnam(owner) != NULL)	/* a concurrent init made it */
+				return 0;
 			return cli_err(-1, "cannot create user %s (useradd failed)", owner);
+		}
 	}
 	fprintf(stderr, "letterbox: created user and group %s\n", owner);
 	return 0;
@@ -93,7 +97,9 @@ ensure_group(const char *group, gid_t *gid_r)
 	char		*ga[] = { "groupadd", "-r", (char *)group, NULL };
 
 	if ((gr = getgrnam(group)) == NULL) {
-		if (run_cmd(ga) < 0 || (gr = getgrnam(group)) == NULL)
+		/* its failure may be a concurrent init that made it first: look again */
+		(void)run_cmd(ga);
+		if ((gr = getgrnam(group)) == NULL)
 			return cli_err(-1, "cannot create group %s (groupadd failed)", group);
 		fprintf(stderr, "letterbox: created group %s\n", group);
 	}

@@ -108,7 +108,7 @@ static void
 search_done(void *arg)
 {
 	struct search_job	*j = arg;
-	struct imap_client	*c = search_run_session(&j->sj);
+	struct imap_client	*c = search_run_session(&j->sj, &j->run);
 	bool			 uid;
 	unsigned		 ret;
 

@@ -167,7 +167,7 @@ static void
 sort_done(void *arg)
 {
 	struct sort_job		*j = arg;
-	struct imap_client	*c = search_run_session(&j->sj);
+	struct imap_client	*c = search_run_session(&j->sj, &j->run);
 	bool			 uid = j->uid;
 
 	if (c == NULL) {

@@ -134,7 +134,7 @@ static void
 thread_done(void *arg)
 {
 	struct thread_job	*j = arg;
-	struct imap_client	*c = search_run_session(&j->sj);
+	struct imap_client	*c = search_run_session(&j->sj, &j->run);
 	bool			 uid = j->uid;
 
 	if (c == NULL) {

@@ -170,7 +170,9 @@ search_run_init(struct search_run *r, struct imap_client *c, struct search_query
 {
 	memset(r, 0, sizeof(*r));
 	r->q = q;
+	/* lent to the job: a session that ends meanwhile must not close it under the worker */
 	r->mb = c->mb;
+	c->mb = NULL;
 	r->now = (int64_t)time(NULL);
 	seqset_init(&r->saved);
 	if (c->search_saved != NULL) {
@@ -243,11 +245,18 @@ search_run_refuse(struct imap_client *c, const struct search_error *err)
 }
 
 struct imap_client *
-search_run_session(struct session_job *sj)
+search_run_session(struct session_job *sj, struct search_run *r)
 {
-	struct session *ss = session_job_end(sj);
+	struct session		*ss = session_job_end(sj);
+	struct imap_client	*c;
 
-	return ss != NULL ? ss->ctx : NULL;
+	if (ss == NULL) {		/* the session ended: the handle is ours to close */
+		store_close(&r->mb);
+		return NULL;
+	}
+	c = ss->ctx;
+	c->mb = r->mb;			/* back to its owner; r->mb stays a borrowed alias */
+	return c;
 }
 
 void

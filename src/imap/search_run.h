@@ -81,11 +81,13 @@ void	 search_reply_flush(struct imap_client *c, struct buf *b, bool last);
 void	 search_run_refuse(struct imap_client *c, const struct search_error *err);
 
 /*
- * The completion's common start: the session (NULL when it is gone: the
- * caller then only frees its job) and its client in *c_r.
+ * The completion's common start.  search_run_init() lent the session's
+ * folder handle to the job (c->mb is NULL while it runs); this gives it
+ * back and returns the client, or, when the session is gone, closes the
+ * handle and returns NULL (the caller then only frees its job).
  */
 struct session_job;
-struct imap_client *search_run_session(struct session_job *sj);
+struct imap_client *search_run_session(struct session_job *sj, struct search_run *r);
 
 /* The completion's end: "OK <what> completed." and the session resumes. */
 void	 search_run_finish(struct imap_client *c, bool uid, const char *what);

@@ -271,6 +271,21 @@ class ImapSearchTest(MaildirFixture):
         self.assertEqual(self.cmd(s, f, b"r3", b"UID SEARCH DRAFT")[0],
                          b'* ESEARCH (TAG "r3") UID\r\n')
 
+    def test_session_ends_under_a_running_search(self):
+        """SEARCH, SORT and THREAD run on a worker with the session's folder
+        handle; a client that hangs up meanwhile must not have the handle
+        closed under the worker (the sanitizer build checks it at stop)."""
+        for i in range(20):
+            s, f = self.raw_login()
+            s.sendall(b"x SEARCH TEXT hello\r\ny SORT (DATE) UTF-8 ALL\r\n"
+                      b"z THREAD REFERENCES UTF-8 ALL\r\n")
+            s.close()
+        m = self.login()
+        self.assertEqual(self.search(m, "ALL"), [1, 2, 3, 4])
+        typ, data = m.sort("(ARRIVAL)", "UTF-8", "ALL")
+        self.assertEqual((typ, data[0].split()), ("OK", [b"3", b"1", b"2", b"4"]))  # by internal date
+        self.assertEqual(self.inst.stop(), 0)
+
     def test_search_not_selected(self):
         s, f = self.raw()[0:2]
         self.addCleanup(s.close)
