@@ -127,8 +127,11 @@ store_done(struct imap_client *c, void *arg)
 		imap_view_done(c, "OK", "[MODIFIED %s] Conditional STORE failed.", buf_str(&b));
 		buf_clear(&b);
 	} else if (j->gone > 0)
-		/* RFC 2180 4.2.1, RFC 5530 */
-		imap_view_done(c, "NO", "[EXPUNGEISSUED] Some of the messages no longer exist.");
+		/*
+		 * RFC 2180 4.2.1 allows NO or OK; OK as Dovecot (the rest was
+		 * stored, and clients treat a NO as the whole STORE failing).
+		 */
+		imap_view_done(c, "OK", "[EXPUNGEISSUED] Some of the messages no longer exist.");
 	else
 		imap_view_done(c, "OK", "Store completed.");
 	job_free(j);
