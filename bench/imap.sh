@@ -14,8 +14,12 @@
 #      on empty INBOXes and on the 10k one
 #   4. imaptest's default stress, 10 and 50 clients, 30 s each, when
 #      IMAPTEST (default /work/imaptest-build/src/imaptest) exists
+#   5. a Thunderbird-style full offline sync (offline_sync.py) of 240,000
+#      messages in 100 folders (offline_corpus.py): LIST, STATUS of each,
+#      SELECT, UID FETCH 1:* FLAGS, BODY.PEEK[] of all; the server's memory
+#      growth and a probe session's NOOP round trips meanwhile
 #
-# Env: PARTS=steps,idle,stress (which parts) NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
+# Env: PARTS=steps,idle,stress,offline (which parts) OFFLINE_PER_FOLDER=2400 NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
 #      IDLE_COUNTS=1000,5000 (letterbox) PEER_IDLE_COUNTS=1000 (Dovecot: a
 #      process each) TLS_IDLE_COUNTS=1000 (letterbox over IMAPS)
 #      BIG_IDLE_COUNTS=200 (sessions idling on the 10k INBOX, both servers) STRESS_SECS=30 STRESS_CLIENTS=10,50
@@ -32,7 +36,8 @@ IDLE_COUNTS=${IDLE_COUNTS:-1000,5000}
 PEER_IDLE_COUNTS=${PEER_IDLE_COUNTS:-1000}
 TLS_IDLE_COUNTS=${TLS_IDLE_COUNTS:-1000}
 BIG_IDLE_COUNTS=${BIG_IDLE_COUNTS:-200}
-PARTS=${PARTS:-steps,idle,stress}
+PARTS=${PARTS:-steps,idle,stress,offline}
+OFFLINE_PER_FOLDER=${OFFLINE_PER_FOLDER:-2400}
 STRESS_SECS=${STRESS_SECS:-30}
 STRESS_CLIENTS=${STRESS_CLIENTS:-10,50}
 IMAPTEST=${IMAPTEST:-/work/imaptest-build/src/imaptest}
@@ -43,6 +48,7 @@ PB_ROOT=/var/tmp/peerbench
 PASS=pw
 SMALL_USER=u49	# the 10k mailbox
 BIG_USER=u48	# the 100k mailbox
+SYNC_USER=u47	# the 100-folder account of the offline sync
 
 INST=$(mktemp -d /var/tmp/lbimap.XXXXXX)
 chmod 755 "$INST"
@@ -105,9 +111,16 @@ echo "== IMAP: letterbox and Dovecot on the same Maildirs"
 [[ $PARTS == *steps* ]] || BIG=0
 [[ $PARTS == *steps* ]] && corpus "$SMALL_USER" "$NMSG" 1
 [ "$BIG" = 1 ] && corpus "$BIG_USER" "$NMSG_BIG" 1
+if [[ $PARTS == *offline* ]]; then
+	python3 "$HERE/offline_corpus.py" "$SHARED" "$LB_VMAIL/$SYNC_USER" "$OFFLINE_PER_FOLDER" \
+	    "$SYNC_USER@bench.test" "$OWNER" || exit 1
+	# Dovecot's copy: the same files, linked before letterbox renames them.
+	mkdir -p "$INST/dc/$SYNC_USER"
+	cp -al "$LB_VMAIL/$SYNC_USER/." "$INST/dc/$SYNC_USER/"
+fi
 # Every other user an empty Maildir, as after a first delivery (the IDLE
 # sessions and imaptest use u0..u39).
-for i in $(seq 0 47); do
+for i in $(seq 0 46); do
 	mkdir -p "$LB_VMAIL/u$i/cur" "$LB_VMAIL/u$i/new" "$LB_VMAIL/u$i/tmp"
 	chown -R "$OWNER" "$LB_VMAIL/u$i"
 done
@@ -179,6 +192,26 @@ stress() {	# SERVER PORT
 	done
 }
 
+# The full offline sync with the server's memory sampled meanwhile.
+offline() {	# SERVER PORT ROOTPID
+	local name=$1 port=$2 root=$3 w r b p
+	[[ $PARTS == *offline* ]] || return 0
+	rm -f "$INST/mem"
+	python3 "$HERE/memwatch.py" "$INST/mem" "$root" &
+	w=$!
+	sleep 0.3
+	r=$(HOST=127.0.0.1 PORT=$port SYNC_USER=$SYNC_USER@bench.test PROBE_USER=u0@bench.test \
+	    PASS=$PASS timeout 1800 python3 "$HERE/offline_sync.py" 2>"$INST/offline.err")
+	kill -TERM "$w"; wait "$w"
+	if [ -z "$r" ]; then
+		echo "$name offline: offline_sync.py failed: $(tail -1 "$INST/offline.err")"
+		return 1
+	fi
+	read -r b p <"$INST/mem"
+	echo "$name offline: $r (server memory +$((p - b)) kB)"
+	echo "{\"server\": \"$name\", \"kind\": \"offline\", \"mem_kb\": $((p - b)), \"r\": $r}" >>"$RES"
+}
+
 "$BIN" -c "$CONF" serve 2>"$INST/serve.log" &
 LBPID=$!
 wait_port "$LB_PORT" || { echo "imap: letterbox did not start"; tail -5 "$INST/serve.log"; exit 1; }
@@ -189,6 +222,7 @@ idle letterbox idle "$LB_PORT" "$IDLE_COUNTS" "$LBPID"
 idle letterbox idle_tls "$((PORT_BASE + 993))" "$TLS_IDLE_COUNTS" "$LBPID"
 [[ $PARTS == *steps* ]] && idle letterbox idle_10k "$LB_PORT" "$BIG_IDLE_COUNTS" "$LBPID"
 stress letterbox "$LB_PORT"
+offline letterbox "$LB_PORT" "$LBPID"
 echo "letterbox peak RSS: $(awk '/VmHWM/ {print $2" kB"}' /proc/$LBPID/status)"
 kill "$LBPID"; wait "$LBPID" 2>/dev/null; LBPID=
 
@@ -200,11 +234,12 @@ if [ "$PEER" = 1 ]; then
 	else
 		PEER_UP=1
 		DCPID=$(tr -d ' \n' <"$PB_ROOT/dovecot/run/master.pid")
-		for u in "$SMALL_USER" "$BIG_USER"; do
+		for u in "$SMALL_USER" "$BIG_USER" "$SYNC_USER"; do
 			[ -d "$INST/dc/$u" ] || continue
 			rm -rf "${DC_VMAIL:?}/$u"
+			mkdir -p "$DC_VMAIL"
+			mv "$INST/dc/$u" "$DC_VMAIL/$u"
 			mkdir -p "$DC_VMAIL/$u/cur" "$DC_VMAIL/$u/tmp"
-			mv "$INST/dc/$u/new" "$DC_VMAIL/$u/new"
 		done
 		chown -R vmail:vmail "$DC_VMAIL"
 		wait_port "$DC_PORT"
@@ -214,9 +249,10 @@ if [ "$PEER" = 1 ]; then
 		idle dovecot idle "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
 		[[ $PARTS == *steps* ]] && idle dovecot idle_10k "$DC_PORT" "$BIG_IDLE_COUNTS" "$DCPID"
 		stress dovecot "$DC_PORT"
+		offline dovecot "$DC_PORT" "$DCPID"
 		"$SHARED/peer-down.sh" >/dev/null 2>&1
 		PEER_UP=0
-		rm -rf "${DC_VMAIL:?}/$SMALL_USER" "${DC_VMAIL:?}/$BIG_USER"
+		rm -rf "${DC_VMAIL:?}/$SMALL_USER" "${DC_VMAIL:?}/$BIG_USER" "${DC_VMAIL:?}/$SYNC_USER"
 	fi
 fi
 

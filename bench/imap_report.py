@@ -59,6 +59,23 @@ for n in sorted({r["clients"] for r in rows if r["kind"] == "stress"}):
     if v:
         verdict.append(("stress %d clients" % n, v[1]))
     line("  errors", a["errors"] if a else None, b["errors"] if b else None, "%d")
+if any(r["kind"] == "offline" for r in rows):
+    a, b = get("letterbox", "offline"), get("dovecot", "offline")
+    ra, rb = (a or {}).get("r", {}), (b or {}).get("r", {})
+    print("-- full offline sync: %s messages in %s folders (LIST, STATUS, SELECT, FLAGS, BODY.PEEK[] of all)"
+          % (ra.get("messages", rb.get("messages")), ra.get("folders", rb.get("folders"))))
+    print("%-44s %12s %12s" % ("  completed", ra.get("completed", "-"), rb.get("completed", "-")))
+    v = line("  seconds", ra.get("secs"), rb.get("secs"), "%.1f")
+    if v:
+        verdict.append(("offline sync", v[1]))
+    line("  server memory during the sync (kB)", a["mem_kb"] if a else None,
+         b["mem_kb"] if b else None, "%d")
+    line("  probe NOOP round trip p99 (ms)", ra.get("noop_p99_ms"), rb.get("noop_p99_ms"), "%.1f")
+    line("  probe NOOP round trip max (ms)", ra.get("noop_max_ms"), rb.get("noop_max_ms"), "%.1f")
+    if a:
+        print("  letterbox targets (memory <= 64 MB, probe NOOP <= 50 ms): %s" % (
+            "MET" if ra.get("completed") and a["mem_kb"] <= 65536 and
+            ra.get("noop_max_ms", 1e9) <= 50 else "NOT MET"))
 if any(r["server"] == "dovecot" for r in rows):
     bad = [l for l, ok in verdict if not ok]
     print("imap target (each step faster than Dovecot, same run): %s" % ("-" if not verdict else
