@@ -22,6 +22,7 @@
 # Env: PARTS=steps,idle,stress,offline (which parts) OFFLINE_PER_FOLDER=2400 NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
 #      IDLE_COUNTS=1000,5000 (letterbox) PEER_IDLE_COUNTS=1000 (Dovecot: a
 #      process each) TLS_IDLE_COUNTS=1000 (letterbox over IMAPS)
+#      NOTIFY_IDLE_COUNTS=1000 (NOTIFY SET for all folders, then IDLE: idle_notify.py)
 #      BIG_IDLE_COUNTS=200 (sessions idling on the 10k INBOX, both servers) STRESS_SECS=30 STRESS_CLIENTS=10,50
 #      IMAP_PORT_BASE=33000 KEEP=0 (1 = keep the instance directory)
 set -uo pipefail
@@ -35,6 +36,7 @@ PEER=${PEER:-1}
 IDLE_COUNTS=${IDLE_COUNTS:-1000,5000}
 PEER_IDLE_COUNTS=${PEER_IDLE_COUNTS:-1000}
 TLS_IDLE_COUNTS=${TLS_IDLE_COUNTS:-1000}
+NOTIFY_IDLE_COUNTS=${NOTIFY_IDLE_COUNTS:-1000}
 BIG_IDLE_COUNTS=${BIG_IDLE_COUNTS:-200}
 PARTS=${PARTS:-steps,idle,stress,offline}
 OFFLINE_PER_FOLDER=${OFFLINE_PER_FOLDER:-2400}
@@ -163,6 +165,7 @@ idle() {	# SERVER KIND(idle|idle_tls) PORT COUNTS ROOTPID...
 	shift 4
 	[[ $PARTS == *idle* ]] || return 0
 	[ "$kind" = idle_tls ] && script=("$HERE/idle_tls.py" "$SHARED")
+	[ "$kind" = idle_notify ] && script=("$HERE/idle_notify.py" "$SHARED")
 	# idle_10k: every session selects the 10k INBOX (what a session keeps of a big folder)
 	[ "$kind" = idle_10k ] && { first=${SMALL_USER#u}; nusers=1; }
 	HOST=127.0.0.1 PORT=$port USER_FIRST=$first NUSERS=$nusers COUNTS=$counts \
@@ -220,6 +223,7 @@ steps letterbox "$LB_PORT" "$SMALL_USER" "$NMSG" "$LBPID"
 [ "$BIG" = 1 ] && steps letterbox "$LB_PORT" "$BIG_USER" "$NMSG_BIG" "$LBPID"
 idle letterbox idle "$LB_PORT" "$IDLE_COUNTS" "$LBPID"
 idle letterbox idle_tls "$((PORT_BASE + 993))" "$TLS_IDLE_COUNTS" "$LBPID"
+idle letterbox idle_notify "$LB_PORT" "$NOTIFY_IDLE_COUNTS" "$LBPID"
 [[ $PARTS == *steps* ]] && idle letterbox idle_10k "$LB_PORT" "$BIG_IDLE_COUNTS" "$LBPID"
 stress letterbox "$LB_PORT"
 offline letterbox "$LB_PORT" "$LBPID"
@@ -247,6 +251,7 @@ if [ "$PEER" = 1 ]; then
 		steps dovecot "$DC_PORT" "$SMALL_USER" "$NMSG" "$DCPID"
 		[ "$BIG" = 1 ] && steps dovecot "$DC_PORT" "$BIG_USER" "$NMSG_BIG" "$DCPID"
 		idle dovecot idle "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
+		idle dovecot idle_notify "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
 		[[ $PARTS == *steps* ]] && idle dovecot idle_10k "$DC_PORT" "$BIG_IDLE_COUNTS" "$DCPID"
 		stress dovecot "$DC_PORT"
 		offline dovecot "$DC_PORT" "$DCPID"

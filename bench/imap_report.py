@@ -41,6 +41,7 @@ for n in sorted({r["n"] for r in rows if r["kind"] == "steps"}):
     line("  server memory during the session (kB)", a["mem_kb"] if a else None,
          b["mem_kb"] if b else None, "%d")
 for kind, what in (("idle", "plaintext"), ("idle_tls", "implicit TLS"),
+                   ("idle_notify", "plaintext, NOTIFY on every folder first"),
                    ("idle_10k", "plaintext, all on the 10k INBOX")):
     for count in sorted({r["r"].get("target") for r in rows if r["kind"] == kind}):
         a = get("letterbox", kind, lambda r: r["r"].get("target") == count)
