@@ -155,6 +155,8 @@ static const struct conf_key keys[] = {
 	{ "imap_idle_timeout", CONF_TIME, "30m", 60, D, NULL, "IMAP idle (and IDLE) timeout" },
 	{ "imap_namespace", CONF_STR, "modern", NOLIM, conf_check_imap_namespace,
 	  "IMAP folder view: modern (no prefix, '/') | courier (\"INBOX.\" prefix, '.')" },
+	{ "imap_notify_max_mailboxes", CONF_INT, "1000", 1, 100000, NULL,
+	  "mailboxes one IMAP NOTIFY session may follow (each costs 3 inotify watches, shared)" },
 	{ "imap_max_line_length", CONF_SIZE, "65536", 1024, 16777216, NULL, "IMAP command line after login" },
 	{ "imap_max_connections", CONF_INT, "1000", 1, 1000000, NULL,
 	  "concurrent sessions on the imap service (each service has its own limit)" },
