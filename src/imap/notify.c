@@ -91,6 +91,7 @@ struct njob {
 };
 
 static void	schedule(struct imap_notify *n);
+static void	sel_update(struct imap_client *c, struct imap_notify *n);
 
 /* ---- state ---------------------------------------------------------- */
 
@@ -145,8 +146,9 @@ box_find(const struct imap_notify *n, const char *name)
 {
 	size_t i;
 
+	/* apply_scan leaves NULL holes where it took boxes over */
 	for (i = 0; i < n->nboxes; i++)
-		if (strcmp(n->boxes[i]->name, name) == 0)
+		if (n->boxes[i] != NULL && strcmp(n->boxes[i]->name, name) == 0)
 			return n->boxes[i];
 	return NULL;
 }
@@ -527,6 +529,7 @@ set_done(struct imap_client *c, struct imap_notify *n, struct njob *j)
 		imap_tagged(c, "NO", "[LIMIT] Out of change-notification watches, try fewer mailboxes.");
 		return;
 	}
+	sel_update(c, n);
 	/* §3: SET STATUS tells the current state of every followed mailbox first. */
 	for (i = 0; i < j->nents; i++)
 		if (j->ents[i].has_st)
