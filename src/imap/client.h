@@ -28,6 +28,7 @@ struct imap_cmd;
 struct imap_client;
 struct imap_view;
 struct imap_idle;
+struct imap_notify;
 struct imap_arg;
 struct imap_append;
 struct seqset;
@@ -114,6 +115,7 @@ struct imap_client {
 	/* the selected mailbox's view (view.c) and IDLE (cmd_idle.c) */
 	struct imap_view	*view;		/* NULL while no mailbox is selected */
 	struct imap_idle	*idle;		/* while IDLE runs */
+	struct imap_notify	*notify;	/* NOTIFY SET in force (notify.c) */
 	bool			 cmd_uid;	/* the running command came as "UID <name>" */
 	/* SEARCH (cmd_search.c) and APPEND (cmd_append.c) */
 	struct seqset		*search_saved;	/* RFC 5182 saved result, as UIDs; NULL: none */
@@ -233,6 +235,8 @@ void	cmd_idle(struct imap_client *c, const struct imap_cmd *cmd);
 void	imap_idle_line(struct imap_client *c, const char *line, size_t len);
 /* The session ends: drop the IDLE state and its watch. */
 void	imap_idle_free(struct imap_client *c);
+/* cmd_notify.c */
+void	cmd_notify(struct imap_client *c, const struct imap_cmd *cmd);
 /* cmd_search.c */
 void	cmd_search(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID SEARCH */
 /* Forget the saved SEARCH result (RFC 5182 2.1: a new mailbox starts empty). */

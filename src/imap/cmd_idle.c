@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/notify.h"
 #include "imap/view.h"
 #include "lib/conf.h"
 #include "lib/log.h"
@@ -87,6 +88,8 @@ cmd_idle(struct imap_client *c, const struct imap_cmd *cmd)
 	session_set_idle(c->ss, (unsigned)conf_int(conf_current(), CK_IMAP_IDLE_TIMEOUT) * 1000);
 	session_set_line_max(c->ss, IDLE_LINE_MAX);
 	session_read_lines(c->ss);
+	/* NOTIFY's pending pushes go out while idling too (RFC 5465 §4). */
+	imap_notify_idle_point(c);
 	if (c->state != IMAP_S_SELECTED || c->mb == NULL)
 		return;
 	if (w == NULL || (idle->watch = store_watch_add(w, store_path(c->mb), idle_watch_cb,
