@@ -39,7 +39,8 @@ idle_kick(struct imap_client *c)
 {
 	struct imap_idle *idle = c->idle;
 
-	if (idle->syncing) {
+	/* A NOTIFY FETCH push reads the mailbox: the sync waits for its end. */
+	if (idle->syncing || imap_streaming(c)) {
 		idle->again = true;
 		return;
 	}
@@ -59,6 +60,15 @@ idle_synced(struct imap_client *c)
 		return;
 	}
 	imap_resume(c);		/* a DONE that came meanwhile is read now */
+	/* NOTIFY's FETCH for what the sync reported as new (RFC 5465 5.2). */
+	imap_notify_idle_point(c);
+}
+
+void
+imap_idle_pending(struct imap_client *c)
+{
+	if (c->idle != NULL && c->idle->again && !c->idle->syncing)
+		idle_kick(c);
 }
 
 static void

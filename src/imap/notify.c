@@ -30,6 +30,7 @@
 #include "imap/names.h"
 #include "imap/notify.h"
 #include "imap/notify_parse.h"
+#include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
@@ -40,15 +41,23 @@
 #include "store/store.h"
 #include "store/watch.h"
 
-/* What an unsolicited STATUS carries (RFC 5465 §5.1-5.3). */
-#define NOTIFY_ITEMS	(IMAP_STATUS_MESSAGES | IMAP_STATUS_UIDNEXT | IMAP_STATUS_UNSEEN)
+/*
+ * What an unsolicited STATUS carries: MESSAGES, UIDNEXT and UIDVALIDITY
+ * (RFC 5465 §3.1, §5.2-5.3), UNSEEN (the one flag count without
+ * CONDSTORE), and HIGHESTMODSEQ once CONDSTORE is on (§5.2) or when flag
+ * changes are followed (§5.1: UIDVALIDITY and HIGHESTMODSEQ), as
+ * Dovecot and imaptest have it.
+ */
+#define NOTIFY_ITEMS	(IMAP_STATUS_MESSAGES | IMAP_STATUS_UIDNEXT | \
+			 IMAP_STATUS_UIDVALIDITY | IMAP_STATUS_UNSEEN)
 
 struct nbox {
 	char			*name;		/* store name */
 	struct imap_notify	*n;
 	struct store_watch	*watch;		/* with message events only */
 	uint64_t		 ino;		/* folder directory: renames keep it */
-	uint32_t		 messages, uidnext, unseen;	/* last sent (known) */
+	uint64_t		 modseq;	/* last sent (known): HIGHESTMODSEQ, */
+	uint32_t		 messages, uidnext, uidvalidity, unseen;	/* and the rest */
 	unsigned		 events;	/* NOTIFY_EV_* from the filters */
 	bool			 subscribed, known, dirty;
 };
@@ -65,6 +74,15 @@ struct imap_notify {
 	char			*sel_name;	/* the selected folder sel_watch follows */
 	struct event		*tick;
 	bool			 scan_needed, sel_dirty, job_running, syncing;
+	/*
+	 * MessageNew's FETCH (RFC 5465 5.2): the lowest UID a sync reported
+	 * as new since the last push (0: none), and UIDs this session put
+	 * into the selected mailbox itself (APPEND, COPY, MOVE), which get
+	 * no FETCH.
+	 */
+	uint32_t		 new_uid;
+	struct seqset		 own;
+	bool			 pushing;	/* a FETCH push is being written */
 };
 
 /* One folder as a job found it. */
@@ -116,6 +134,7 @@ state_free(struct imap_notify *n)
 	free(n->sel_name);
 	if (n->tick != NULL)
 		event_free(n->tick);
+	seqset_clear(&n->own);
 	notify_spec_clear(&n->spec);
 	free(n);
 }
@@ -290,26 +309,37 @@ is_selected_box(const struct imap_notify *n, const char *name)
 	return n->sel_events != 0 && n->sel_name != NULL && strcmp(n->sel_name, name) == 0;
 }
 
+/* The STATUS items for b (see NOTIFY_ITEMS). */
+static unsigned
+status_items(const struct imap_client *c, const struct nbox *b)
+{
+	return NOTIFY_ITEMS | ((c->enabled & IMAP_E_CONDSTORE) || (b->events & NOTIFY_EV_FLAGS) ?
+	    IMAP_STATUS_HIGHESTMODSEQ : 0);
+}
+
 /* New STATUS values for b: written when they differ from what the client was told. */
 static void
 status_update(struct imap_client *c, struct nbox *b, const struct store_status *st, bool tell)
 {
 	bool		changed = !b->known || st->messages != b->messages ||
-			    st->uidnext != b->uidnext ||
-			    ((b->events & NOTIFY_EV_FLAGS) && st->unseen != b->unseen);
+			    st->uidnext != b->uidnext || st->uidvalidity != b->uidvalidity ||
+			    ((b->events & NOTIFY_EV_FLAGS) && (st->unseen != b->unseen ||
+			    st->highestmodseq != b->modseq));
 	struct buf	out;
 
 	b->messages = st->messages;
 	b->uidnext = st->uidnext;
+	b->uidvalidity = st->uidvalidity;
 	b->unseen = st->unseen;
+	b->modseq = st->highestmodseq;
 	b->known = true;
 	/* The selected mailbox speaks through its view (EXISTS...), not STATUS. */
 	if (!tell || !changed || !(b->events & NOTIFY_EV_MESSAGE) ||
 	    is_selected_box(c->notify, b->name))
 		return;
 	buf_init(&out, 16384);
-	imap_status_line(&out, imap_ns_current(), imap_name_flags(c), b->name, NOTIFY_ITEMS, st, 0,
-	    NULL);
+	imap_status_line(&out, imap_ns_current(), imap_name_flags(c), b->name,
+	    status_items(c, b), st, 0, NULL);
 	imap_write(c, out.data, out.len);
 	buf_clear(&out);
 }
@@ -638,6 +668,81 @@ sel_synced(struct imap_client *c)
 		schedule(n);
 }
 
+/* ---- MessageNew's FETCH (RFC 5465 5.2) -------------------------------- */
+
+static void
+push_end(struct imap_client *c)
+{
+	struct imap_notify *n = c->notify;
+
+	if (n == NULL)
+		return;
+	n->pushing = false;
+	/* IDLE's sync waited for the push; the timer runs it */
+	schedule(n);
+}
+
+/*
+ * "* n FETCH (...)" with the client's MessageNew items for the messages
+ * from n->new_uid on that are still there, except this session's own.
+ */
+static void
+push_new(struct imap_client *c, struct imap_notify *n)
+{
+	struct seqset	 seqs;
+	size_t		 i, count = store_count(c->mb);
+	uint32_t	 uid;
+
+	seqset_init(&seqs);
+	for (i = store_lower_bound(c->mb, n->new_uid); i < count; i++) {
+		uid = store_msg(c->mb, i)->uid;
+		if (!seqset_contains(&n->own, uid))
+			seqset_append(&seqs, (uint32_t)i + 1);
+	}
+	n->new_uid = 0;
+	/* own UIDs the view has now reached were skipped once: forget them */
+	if (count == 0 || seqset_max(&n->own) <= store_msg(c->mb, count - 1)->uid)
+		seqset_reset(&n->own);
+	if (seqs.n == 0) {
+		seqset_clear(&seqs);
+		return;
+	}
+	n->pushing = true;
+	imap_fetch_push(c, n->spec.fetch, &seqs, push_end);
+	seqset_clear(&seqs);
+}
+
+void
+imap_notify_new(struct imap_client *c, uint32_t uid)
+{
+	struct imap_notify *n = c->notify;
+
+	if (n == NULL || n->spec.fetch == NULL || !(n->sel_events & NOTIFY_EV_NEW))
+		return;
+	if (uid == 0) {		/* another mailbox: nothing pending applies */
+		n->new_uid = 0;
+		seqset_reset(&n->own);
+		return;
+	}
+	if (n->new_uid == 0 || uid < n->new_uid)
+		n->new_uid = uid;
+	schedule(n);
+}
+
+void
+imap_notify_own(struct imap_client *c, const char *name, const struct seqset *uids)
+{
+	struct imap_notify	*n = c->notify;
+	size_t			 i;
+
+	if (n == NULL || n->spec.fetch == NULL || c->mb == NULL ||
+	    strcmp(name, store_name(c->mb)) != 0)
+		return;
+	for (i = 0; i < uids->n; i++)
+		seqset_add_range(&n->own, uids->r[i].lo, uids->r[i].hi);
+	seqset_normalize(&n->own);
+}
+
 /* ---- the timer: act when the session may write ------------------------ */
 
 static void
@@ -650,6 +755,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c == NULL || !can_write(c))
 		return;
+	/* an IDLE sync that waited for a FETCH push */
+	imap_idle_pending(c);
 	sel_update(c, n);
 	/*
 	 * The selected mailbox between commands only (in IDLE, IDLE syncs
@@ -666,6 +773,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		c->cmd_uid = true;
 		imap_view_sync(c, sel_synced);
 	}
+	if (n->new_uid != 0 && !n->pushing && c->mb != NULL && c->view != NULL &&
+	    !session_waiting(c->ss))
+		push_new(c, n);
 	for (i = 0; i < n->nboxes && !dirty; i++)
 		dirty = n->boxes[i]->dirty;
 	if (dirty && !n->job_running)
@@ -700,6 +810,7 @@ imap_notify_set(struct imap_client *c, struct notify_spec *spec)
 	imap_notify_free(c);
 	n = xcalloc(1, sizeof(*n));
 	n->c = c;
+	seqset_init(&n->own);
 	n->spec = *spec;
 	memset(spec, 0, sizeof(*spec));
 	n->sel_events = notify_selected_events(&n->spec, &n->sel_delayed);

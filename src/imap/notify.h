@@ -14,8 +14,11 @@
 #ifndef LB_IMAP_NOTIFY_H
 #define LB_IMAP_NOTIFY_H
 
+#include <stdint.h>
+
 struct imap_client;
 struct notify_spec;
+struct seqset;
 
 /* NOTIFY SET: take spec over, read the folders on the pool, then reply. */
 void	imap_notify_set(struct imap_client *c, struct notify_spec *spec);
@@ -23,5 +26,17 @@ void	imap_notify_set(struct imap_client *c, struct notify_spec *spec);
 void	imap_notify_free(struct imap_client *c);
 /* A command ended or IDLE began: what is pending may go out now. */
 void	imap_notify_idle_point(struct imap_client *c);
+/*
+ * A sync told the client of new messages in the selected mailbox from
+ * uid on (view.c): MessageNew with fetch attributes FETCHes them at the
+ * next idle point.  uid 0: a mailbox was selected, nothing is pending.
+ */
+void	imap_notify_new(struct imap_client *c, uint32_t uid);
+/*
+ * This session put uids into folder name (store form) itself: APPEND,
+ * COPY, MOVE.  In the selected mailbox they get no MessageNew FETCH
+ * (RFC 5465 5.2: the client has them already).
+ */
+void	imap_notify_own(struct imap_client *c, const char *name, const struct seqset *uids);
 
 #endif

@@ -2,8 +2,12 @@
  * NOTIFY SET / NOTIFY NONE arguments (RFC 5465 §3, §5, §8): see
  * notify_parse.h.  The argument tree comes from the command parser;
  * here only its shape and the §5 rules are checked:
- *  - MessageNew and MessageExpunge come together, and FlagChange needs
- *    both (§5.1-5.3: else BAD);
+ *  - for the selected mailbox, MessageNew and MessageExpunge come
+ *    together and FlagChange needs both (§5: else BAD).  For the other
+ *    filters a lone event is taken, as Dovecot takes it (and imaptest's
+ *    notify group sends it): there the events only choose when a STATUS
+ *    goes out, and the pairing protects the selected mailbox's sequence
+ *    numbers, which a STATUS does not touch;
  *  - fetch attributes only after MessageNew of selected/selected-delayed,
  *    and none that would set \Seen (§5.1: the client did not read it);
  *  - at most one selected or selected-delayed group (§6);
@@ -117,7 +121,8 @@ parse_fetch(struct pctx *p, struct notify_spec *spec, const struct imap_arg *a)
 		p->err = "Fetch attributes given twice";
 		return NOTIFY_PARSE_BAD;
 	}
-	if (fetch_parse(a, 1, false, &spec->fetch, &err) < 0) {
+	/* UID always: with MessageExpunge the sequence number alone may be stale (§5.3) */
+	if (fetch_parse(a, 1, true, &spec->fetch, &err) < 0) {
 		p->err = err;
 		return NOTIFY_PARSE_BAD;
 	}
@@ -169,11 +174,13 @@ parse_events(struct pctx *p, struct notify_spec *spec, struct notify_group *g,
 				return r;
 		}
 	}
-	if (((g->events & NOTIFY_EV_NEW) != 0) != ((g->events & NOTIFY_EV_EXPUNGE) != 0)) {
+	if (is_selected(g->filter) &&
+	    ((g->events & NOTIFY_EV_NEW) != 0) != ((g->events & NOTIFY_EV_EXPUNGE) != 0)) {
 		p->err = "MessageNew and MessageExpunge go together";
 		return NOTIFY_PARSE_BAD;
 	}
-	if ((g->events & NOTIFY_EV_FLAGS) && !(g->events & NOTIFY_EV_NEW)) {
+	if (is_selected(g->filter) && (g->events & NOTIFY_EV_FLAGS) &&
+	    !(g->events & NOTIFY_EV_NEW)) {
 		p->err = "FlagChange needs MessageNew and MessageExpunge";
 		return NOTIFY_PARSE_BAD;
 	}
@@ -243,9 +250,8 @@ notify_parse(const struct imap_arg *args, size_t nargs, enum imap_ns ns, unsigne
 	}
 	if (nargs < 2 || !imap_arg_is_atom(&args[0], "SET"))
 		return NOTIFY_PARSE_BAD;
-	/* status-indicator: "(STATUS)" right after SET */
-	if (args[1].type == IMAP_ARG_LIST && args[1].count == 1 &&
-	    imap_arg_is_atom(&args[1].list[0], "STATUS")) {
+	/* status-indicator = SP "STATUS", right after SET (§8) */
+	if (imap_arg_is_atom(&args[1], "STATUS")) {
 		spec->status = true;
 		i = 2;
 	}

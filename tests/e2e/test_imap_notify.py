@@ -1,8 +1,11 @@
 """IMAP NOTIFY (RFC 5465, issue 14): one connection follows every folder.
 Pushed untagged STATUS for deliveries to folders that are not selected (the
-client idle, no polling), EXISTS/FETCH for the selected one, LIST for
-MailboxName and SubscriptionChange made by another session, NOTIFY NONE,
-NOTIFY together with IDLE, and the argument errors (BAD, NO [BADEVENT])."""
+client idle, no polling), EXISTS/FETCH for the selected one, MessageNew's
+FETCH with the client's attributes (between commands, in IDLE, none for the
+session's own APPEND, \Seen untouched), HIGHESTMODSEQ once CONDSTORE is on,
+LIST for MailboxName and SubscriptionChange made by another session, NOTIFY
+NONE, NOTIFY together with IDLE and with COMPRESS=DEFLATE, and the argument
+errors (BAD, NO [BADEVENT])."""
 import os
 import re
 import socket
@@ -15,6 +18,14 @@ import test_imap_view
 
 ALL_OTHER = (b"(personal (MessageNew MessageExpunge FlagChange MailboxName "
              b"SubscriptionChange))")
+NEW_FETCH = (b"(selected (MessageNew (UID FLAGS BODY.PEEK[HEADER.FIELDS (Subject)]) "
+             b"MessageExpunge FlagChange))")
+
+
+def status_re(name, messages, uidnext, unseen, modseq=True):
+    """A pushed STATUS line: UIDVALIDITY always, HIGHESTMODSEQ when modseq."""
+    return (rb"^\* STATUS %s \(MESSAGES %d UIDNEXT %d UIDVALIDITY \d+ UNSEEN %d%s\)\r\n$"
+            % (name, messages, uidnext, unseen, rb" HIGHESTMODSEQ \d+" if modseq else b""))
 
 
 class ImapNotifyTest(ImapBase):
@@ -72,13 +83,25 @@ class ImapNotifyTest(ImapBase):
         self.assertIn(b" NOTIFY", caps)
         for bad in (b"NOTIFY", b"NOTIFY SET", b"NOTIFY FOO",
                     b"NOTIFY SET (selected (MessageNew))",
-                    b"NOTIFY SET (personal (FlagChange))",
+                    b"NOTIFY SET (selected (FlagChange))",
+                    b"NOTIFY SET (selected (MessageExpunge))",
+                    b"NOTIFY SET STATUS",
+                    b"NOTIFY SET (STATUS) (personal (MessageNew MessageExpunge))",
+                    b"NOTIFY SET (selected (MessageNew (UID) MessageNew (FLAGS) "
+                    b"MessageExpunge))",
                     b"NOTIFY SET (personal (MessageNew (UID) MessageExpunge))",
                     b"NOTIFY SET (selected (MessageNew (BODY[]) MessageExpunge))",
                     b"NOTIFY SET (selected NONE) (selected-delayed NONE)",
                     b"NOTIFY SET (subtree (MessageNew MessageExpunge))",
                     b"NOTIFY SET (nosuchfilter (MessageNew MessageExpunge))"):
             self.assertTrue(self.cmd(s, f, b"b", bad)[-1].startswith(b"b BAD"), bad)
+        # a lone event outside the selected mailbox is taken (as Dovecot and
+        # imaptest have it): it only chooses when a STATUS goes out
+        for ok in (b"NOTIFY SET (personal (FlagChange))",
+                   b"NOTIFY SET STATUS (personal (MessageExpunge))",
+                   b"NOTIFY SET (selected (MessageNew (UID BODY.PEEK[] RFC822.SIZE) "
+                   b"MessageExpunge))"):
+            self.assertTrue(self.cmd(s, f, b"k", ok)[-1].startswith(b"k OK"), ok)
         for ev in (b"AnnotationChange", b"MailboxMetadata", b"ServerMetadata"):
             r = self.cmd(s, f, b"e", b"NOTIFY SET (personal (" + ev + b"))")[-1]
             self.assertTrue(r.startswith(b"e NO [BADEVENT (MessageNew MessageExpunge "
@@ -90,17 +113,17 @@ class ImapNotifyTest(ImapBase):
         s, f = self.raw_login()
         self.cmd(s, f, b"c", b"CREATE Work")
         self.cmd(s, f, b"s", b"SELECT INBOX")
-        # SET (STATUS) tells the current state of every followed mailbox
-        lines = self.cmd(s, f, b"n", b"NOTIFY SET (STATUS) (selected (MessageNew "
+        # SET STATUS tells the current state of every followed mailbox
+        lines = self.cmd(s, f, b"n", b"NOTIFY SET STATUS (selected (MessageNew "
                          b"MessageExpunge)) " + ALL_OTHER)
         self.assertTrue(lines[-1].startswith(b"n OK"), lines)
-        self.assertIn(b"* STATUS Work (MESSAGES 0 UIDNEXT 1 UNSEEN 0)\r\n", lines)
+        self.assertTrue([l for l in lines if re.match(status_re(b"Work", 0, 1, 0), l)], lines)
         # the selected mailbox speaks through EXISTS, not STATUS
         self.assertFalse([l for l in lines if l.startswith(b"* STATUS INBOX")], lines)
         # the client is idle (no command, no IDLE): the STATUS comes within 1 s
         t0 = time.time()
         self.put("Work")
-        self.wait_line(s, f, rb"^\* STATUS Work \(MESSAGES 1 UIDNEXT 2 UNSEEN 1\)\r\n$")
+        self.wait_line(s, f, status_re(b"Work", 1, 2, 1))
         self.assertLess(time.time() - t0, 1.0)
         # by SMTP too, into the selected INBOX: EXISTS between commands
         self.deliver(1)
@@ -124,7 +147,7 @@ class ImapNotifyTest(ImapBase):
         # a flag change in a folder that is not selected: STATUS with the new UNSEEN
         m.select("Work")
         self.assertEqual(m.store("1", "+FLAGS", "(\\Seen)")[0], "OK")
-        self.wait_line(s, f, rb"^\* STATUS Work \(MESSAGES 1 UIDNEXT 2 UNSEEN 0\)")
+        self.wait_line(s, f, status_re(b"Work", 1, 2, 0))
         # an expunge elsewhere in the selected mailbox: EXPUNGE between commands
         m.select("INBOX")
         m.store("1", "+FLAGS", "(\\Deleted)")
@@ -171,12 +194,136 @@ class ImapNotifyTest(ImapBase):
         s.sendall(b"i IDLE\r\n")
         self.assertEqual(f.readline(), b"+ idling\r\n")
         self.put("Work")
-        self.wait_line(s, f, rb"^\* STATUS Work \(MESSAGES 1 UIDNEXT 2 UNSEEN 1\)")
+        self.wait_line(s, f, status_re(b"Work", 1, 2, 1))
         self.put("INBOX")
         self.wait_line(s, f, rb"^\* 1 EXISTS\r\n$")
         s.sendall(b"DONE\r\n")
         self.assertEqual(self.read_tagged(f, b"i")[-1], b"i OK IDLE terminated.\r\n")
         s.close()
+
+    def test_message_new_fetch(self):
+        """RFC 5465 5.2: EXISTS, then FETCH with the client's attributes."""
+        s, f, _ = self.notify_session(NEW_FETCH)
+        t0 = time.time()
+        self.put("INBOX")
+        got = self.wait_line(s, f, rb"^\* 1 FETCH \(UID 1 FLAGS \(\\Recent\) "
+                             rb"BODY\[HEADER\.FIELDS \(Subject\)\] \{14\}\r\n$")
+        self.assertLess(time.time() - t0, 1.0)
+        self.assertIn(b"* 1 EXISTS\r\n", got)
+        self.assertLess(got.index(b"* 1 EXISTS\r\n"), len(got) - 1)
+        self.assertEqual(f.readline(), b"Subject: n\r\n")
+        self.assertEqual(f.readline(), b"\r\n")
+        self.assertEqual(f.readline(), b")\r\n")
+        # a peek: \Seen is not set
+        lines = self.cmd(s, f, b"f", b"UID FETCH 1 FLAGS")
+        self.assertNotIn(b"\\Seen", b"".join(lines))
+        # in IDLE too, and DONE is read after the push
+        s.sendall(b"i IDLE\r\n")
+        self.assertEqual(f.readline(), b"+ idling\r\n")
+        self.put("INBOX")
+        self.put("INBOX")
+        got = self.wait_line(s, f, rb"^\* 3 FETCH \(UID 3 ")
+        self.assertIn(b"* 3 EXISTS\r\n", got)
+        s.sendall(b"DONE\r\n")
+        self.assertEqual(self.read_tagged(f, b"i")[-1], b"i OK IDLE terminated.\r\n")
+        # this session's own APPEND gets its EXISTS but no FETCH
+        msg = b"Subject: own\r\n\r\nmine\r\n"
+        lines = self.cmd(s, f, b"a", b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)
+        self.assertTrue(lines[-1].startswith(b"a OK"), lines)
+        self.assertIn(b"* 4 EXISTS\r\n", lines)
+        lines = self.cmd(s, f, b"z", b"NOOP")
+        self.assertEqual(lines, [b"z OK NOOP completed.\r\n"])
+        # another session's delivery still does: the push goes on
+        self.deliver(1, total=5)
+        got = self.wait_line(s, f, rb"^\* 5 FETCH \(UID 5 ", timeout=5)
+        self.assertNotIn(b"4 FETCH", b"".join(got))
+        s.close()
+
+    def test_message_new_fetch_pipelined(self):
+        """A command sent while a push is written is answered after it, never inside."""
+        s, f, _ = self.notify_session(
+            b"(selected (MessageNew (UID BODY.PEEK[]) MessageExpunge))")
+        big = (b"Subject: big\r\n\r\n" + b"x" * 998 + b"\r\n") * 300
+        for _ in range(3):
+            put_maildir(self.inst.maildir(USER), big, owner_of=self.inst.maildir(USER))
+        uids, tagged = [], None
+        deadline = time.time() + 10
+        while len(uids) < 3 or tagged is None:
+            self.assertLess(time.time(), deadline, (uids, tagged))
+            line = f.readline()
+            if line.startswith(b"z "):
+                tagged = line
+                continue
+            m = re.match(rb"^\* (\d+) FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n$", line)
+            if not m:
+                continue
+            if not uids:	# sent while the first literal is on its way
+                s.sendall(b"z NOOP\r\n")
+            self.assertEqual(m.group(1), m.group(2))
+            self.assertEqual(f.read(int(m.group(3))), big)
+            self.assertEqual(f.readline(), b")\r\n")
+            uids.append(int(m.group(2)))
+        self.assertEqual(uids, [1, 2, 3])
+        self.assertEqual(tagged, b"z OK NOOP completed.\r\n")
+        s.close()
+
+    def test_highestmodseq_with_condstore(self):
+        s, f = self.raw_login()
+        self.cmd(s, f, b"c", b"CREATE Work")
+        spec = b"(personal (MessageNew MessageExpunge))"
+        lines = self.cmd(s, f, b"n", b"NOTIFY SET STATUS " + spec)
+        self.assertTrue([l for l in lines if re.match(status_re(b"Work", 0, 1, 0, False), l)],
+                        lines)
+        self.put("Work")
+        self.wait_line(s, f, status_re(b"Work", 1, 2, 1, False))
+        # RFC 5465 5.2: once CONDSTORE is on, HIGHESTMODSEQ is in every pushed STATUS
+        self.assertTrue(self.cmd(s, f, b"e", b"ENABLE CONDSTORE")[-1].startswith(b"e OK"))
+        self.put("Work")
+        self.wait_line(s, f, status_re(b"Work", 2, 3, 2, True))
+        s.close()
+
+    def test_with_compress(self):
+        """Issue 14 item 5: pushes go through the compressor at once, idle or in IDLE."""
+        import test_imap_compress
+        self.inst.kill()
+        for k, v in test_imap_compress.ImapCompressTest.conf.items():
+            self.assertEqual(self.inst.cli("config", "set", k, v).rc, 0)
+        self.inst.start(wait_for=("smtp", "imap"))
+        c = test_imap_compress.ImapCompressTest.connect(self)
+        self.assertTrue(c.cmd(b"c", b"CREATE Work")[-1].startswith(b"c OK"))
+        self.assertTrue(c.cmd(b"s", b"SELECT INBOX")[-1].startswith(b"s OK"))
+        self.assertTrue(c.cmd(b"n", b"NOTIFY SET " + NEW_FETCH + b" " + ALL_OTHER)[-1]
+                        .startswith(b"n OK"))
+
+        def wait(pattern, timeout=1.0):
+            got, deadline = [], time.time() + timeout
+            while True:
+                left = deadline - time.time()
+                self.assertGreater(left, 0, "no %r: %r" % (pattern, got))
+                try:
+                    line = c.readline(timeout=left)
+                except (socket.timeout, TimeoutError):
+                    self.fail("no %r: %r" % (pattern, got))
+                got.append(line)
+                if re.search(pattern, line):
+                    return got
+        # between commands
+        self.put("Work")
+        wait(status_re(b"Work", 1, 2, 1))
+        self.put("INBOX")
+        wait(rb"^\* 1 FETCH \(UID 1 FLAGS \(\\Recent\) BODY")
+        self.assertEqual(c.read_exact(len(b"Subject: n\r\n\r\n)\r\n")),
+                         b"Subject: n\r\n\r\n)\r\n")
+        # in IDLE
+        c.send(b"i IDLE\r\n")
+        self.assertEqual(c.readline(), b"+ idling\r\n")
+        self.put("Work")
+        wait(status_re(b"Work", 2, 3, 2))
+        self.put("INBOX")
+        wait(rb"^\* 2 FETCH \(UID 2 ")
+        c.send(b"DONE\r\n")
+        self.assertEqual(c.tagged(b"i")[-1], b"i OK IDLE terminated.\r\n")
+        self.assertTrue(c.cmd(b"o", b"LOGOUT")[-1].startswith(b"o OK"))
 
     def test_limit(self):
         self.inst.kill()
