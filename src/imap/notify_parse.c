@@ -11,8 +11,8 @@
  *  - fetch attributes only after MessageNew of selected/selected-delayed,
  *    and none that would set \Seen (§5.1: the client did not read it);
  *  - at most one selected or selected-delayed group (§6);
- *  - events we do not serve (AnnotationChange, MailboxMetadata,
- *    ServerMetadata, unknown extensions) are NO [BADEVENT] (§5.9).
+ *  - events we do not serve (AnnotationChange, MailboxMetadataChange,
+ *    ServerMetadataChange, unknown extensions) are NO [BADEVENT] (§3.1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +48,8 @@ static const struct {
 	{ "MailboxName",	NOTIFY_EV_NAME },
 	{ "SubscriptionChange",	NOTIFY_EV_SUBS },
 	{ "AnnotationChange",	0 },
-	{ "MailboxMetadata",	0 },
-	{ "ServerMetadata",	0 },
+	{ "MailboxMetadataChange", 0 },
+	{ "ServerMetadataChange", 0 },
 };
 
 struct pctx {
@@ -87,6 +87,10 @@ add_name(struct pctx *p, struct notify_group *g, const struct imap_arg *a)
 		p->err = "[CANNOT] Invalid mailbox name";
 		return NOTIFY_PARSE_BADNAME;
 	}
+	/* Courier's view has every folder under INBOX.: its subtree is them all (§6.2) */
+	if (g->filter == NOTIFY_F_SUBTREE && p->ns == IMAP_NS_COURIER &&
+	    strcmp(buf_str(&b), "INBOX") == 0)
+		g->filter = NOTIFY_F_PERSONAL;
 	g->names = xreallocarray(g->names, g->nnames + 1, sizeof(*g->names));
 	g->names[g->nnames++] = buf_take(&b, NULL);
 	buf_clear(&b);

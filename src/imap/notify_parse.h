@@ -26,7 +26,7 @@ struct fetch_attrs;
 #define NOTIFY_EV_MESSAGE	(NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | NOTIFY_EV_FLAGS)
 #define NOTIFY_EV_MAILBOX	(NOTIFY_EV_NAME | NOTIFY_EV_SUBS)
 
-/* The BADEVENT code's list: what a client may ask for here (§5.9). */
+/* The BADEVENT code's list: what a client may ask for here (§3.1). */
 #define NOTIFY_SUPPORTED_EVENTS	\
 	"MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange"
 
@@ -58,7 +58,7 @@ struct notify_spec {
 enum notify_parse_err {
 	NOTIFY_PARSE_OK = 0,
 	NOTIFY_PARSE_BAD = -1,		/* syntax or a §5 rule: tagged BAD */
-	NOTIFY_PARSE_BADEVENT = -2,	/* an event we do not serve: NO [BADEVENT (...)] */
+	NOTIFY_PARSE_BADEVENT = -2,	/* an event we do not serve: NO [BADEVENT (...)] (§3.1) */
 	NOTIFY_PARSE_BADNAME = -3,	/* a mailbox name the store cannot have: NO */
 	NOTIFY_PARSE_LIMIT = -4,	/* more names than max_names: NO [LIMIT] */
 };

@@ -102,7 +102,7 @@ class ImapNotifyTest(ImapBase):
                    b"NOTIFY SET (selected (MessageNew (UID BODY.PEEK[] RFC822.SIZE) "
                    b"MessageExpunge))"):
             self.assertTrue(self.cmd(s, f, b"k", ok)[-1].startswith(b"k OK"), ok)
-        for ev in (b"AnnotationChange", b"MailboxMetadata", b"ServerMetadata"):
+        for ev in (b"AnnotationChange", b"MailboxMetadataChange", b"ServerMetadataChange", b"NoSuchEvent"):
             r = self.cmd(s, f, b"e", b"NOTIFY SET (personal (" + ev + b"))")[-1]
             self.assertTrue(r.startswith(b"e NO [BADEVENT (MessageNew MessageExpunge "
                                          b"FlagChange MailboxName SubscriptionChange)]"), r)
