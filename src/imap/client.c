@@ -15,6 +15,7 @@
 #include "auth/sasl.h"
 #include "imap/client.h"
 #include "imap/imapd.h"
+#include "imap/notify.h"
 #include "imap/userlimit.h"
 #include "lib/conf.h"
 #include "lib/log.h"
@@ -321,6 +322,7 @@ i_free(struct session *ss)
 
 	imap_stream_stop(c);
 	imap_idle_free(c);
+	imap_notify_free(c);
 	imap_append_abort(c);
 	imap_search_reset(c);
 	imap_mailbox_free(c);

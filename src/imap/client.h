@@ -28,9 +28,11 @@ struct imap_cmd;
 struct imap_client;
 struct imap_view;
 struct imap_idle;
+struct imap_notify;
 struct imap_arg;
 struct imap_append;
 struct seqset;
+struct fetch_attrs;
 
 /* STYLE.md §7: command line before / after login (literals count, APPEND's do not). */
 #define IMAP_LINE_MAX_PREAUTH	(8 * 1024)
@@ -114,6 +116,7 @@ struct imap_client {
 	/* the selected mailbox's view (view.c) and IDLE (cmd_idle.c) */
 	struct imap_view	*view;		/* NULL while no mailbox is selected */
 	struct imap_idle	*idle;		/* while IDLE runs */
+	struct imap_notify	*notify;	/* NOTIFY SET in force (notify.c) */
 	bool			 cmd_uid;	/* the running command came as "UID <name>" */
 	/* SEARCH (cmd_search.c) and APPEND (cmd_append.c) */
 	struct seqset		*search_saved;	/* RFC 5182 saved result, as UIDs; NULL: none */
@@ -190,6 +193,15 @@ void	cmd_uid(struct imap_client *c, const struct imap_cmd *cmd);
 
 /* cmd_fetch.c */
 void	cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID FETCH */
+/*
+ * Untagged "* n FETCH (...)" for the sequence numbers seqs (taken:
+ * emptied) with the items fa (one more owner taken; none may set \Seen),
+ * streamed between commands or in IDLE as FETCH streams them: NOTIFY's
+ * MessageNew (RFC 5465 5.2).  No tagged reply: end(c) runs once the
+ * last response is queued, while the stream still counts as running.
+ */
+void	imap_fetch_push(struct imap_client *c, struct fetch_attrs *fa, struct seqset *seqs,
+	    void (*end)(struct imap_client *c));
 
 /* cmd_auth.c */
 extern const struct login_ops imap_login_ops;
@@ -233,6 +245,10 @@ void	cmd_idle(struct imap_client *c, const struct imap_cmd *cmd);
 void	imap_idle_line(struct imap_client *c, const char *line, size_t len);
 /* The session ends: drop the IDLE state and its watch. */
 void	imap_idle_free(struct imap_client *c);
+/* A NOTIFY push ended: the sync that waited for it runs now. */
+void	imap_idle_pending(struct imap_client *c);
+/* cmd_notify.c */
+void	cmd_notify(struct imap_client *c, const struct imap_cmd *cmd);
 /* cmd_search.c */
 void	cmd_search(struct imap_client *c, const struct imap_cmd *cmd);	/* and UID SEARCH */
 /* Forget the saved SEARCH result (RFC 5182 2.1: a new mailbox starts empty). */

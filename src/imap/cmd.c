@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/notify.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/log.h"
@@ -64,6 +65,7 @@ static const struct imap_command commands[] = {
 	{ "CLOSE",		SELECTED,	0,	cmd_close },
 	{ "CHECK",		SELECTED,	0,	cmd_check },
 	{ "IDLE",		AUTHED,		0,	cmd_idle },
+	{ "NOTIFY",		AUTHED,		0,	cmd_notify },
 	{ "FETCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_fetch },
 	{ "SEARCH",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_search },
 	{ "SORT",		SELECTED,	IMAP_CF_USES_SEQS | IMAP_CF_UID, cmd_sort },
@@ -86,6 +88,7 @@ static const struct {
 	{ "UIDPLUS",		AUTHED },
 	{ "MOVE",		AUTHED },
 	{ "IDLE",		AUTHED },
+	{ "NOTIFY",		AUTHED },	/* RFC 5465 (notify.c) */
 	{ "BINARY",		AUTHED },	/* RFC 3516: FETCH BINARY; APPEND takes ~{n} */
 	{ "ESEARCH",		AUTHED },
 	{ "SEARCHRES",		AUTHED },
@@ -220,6 +223,8 @@ imap_tagged(struct imap_client *c, const char *status, const char *fmt, ...)
 	va_end(ap);
 	c->cmd = NULL;
 	xfree(&c->tag);
+	/* Between commands: pending NOTIFY pushes may go out. */
+	imap_notify_idle_point(c);
 }
 
 /* ---- dispatch ------------------------------------------------------ */

@@ -24,6 +24,7 @@
 #include "imap/client.h"
 #include "imap/date.h"
 #include "imap/mutf7.h"
+#include "imap/notify.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
@@ -261,6 +262,7 @@ finish(struct imap_client *c, struct imap_append *a)
 	log_info("imapd sid=%s: append user=%s mailbox=%s uids=%s size=%llu", c->sid, c->user,
 	    log_escape(name, sizeof(name), a->name, strlen(a->name)), buf_str(&b),
 	    (unsigned long long)a->declared);
+	imap_notify_own(c, a->name, &set);
 	imap_view_done(c, "OK", "[APPENDUID %u %s] APPEND completed.", a->uidvalidity,
 	    buf_str(&b));
 	buf_clear(&b);

@@ -14,6 +14,7 @@
 
 #include "imap/client.h"
 #include "imap/names.h"
+#include "imap/notify.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
@@ -166,6 +167,7 @@ copy_done(struct imap_client *c, void *arg)
 	    seqset_format(&j->src, &code) < 0 || buf_addc(&code, ' ') < 0 ||
 	    seqset_format(&j->dst, &code) < 0 || buf_adds(&code, "] ") < 0))
 		buf_reset(&code);
+	imap_notify_own(c, j->name, &j->dst);
 	if (j->err != 0 && !(j->move && j->src.n > 0))
 		copy_fail(c, j);
 	else if (j->move) {

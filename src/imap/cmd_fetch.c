@@ -91,7 +91,10 @@ more(struct imap_client *c, void *arg)
 		return IMAP_STREAM_WAIT;
 	flush(c, r);
 	if (r->done) {
-		finish_reply(c, r);
+		if (r->end != NULL)
+			r->end(c);
+		else
+			finish_reply(c, r);
 		return 1;
 	}
 	/* the next batch is made while this one drains */
@@ -216,4 +219,15 @@ out:
 	fetch_attrs_free(&fa);
 	seqset_clear(&set);
 	seqset_clear(&seqs);
+}
+
+void
+imap_fetch_push(struct imap_client *c, struct fetch_attrs *fa, struct seqset *seqs,
+    void (*end)(struct imap_client *c))
+{
+	struct fetch_run *r = fetch_run_new(c, c->mb, fetch_attrs_ref(fa), seqs, false);
+
+	r->condstore = imap_condstore(c);
+	r->end = end;
+	imap_stream_start(c, &(struct imap_stream){ .more = more, .done = done, .arg = r });
 }

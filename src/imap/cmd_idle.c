@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "imap/client.h"
+#include "imap/notify.h"
 #include "imap/view.h"
 #include "lib/conf.h"
 #include "lib/log.h"
@@ -38,7 +39,8 @@ idle_kick(struct imap_client *c)
 {
 	struct imap_idle *idle = c->idle;
 
-	if (idle->syncing) {
+	/* A NOTIFY FETCH push reads the mailbox: the sync waits for its end. */
+	if (idle->syncing || imap_streaming(c)) {
 		idle->again = true;
 		return;
 	}
@@ -58,6 +60,15 @@ idle_synced(struct imap_client *c)
 		return;
 	}
 	imap_resume(c);		/* a DONE that came meanwhile is read now */
+	/* NOTIFY's FETCH for what the sync reported as new (RFC 5465 5.2). */
+	imap_notify_idle_point(c);
+}
+
+void
+imap_idle_pending(struct imap_client *c)
+{
+	if (c->idle != NULL && c->idle->again && !c->idle->syncing)
+		idle_kick(c);
 }
 
 static void
@@ -87,6 +98,8 @@ cmd_idle(struct imap_client *c, const struct imap_cmd *cmd)
 	session_set_idle(c->ss, (unsigned)conf_int(conf_current(), CK_IMAP_IDLE_TIMEOUT) * 1000);
 	session_set_line_max(c->ss, IDLE_LINE_MAX);
 	session_read_lines(c->ss);
+	/* NOTIFY's pending pushes go out while idling too (RFC 5465 §4). */
+	imap_notify_idle_point(c);
 	if (c->state != IMAP_S_SELECTED || c->mb == NULL)
 		return;
 	if (w == NULL || (idle->watch = store_watch_add(w, store_path(c->mb), idle_watch_cb,

@@ -174,6 +174,7 @@ fetch_parse(const struct imap_arg *args, size_t nargs, bool uid, struct fetch_at
 	const struct imap_arg	*a = nargs > 0 ? &args[0] : NULL;
 	size_t			 cap, i;
 
+	fa->refs = 1;
 	imap_arena_init(&fa->arena);
 	*err_r = "Missing fetch attributes";
 	if (a == NULL || nargs > 2)
@@ -208,12 +209,22 @@ fail:
 	return -1;
 }
 
+struct fetch_attrs *
+fetch_attrs_ref(struct fetch_attrs *fa)
+{
+	fa->refs++;
+	return fa;
+}
+
 void
 fetch_attrs_free(struct fetch_attrs **fap)
 {
 	struct fetch_attrs	*fa = *fap;
 
 	if (fa == NULL)
+		return;
+	*fap = NULL;
+	if (--fa->refs > 0)
 		return;
 	imap_arena_free(&fa->arena);
 	free(fa);

@@ -58,6 +58,7 @@ struct fetch_attrs {
 	bool			 changedsince;	/* RFC 7162 3.1.4 modifier */
 	uint64_t		 changedsince_modseq;
 	bool			 vanished;	/* RFC 7162 3.2.6 (UID FETCH only) */
+	unsigned		 refs;		/* owners (loop only): NOTIFY's spec and its runs */
 	struct imap_arena	 arena;
 };
 
@@ -69,6 +70,12 @@ struct fetch_attrs {
  */
 int	 fetch_parse(const struct imap_arg *args, size_t nargs, bool uid,
 	    struct fetch_attrs **fa_r, const char **err_r);
+/*
+ * One more owner of fa (NOTIFY's MessageNew list, shared by each pushed
+ * FETCH run); returns fa.  fetch_attrs_free drops one owner and frees
+ * with the last.  On the loop only: the count is not atomic.
+ */
+struct fetch_attrs *fetch_attrs_ref(struct fetch_attrs *fa);
 void	 fetch_attrs_free(struct fetch_attrs **fap);
 
 #endif

@@ -94,6 +94,9 @@ imap_name_from_wire(enum imap_ns ns, unsigned flags, const char *wire, size_t le
 		r = (flags & IMAP_NAME_UTF8) ? mutf7_encode(lvl.data, lvl.len, out) :
 		    buf_add(out, lvl.data, lvl.len);
 	buf_clear(&lvl);
+	/* An empty name (no folder has it) leaves out without memory: no pointer to check. */
+	if (r == 0 && out->len == start)
+		r = -1;
 	/* The terminator is written for the check, then dropped from len. */
 	if (r == 0 && (str_has_nul(out->data + start, out->len - start) || buf_addc(out, '\0') < 0))
 		r = -1;

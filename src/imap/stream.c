@@ -49,9 +49,10 @@ pump(struct imap_client *c)
 	/*
 	 * Input resumes once the command has ended: a command that ends
 	 * asynchronously after its stream (a sync on the pool before the
-	 * tagged reply) resumes it itself.
+	 * tagged reply) resumes it itself.  In IDLE a stream is a NOTIFY
+	 * push (imap_fetch_push): IDLE reads its DONE again after it.
 	 */
-	if (c->stream.more == NULL && c->cmd == NULL &&
+	if (c->stream.more == NULL && (c->cmd == NULL || c->idle != NULL) &&
 	    session_output_len(c->ss) < IMAP_OUT_HIGH) {
 		session_watch_drain(c->ss, false);
 		session_resume(c->ss);

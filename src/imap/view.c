@@ -17,6 +17,7 @@
 #include "imap/arg.h"
 #include "imap/client.h"
 #include "imap/condstore.h"
+#include "imap/notify.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
 #include "lib/buf.h"
@@ -287,6 +288,7 @@ report(struct imap_client *c, const struct view_sync *s)
 	n = store_count(c->mb);
 	if (n > stayed) {
 		imap_untagged(c, "%zu EXISTS", n);
+		imap_notify_new(c, store_msg(c->mb, stayed)->uid);
 		r = count_recent(c->mb);
 		if (!(c->enabled & IMAP_E_REV2))
 			imap_untagged(c, "%u RECENT", r);
@@ -465,6 +467,7 @@ imap_view_selected(struct imap_client *c)
 	c->view->uidvalidity = store_uidvalidity(c->mb);
 	c->view->recent = count_recent(c->mb);
 	c->view->kw_told = kw_defined(c->mb);
+	imap_notify_new(c, 0);
 }
 
 void

@@ -158,6 +158,8 @@ static const struct conf_key keys[] = {
 	{ "imap_idle_timeout", CONF_TIME, "30m", 60, D, NULL, "IMAP idle (and IDLE) timeout" },
 	{ "imap_namespace", CONF_STR, "modern", NOLIM, conf_check_imap_namespace,
 	  "IMAP folder view: modern (no prefix, '/') | courier (\"INBOX.\" prefix, '.')" },
+	{ "imap_notify_max_mailboxes", CONF_INT, "1000", 1, 100000, NULL,
+	  "mailboxes one IMAP NOTIFY session may follow (each costs 3 inotify watches, shared)" },
 	{ "imap_max_line_length", CONF_SIZE, "65536", 1024, 16777216, NULL, "IMAP command line after login" },
 	{ "max_open_files", CONF_INT, "0", 0, 100000000, NULL,
 	  "descriptor limit the daemon raises its soft RLIMIT_NOFILE to (0 = the hard limit);"
