@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/fblob.h"
 #include "lib/fsutil.h"
 #include "lib/xmalloc.h"
 #include "store/store_int.h"
@@ -300,47 +301,45 @@ crlf_copy(const char *data, size_t len, size_t *len_r)
 	return out;
 }
 
-/* Map and parse message idx into e, and append its record to the file. */
+/*
+ * Larger message files are mapped, smaller ones read (lib/fblob.h: an
+ * munmap per message cost more than the parse when a FETCH fills the
+ * cache for a whole mailbox).
+ */
+#define READ_MAX	(256 * 1024)
+
+/* Read and parse message idx into e, and append its record to the file. */
 static int
 cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_ent *e)
 {
 	const struct store_msg	*m;
-	struct stat		 st;
+	struct fblob		 file;
 	struct buf		 rec;
-	const char		*data = "";
-	void			*map = NULL;
 	char			*crlf = NULL;
-	size_t			 len = 0, clen = 0;
+	size_t			 clen = 0;
 	int			 fd, rc, saved;
 
 	if ((fd = store_msg_open(mb, idx)) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (st.st_size > 0) {
-		len = (size_t)st.st_size;
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED)
-			goto fail;
-		data = map;
-		crlf = crlf_copy(data, len, &clen);
-	}
+	fblob_init(&file);
+	rc = fblob_load(&file, fd, READ_MAX);
+	saved = errno;
 	close(fd);
+	if (rc == -1) {
+		errno = saved;
+		return -1;
+	}
+	if (file.len > 0)
+		crlf = crlf_copy(file.data, file.len, &clen);
 	m = store_msg(mb, idx);
 	buf_init(&rec, SIZE_MAX);
-	rc = cache_rec_build(data, len, crlf, clen, m->uid, hash, &rec, e);
+	rc = cache_rec_build(file.data, file.len, crlf, clen, m->uid, hash, &rec, e);
 	free(crlf);
-	if (map != NULL)
-		munmap(map, len);
+	fblob_clear(&file);
 	if (rc == 0)
 		cache_put(mb, &rec, m->uid);
 	buf_clear(&rec);
 	return rc;
-fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
 }
 
 /* ---- reading ---- */

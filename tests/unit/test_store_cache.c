@@ -371,6 +371,54 @@ test_small_expunges(void)
 	store_close(&mb);
 }
 
+/*
+ * FETCH answers RFC822.SIZE from the whole-message part (fetch_run.c's
+ * load_vsize), so it must be the size of the CRLF form for any bytes:
+ * empty, no final line end, a header without a body or an empty line,
+ * mixed and lone CRs, a CRLF file.
+ */
+static const char *const odd[] = {
+	"",
+	"Subject: no end",
+	"Subject: header only\n",
+	"Subject: mixed\r\nFrom: a@b\n\nbody\r\nline\nlast",
+	"Subject: cr\r\n\r\nlone\rcr\r\n\r\n",
+	"\n\n\n",
+	"Subject: a\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n",
+};
+
+static void
+test_root_vsize(void)
+{
+	char			 dir[512], name[64];
+	struct store_mailbox	*mb;
+	const struct store_part	*parts;
+	const char		*d;
+	size_t			 i, np, j, len, want;
+
+	snprintf(dir, sizeof(dir), "%s/vsize", tmpdir);
+	mkmaildir(dir);
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		snprintf(name, sizeof(name), "17000000%02zu.M%zuP1.host:2,", i, i);
+		put_msg(dir, "cur", name, odd[i]);
+	}
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), sizeof(odd) / sizeof(odd[0]));
+	for (i = 0; i < store_count(mb); i++) {
+		d = odd[(store_msg(mb, i)->uid - 1)];
+		len = strlen(d);
+		for (want = len, j = 0; j < len; j++)
+			if (d[j] == '\n' && (j == 0 || d[j - 1] != '\r'))
+				want++;
+		if (!t_int(store_msg_parts(mb, i, &parts, &np), 0) || !t_ok(np > 0))
+			continue;
+		if (!t_int(parts[0].hdr_vsize + parts[0].body_vsize, want))
+			printf("  message %zu\n", i);
+	}
+	store_close(&mb);
+}
+
 int
 main(void)
 {
@@ -383,6 +431,7 @@ main(void)
 	test_parts(false);
 	test_parts(true);
 	test_size();
+	test_root_vsize();
 	test_base_check();
 	test_torn();
 	test_small_expunges();
