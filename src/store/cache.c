@@ -183,9 +183,11 @@ cache_map(struct store_mailbox *mb, size_t need)
 
 	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
 		return;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
-		if (fd != -1)
-			close(fd);
+	/*
+	 * A stat first: on a cold FETCH this runs once per message, and the
+	 * file has mostly grown by our own appends only (nothing to map).
+	 */
+	if (stat(path, &st) == -1) {
 		if (c->ino != 0)
 			cache_forget(c);
 		return;
@@ -196,7 +198,16 @@ cache_map(struct store_mailbox *mb, size_t need)
 		c->bad = false;
 	}
 	if (c->bad || (size_t)st.st_size <= c->maplen || (uint64_t)st.st_size > CACHE_FILE_MAX ||
-	    (st.st_size == c->off && need <= c->maplen)) {
+	    (st.st_size == c->off && need <= c->maplen))
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	/* replaced between the stat and the open: the next call starts over */
+	if (st.st_ino != c->ino || (size_t)st.st_size <= c->maplen ||
+	    (uint64_t)st.st_size > CACHE_FILE_MAX) {
 		close(fd);
 		return;
 	}
