@@ -145,6 +145,25 @@ tab_find(struct cache_state *c, uint32_t uid)
 	return lo < c->ntab && c->tab[lo].uid == uid ? (int64_t)c->tab[lo].off : -1;
 }
 
+/*
+ * Let go of the map's resident pages (they stay in the page cache; a
+ * later read faults them back in cheaply).  A FETCH 1:* reads every
+ * record, and the file is ~400 bytes a message: without this the map
+ * held 40 MB of resident pages per session at 100,000 messages, for
+ * records each read once.  Called after a parse of the record headers
+ * and every CACHE_DROP_EVERY records read, so a handle keeps at most
+ * that many records' pages resident.
+ */
+#define CACHE_DROP_EVERY	256
+
+static void
+cache_drop_pages(struct cache_state *c)
+{
+	if (c->map != NULL)
+		(void)madvise((void *)(uintptr_t)c->map, c->maplen, MADV_DONTNEED);
+	c->touched = 0;
+}
+
 /* Record headers in map[off..len): into the table; returns the end of the whole ones. */
 static size_t
 cache_parse(struct cache_state *c, size_t off, size_t len)
@@ -229,6 +248,7 @@ cache_map(struct store_mailbox *mb, size_t need)
 		off = CACHE_FILE_HDR;
 	}
 	c->off = (off_t)cache_parse(c, off, c->maplen);
+	cache_drop_pages(c);
 }
 
 /* ---- writing ---- */
@@ -379,6 +399,8 @@ cache_read(struct store_mailbox *mb, uint32_t uid, uint64_t hash, struct cache_e
 		c->bad = true;	/* torn or garbled: the next writer starts afresh */
 		return -1;
 	}
+	if (++c->touched >= CACHE_DROP_EVERY)
+		cache_drop_pages(c);
 	return 0;
 }
 

@@ -419,6 +419,50 @@ test_root_vsize(void)
 	store_close(&mb);
 }
 
+/* Resident kB of this process's mappings of files named name (smaps). */
+static long
+mapped_rss(const char *name)
+{
+	FILE	*f = fopen("/proc/self/smaps", "r");
+	char	 line[512];
+	long	 kb = 0, v;
+	bool	 in = false;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
+		    line[0] != 'R' && strstr(line, " rw") == NULL && strstr(line, " r-") != NULL)
+			in = strstr(line, name) != NULL;
+		else if (in && strncmp(line, "Rss:", 4) == 0 && sscanf(line + 4, "%ld", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A handle reading every record of a big cache keeps few of the map's
+ * pages resident (cache_drop_pages): not the whole file per session.
+ */
+static void
+test_map_resident(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb;
+	off_t			 sz = filled(dir, sizeof(dir), "resident", 3000);
+	long			 kb;
+
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	fill(mb);	/* all from the map */
+	kb = mapped_rss("letterbox-cache");
+	printf("cache map: %ld kB resident of %lld kB\n", kb, (long long)sz / 1024);
+	t_ok(kb >= 0 && kb * 1024 < sz / 4);
+	t_int(file_size(dir, "letterbox-cache"), sz);	/* read, not recomputed */
+	store_close(&mb);
+}
+
 int
 main(void)
 {
@@ -432,6 +476,7 @@ main(void)
 	test_parts(true);
 	test_size();
 	test_root_vsize();
+	test_map_resident();
 	test_base_check();
 	test_torn();
 	test_small_expunges();
