@@ -431,8 +431,8 @@ mapped_rss(const char *name)
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
-		    line[0] != 'R' && strstr(line, " rw") == NULL && strstr(line, " r-") != NULL)
+		/* a mapping's first line is "lo-hi perms ..."; its fields are "Key: v" */
+		if (line[strcspn(line, " ")] == ' ' && line[strcspn(line, " ") - 1] != ':')
 			in = strstr(line, name) != NULL;
 		else if (in && strncmp(line, "Rss:", 4) == 0 && sscanf(line + 4, "%ld", &v) == 1)
 			kb += v;
