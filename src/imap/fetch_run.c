@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,9 +50,7 @@ msg_end(struct fetch_run *r)
 		r->lit = NULL;
 	}
 	mime_free(&r->root);
-	if (r->map != NULL)
-		munmap(r->map, r->maplen);
-	r->map = NULL;
+	fblob_release(&r->file);
 	r->data = NULL;
 	r->in_msg = r->in_lit = false;
 }
@@ -67,6 +63,7 @@ fetch_run_free(struct fetch_run **rp)
 	if (r == NULL)
 		return;
 	msg_end(r);
+	fblob_clear(&r->file);
 	if (r->own_mb)
 		store_close(&r->mb);
 	fetch_attrs_free(&r->fa);
@@ -102,45 +99,67 @@ want(const struct fetch_run *r, enum fetch_item_type t)
 	return (r->fa->want & FETCH_WANT(t)) != 0;
 }
 
-/* Does the message file have to be read? */
+/* Does the message file have to be read?  Only for a literal. */
 static bool
-needs_file(const struct fetch_run *r, const struct store_msg *m)
+needs_file(const struct fetch_run *r)
 {
 	unsigned lits = FETCH_WANT(FETCH_RFC822) | FETCH_WANT(FETCH_RFC822_HEADER) |
 	    FETCH_WANT(FETCH_RFC822_TEXT) | FETCH_WANT(FETCH_BODY_SECTION) |
 	    FETCH_WANT(FETCH_BINARY) | FETCH_WANT(FETCH_BINARY_SIZE);
 
-	if (r->fa->want & lits)
-		return true;
-	/* no ,W= in the name: the CRLF size is only known from the bytes */
-	return want(r, FETCH_RFC822_SIZE) && m->vsize == m->size;
+	return (r->fa->want & lits) != 0;
 }
 
+/*
+ * Files up to this size are read into the run's buffer, larger ones
+ * mapped (lib/fblob.h says why): a batch's worth, so a run holds at most
+ * about two batches whatever the messages weigh.
+ */
+#define READ_MAX	FETCH_BATCH
+
 static int
-map_file(struct fetch_run *r)
+load_file(struct fetch_run *r)
 {
-	struct stat	 st;
-	void		*p = NULL;
-	int		 fd, rc, saved;
+	int	 fd, rc, saved;
 
 	if ((fd = store_msg_open(r->mb, r->idx)) == -1)
 		return -1;
-	rc = fstat(fd, &st);
-	if (rc == 0 && st.st_size > 0 && (p = mmap(NULL, (size_t)st.st_size, PROT_READ,
-	    MAP_PRIVATE, fd, 0)) == MAP_FAILED)
-		rc = -1;
+	rc = fblob_load(&r->file, fd, READ_MAX);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	if (rc == -1)
 		return -1;
-	r->data = "";
-	r->len = 0;
-	if (st.st_size > 0) {
-		r->map = p;
-		r->maplen = r->len = (size_t)st.st_size;
-		r->data = p;
+	r->data = r->file.data;
+	r->len = r->file.len;
+	return 0;
+}
+
+/*
+ * RFC822.SIZE, the size of the CRLF form FETCH sends: ",W=" in the file
+ * name when there is one; else counted from the bytes when they are
+ * loaded anyway; else the cache's whole-message part (computed on the
+ * CRLF form when the cache record was made), so a FETCH of sizes reads
+ * no message file once the cache holds the mailbox (Dovecot keeps the
+ * "virtual size" in its cache the same way).
+ */
+static int
+load_vsize(struct fetch_run *r, const struct store_msg *m)
+{
+	const struct store_part	*parts;
+	size_t			 nparts;
+
+	if (m->vsize != m->size) {
+		r->vsize = m->vsize;
+		return 0;
 	}
+	if (r->data != NULL) {
+		r->vsize = r->len + fetch_bare_lfs(r->data, 0, r->len);
+		return 0;
+	}
+	if (store_msg_parts(r->mb, r->idx, &parts, &nparts) == -1)
+		return -1;
+	r->vsize = nparts > 0 ? parts[0].hdr_vsize + parts[0].body_vsize : m->size;
 	return 0;
 }
 
@@ -205,9 +224,10 @@ msg_start(struct fetch_run *r)
 	r->item = 0;
 	r->seen_added = false;
 	r->in_msg = true;
-	if ((needs_file(r, m) && map_file(r) == -1) || load_cached(r) == -1)
+	if ((needs_file(r) && load_file(r) == -1) || load_cached(r) == -1 ||
+	    (want(r, FETCH_RFC822_SIZE) && load_vsize(r, m) == -1))
 		goto skip;
-	if (r->map != NULL || r->data != NULL) {
+	if (r->data != NULL) {
 		if (binary_refused(r)) {
 			r->unknown_cte = true;
 			msg_end(r);
@@ -266,14 +286,6 @@ put_date(struct fetch_run *r, const char *label, int64_t t)
 		zone = (int)(tm.tm_gmtoff / 60);
 	imap_format_datetime(t, zone, s);
 	(void)buf_addf(&r->out, "%s \"%s\"", label, s);
-}
-
-static uint64_t
-crlf_size(const struct fetch_run *r, const struct store_msg *m)
-{
-	if (m->vsize != m->size || r->data == NULL)
-		return m->vsize;
-	return r->len + fetch_bare_lfs(r->data, 0, r->len);
 }
 
 /* The byte range and transform of a BODY/BINARY item, into a new r->lit. */
@@ -381,7 +393,7 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 		puts_(r, "THREADID NIL");
 		break;
 	case FETCH_RFC822_SIZE:
-		(void)buf_addf(&r->out, "RFC822.SIZE %llu", (unsigned long long)crlf_size(r, m));
+		(void)buf_addf(&r->out, "RFC822.SIZE %llu", (unsigned long long)r->vsize);
 		break;
 	case FETCH_MODSEQ:
 		(void)buf_addf(&r->out, "MODSEQ (%llu)", (unsigned long long)m->modseq);

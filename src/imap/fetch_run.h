@@ -21,6 +21,7 @@
 #include "imap/fetch_parse.h"
 #include "imap/seqset.h"
 #include "lib/buf.h"
+#include "lib/fblob.h"
 #include "net/session.h"
 
 struct mime_part;
@@ -56,10 +57,10 @@ struct fetch_run {
 	bool			 seen_added;	/* \Seen was set now: FLAGS must go out */
 	bool			 in_lit;
 	struct fetch_lit	*lit;		/* the literal being written (in_lit) */
-	void			*map;		/* the message file, mapped */
-	size_t			 maplen;
-	const char		*data;		/* map, or "" for an empty file */
+	struct fblob		 file;		/* the message file, read or mapped */
+	const char		*data;		/* file.data while one is loaded, else NULL */
 	size_t			 len;
+	uint64_t		 vsize;		/* RFC822.SIZE (CRLF bytes), see msg_start */
 	struct mime_part	*root;		/* parsed on demand */
 	const char		*cached[4];	/* ENVELOPE, BODY, BODYSTRUCTURE, PREVIEW (store's) */
 	size_t			 cached_len[4];

@@ -13,6 +13,9 @@
  * replies are built by list.c on the worker.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,12 +518,36 @@ one_mailbox(struct imap_client *c, const struct imap_cmd *cmd, enum mb_op op)
 	submit(c, j);
 }
 
+/*
+ * Close the selected mailbox.  After a big one, give the freed memory back
+ * to the system: the handle's arrays were made on a worker, in that
+ * thread's malloc arena, and glibc keeps an arena's freed pages (measured:
+ * 22 MB still resident after a 100,000-message session logged out, which
+ * the next session's SELECT did not reuse).  malloc_trim costs a walk of
+ * the arenas, so only past TRIM_AFTER messages.
+ */
+#define TRIM_AFTER	10000
+
+static void
+close_mailbox(struct imap_client *c)
+{
+	size_t n = c->mb != NULL ? store_count(c->mb) : 0;
+
+	imap_view_free(c);
+	store_close(&c->mb);
+#ifdef __GLIBC__
+	if (n >= TRIM_AFTER)
+		(void)malloc_trim(0);
+#else
+	(void)n;
+#endif
+}
+
 static void
 leave_mailbox(struct imap_client *c)
 {
-	imap_view_free(c);
 	imap_search_reset(c);
-	store_close(&c->mb);
+	close_mailbox(c);
 	if (c->state == IMAP_S_SELECTED)
 		imap_set_state(c, IMAP_S_AUTH);
 }
@@ -679,8 +706,7 @@ cmd_status(struct imap_client *c, const struct imap_cmd *cmd)
 void
 imap_mailbox_free(struct imap_client *c)
 {
-	imap_view_free(c);
-	store_close(&c->mb);
+	close_mailbox(c);
 	xfree(&c->root);
 }
 

@@ -1,12 +1,11 @@
 /*
  * SEARCH evaluation over the selected mailbox's view; see search_run.h.
  * The evaluator (search_eval.c) sees one message at a time: what the
- * index holds, plus a callback that maps the file only when asked.
+ * index holds, plus a callback that reads the file only when asked.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,44 +20,26 @@
 
 /* ---- on a worker ---- */
 
-static void
-unmap(struct search_run *j)
-{
-	if (j->map != NULL && j->map != MAP_FAILED)
-		munmap(j->map, j->map_len);
-	j->map = NULL;
-	j->map_len = 0;
-}
+/* Larger files are mapped (lib/fblob.h: why not all). */
+#define READ_MAX	(256 * 1024)
 
 static int
 content_cb(void *arg, const struct search_msg *m, const char **data_r, size_t *len_r)
 {
 	struct search_run	*j = arg;
-	struct stat		 st;
-	int			 fd;
+	int			 fd, rc, saved;
 
-	unmap(j);
+	fblob_release(&j->file);
 	if ((fd = store_msg_open(j->mb, m->seq - 1)) < 0)
 		return -1;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return -1;
-	}
-	if (st.st_size == 0) {		/* mmap refuses an empty file */
-		close(fd);
-		*data_r = "";
-		*len_r = 0;
-		return 0;
-	}
-	j->map_len = (size_t)st.st_size;
-	j->map = mmap(NULL, j->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	rc = fblob_load(&j->file, fd, READ_MAX);
+	saved = errno;
 	close(fd);
-	if (j->map == MAP_FAILED) {
-		j->map = NULL;
+	errno = saved;
+	if (rc == -1)
 		return -1;
-	}
-	*data_r = j->map;
-	*len_r = j->map_len;
+	*data_r = j->file.data;
+	*len_r = j->file.len;
 	return 0;
 }
 
@@ -126,7 +107,7 @@ search_run_work(struct search_run *j)
 		if (m.modseq > j->modseq)
 			j->modseq = m.modseq;
 	}
-	unmap(j);
+	fblob_clear(&j->file);
 }
 
 int
@@ -188,6 +169,7 @@ search_run_clear(struct search_run *r)
 	seqset_clear(&r->saved);
 	xfree(&r->seqs);
 	xfree(&r->uids);
+	fblob_clear(&r->file);
 	r->n = 0;
 }
 

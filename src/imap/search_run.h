@@ -2,7 +2,7 @@
  * Running a parsed SEARCH query over the selected mailbox, shared by
  * SEARCH, SORT and THREAD: prepared on the loop (the saved result is
  * copied), run on a worker while the session waits and lends c->mb.
- * Message files are mapped only when a key needs content.
+ * Message files are read only when a key needs content.
  */
 #ifndef LB_IMAP_SEARCH_RUN_H
 #define LB_IMAP_SEARCH_RUN_H
@@ -13,6 +13,7 @@
 
 #include "imap/search_parse.h"
 #include "imap/seqset.h"
+#include "lib/fblob.h"
 #include "lib/buf.h"
 
 struct imap_client;
@@ -25,9 +26,8 @@ struct search_run {
 	bool			 has_saved;
 	int64_t			 now;
 
-	/* the mapped message file (content callback) */
-	void			*map;
-	size_t			 map_len;
+	/* the message file (content callback): read, or mapped when large */
+	struct fblob		 file;
 
 	/* results, ascending */
 	uint32_t		*seqs, *uids;

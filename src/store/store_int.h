@@ -129,6 +129,7 @@ struct cache_state {
 	bool		 tab_sorted;
 	struct cache_ent ring[CACHE_RING];
 	unsigned	 ring_next;
+	unsigned	 touched;	/* records read from the map since its pages were dropped */
 };
 
 struct store_mailbox {

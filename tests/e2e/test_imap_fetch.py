@@ -352,6 +352,10 @@ class ImapFetchTest(ImapBase):
         multi = [n for n in subj if subj[n] == b"Subject: multipart test\r\n\r\n"]
         uun = [n for n in subj if subj[n] == b"Subject: uu\r\n\r\n"][0]
         self.assertEqual(len(multi), 2, subj)
+        # RFC822.SIZE alone reads no file: the size of the CRLF form from the cache
+        sizes = dict(fetches(r.ok(b"FETCH 1:* (RFC822.SIZE)")))
+        self.assertEqual([int(sizes[n][b"RFC822.SIZE"]) for n in multi], [len(MESSAGE)] * 2)
+        self.assertEqual(int(sizes[uun][b"RFC822.SIZE"]), len(crlf(uu)))
         items = (b"(RFC822.SIZE BODY.PEEK[] BODY.PEEK[1] BODY.PEEK[2]<7.100> BINARY.PEEK[2] "
                  b"BINARY.SIZE[1] BODY.PEEK[HEADER.FIELDS (X-Extra)] BODYSTRUCTURE ENVELOPE)")
         f = dict(fetches(r.ok(b"FETCH %d,%d " % tuple(multi) + items)))

@@ -280,10 +280,13 @@ class ImapSearchTest(MaildirFixture):
             s.sendall(b"x SEARCH TEXT hello\r\ny SORT (DATE) UTF-8 ALL\r\n"
                       b"z THREAD REFERENCES UTF-8 ALL\r\n")
             s.close()
-        m = self.login()
+        m = self.imap()
+        self.assertEqual(m.login(USER, PASSWORD)[0], "OK")
+        self.assertEqual(m.select("INBOX")[0], "OK")
         self.assertEqual(self.search(m, "ALL"), [1, 2, 3, 4])
         typ, data = m.sort("(ARRIVAL)", "UTF-8", "ALL")
         self.assertEqual((typ, data[0].split()), ("OK", [b"3", b"1", b"2", b"4"]))  # by internal date
+        m.logout()
         self.assertEqual(self.inst.stop(), 0)
 
     def test_search_not_selected(self):

@@ -1,6 +1,9 @@
-/* src/lib and src/net basics: buf limits, parse_u64, CIDR lists, log escaping, line reader, pool. */
+/* src/lib and src/net basics: buf limits, parse_u64, CIDR lists, log escaping, line reader, pool,
+ * whole-file loads. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -8,6 +11,7 @@
 
 #include "lib/buf.h"
 #include "lib/cidr.h"
+#include "lib/fblob.h"
 #include "lib/log.h"
 #include "lib/pool.h"
 #include "lib/str.h"
@@ -194,6 +198,59 @@ test_pool(void)
 	event_base_free(base);
 }
 
+/* A temp file holding data[0..len), open for reading. */
+static int
+temp_file(const char *data, size_t len)
+{
+	char	path[] = "/tmp/lb-fblob-XXXXXX";
+	int	fd = mkstemp(path);
+
+	if (fd == -1 || write(fd, data, len) != (ssize_t)len) {
+		perror(path);
+		exit(2);
+	}
+	unlink(path);
+	return fd;
+}
+
+/* Read up to read_max into a reused buffer, mapped beyond, "" when empty. */
+static void
+test_fblob(void)
+{
+	struct fblob	 b;
+	char		 big[5000];
+	char		*buf;
+	int		 fd;
+
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = 'y';
+	fblob_init(&b);
+	fd = temp_file("hello", 5);
+	t_int(fblob_load(&b, fd, 4096), 0);
+	t_ok(b.len == 5 && memcmp(b.data, "hello", 5) == 0 && b.map == NULL);
+	buf = b.buf;
+	close(fd);
+	fd = temp_file("hi", 2);
+	t_int(fblob_load(&b, fd, 4096), 0);	/* the same buffer again */
+	t_ok(b.len == 2 && memcmp(b.data, "hi", 2) == 0 && b.buf == buf);
+	close(fd);
+	fd = temp_file(big, sizeof(big));
+	t_int(fblob_load(&b, fd, 4096), 0);	/* over read_max: mapped */
+	t_ok(b.map != NULL && b.len == sizeof(big) && b.data[sizeof(big) - 1] == 'y');
+	t_int(fblob_load(&b, fd, sizeof(big)), 0);	/* at read_max: read */
+	t_ok(b.map == NULL && b.len == sizeof(big) && memcmp(b.data, big, sizeof(big)) == 0);
+	close(fd);
+	fd = temp_file("", 0);
+	t_int(fblob_load(&b, fd, 4096), 0);
+	t_ok(b.len == 0 && b.data != NULL && b.data[0] == '\0');
+	close(fd);
+	fblob_release(&b);
+	t_ok(b.data == NULL && b.buf != NULL);
+	t_int(fblob_load(&b, -1, 4096), -1);
+	fblob_clear(&b);
+	t_ok(b.buf == NULL && b.cap == 0);
+}
+
 int
 main(void)
 {
@@ -205,5 +262,6 @@ main(void)
 	test_escape();
 	test_readline();
 	test_pool();
+	test_fblob();
 	return t_end();
 }

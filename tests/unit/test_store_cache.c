@@ -371,6 +371,98 @@ test_small_expunges(void)
 	store_close(&mb);
 }
 
+/*
+ * FETCH answers RFC822.SIZE from the whole-message part (fetch_run.c's
+ * load_vsize), so it must be the size of the CRLF form for any bytes:
+ * empty, no final line end, a header without a body or an empty line,
+ * mixed and lone CRs, a CRLF file.
+ */
+static const char *const odd[] = {
+	"",
+	"Subject: no end",
+	"Subject: header only\n",
+	"Subject: mixed\r\nFrom: a@b\n\nbody\r\nline\nlast",
+	"Subject: cr\r\n\r\nlone\rcr\r\n\r\n",
+	"\n\n\n",
+	"Subject: a\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n",
+};
+
+static void
+test_root_vsize(void)
+{
+	char			 dir[512], name[64];
+	struct store_mailbox	*mb;
+	const struct store_part	*parts;
+	const char		*d;
+	size_t			 i, np, j, len, want;
+
+	snprintf(dir, sizeof(dir), "%s/vsize", tmpdir);
+	mkmaildir(dir);
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		snprintf(name, sizeof(name), "17000000%02zu.M%zuP1.host:2,", i, i);
+		put_msg(dir, "cur", name, odd[i]);
+	}
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), sizeof(odd) / sizeof(odd[0]));
+	for (i = 0; i < store_count(mb); i++) {
+		d = odd[(store_msg(mb, i)->uid - 1)];
+		len = strlen(d);
+		for (want = len, j = 0; j < len; j++)
+			if (d[j] == '\n' && (j == 0 || d[j - 1] != '\r'))
+				want++;
+		if (!t_int(store_msg_parts(mb, i, &parts, &np), 0) || !t_ok(np > 0))
+			continue;
+		if (!t_int(parts[0].hdr_vsize + parts[0].body_vsize, want))
+			printf("  message %zu\n", i);
+	}
+	store_close(&mb);
+}
+
+/* Resident kB of this process's mappings of files named name (smaps). */
+static long
+mapped_rss(const char *name)
+{
+	FILE	*f = fopen("/proc/self/smaps", "r");
+	char	 line[512];
+	long	 kb = 0, v;
+	bool	 in = false;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		/* a mapping's first line is "lo-hi perms ..."; its fields are "Key: v" */
+		if (line[strcspn(line, " ")] == ' ' && line[strcspn(line, " ") - 1] != ':')
+			in = strstr(line, name) != NULL;
+		else if (in && strncmp(line, "Rss:", 4) == 0 && sscanf(line + 4, "%ld", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A handle reading every record of a big cache keeps few of the map's
+ * pages resident (cache_drop_pages): not the whole file per session.
+ */
+static void
+test_map_resident(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb;
+	off_t			 sz = filled(dir, sizeof(dir), "resident", 3000);
+	long			 kb;
+
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	fill(mb);	/* all from the map */
+	kb = mapped_rss("letterbox-cache");
+	printf("cache map: %ld kB resident of %lld kB\n", kb, (long long)sz / 1024);
+	t_ok(kb >= 0 && kb * 1024 < sz / 4);
+	t_int(file_size(dir, "letterbox-cache"), sz);	/* read, not recomputed */
+	store_close(&mb);
+}
+
 int
 main(void)
 {
@@ -383,6 +475,8 @@ main(void)
 	test_parts(false);
 	test_parts(true);
 	test_size();
+	test_root_vsize();
+	test_map_resident();
 	test_base_check();
 	test_torn();
 	test_small_expunges();
