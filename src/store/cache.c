@@ -304,9 +304,9 @@ crlf_copy(const char *data, size_t len, size_t *len_r)
 static int
 cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_ent *e)
 {
-	const struct store_msg	*m;
 	struct stat		 st;
 	struct buf		 rec;
+	uint32_t		 uid = mb->vw[idx].uid;
 	const char		*data = "";
 	void			*map = NULL;
 	char			*crlf = NULL;
@@ -326,14 +326,13 @@ cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_
 		crlf = crlf_copy(data, len, &clen);
 	}
 	close(fd);
-	m = store_msg(mb, idx);
 	buf_init(&rec, SIZE_MAX);
-	rc = cache_rec_build(data, len, crlf, clen, m->uid, hash, &rec, e);
+	rc = cache_rec_build(data, len, crlf, clen, uid, hash, &rec, e);
 	free(crlf);
 	if (map != NULL)
 		munmap(map, len);
 	if (rc == 0)
-		cache_put(mb, &rec, m->uid);
+		cache_put(mb, &rec, uid);
 	buf_clear(&rec);
 	return rc;
 fail:
@@ -377,13 +376,19 @@ static struct cache_ent *
 cache_get(struct store_mailbox *mb, size_t idx)
 {
 	struct cache_state	*c = &mb->cache;
-	const struct store_msg	*m = store_msg(mb, idx);
+	struct store_msg	 msg, *m = &msg;
+	char			 name[VIEW_NAME_SZ];
 	struct cache_ent	*e;
 	uint64_t		 hash;
 	size_t			 i;
 
-	if (m == NULL) {
+	if (idx >= mb->nmsgs) {
 		errno = EINVAL;
+		return NULL;
+	}
+	st_view_get(mb, idx, m, name, sizeof(name));
+	if (name[0] == '\0') {
+		errno = ENOENT;
 		return NULL;
 	}
 	hash = cache_base_hash(m->name, m->base_len);

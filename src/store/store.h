@@ -133,10 +133,12 @@ enum {
 };
 
 /*
- * One message of the view.  All fields read-only for callers; name is
- * borrowed and valid until the next call on the handle that may rename it
- * (store_sync, store_set_flags, store_msg_open, store_msg_idate,
- * store_msg_cached, store_copy) or store_close.
+ * One message of the view, as store_msg() copies it out: uid, flags,
+ * keywords and recent are what this session was last told (they change in
+ * store_sync and this handle's store_set_flags); name, sizes, modseq come
+ * from the folder's index as the process knows it now (name "" when the
+ * message is already gone from the index but not yet from the view).
+ * The copy does not follow later changes: call store_msg() again.
  */
 struct store_msg {
 	uint32_t	 uid;
@@ -199,7 +201,13 @@ struct store_sync_cb {
 int	 store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg);
 
 size_t	 store_count(const struct store_mailbox *mb);
-/* Borrowed; idx < store_count(). */
+/*
+ * Message idx (< store_count(), else NULL), copied into one of a few
+ * slots of the handle: valid until three more store_msg() calls, a
+ * store_sync or store_close.  A session keeps 12 bytes per message (uid,
+ * flags, keywords); the rest is read from the shared index, under the
+ * folder's mutex (so this may wait for another handle's locked write).
+ */
 const struct store_msg *store_msg(const struct store_mailbox *mb, size_t idx);
 /* Index of uid in the view, or -1 (binary search: the view is UID-ordered). */
 ssize_t	 store_find_uid(const struct store_mailbox *mb, uint32_t uid);
