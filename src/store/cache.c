@@ -377,17 +377,13 @@ cache_get(struct store_mailbox *mb, size_t idx)
 {
 	struct cache_state	*c = &mb->cache;
 	struct store_msg	 msg, *m = &msg;
-	char			 name[VIEW_NAME_SZ];
 	struct cache_ent	*e;
 	uint64_t		 hash;
 	size_t			 i;
 
-	if (idx >= mb->nmsgs) {
-		errno = EINVAL;
+	if (store_msg_get(mb, idx, m) == -1)
 		return NULL;
-	}
-	st_view_get(mb, idx, m, name, sizeof(name));
-	if (name[0] == '\0') {
+	if (m->name[0] == '\0') {
 		errno = ENOENT;
 		return NULL;
 	}

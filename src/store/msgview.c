@@ -20,40 +20,13 @@
 #include "lib/xmalloc.h"
 #include "store/store_int.h"
 
-#define VIEW_RING	4		/* store_msg() results that stay valid */
-
-struct view_slot {
-	struct store_msg m;
-	char		 name[VIEW_NAME_SZ];
-};
-
-/* What store_msg() hands out, and where the last lookup hit the index. */
-struct view_scratch {
-	struct view_slot slot[VIEW_RING];
-	unsigned	 next;
-	size_t		 hint;
-};
-
-static struct view_scratch *
-scratch(const struct store_mailbox *mb)
-{
-	struct store_mailbox	*w = (struct store_mailbox *)mb;
-
-	/* Allocated on first use: const callers (store_msg) fill it too. */
-	if (w->vs == NULL)
-		w->vs = xcalloc(1, sizeof(*w->vs));
-	return w->vs;
-}
-
 void
 st_view_free(struct store_mailbox *mb)
 {
 	free(mb->vw);
 	free(mb->own);
-	free(mb->vs);
 	mb->vw = NULL;
 	mb->own = NULL;
-	mb->vs = NULL;
 	mb->nmsgs = mb->nown = mb->owncap = 0;
 }
 
@@ -62,43 +35,46 @@ st_view_free(struct store_mailbox *mb)
 static struct ul_rec *
 rec_of(const struct store_mailbox *mb, uint32_t uid)
 {
-	struct view_scratch	*vs = scratch(mb);
+	/* Only a lookup hint: const callers (store_msg_get) move it too. */
+	size_t			*hint = &((struct store_mailbox *)mb)->v_hint;
 	struct uidlist		*ul = mb->ul;
 	struct ul_rec		*r;
-	size_t			 h = vs->hint;
+	size_t			 h = *hint;
 
 	if (ul->uidvalidity != mb->v_uidvalidity)
 		return NULL;	/* rebuilt: our UIDs name other messages */
 	if (h < ul->n && ul->recs[h].uid == uid)
 		return &ul->recs[h];
 	if (h + 1 < ul->n && ul->recs[h + 1].uid == uid) {
-		vs->hint = h + 1;
+		*hint = h + 1;
 		return &ul->recs[h + 1];
 	}
 	if ((r = ul_find_uid(ul, uid)) != NULL)
-		vs->hint = (size_t)(r - ul->recs);
+		*hint = (size_t)(r - ul->recs);
 	return r;
 }
 
 static void
-view_fill(const struct store_mailbox *mb, size_t idx, struct store_msg *m, char *name,
-    size_t namesz, bool indexed)
+view_fill(const struct store_mailbox *mb, size_t idx, struct store_msg *m, bool indexed)
 {
 	const struct view_ent	*v = &mb->vw[idx];
 	const struct ul_rec	*r = indexed ? rec_of(mb, v->uid) : NULL;
 	size_t			 len;
 
-	memset(m, 0, sizeof(*m));
+	/* Field by field: zeroing all of name[] would cost more than the rest. */
 	m->uid = v->uid;
 	m->flags = v->flags & STORE_F_ALL;
 	m->keywords = v->keywords;
 	m->recent = (v->flags & VIEW_RECENT) != 0;
+	m->in_new = false;
 	m->modseq = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
-	m->name = name;
-	name[0] = '\0';
-	if (r == NULL || (len = strlen(r->name)) >= namesz)
+	m->size = m->vsize = 0;
+	m->base_len = 0;
+	m->idate_ = 0;
+	m->name[0] = '\0';
+	if (r == NULL || (len = strlen(r->name)) >= sizeof(m->name))
 		return;
-	memcpy(name, r->name, len + 1);
+	memcpy(m->name, r->name, len + 1);
 	m->in_new = r->in_new;
 	m->modseq = r->modseq;
 	m->size = r->size;
@@ -108,14 +84,13 @@ view_fill(const struct store_mailbox *mb, size_t idx, struct store_msg *m, char 
 }
 
 void
-st_view_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m, char *name,
-    size_t namesz)
+st_view_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m)
 {
 	/* Holding the lock means holding the mutex (st_lock). */
 	bool	take = mb->lockfd == -1;
 	bool	ok = !take || st_mutex_lock(mb) == 0;
 
-	view_fill(mb, idx, m, name, namesz, ok);
+	view_fill(mb, idx, m, ok);
 	if (take && ok)
 		st_mutex_unlock(mb);
 }
@@ -126,19 +101,59 @@ store_count(const struct store_mailbox *mb)
 	return mb->nmsgs;
 }
 
-const struct store_msg *
-store_msg(const struct store_mailbox *mb, size_t idx)
+int
+store_msg_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m_r)
 {
-	struct view_scratch	*vs;
-	struct view_slot	*s;
+	if (idx >= mb->nmsgs) {
+		errno = EINVAL;
+		return -1;
+	}
+	st_view_get(mb, idx, m_r);
+	return 0;
+}
+
+uint32_t
+store_msg_uid(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs ? mb->vw[idx].uid : 0;
+}
+
+uint32_t
+store_msg_flags(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs ? mb->vw[idx].flags & STORE_F_ALL : 0;
+}
+
+uint32_t
+store_msg_keywords(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs ? mb->vw[idx].keywords : 0;
+}
+
+uint64_t
+store_msg_modseq(const struct store_mailbox *mb, size_t idx)
+{
+	bool			 take = mb->lockfd == -1;
+	const struct ul_rec	*r;
+	uint64_t		 ms;
 
 	if (idx >= mb->nmsgs)
-		return NULL;
-	vs = scratch(mb);
-	s = &vs->slot[vs->next];
-	vs->next = (vs->next + 1) % VIEW_RING;
-	st_view_get(mb, idx, &s->m, s->name, sizeof(s->name));
-	return &s->m;
+		return 0;
+	/* Gone from the index (or no mutex): as view_fill says then. */
+	ms = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
+	if (take && st_mutex_lock(mb) == -1)
+		return ms;
+	if ((r = rec_of(mb, mb->vw[idx].uid)) != NULL)
+		ms = r->modseq;
+	if (take)
+		st_mutex_unlock(mb);
+	return ms;
+}
+
+bool
+store_msg_recent(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs && (mb->vw[idx].flags & VIEW_RECENT) != 0;
 }
 
 size_t
@@ -325,22 +340,18 @@ int
 store_msg_path(const struct store_mailbox *mb, size_t idx, char *dst, size_t dstsz)
 {
 	struct store_msg	m;
-	char			name[VIEW_NAME_SZ];
 
-	if (idx >= mb->nmsgs) {
-		errno = EINVAL;
+	if (store_msg_get(mb, idx, &m) == -1)
 		return -1;
-	}
-	st_view_get(mb, idx, &m, name, sizeof(name));
-	if (name[0] == '\0') {
+	if (m.name[0] == '\0') {
 		errno = ENOENT;
 		return -1;
 	}
-	return st_join(dst, dstsz, mb->dir, m.in_new ? "/new/" : "/cur/", name);
+	return st_join(dst, dstsz, mb->dir, m.in_new ? "/new/" : "/cur/", m.name);
 }
 
 int
-st_relocate(struct store_mailbox *mb, struct store_msg *m, size_t namesz)
+st_relocate(struct store_mailbox *mb, struct store_msg *m)
 {
 	char	*nname;
 	bool	 in_new;
@@ -356,7 +367,7 @@ st_relocate(struct store_mailbox *mb, struct store_msg *m, size_t namesz)
 			errno = ENOENT;
 		return -1;
 	}
-	if (strlen(nname) >= namesz) {
+	if (strlen(nname) >= sizeof(m->name)) {
 		free(nname);
 		errno = ENAMETOOLONG;
 		return -1;
@@ -370,27 +381,24 @@ st_relocate(struct store_mailbox *mb, struct store_msg *m, size_t namesz)
 int
 store_msg_open(struct store_mailbox *mb, size_t idx)
 {
-	char			 path[PATH_MAX], name[VIEW_NAME_SZ];
+	char			 path[PATH_MAX];
 	struct store_msg	 m;
 	int			 fd, tries;
 
-	if (idx >= mb->nmsgs) {
-		errno = EINVAL;
+	if (store_msg_get(mb, idx, &m) == -1)
 		return -1;
-	}
-	st_view_get(mb, idx, &m, name, sizeof(name));
 	for (tries = 0; tries < 3; tries++) {
-		if (name[0] == '\0') {
+		if (m.name[0] == '\0') {
 			errno = ENOENT;
 			return -1;
 		}
 		if (st_join(path, sizeof(path), mb->dir, m.in_new ? "/new/" : "/cur/",
-		    name) == -1)
+		    m.name) == -1)
 			return -1;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd != -1 || errno != ENOENT)
 			return fd;
-		if (st_relocate(mb, &m, sizeof(name)) == -1)
+		if (st_relocate(mb, &m) == -1)
 			return -1;
 	}
 	errno = ENOENT;
@@ -420,21 +428,19 @@ int64_t
 store_msg_idate(struct store_mailbox *mb, size_t idx)
 {
 	struct store_msg	 m;
-	char			 name[VIEW_NAME_SZ];
 	struct stat		 st;
 	int64_t			 sec, usec, idate;
 	int			 fd;
 
-	if (idx >= mb->nmsgs)
+	if (store_msg_get(mb, idx, &m) == -1)
 		return 0;
-	st_view_get(mb, idx, &m, name, sizeof(name));
 	if (m.idate_ != 0)
 		return m.idate_;
 	fd = store_msg_open(mb, idx);
 	if (fd != -1 && fstat(fd, &st) == 0)
 		idate = st.st_mtime;
 	else {
-		name_time(name, &sec, &usec);
+		name_time(m.name, &sec, &usec);
 		idate = sec > 0 ? sec : 1;
 	}
 	if (fd != -1)

@@ -172,7 +172,7 @@ struct store_mailbox {
 	size_t		 nmsgs;
 	struct view_own	*own;		/* own flag changes since the last sync */
 	size_t		 nown, owncap;
-	struct view_scratch *vs;	/* store_msg()'s results */
+	size_t		 v_hint;	/* index position of the last lookup (msgview.c) */
 	uint32_t	 v_uidvalidity, v_uidnext;
 	uint64_t	 v_highestmodseq;
 	uint64_t	 v_version;	/* ul.version the view reflects */
@@ -295,17 +295,13 @@ int	 st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
 /* Keywords from dovecot-keywords when the file changed (store_ops.c). */
 void	 kw_load(struct store_mailbox *mb);
 /*
- * View message idx as store_msg() gives it, into *m with the name in
- * name[namesz] (VIEW_NAME_SZ).  A message gone from the index
- * but still in the view has name "" (its file is gone).  Takes the folder
- * mutex unless this handle holds the lock.
+ * View message idx (< nmsgs) as store_msg_get() gives it.  A message gone
+ * from the index but still in the view has name "" (its file is gone).
+ * Takes the folder mutex unless this handle holds the lock.
  */
-#define VIEW_NAME_SZ	1001		/* index names are at most 1000 bytes */
-void	 st_view_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m,
-	    char *name, size_t namesz);
-/* Find m's file again after a rename elsewhere (name as st_view_get);
- * -1/ENOENT if gone. */
-int	 st_relocate(struct store_mailbox *mb, struct store_msg *m, size_t namesz);
+void	 st_view_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m);
+/* Find m's file again after a rename elsewhere; -1/ENOENT if gone. */
+int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
 /* This handle changed view message idx's flags (rec r, under the lock):
  * the view takes r's flags; changed: a sync does not report it back. */
 void	 st_view_flags(struct store_mailbox *mb, size_t idx, const struct ul_rec *r,

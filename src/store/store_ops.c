@@ -704,18 +704,15 @@ int
 store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst, uint32_t *uid_r)
 {
 	char			 unique[256], base[NAME_BUF], name[NAME_BUF];
-	char			 from[PATH_MAX], tmppath[PATH_MAX], mname[NAME_BUF];
+	char			 from[PATH_MAX], tmppath[PATH_MAX];
 	struct store_msg	 msg, *m = &msg;
 	uint32_t		 kw = 0;
 	int64_t			 idate;
 	int			 i, k, tries;
 
-	if (idx >= src->nmsgs) {
-		errno = EINVAL;
+	if (store_msg_get(src, idx, m) == -1)
 		return -1;
-	}
-	st_view_get(src, idx, m, mname, sizeof(mname));
-	if (mname[0] == '\0') {
+	if (m->name[0] == '\0') {
 		errno = ENOENT;
 		return -1;
 	}
@@ -735,12 +732,12 @@ store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst, uin
 		return -1;
 	for (tries = 0;; tries++) {
 		if (st_join(from, sizeof(from), src->dir, m->in_new ? "/new/" : "/cur/",
-		    mname) == -1)
+		    m->name) == -1)
 			return -1;
 		if (link(from, tmppath) == 0)
 			break;
 		if (errno == ENOENT && tries < 2) {
-			if (st_relocate(src, m, sizeof(mname)) == -1)
+			if (st_relocate(src, m) == -1)
 				return -1;
 			continue;
 		}
