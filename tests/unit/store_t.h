@@ -74,7 +74,7 @@ mkmaildir(const char *dir)
 static inline bool
 exists(const char *dir, const char *sub, const char *name)
 {
-	char		path[1024];
+	char		path[2048];	/* a dir[512] + a STORE_NAME_SZ name */
 	struct stat	st;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
