@@ -386,7 +386,7 @@ dup_rename(struct store_mailbox *mb, const char *name, bool in_new)
 	}
 	log_info("store: %s%s has a base name already in use: renamed to %s", mb->dir, sub,
 	    nname);
-	mb->dir_dirty = true;
+	mb->dir_dirty |= in_new ? ST_DIRTY_NEW : ST_DIRTY_CUR;
 	return xstrdup(nname);
 }
 
@@ -423,7 +423,7 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 		    st_join(from, sizeof(from), mb->dir, "/new/", p->name) == 0 &&
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == 0) {
 			if (rename(from, to) == 0) {
-				mb->dir_dirty = true;
+				mb->dir_dirty |= ST_DIRTY_INTO_CUR(true);
 				free(p->name);
 				p->name = xstrdup(nname);
 				in_new = false;
@@ -461,7 +461,7 @@ move_indexed_new(struct store_mailbox *mb)
 		free(r->name);
 		r->name = xstrdup(nname);
 		r->in_new = false;
-		mb->dir_dirty = true;
+		mb->dir_dirty |= ST_DIRTY_INTO_CUR(true);
 		ul_touch(mb->ul, r);
 	}
 }
@@ -725,15 +725,17 @@ st_commit(struct store_mailbox *mb)
 	rc = ul_commit(mb->ul, mb->dir, dosync);
 	/* Renames and links in cur/ and new/ reach the disk before the lock
 	 * goes, so a UID we acknowledged (APPENDUID) survives a power cut. */
-	if (mb->dir_dirty && dosync) {
+	if (mb->dir_dirty != 0 && dosync) {
 		char	path[PATH_MAX];
 
-		if (st_join(path, sizeof(path), mb->dir, "/cur", "") == 0)
+		if ((mb->dir_dirty & ST_DIRTY_CUR) &&
+		    st_join(path, sizeof(path), mb->dir, "/cur", "") == 0)
 			(void)fs_fsync_dir(path);
-		if (st_join(path, sizeof(path), mb->dir, "/new", "") == 0)
+		if ((mb->dir_dirty & ST_DIRTY_NEW) &&
+		    st_join(path, sizeof(path), mb->dir, "/new", "") == 0)
 			(void)fs_fsync_dir(path);
 	}
-	mb->dir_dirty = false;
+	mb->dir_dirty = 0;
 	return rc;
 }
 

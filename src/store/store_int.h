@@ -149,6 +149,11 @@ struct view_own {
 	uint64_t	 modseq;
 };
 
+#define ST_DIRTY_CUR	0x01u
+#define ST_DIRTY_NEW	0x02u
+/* What a rename out of new/ or cur/ into cur/ leaves to fsync. */
+#define ST_DIRTY_INTO_CUR(from_new)	(ST_DIRTY_CUR | ((from_new) ? ST_DIRTY_NEW : 0u))
+
 struct store_mailbox {
 	char		*root, *name, *dir;
 	int		 oflags;
@@ -156,7 +161,9 @@ struct store_mailbox {
 	struct folder_mutex *fmu;	/* in-process lock of this folder (flock.c) */
 	bool		 batch;		/* inside store_update_begin/end */
 	bool		 batch_dirty;
-	bool		 dir_dirty;	/* renamed/linked in cur/ or new/: fsync before unlock */
+	/* ST_DIRTY_*: renamed/linked in cur/ or new/, so fsync that directory
+	 * before unlocking (only that one: a flag change touches cur/ alone). */
+	unsigned	 dir_dirty;
 	/* The index: the process's shared snapshot of the folder (in fmu,
 	 * used under its mutex), or own_ul when the folder has no mutex. */
 	struct uidlist	*ul;

@@ -217,12 +217,12 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == -1)
 			return -1;
 		if (rename(from, to) == 0) {
+			mb->dir_dirty |= ST_DIRTY_INTO_CUR(r->in_new);
 			free(r->name);
 			r->name = xstrdup(nname);
 			r->in_new = false;
 			r->modseq = ++mb->ul->highestmodseq;
 			ul_touch(mb->ul, r);
-			mb->dir_dirty = true;
 			return 0;
 		}
 		if (errno != ENOENT)
@@ -432,7 +432,7 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	r->idate = idate;
 	ul_touch(mb->ul, r);
 	ul_hash_last(mb->ul);
-	mb->dir_dirty = true;
+	mb->dir_dirty |= ST_DIRTY_CUR;	/* linked into cur/ */
 	if (st_commit(mb) == -1) {
 		saved = errno;
 		unlink(path);
