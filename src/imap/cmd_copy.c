@@ -59,13 +59,15 @@ static int
 quota_check(struct store_mailbox *mb, struct copy_job *j)
 {
 	struct seqset_iter	 it = { 0 };
+	struct store_msg	 m;
 	uint64_t		 bytes = 0;
 	uint32_t		 seq;
 
 	if ((j->limit = imap_quota_limit(j->login)) == 0)
 		return 0;
 	while (seqset_next(&j->seqs, &it, &seq))
-		bytes += store_msg(mb, seq - 1)->size;
+		if (store_msg_get(mb, seq - 1, &m) == 0)
+			bytes += m.size;
 	return store_quota_check(j->root, j->limit, bytes);
 }
 
@@ -79,7 +81,7 @@ copy_all(struct store_mailbox *mb, struct store_mailbox *dst, struct copy_job *j
 	size_t			 n = 0;
 
 	while (seqset_next(&j->seqs, &it, &seq)) {
-		srcuids[n] = store_msg(mb, seq - 1)->uid;
+		srcuids[n] = store_msg_uid(mb, seq - 1);
 		if (store_copy(mb, seq - 1, dst, &dstuids[n]) < 0) {
 			j->err = errno == ENOENT ? ESTALE : errno;
 			(void)store_expunge(dst, dstuids, n);

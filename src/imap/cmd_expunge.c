@@ -41,8 +41,7 @@ expunge_work(struct store_mailbox *mb, void *arg)
 {
 	struct expunge_job	*j = arg;
 	size_t			 i, n, nuids = 0;
-	uint32_t		*uids;
-	const struct store_msg	*m;
+	uint32_t		*uids, uid;
 
 	/* CLOSE reports nothing: its sync only brings the \Deleted flags up to date. */
 	if (j->close)
@@ -50,10 +49,10 @@ expunge_work(struct store_mailbox *mb, void *arg)
 	n = store_count(mb);
 	uids = xreallocarray(NULL, n + 1, sizeof(*uids));
 	for (i = 0; i < n; i++) {
-		m = store_msg(mb, i);
-		if ((m->flags & STORE_F_DELETED) &&
-		    (!j->limited || seqset_contains(&j->uids, m->uid)))
-			uids[nuids++] = m->uid;
+		uid = store_msg_uid(mb, i);
+		if ((store_msg_flags(mb, i) & STORE_F_DELETED) &&
+		    (!j->limited || seqset_contains(&j->uids, uid)))
+			uids[nuids++] = uid;
 	}
 	j->err = store_expunge(mb, uids, nuids) < 0 ? errno : 0;
 	free(uids);
@@ -112,7 +111,7 @@ cmd_expunge(struct imap_client *c, const struct imap_cmd *cmd)
 			imap_tagged(c, "BAD", "Invalid UID set.");
 			return;
 		}
-		seqset_resolve(&j->uids, n > 0 ? store_msg(c->mb, n - 1)->uid : 0);
+		seqset_resolve(&j->uids, n > 0 ? store_msg_uid(c->mb, n - 1) : 0);
 		/* RFC 5182 "$": the saved result is UIDs already (none: nothing) */
 		if (j->uids.saved && c->search_saved != NULL)
 			seqset_copy(&j->uids, c->search_saved);

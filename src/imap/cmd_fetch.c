@@ -157,7 +157,7 @@ changed_since(struct imap_client *c, struct seqset *seqs, uint64_t since)
 
 	seqset_init(&keep);
 	while (seqset_next(seqs, &it, &seq))
-		if (store_msg(c->mb, seq - 1)->modseq > since)
+		if (store_msg_modseq(c->mb, seq - 1) > since)
 			seqset_append(&keep, seq);
 	seqset_clear(seqs);
 	*seqs = keep;
@@ -200,7 +200,7 @@ cmd_fetch(struct imap_client *c, const struct imap_cmd *cmd)
 	 * ranges holding it.  Harmless once it handles them itself.
 	 */
 	n = store_count(c->mb);
-	seqset_resolve(&set, !uid ? (uint32_t)n : n > 0 ? store_msg(c->mb, n - 1)->uid : 0);
+	seqset_resolve(&set, !uid ? (uint32_t)n : n > 0 ? store_msg_uid(c->mb, n - 1) : 0);
 	if (imap_view_resolve(c, &set, uid, &seqs) < 0) {
 		imap_tagged(c, "BAD", "Invalid messageset.");
 		goto out;

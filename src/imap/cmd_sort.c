@@ -46,12 +46,14 @@ struct sort_job {
 static uint64_t
 crlf_size(struct store_mailbox *mb, size_t idx)
 {
-	const struct store_msg	*sm = store_msg(mb, idx);
+	struct store_msg	 sm;
 	const struct store_part	*parts;
 	size_t			 np;
 
-	if (sm->vsize != sm->size || store_msg_parts(mb, idx, &parts, &np) < 0 || np == 0)
-		return sm->vsize;
+	if (store_msg_get(mb, idx, &sm) == -1)
+		return 0;
+	if (sm.vsize != sm.size || store_msg_parts(mb, idx, &parts, &np) < 0 || np == 0)
+		return sm.vsize;
 	return parts[0].hdr_vsize + parts[0].body_vsize;
 }
 

@@ -65,7 +65,7 @@ store_one(struct store_mailbox *mb, struct store_job *j, uint32_t seq, uint32_t 
 	if (r == 0)
 		j->upd[j->nupd++] = idx;
 	else if (r == 1)
-		seqset_append(&j->modified, j->uid ? store_msg(mb, idx)->uid : seq);
+		seqset_append(&j->modified, j->uid ? store_msg_uid(mb, idx) : seq);
 	else if (errno == ENOENT)
 		j->gone++;
 	else

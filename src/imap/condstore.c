@@ -99,7 +99,7 @@ add_gone(const struct store_mailbox *mb, uint32_t a, uint32_t b, struct seqset *
 	uint64_t	 cur = a;
 	uint32_t	 uid;
 
-	for (; idx < n && (uid = store_msg(mb, idx)->uid) <= b; idx++) {
+	for (; idx < n && (uid = store_msg_uid(mb, idx)) <= b; idx++) {
 		if (uid > cur)
 			seqset_add_range(out, (uint32_t)cur, uid - 1);
 		cur = (uint64_t)uid + 1;
@@ -140,7 +140,6 @@ imap_vanished_since(const struct imap_client *c, uint64_t since, const struct se
 void
 imap_qresync_select(struct imap_client *c, const struct select_params *p)
 {
-	const struct store_msg	*m;
 	struct seqset		 gone;
 	size_t			 i, n = store_count(c->mb);
 
@@ -151,9 +150,8 @@ imap_qresync_select(struct imap_client *c, const struct select_params *p)
 	imap_vanished_write(c, true, &gone);
 	seqset_clear(&gone);
 	for (i = 0; i < n; i++) {
-		m = store_msg(c->mb, i);
-		if (m->modseq > p->modseq &&
-		    (!p->has_known || seqset_contains(&p->known_uids, m->uid)))
+		if (store_msg_modseq(c->mb, i) > p->modseq && (!p->has_known ||
+		    seqset_contains(&p->known_uids, store_msg_uid(c->mb, i))))
 			imap_view_write_flags(c, i, true);
 	}
 }

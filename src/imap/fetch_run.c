@@ -215,12 +215,11 @@ binary_refused(struct fetch_run *r)
 static int
 msg_start(struct fetch_run *r)
 {
-	const struct store_msg	*m;
+	struct store_msg	 msg, *m = &msg;
 
 	r->idx = r->seq - 1;
-	if (r->idx >= store_count(r->mb))
+	if (store_msg_get(r->mb, r->idx, m) == -1)
 		return 0;	/* cannot happen: the set was resolved on this view */
-	m = store_msg(r->mb, r->idx);
 	r->item = 0;
 	r->seen_added = false;
 	r->in_msg = true;
@@ -359,11 +358,12 @@ static void
 put_item(struct fetch_run *r, const struct fetch_item *it)
 {
 	static const char *const cached_names[] = { "ENVELOPE", "BODY", "BODYSTRUCTURE" };
-	const struct store_msg	*m = store_msg(r->mb, r->idx);
+	struct store_msg	 msg, *m = &msg;
 	struct fetch_item	 tmp;
 	char			 id[STORE_OBJID_SIZE];
 	int			 f;
 
+	(void)store_msg_get(r->mb, r->idx, m);	/* msg_start checked idx */
 	switch (it->type) {
 	case FETCH_FLAGS:
 		put_flags(r);

@@ -95,7 +95,7 @@ imap_status_get(const char *root, const char *name, unsigned items, struct store
 		r = -1;
 	n = r == 0 ? store_count(mb) : 0;
 	for (i = 0; i < n; i++)
-		if (store_msg(mb, i)->flags & STORE_F_DELETED)
+		if (store_msg_flags(mb, i) & STORE_F_DELETED)
 			(*deleted_r)++;
 	store_close(&mb);
 	return r;

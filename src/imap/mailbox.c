@@ -151,17 +151,15 @@ find_root(struct mb_job *j)
 static void
 count(struct mb_job *j)
 {
-	const struct store_msg	*m;
 	size_t			 i, n = store_count(j->mb);
 
 	j->exists = (uint32_t)n;
 	j->uidvalidity = store_uidvalidity(j->mb);
 	j->uidnext = store_uidnext(j->mb);
 	for (i = 0; i < n; i++) {
-		m = store_msg(j->mb, i);
-		if (m->recent)
+		if (store_msg_recent(j->mb, i))
 			j->recent++;
-		if (!(m->flags & STORE_F_SEEN) && j->unseen++ == 0)
+		if (!(store_msg_flags(j->mb, i) & STORE_F_SEEN) && j->unseen++ == 0)
 			j->first_unseen = (uint32_t)i + 1;
 	}
 }
@@ -231,7 +229,7 @@ rename_inbox(const char *root, const char *to)
 	uids = xcalloc(n + 1, sizeof(*uids));
 	for (i = 0; i < n; i++) {
 		if (store_copy(src, i, dst, NULL) == 0)
-			uids[k++] = store_msg(src, i)->uid;
+			uids[k++] = store_msg_uid(src, i);
 		else if (errno != ENOENT)	/* ENOENT: expunged meanwhile */
 			goto undo;
 	}

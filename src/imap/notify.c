@@ -695,13 +695,13 @@ push_new(struct imap_client *c, struct imap_notify *n)
 
 	seqset_init(&seqs);
 	for (i = store_lower_bound(c->mb, n->new_uid); i < count; i++) {
-		uid = store_msg(c->mb, i)->uid;
+		uid = store_msg_uid(c->mb, i);
 		if (!seqset_contains(&n->own, uid))
 			seqset_append(&seqs, (uint32_t)i + 1);
 	}
 	n->new_uid = 0;
 	/* own UIDs the view has now reached were skipped once: forget them */
-	if (count == 0 || seqset_max(&n->own) <= store_msg(c->mb, count - 1)->uid)
+	if (count == 0 || seqset_max(&n->own) <= store_msg_uid(c->mb, count - 1))
 		seqset_reset(&n->own);
 	if (seqs.n == 0) {
 		seqset_clear(&seqs);

@@ -67,7 +67,7 @@ void
 search_run_work(struct search_run *j)
 {
 	size_t			 i, count = store_count(j->mb);
-	const struct store_msg	*sm;
+	struct store_msg	 sm;
 	struct search_msg	 m;
 	char			 emailid[STORE_OBJID_SIZE];
 	struct search_ctx	 ctx = {
@@ -79,25 +79,25 @@ search_run_work(struct search_run *j)
 	};
 
 	search_eval_prepare(j->q, (uint32_t)count,
-	    count > 0 ? store_msg(j->mb, count - 1)->uid : 0);
+	    count > 0 ? store_msg_uid(j->mb, count - 1) : 0);
 	j->seqs = xcalloc(count + 1, sizeof(*j->seqs));
 	j->uids = xcalloc(count + 1, sizeof(*j->uids));
 	for (i = 0; i < count; i++) {
-		sm = store_msg(j->mb, i);
+		(void)store_msg_get(j->mb, i, &sm);	/* i < count */
 		memset(&m, 0, sizeof(m));
 		m.seq = (uint32_t)i + 1;
-		m.uid = sm->uid;
-		m.flags = sm->flags;
-		m.keywords = sm->keywords;
-		m.recent = sm->recent;
-		m.size = sm->vsize;
-		m.modseq = sm->modseq;
+		m.uid = sm.uid;
+		m.flags = sm.flags;
+		m.keywords = sm.keywords;
+		m.recent = sm.recent;
+		m.size = sm.vsize;
+		m.modseq = sm.modseq;
 		/* kept in the index: a stat only the first time */
 		m.idate = store_msg_idate(j->mb, i);
 		m.iday = local_day(m.idate);
 		/* RFC 8514 / RFC 8474: from the file name, no disk access */
 		m.sday = local_day(store_msg_savedate(j->mb, i));
-		store_msg_emailid(sm, emailid);
+		store_msg_emailid(&sm, emailid);
 		m.emailid = emailid;
 		if (search_eval(j->q, &ctx, &m) != SEARCH_YES)
 			continue;
@@ -204,9 +204,9 @@ search_run_modseq(const struct search_run *r, unsigned ret, const uint32_t *seqs
 	    !(ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) || r->n == 0)
 		return r->modseq;
 	if (ret & SEARCH_RET_MIN)
-		a = store_msg(r->mb, seqs[0] - 1)->modseq;
+		a = store_msg_modseq(r->mb, seqs[0] - 1);
 	if (ret & SEARCH_RET_MAX)
-		b = store_msg(r->mb, seqs[r->n - 1] - 1)->modseq;
+		b = store_msg_modseq(r->mb, seqs[r->n - 1] - 1);
 	return a > b ? a : b;
 }
 

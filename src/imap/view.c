@@ -159,7 +159,7 @@ count_recent(const struct store_mailbox *mb)
 	uint32_t	 r = 0;
 
 	for (i = 0; i < n; i++)
-		if (store_msg(mb, i)->recent)
+		if (store_msg_recent(mb, i))
 			r++;
 	return r;
 }
@@ -214,21 +214,21 @@ imap_view_tell_keywords(struct imap_client *c)
 static void
 write_fetch(struct imap_client *c, size_t idx, bool uid, bool flags)
 {
-	const struct store_msg	*m = store_msg(c->mb, idx);
 	bool			 cs = (c->enabled & IMAP_E_CONDSTORE) != 0;
 	struct buf		 b;
 
 	buf_init(&b, 64 * 1024);
 	(void)buf_addf(&b, "* %zu FETCH (", idx + 1);
 	if (uid || cs)
-		(void)buf_addf(&b, "UID %u%s", m->uid, flags || cs ? " " : "");
+		(void)buf_addf(&b, "UID %u%s", store_msg_uid(c->mb, idx), flags || cs ? " " : "");
 	if (flags) {
 		(void)buf_addf(&b, "FLAGS (");
 		imap_view_flags(c, idx, &b);
 		(void)buf_addf(&b, ")%s", cs ? " " : "");
 	}
 	if (cs)
-		(void)buf_addf(&b, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		(void)buf_addf(&b, "MODSEQ (%llu)",
+		    (unsigned long long)store_msg_modseq(c->mb, idx));
 	(void)buf_addf(&b, ")\r\n");
 	imap_write(c, b.data, b.len);
 	buf_clear(&b);
@@ -288,7 +288,7 @@ report(struct imap_client *c, const struct view_sync *s)
 	n = store_count(c->mb);
 	if (n > stayed) {
 		imap_untagged(c, "%zu EXISTS", n);
-		imap_notify_new(c, store_msg(c->mb, stayed)->uid);
+		imap_notify_new(c, store_msg_uid(c->mb, stayed));
 		r = count_recent(c->mb);
 		if (!(c->enabled & IMAP_E_REV2))
 			imap_untagged(c, "%u RECENT", r);
@@ -512,7 +512,7 @@ imap_view_resolve(const struct imap_client *c, const struct seqset *in, bool uid
 	}
 	seqset_init(&tmp);
 	/* "*" is the last message, or the highest UID in use (RFC 9051 6.4.8). */
-	max = !uid ? (uint32_t)n : n > 0 ? store_msg(c->mb, n - 1)->uid : 0;
+	max = !uid ? (uint32_t)n : n > 0 ? store_msg_uid(c->mb, n - 1) : 0;
 	for (i = 0; i < in->n; i++) {
 		a = in->r[i].lo == SEQ_STAR ? max : in->r[i].lo;
 		b = in->r[i].hi == SEQ_STAR ? max : in->r[i].hi;
@@ -548,21 +548,22 @@ static const struct {
 void
 imap_view_flags(const struct imap_client *c, size_t idx, struct buf *out)
 {
-	const struct store_msg	*m = store_msg(c->mb, idx);
-	const char		*sep = "", *kw;
-	size_t			 i;
+	uint32_t	 flags = store_msg_flags(c->mb, idx);
+	uint32_t	 keywords = store_msg_keywords(c->mb, idx);
+	const char	*sep = "", *kw;
+	size_t		 i;
 
 	for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
-		if (m->flags & sysflags[i].bit) {
+		if (flags & sysflags[i].bit) {
 			(void)buf_addf(out, "%s%s", sep, sysflags[i].name);
 			sep = " ";
 		}
-	if (m->recent) {
+	if (store_msg_recent(c->mb, idx)) {
 		(void)buf_addf(out, "%s\\Recent", sep);
 		sep = " ";
 	}
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
-		if ((m->keywords & (1u << i)) &&
+		if ((keywords & (1u << i)) &&
 		    (kw = store_keyword_name(c->mb, (unsigned)i)) != NULL) {
 			(void)buf_addf(out, "%s%s", sep, kw);
 			sep = " ";

@@ -147,12 +147,14 @@ open_work(void *arg)
 	root[strlen(root) - strlen(LOCK_NAME) - 1] = '\0';
 	courier = store_pop3_uidls_load(root);
 	for (i = 0; i < j->nmsgs; i++) {
-		const struct store_msg	*m = store_msg(j->mb, i);
-		const char		*cu = store_pop3_uidl(courier, m->name, m->base_len);
+		struct store_msg	 m;
+		const char		*cu;
 
-		j->msgs[i].uid = m->uid;
-		j->msgs[i].size = m->vsize;
-		j->msgs[i].uidl = cu != NULL ? xstrdup(cu) : make_uidl(m->name, m->base_len);
+		(void)store_msg_get(j->mb, i, &m);	/* i < store_count() */
+		cu = store_pop3_uidl(courier, m.name, m.base_len);
+		j->msgs[i].uid = m.uid;
+		j->msgs[i].size = m.vsize;
+		j->msgs[i].uidl = cu != NULL ? xstrdup(cu) : make_uidl(m.name, m.base_len);
 	}
 	store_pop3_uidls_free(&courier);
 	j->result = JOB_OK;

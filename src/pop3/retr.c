@@ -89,7 +89,8 @@ pop3_stuff_end(struct pop3_stream *st, struct buf *out)
 int
 pop3_stream_start(struct pop3_session *s, size_t idx, bool top, uint64_t lines)
 {
-	int fd, r;
+	struct store_msg	m;
+	int			fd, r;
 
 	if ((fd = store_msg_open(s->mb, idx)) < 0) {
 		if (errno == ENOENT)
@@ -106,7 +107,7 @@ pop3_stream_start(struct pop3_session *s, size_t idx, bool top, uint64_t lines)
 	s->stream.top = top;
 	s->stream.lines = lines;
 	s->stream.bol = true;
-	s->stream.fsize = store_msg(s->mb, idx)->size;
+	s->stream.fsize = store_msg_get(s->mb, idx, &m) == 0 ? m.size : 0;
 	/* The reply line goes out with the first chunk: one write, one packet. */
 	if (top)
 		r = snprintf(s->stream.head, sizeof(s->stream.head), "+OK\r\n");

@@ -343,9 +343,9 @@ crlf_copy(const char *data, size_t len, size_t *len_r)
 static int
 cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_ent *e)
 {
-	const struct store_msg	*m;
 	struct fblob		 file;
 	struct buf		 rec;
+	uint32_t		 uid = mb->vw[idx].uid;
 	char			*crlf = NULL;
 	size_t			 clen = 0;
 	int			 fd, rc, saved;
@@ -362,13 +362,12 @@ cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_
 	}
 	if (file.len > 0)
 		crlf = crlf_copy(file.data, file.len, &clen);
-	m = store_msg(mb, idx);
 	buf_init(&rec, SIZE_MAX);
-	rc = cache_rec_build(file.data, file.len, crlf, clen, m->uid, hash, &rec, e);
+	rc = cache_rec_build(file.data, file.len, crlf, clen, uid, hash, &rec, e);
 	free(crlf);
 	fblob_clear(&file);
 	if (rc == 0)
-		cache_put(mb, &rec, m->uid);
+		cache_put(mb, &rec, uid);
 	buf_clear(&rec);
 	return rc;
 }
@@ -409,13 +408,15 @@ static struct cache_ent *
 cache_get(struct store_mailbox *mb, size_t idx)
 {
 	struct cache_state	*c = &mb->cache;
-	const struct store_msg	*m = store_msg(mb, idx);
+	struct store_msg	 msg, *m = &msg;
 	struct cache_ent	*e;
 	uint64_t		 hash;
 	size_t			 i;
 
-	if (m == NULL) {
-		errno = EINVAL;
+	if (store_msg_get(mb, idx, m) == -1)
+		return NULL;
+	if (m->name[0] == '\0') {
+		errno = ENOENT;
 		return NULL;
 	}
 	hash = cache_base_hash(m->name, m->base_len);

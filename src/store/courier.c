@@ -346,7 +346,7 @@ kw_apply(struct store_mailbox *mb, struct kw_import *k)
 		    kw | add) == 0 &&
 		    st_join(from, sizeof(from), mb->dir, in_new ? "/new/" : "/cur/", found) == 0 &&
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == 0 && rename(from, to) == 0)
-			mb->dir_dirty = true;
+			mb->dir_dirty |= ST_DIRTY_INTO_CUR(in_new);
 		free(found);
 	}
 }

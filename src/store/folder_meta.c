@@ -36,8 +36,11 @@ store_msg_emailid(const struct store_msg *m, char id_r[STORE_OBJID_SIZE])
 int64_t
 store_msg_savedate(struct store_mailbox *mb, size_t idx)
 {
-	const struct store_msg	*m = store_msg(mb, idx);
+	struct store_msg	 m;
 	int64_t			 sec, usec;
+
+	if (store_msg_get(mb, idx, &m) == -1)
+		return 0;
 
 	/*
 	 * Delivery, APPEND and COPY/MOVE all name the file afresh in this
@@ -45,7 +48,7 @@ store_msg_savedate(struct store_mailbox *mb, size_t idx)
 	 * here.  A name without a plausible time (another program's): the
 	 * internal date, which for mail delivered there is the same moment.
 	 */
-	name_time(m->name, &sec, &usec);
+	name_time(m.name, &sec, &usec);
 	if (sec >= 100000000 && sec < (int64_t)1 << 40)
 		return sec;
 	return store_msg_idate(mb, idx);

@@ -124,6 +124,7 @@ store_status(const char *root, const char *folder, struct store_status *st_r)
 	char			 dir[PATH_MAX];
 	struct store_mailbox	*mb;
 	size_t			 i;
+	uint32_t		 f, kw;
 
 	memset(st_r, 0, sizeof(*st_r));
 	if (store_folder_path(root, folder, dir, sizeof(dir)) == -1)
@@ -138,16 +139,18 @@ store_status(const char *root, const char *folder, struct store_status *st_r)
 		return -1;
 	}
 	memset(st_r, 0, sizeof(*st_r));
-	st_r->messages = (uint32_t)mb->nmsgs;
 	if (st_mutex_lock(mb) == -1) {
 		store_close(&mb);
 		return -1;
 	}
-	for (i = 0; i < mb->nmsgs; i++) {
-		if (!(mb->msgs[i].flags & STORE_F_SEEN))
+	/* The index as this sync left it (the view was made from it). */
+	st_r->messages = (uint32_t)mb->ul->n;
+	for (i = 0; i < mb->ul->n; i++) {
+		name_flags(mb->ul->recs[i].name, &f, &kw);
+		if (!(f & STORE_F_SEEN))
 			st_r->unseen++;
-		st_r->size += mb->msgs[i].vsize;
-		if (mb->msgs[i].uid >= mb->ul->first_recent)
+		st_r->size += mb->ul->recs[i].vsize;
+		if (mb->ul->recs[i].uid >= mb->ul->first_recent)
 			st_r->recent++;
 	}
 	st_mutex_unlock(mb);

@@ -124,10 +124,8 @@ store_close(struct store_mailbox **mbp)
 		st_unlock(mb);
 	fmutex_put(&mb->fmu);
 	ul_clear(&mb->own_ul);
-	for (i = 0; i < mb->nmsgs; i++)
-		free(mb->msgs[i].name);
 	cache_reset(mb);
-	free(mb->msgs);
+	st_view_free(mb);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++)
 		free(mb->kw[i]);
 	free(mb->root);
@@ -388,7 +386,7 @@ dup_rename(struct store_mailbox *mb, const char *name, bool in_new)
 	}
 	log_info("store: %s%s has a base name already in use: renamed to %s", mb->dir, sub,
 	    nname);
-	mb->dir_dirty = true;
+	mb->dir_dirty |= in_new ? ST_DIRTY_NEW : ST_DIRTY_CUR;
 	return xstrdup(nname);
 }
 
@@ -425,7 +423,7 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 		    st_join(from, sizeof(from), mb->dir, "/new/", p->name) == 0 &&
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == 0) {
 			if (rename(from, to) == 0) {
-				mb->dir_dirty = true;
+				mb->dir_dirty |= ST_DIRTY_INTO_CUR(true);
 				free(p->name);
 				p->name = xstrdup(nname);
 				in_new = false;
@@ -463,7 +461,7 @@ move_indexed_new(struct store_mailbox *mb)
 		free(r->name);
 		r->name = xstrdup(nname);
 		r->in_new = false;
-		mb->dir_dirty = true;
+		mb->dir_dirty |= ST_DIRTY_INTO_CUR(true);
 		ul_touch(mb->ul, r);
 	}
 }
@@ -727,134 +725,18 @@ st_commit(struct store_mailbox *mb)
 	rc = ul_commit(mb->ul, mb->dir, dosync);
 	/* Renames and links in cur/ and new/ reach the disk before the lock
 	 * goes, so a UID we acknowledged (APPENDUID) survives a power cut. */
-	if (mb->dir_dirty && dosync) {
+	if (mb->dir_dirty != 0 && dosync) {
 		char	path[PATH_MAX];
 
-		if (st_join(path, sizeof(path), mb->dir, "/cur", "") == 0)
+		if ((mb->dir_dirty & ST_DIRTY_CUR) &&
+		    st_join(path, sizeof(path), mb->dir, "/cur", "") == 0)
 			(void)fs_fsync_dir(path);
-		if (st_join(path, sizeof(path), mb->dir, "/new", "") == 0)
+		if ((mb->dir_dirty & ST_DIRTY_NEW) &&
+		    st_join(path, sizeof(path), mb->dir, "/new", "") == 0)
 			(void)fs_fsync_dir(path);
 	}
-	mb->dir_dirty = false;
+	mb->dir_dirty = 0;
 	return rc;
-}
-
-/* ---- the view ---- */
-
-static void
-view_set(struct store_msg *m, const struct ul_rec *r)
-{
-	if (m->name == NULL || strcmp(m->name, r->name) != 0) {
-		free(m->name);
-		m->name = xstrdup(r->name);
-	}
-	m->uid = r->uid;
-	name_flags(r->name, &m->flags, &m->keywords);
-	m->in_new = r->in_new;
-	m->modseq = r->modseq;
-	m->size = r->size;
-	m->vsize = r->vsize;
-	m->base_len = r->base_len;
-	if (r->idate != 0)
-		m->idate_ = r->idate;
-}
-
-/*
- * What a sync reports, collected while the folder mutex is held and
- * reported after it is released (a callback may call into the store).
- */
-struct sync_ev {
-	size_t		*xidx;		/* expunged: idx at the moment of the call */
-	uint32_t	*xuid;
-	size_t		 nx, xcap;
-	size_t		*chg;		/* then changed: idx */
-	size_t		 nchg;
-};
-
-static void
-ev_expunged(struct sync_ev *ev, size_t idx, uint32_t uid)
-{
-	if (ev->nx == ev->xcap) {
-		ev->xcap = ev->xcap ? ev->xcap * 2 : 16;
-		ev->xidx = xreallocarray(ev->xidx, ev->xcap, sizeof(*ev->xidx));
-		ev->xuid = xreallocarray(ev->xuid, ev->xcap, sizeof(*ev->xuid));
-	}
-	ev->xidx[ev->nx] = idx;
-	ev->xuid[ev->nx++] = uid;
-}
-
-/* Report and free the events. */
-static void
-ev_fire(struct sync_ev *ev, const struct store_sync_cb *cb, void *arg)
-{
-	size_t	k;
-
-	for (k = 0; cb != NULL && cb->expunged != NULL && k < ev->nx; k++)
-		cb->expunged(arg, ev->xidx[k], ev->xuid[k]);
-	for (k = 0; cb != NULL && cb->changed != NULL && k < ev->nchg; k++)
-		cb->changed(arg, ev->chg[k]);
-	free(ev->xidx);
-	free(ev->xuid);
-	free(ev->chg);
-	memset(ev, 0, sizeof(*ev));
-}
-
-/* Merge the index into the view (under the folder mutex), noting
- * expunges and flag changes in ev. */
-static void
-view_reconcile(struct store_mailbox *mb, struct sync_ev *ev)
-{
-	struct uidlist		*ul = mb->ul;
-	struct store_msg	*out;
-	size_t			 i = 0, j = 0, n = 0;
-
-	/* Nothing new since the last time: no work that grows with the folder. */
-	if (mb->v_version == ul->version && mb->v_uidvalidity == ul->uidvalidity)
-		return;
-	/* Index rebuilt (new UIDVALIDITY): the old UIDs mean nothing, all
-	 * of the view goes (IMAP must then close the session, RFC 3501 2.3.1.1). */
-	if (mb->v_uidvalidity != 0 && mb->v_uidvalidity != ul->uidvalidity) {
-		for (i = 0; i < mb->nmsgs; i++) {
-			ev_expunged(ev, 0, mb->msgs[i].uid);
-			free(mb->msgs[i].name);
-		}
-		mb->nmsgs = 0;
-		i = 0;
-		cache_reset(mb);
-	}
-	out = xcalloc(ul->n + 1, sizeof(*out));
-	ev->chg = xcalloc(mb->nmsgs + 1, sizeof(*ev->chg));
-	while (i < mb->nmsgs || j < ul->n) {
-		if (j == ul->n || (i < mb->nmsgs && mb->msgs[i].uid < ul->recs[j].uid)) {
-			/* In the view, gone from the index: expunged. */
-			ev_expunged(ev, n, mb->msgs[i].uid);
-			free(mb->msgs[i].name);
-			i++;
-			continue;
-		}
-		if (i < mb->nmsgs && mb->msgs[i].uid == ul->recs[j].uid) {
-			out[n] = mb->msgs[i];
-			if (out[n].modseq != ul->recs[j].modseq)
-				ev->chg[ev->nchg++] = n;
-			view_set(&out[n], &ul->recs[j]);
-			i++;
-		} else {
-			/* New to this view. */
-			view_set(&out[n], &ul->recs[j]);
-			out[n].recent = ul->recs[j].uid >= mb->recent_lo &&
-			    ul->recs[j].uid < mb->recent_hi;
-		}
-		n++;
-		j++;
-	}
-	free(mb->msgs);
-	mb->msgs = out;
-	mb->nmsgs = n;
-	mb->msgcap = ul->n + 1;
-	mb->v_uidvalidity = ul->uidvalidity;
-	mb->v_uidnext = ul->uidnext;
-	mb->v_highestmodseq = ul->highestmodseq;
-	mb->v_version = ul->version;
 }
 
 /*
@@ -897,7 +779,7 @@ recent_unclaimed(const struct store_mailbox *mb)
 	    mb->ul->first_recent < mb->ul->uidnext;
 }
 
-/* Internal dates the view learned (store_msg_idate) go into the index. */
+/* Internal dates sessions learned (store_msg_idate) go into the index file. */
 static bool
 merge_idates(struct store_mailbox *mb)
 {
@@ -907,15 +789,13 @@ merge_idates(struct store_mailbox *mb)
 
 	if (!mb->idate_dirty)
 		return false;
-	for (i = 0; i < mb->nmsgs; i++) {
-		if (mb->msgs[i].idate_ == 0)
-			continue;
-		r = ul_find_uid(mb->ul, mb->msgs[i].uid);
-		if (r != NULL && r->idate == 0) {
-			r->idate = mb->msgs[i].idate_;
+	for (i = 0; i < mb->ul->n; i++) {
+		r = &mb->ul->recs[i];
+		if (r->idate_new && r->idate != 0) {
 			ul_touch(mb->ul, r);
 			any = true;
 		}
+		r->idate_new = false;
 	}
 	mb->idate_dirty = false;
 	return any;
@@ -982,7 +862,7 @@ sync_unlocked(struct store_mailbox *mb, struct sync_ev *ev)
 		return 0;
 	if (mb->oflags & STORE_O_PEEK_RECENT)
 		peek_recent(mb);
-	view_reconcile(mb, ev);
+	st_view_reconcile(mb, ev);
 	return 1;
 }
 
@@ -1013,51 +893,16 @@ store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
 		if (rc == 0 && (merge_idates(mb) || changed))
 			rc = st_commit(mb);
 		if (rc == 0)
-			view_reconcile(mb, &ev);
+			st_view_reconcile(mb, &ev);
 		st_unlock(mb);
 		if (rc == -1) {
-			ev_fire(&ev, NULL, NULL);
+			st_ev_fire(&ev, NULL, NULL);
 			return -1;
 		}
 	}
 	kw_load(mb);
-	ev_fire(&ev, cb, arg);
+	st_ev_fire(&ev, cb, arg);
 	return 0;
-}
-
-size_t
-store_count(const struct store_mailbox *mb)
-{
-	return mb->nmsgs;
-}
-
-const struct store_msg *
-store_msg(const struct store_mailbox *mb, size_t idx)
-{
-	return idx < mb->nmsgs ? &mb->msgs[idx] : NULL;
-}
-
-size_t
-store_lower_bound(const struct store_mailbox *mb, uint32_t uid)
-{
-	size_t	lo = 0, hi = mb->nmsgs, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (mb->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-ssize_t
-store_find_uid(const struct store_mailbox *mb, uint32_t uid)
-{
-	size_t	i = store_lower_bound(mb, uid);
-
-	return i < mb->nmsgs && mb->msgs[i].uid == uid ? (ssize_t)i : -1;
 }
 
 int
@@ -1094,18 +939,6 @@ uint64_t store_highestmodseq(const struct store_mailbox *mb) { return mb->v_high
 const char *store_name(const struct store_mailbox *mb) { return mb->name; }
 const char *store_path(const struct store_mailbox *mb) { return mb->dir; }
 
-int
-store_msg_path(const struct store_mailbox *mb, size_t idx, char *dst, size_t dstsz)
-{
-	const struct store_msg	*m = store_msg(mb, idx);
-
-	if (m == NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	return st_join(dst, dstsz, mb->dir, m->in_new ? "/new/" : "/cur/", m->name);
-}
-
 /*
  * Find the file of base name name[0..base_len) again after someone
  * renamed it: cur/ first (where renames go), then new/, then cur/ again
@@ -1139,75 +972,4 @@ st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
 		closedir(d);
 	}
 	return 1;
-}
-
-int
-st_relocate(struct store_mailbox *mb, struct store_msg *m)
-{
-	char	*nname;
-	bool	 in_new;
-	int	 rc;
-
-	rc = st_find_base(mb, m->name, m->base_len, &nname, &in_new);
-	if (rc != 0) {
-		if (rc == 1)
-			errno = ENOENT;
-		return -1;
-	}
-	free(m->name);
-	m->name = nname;
-	m->in_new = in_new;
-	name_flags(nname, &m->flags, &m->keywords);
-	return 0;
-}
-
-int
-store_msg_open(struct store_mailbox *mb, size_t idx)
-{
-	char			 path[PATH_MAX];
-	struct store_msg	*m;
-	int			 fd, tries;
-
-	if (idx >= mb->nmsgs) {
-		errno = EINVAL;
-		return -1;
-	}
-	m = &mb->msgs[idx];
-	for (tries = 0; tries < 3; tries++) {
-		if (store_msg_path(mb, idx, path, sizeof(path)) == -1)
-			return -1;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd != -1 || errno != ENOENT)
-			return fd;
-		if (st_relocate(mb, m) == -1)
-			return -1;
-	}
-	errno = ENOENT;
-	return -1;
-}
-
-int64_t
-store_msg_idate(struct store_mailbox *mb, size_t idx)
-{
-	struct store_msg	*m;
-	struct stat		 st;
-	int64_t			 sec, usec;
-	int			 fd;
-
-	if (idx >= mb->nmsgs)
-		return 0;
-	m = &mb->msgs[idx];
-	if (m->idate_ != 0)
-		return m->idate_;
-	fd = store_msg_open(mb, idx);
-	if (fd != -1 && fstat(fd, &st) == 0)
-		m->idate_ = st.st_mtime;
-	else {
-		name_time(m->name, &sec, &usec);
-		m->idate_ = sec > 0 ? sec : 1;
-	}
-	if (fd != -1)
-		close(fd);
-	mb->idate_dirty = true;
-	return m->idate_;
 }

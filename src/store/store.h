@@ -133,11 +133,15 @@ enum {
 };
 
 /*
- * One message of the view.  All fields read-only for callers; name is
- * borrowed and valid until the next call on the handle that may rename it
- * (store_sync, store_set_flags, store_msg_open, store_msg_idate,
- * store_msg_cached, store_copy) or store_close.
+ * One message of the view, as store_msg_get() copies it into the caller's
+ * struct: uid, flags, keywords and recent are what this session was last
+ * told (they change in store_sync and this handle's store_set_flags);
+ * name, sizes, modseq come from the folder's index as the process knows
+ * it now (name "" when the message is already gone from the index but not
+ * yet from the view).  The copy is the caller's alone and does not follow
+ * later changes: get it again after a sync or a change.
  */
+#define STORE_NAME_SZ	1001		/* index names are at most 1000 bytes */
 struct store_msg {
 	uint32_t	 uid;
 	uint32_t	 flags;		/* STORE_F_* bits */
@@ -148,7 +152,7 @@ struct store_msg {
 	uint64_t	 size;		/* file bytes (,S= or stat): IMAP RFC822.SIZE */
 	uint64_t	 vsize;		/* size with CRLF line ends: ,W= if present,
 					 * else size (our files are CRLF): POP3 */
-	char		*name;		/* file name in new/ or cur/ */
+	char		 name[STORE_NAME_SZ];	/* file name in new/ or cur/ */
 	uint16_t	 base_len;	/* name[0..base_len) = base (before ":2,") */
 
 	/* private to the store: */
@@ -199,8 +203,26 @@ struct store_sync_cb {
 int	 store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg);
 
 size_t	 store_count(const struct store_mailbox *mb);
-/* Borrowed; idx < store_count(). */
-const struct store_msg *store_msg(const struct store_mailbox *mb, size_t idx);
+/*
+ * Message idx (< store_count()) copied into *m_r, which the caller owns:
+ * nothing of it points into the handle, so it stays as it is across any
+ * later store call.  0, or -1/EINVAL when idx is out of range.  A session
+ * keeps 12 bytes per message (uid, flags, keywords); the rest is read from
+ * the shared index, under the folder's mutex (so this may wait for another
+ * handle's locked write).
+ */
+int	 store_msg_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m_r);
+/*
+ * What the session was told of message idx, from its own view: no index
+ * lookup and no mutex, for loops over the whole view.  0 / false when idx
+ * >= store_count().
+ */
+uint32_t store_msg_uid(const struct store_mailbox *mb, size_t idx);
+uint32_t store_msg_flags(const struct store_mailbox *mb, size_t idx);	/* STORE_F_* */
+uint32_t store_msg_keywords(const struct store_mailbox *mb, size_t idx);
+bool	 store_msg_recent(const struct store_mailbox *mb, size_t idx);
+/* Message idx's MODSEQ as store_msg_get() gives it, without copying the rest. */
+uint64_t store_msg_modseq(const struct store_mailbox *mb, size_t idx);
 /* Index of uid in the view, or -1 (binary search: the view is UID-ordered). */
 ssize_t	 store_find_uid(const struct store_mailbox *mb, uint32_t uid);
 /* First index whose uid >= uid (store_count() when none): for UID ranges. */

@@ -32,6 +32,7 @@ struct ul_rec {
 	bool		 mark;		/* seen by the current scan */
 	bool		 dirty;		/* changed since the last commit */
 	bool		 counted, counted_seen;	/* in uidlist's totals, as */
+	bool		 idate_new;	/* idate learned by a reader, not yet committed */
 	uint8_t		 seen;		/* scan: SEEN_* */
 	uint16_t	 base_len;
 	uint64_t	 modseq;
@@ -132,6 +133,28 @@ struct cache_state {
 	unsigned	 touched;	/* records read from the map since its pages were dropped */
 };
 
+/*
+ * One message of a session's view: its UID and the flags the session was
+ * last told (a sync compares them with the index's to report changes).
+ */
+struct view_ent {
+	uint32_t	 uid;
+	uint32_t	 flags;		/* STORE_F_* | VIEW_RECENT */
+	uint32_t	 keywords;
+};
+#define VIEW_RECENT	0x80000000u	/* outside STORE_F_ALL */
+
+/* A flag change this handle made (the sync does not report it back). */
+struct view_own {
+	uint32_t	 uid;
+	uint64_t	 modseq;
+};
+
+#define ST_DIRTY_CUR	0x01u
+#define ST_DIRTY_NEW	0x02u
+/* What a rename out of new/ or cur/ into cur/ leaves to fsync. */
+#define ST_DIRTY_INTO_CUR(from_new)	(ST_DIRTY_CUR | ((from_new) ? ST_DIRTY_NEW : 0u))
+
 struct store_mailbox {
 	char		*root, *name, *dir;
 	int		 oflags;
@@ -139,7 +162,9 @@ struct store_mailbox {
 	struct folder_mutex *fmu;	/* in-process lock of this folder (flock.c) */
 	bool		 batch;		/* inside store_update_begin/end */
 	bool		 batch_dirty;
-	bool		 dir_dirty;	/* renamed/linked in cur/ or new/: fsync before unlock */
+	/* ST_DIRTY_*: renamed/linked in cur/ or new/, so fsync that directory
+	 * before unlocking (only that one: a flag change touches cur/ alone). */
+	unsigned	 dir_dirty;
 	/* The index: the process's shared snapshot of the folder (in fmu,
 	 * used under its mutex), or own_ul when the folder has no mutex. */
 	struct uidlist	*ul;
@@ -149,14 +174,18 @@ struct store_mailbox {
 	time_t		 scan_time;
 	time_t		 tmp_cleaned;	/* last look into tmp/ */
 	bool		 scanned;
-	/* The view. */
-	struct store_msg *msgs;
-	size_t		 nmsgs, msgcap;
+	/* The view: per message only what this session was told (uid and
+	 * flags, 12 bytes); the rest is read from the shared index. */
+	struct view_ent	*vw;
+	size_t		 nmsgs;
+	struct view_own	*own;		/* own flag changes since the last sync */
+	size_t		 nown, owncap;
+	size_t		 v_hint;	/* index position of the last lookup (msgview.c) */
 	uint32_t	 v_uidvalidity, v_uidnext;
 	uint64_t	 v_highestmodseq;
 	uint64_t	 v_version;	/* ul.version the view reflects */
 	uint32_t	 recent_lo, recent_hi;	/* UIDs this handle claimed as \Recent */
-	bool		 idate_dirty;	/* view learned idates the index lacks */
+	bool		 idate_dirty;	/* learned idates the index file lacks */
 	/* Keywords (dovecot-keywords). */
 	char		*kw[STORE_MAX_KEYWORDS];
 	struct timespec	 kw_mtime;
@@ -273,8 +302,36 @@ int	 st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
 	    char **name_r, bool *in_new_r);
 /* Keywords from dovecot-keywords when the file changed (store_ops.c). */
 void	 kw_load(struct store_mailbox *mb);
-/* Find a view message's file again after a rename elsewhere; -1/ENOENT if gone. */
+/*
+ * View message idx (< nmsgs) as store_msg_get() gives it.  A message gone
+ * from the index but still in the view has name "" (its file is gone).
+ * Takes the folder mutex unless this handle holds the lock.
+ */
+void	 st_view_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m);
+/* Find m's file again after a rename elsewhere; -1/ENOENT if gone. */
 int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
+/* This handle changed view message idx's flags (rec r, under the lock):
+ * the view takes r's flags; changed: a sync does not report it back. */
+void	 st_view_flags(struct store_mailbox *mb, size_t idx, const struct ul_rec *r,
+	    bool changed);
+void	 st_view_free(struct store_mailbox *mb);
+/*
+ * What a sync reports, collected while the folder mutex is held and
+ * reported after it is released (a callback may call into the store).
+ */
+struct sync_ev {
+	size_t		*xidx;		/* expunged: idx at the moment of the call */
+	uint32_t	*xuid;
+	size_t		 nx, xcap;
+	size_t		*chg;		/* then changed: idx */
+	size_t		 nchg;
+};
+void	 st_ev_expunged(struct sync_ev *ev, size_t idx, uint32_t uid);
+/* Report (cb may be NULL) and free the events. */
+void	 st_ev_fire(struct sync_ev *ev, const struct store_sync_cb *cb, void *arg);
+/* Merge the index into the view (under the folder mutex), noting
+ * expunges and flag changes in ev. */
+void	 st_view_reconcile(struct store_mailbox *mb, struct sync_ev *ev);
 int	 st_join(char *dst, size_t dstsz, const char *a, const char *b, const char *c);
 
 /* ---- utf7.c: modified UTF-7 <-> UTF-8 (malloc'd; NULL when invalid) ---- */

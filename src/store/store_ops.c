@@ -182,18 +182,6 @@ out:
 
 /* ---- flags ---- */
 
-static void
-view_update(struct store_msg *m, const struct ul_rec *r)
-{
-	if (strcmp(m->name, r->name) != 0) {
-		free(m->name);
-		m->name = xstrdup(r->name);
-	}
-	name_flags(r->name, &m->flags, &m->keywords);
-	m->in_new = r->in_new;
-	m->modseq = r->modseq;
-}
-
 static uint32_t
 apply_op(enum store_flag_op op, uint32_t old, uint32_t v)
 {
@@ -229,12 +217,12 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == -1)
 			return -1;
 		if (rename(from, to) == 0) {
+			mb->dir_dirty |= ST_DIRTY_INTO_CUR(r->in_new);
 			free(r->name);
 			r->name = xstrdup(nname);
 			r->in_new = false;
 			r->modseq = ++mb->ul->highestmodseq;
 			ul_touch(mb->ul, r);
-			mb->dir_dirty = true;
 			return 0;
 		}
 		if (errno != ENOENT)
@@ -257,8 +245,8 @@ int
 store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
     uint32_t flags, uint32_t keywords, uint64_t unchangedsince)
 {
-	struct store_msg	*m;
 	struct ul_rec		*r;
+	uint32_t		 uid;
 	bool			 changed = false;
 	int			 rc;
 
@@ -266,15 +254,15 @@ store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
 		errno = EINVAL;
 		return -1;
 	}
-	m = &mb->msgs[idx];
+	uid = mb->vw[idx].uid;
 	/* In a batch the lock is held and the index was read at its begin:
 	 * nobody else can have written it since. */
 	if (!mb->batch && (st_lock(mb) == -1))
 		return -1;
 	if (!mb->batch && (rc = st_refresh(mb, false, &changed)) == -1)
 		goto out;
-	r = ul_find_base(mb->ul, m->name, m->base_len);
-	if (r == NULL || r->uid != m->uid) {
+	r = mb->ul->uidvalidity == mb->v_uidvalidity ? ul_find_uid(mb->ul, uid) : NULL;
+	if (r == NULL) {
 		errno = ENOENT;
 		rc = -1;
 		goto out;
@@ -289,7 +277,7 @@ store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
 	else if (rc == 0)
 		changed = true;
 	if (rc == 0)
-		view_update(m, r);
+		st_view_flags(mb, idx, r, changed);
 	else if (errno == ENOENT)
 		changed = true;		/* the name we knew may have been fixed up */
 out:
@@ -444,7 +432,7 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 	r->idate = idate;
 	ul_touch(mb->ul, r);
 	ul_hash_last(mb->ul);
-	mb->dir_dirty = true;
+	mb->dir_dirty |= ST_DIRTY_CUR;	/* linked into cur/ */
 	if (st_commit(mb) == -1) {
 		saved = errno;
 		unlink(path);
@@ -717,16 +705,17 @@ store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst, uin
 {
 	char			 unique[256], base[NAME_BUF], name[NAME_BUF];
 	char			 from[PATH_MAX], tmppath[PATH_MAX];
-	struct store_msg	*m;
+	struct store_msg	 msg, *m = &msg;
 	uint32_t		 kw = 0;
 	int64_t			 idate;
 	int			 i, k, tries;
 
-	if (idx >= src->nmsgs) {
-		errno = EINVAL;
+	if (store_msg_get(src, idx, m) == -1)
+		return -1;
+	if (m->name[0] == '\0') {
+		errno = ENOENT;
 		return -1;
 	}
-	m = &src->msgs[idx];
 	kw_load(src);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++) {
 		if (!(m->keywords & (1u << i)) || src->kw[i] == NULL)
@@ -742,7 +731,8 @@ store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst, uin
 	    st_join(tmppath, sizeof(tmppath), dst->dir, "/tmp/", base) == -1)
 		return -1;
 	for (tries = 0;; tries++) {
-		if (store_msg_path(src, idx, from, sizeof(from)) == -1)
+		if (st_join(from, sizeof(from), src->dir, m->in_new ? "/new/" : "/cur/",
+		    m->name) == -1)
 			return -1;
 		if (link(from, tmppath) == 0)
 			break;

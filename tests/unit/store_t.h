@@ -74,7 +74,7 @@ mkmaildir(const char *dir)
 static inline bool
 exists(const char *dir, const char *sub, const char *name)
 {
-	char		path[1024];
+	char		path[2048];	/* a dir[512] + a STORE_NAME_SZ name */
 	struct stat	st;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
@@ -106,6 +106,20 @@ now_s(void)
 
 	gettimeofday(&tv, NULL);
 	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/*
+ * Message idx of mb's view by value, so a check reads tmsg(mb, 0).uid: a
+ * fresh copy per call (all zero, name "", when idx is out of range).
+ */
+static inline struct store_msg
+tmsg(const struct store_mailbox *mb, size_t idx)
+{
+	struct store_msg	m;
+
+	if (store_msg_get(mb, idx, &m) == -1)
+		memset(&m, 0, sizeof(m));
+	return m;
 }
 
 /* ---- sync callbacks recorder ---- */

@@ -171,10 +171,10 @@ test_resolve(const char *root)
 	t_ok(c.mb != NULL && store_sync(c.mb, NULL, NULL) == 0);
 	t_int(store_count(c.mb), 10);
 	for (i = 0; i < 5; i++)
-		uids[i] = store_msg(c.mb, i * 2)->uid;
+		uids[i] = tmsg(c.mb, i * 2).uid;
 	t_ok(store_expunge(c.mb, uids, 5) == 0 && store_sync(c.mb, NULL, NULL) == 0);
 	t_int(store_count(c.mb), 5);
-	t_int(store_msg(c.mb, 0)->uid, 2);
+	t_int(tmsg(c.mb, 0).uid, 2);
 	seqset_init(&in);
 	seqset_init(&out);
 	buf_init(&b, 1024);

@@ -227,7 +227,7 @@ fill(struct store_mailbox *mb)
 
 	for (i = 0; i < store_count(mb); i++) {
 		t_int(store_msg_cached(mb, i, STORE_CACHE_ENVELOPE, &env, &len), 0);
-		snprintf(want, sizeof(want), "\"%s ", subj[(store_msg(mb, i)->uid - 1) % 6]);
+		snprintf(want, sizeof(want), "\"%s ", subj[(tmsg(mb, i).uid - 1) % 6]);
 		t_ok(memmem(env, len, want, strlen(want)) != NULL);
 	}
 }
@@ -359,7 +359,7 @@ test_small_expunges(void)
 	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	for (i = 0; i < 20; i++) {
-		uid = store_msg(mb, 0)->uid;
+		uid = tmsg(mb, 0).uid;
 		t_int(store_expunge(mb, &uid, 1), 0);
 		t_int(store_sync(mb, NULL, NULL), 0);
 	}
@@ -406,7 +406,7 @@ test_root_vsize(void)
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), sizeof(odd) / sizeof(odd[0]));
 	for (i = 0; i < store_count(mb); i++) {
-		d = odd[(store_msg(mb, i)->uid - 1)];
+		d = odd[(store_msg_uid(mb, i) - 1)];
 		len = strlen(d);
 		for (want = len, j = 0; j < len; j++)
 			if (d[j] == '\n' && (j == 0 || d[j - 1] != '\r'))

@@ -73,7 +73,7 @@ check_envelopes(struct store_mailbox *mb)
 static void
 test_uidvalidity_never_reused(void)
 {
-	char			 dir[512], path[1024], name[128];
+	char			 dir[512], path[2048], name[128];
 	struct store_mailbox	*mb;
 	uint32_t		 uid, v1, v2, v3;
 	int			 i;
@@ -88,7 +88,7 @@ test_uidvalidity_never_reused(void)
 	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_uidvalidity(mb), 1500000000);
-	t_int(store_msg(mb, 1)->uid, 6);
+	t_int(tmsg(mb, 1).uid, 6);
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "From: x\r\nSubject: %s\r\n\r\nx\r\n", subj[i + 1]);
 		t_int(store_append(mb, name, strlen(name), 0, 0, 0, &uid), 0);
@@ -135,7 +135,7 @@ test_uidvalidity_never_reused(void)
 static void
 test_cache_compaction(void)
 {
-	char			 dir[512], path[1024];
+	char			 dir[512], path[2048];
 	struct store_mailbox	*mb, *mb2;
 	struct stat		 st0, st1;
 	uint32_t		 uids[6];
@@ -154,7 +154,7 @@ test_cache_compaction(void)
 	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
 	t_int(stat(path, &st0), 0);
 	for (i = 0; i < 6; i++)
-		uids[i] = store_msg(mb, i)->uid;
+		uids[i] = tmsg(mb, i).uid;
 	t_int(store_expunge(mb, uids, 6), 0);
 	t_int(stat(path, &st1), 0);
 	t_ok(st1.st_size * 3 < st0.st_size);
@@ -174,7 +174,7 @@ test_cache_compaction(void)
 static void
 test_cache_checks_base(void)
 {
-	char			 dir[512], path[1024], rec[512];
+	char			 dir[512], path[2048], rec[512];
 	struct store_mailbox	*mb;
 	const char		*env;
 	size_t			 len;
@@ -217,9 +217,9 @@ test_batch_modseq(void)
 	for (i = 0; i < 3; i++)
 		t_int(store_set_flags(mb, i, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0), 0);
 	t_int(store_update_end(mb), 0);
-	t_int(store_msg(mb, 0)->modseq, h0 + 1);
-	t_int(store_msg(mb, 1)->modseq, h0 + 2);
-	t_int(store_msg(mb, 2)->modseq, h0 + 3);
+	t_int(tmsg(mb, 0).modseq, h0 + 1);
+	t_int(tmsg(mb, 1).modseq, h0 + 2);
+	t_int(tmsg(mb, 2).modseq, h0 + 3);
 	memset(&r, 0, sizeof(r));
 	t_int(store_sync(mb, &rec_cb, &r), 0);
 	t_int(r.nchg, 0);			/* our own changes are not foreign */
@@ -228,8 +228,8 @@ test_batch_modseq(void)
 	t_int(store_sync(mb2, &rec_cb, &r), 0);
 	t_int(r.nchg, 3);
 	t_int(store_highestmodseq(mb2), h0 + 3);
-	t_int(store_msg(mb2, 2)->modseq, h0 + 3);
-	t_ok(store_msg(mb2, 2)->flags & STORE_F_SEEN);
+	t_int(tmsg(mb2, 2).modseq, h0 + 3);
+	t_ok(tmsg(mb2, 2).flags & STORE_F_SEEN);
 	/* A second sync reports nothing again. */
 	memset(&r, 0, sizeof(r));
 	t_int(store_sync(mb2, &rec_cb, &r), 0);
@@ -242,7 +242,7 @@ test_batch_modseq(void)
 static void
 test_change_log(void)
 {
-	char			 dir[512], path[1024], lpath[1024];
+	char			 dir[512], path[2048], lpath[1024];
 	struct store_mailbox	*mb, *mb2;
 	struct stat		 st0, st1, l0, l1;
 	size_t			 i;
@@ -264,8 +264,8 @@ test_change_log(void)
 	/* Another handle reads only the tail and agrees. */
 	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb2, NULL, NULL), 0);
-	t_ok(store_msg(mb2, 2)->flags & STORE_F_FLAGGED);
-	t_int(store_msg(mb2, 2)->modseq, store_msg(mb, 2)->modseq);
+	t_ok(tmsg(mb2, 2).flags & STORE_F_FLAGGED);
+	t_int(tmsg(mb2, 2).modseq, tmsg(mb, 2).modseq);
 	/* A torn commit at the end (a writer that died) is ignored, then cut off. */
 	{
 		int fd = open(lpath, O_WRONLY | O_APPEND);
@@ -275,8 +275,8 @@ test_change_log(void)
 	}
 	t_int(store_set_flags(mb2, 3, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0), 0);
 	t_int(store_sync(mb, NULL, NULL), 0);
-	t_ok(store_msg(mb, 3)->flags & STORE_F_SEEN);
-	t_ok(store_msg(mb, 2)->modseq < 999);
+	t_ok(tmsg(mb, 3).flags & STORE_F_SEEN);
+	t_ok(tmsg(mb, 2).modseq < 999);
 	/* Many changes: the log is compacted into a new snapshot, nothing lost. */
 	for (i = 0; i < 1500; i++)
 		t_int(store_set_flags(mb, i % 6, (i / 6) % 2 ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE,
@@ -294,10 +294,10 @@ test_change_log(void)
 	t_int(store_sync(mb2, NULL, NULL), 0);
 	t_int(store_count(mb2), 6);
 	for (i = 0; i < 6; i++) {
-		t_int(store_msg(mb2, i)->flags, store_msg(mb, i)->flags);
-		t_int(store_msg(mb2, i)->modseq, store_msg(mb, i)->modseq);
+		t_int(tmsg(mb2, i).flags, tmsg(mb, i).flags);
+		t_int(tmsg(mb2, i).modseq, tmsg(mb, i).modseq);
 	}
-	t_int(store_highestmodseq(mb2), store_msg(mb, 5)->modseq);
+	t_int(store_highestmodseq(mb2), tmsg(mb, 5).modseq);
 	store_close(&mb2);
 	store_close(&mb);
 }
@@ -342,7 +342,7 @@ test_log_loss(void)
 static void
 test_duplicate_base(void)
 {
-	char			 dir[512], from[1024], to[2600], name[256];
+	char			 dir[512], from[2048], to[3200], name[256];
 	struct store_mailbox	*mb;
 	uint64_t		 h;
 	int			 i;
@@ -354,19 +354,19 @@ test_duplicate_base(void)
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 2);
 	/* cp of a message with other flags (a restore). */
-	snprintf(from, sizeof(from), "%s/cur/%s", dir, store_msg(mb, 0)->name);
-	snprintf(name, sizeof(name), "%.*s:2,FS", (int)store_msg(mb, 0)->base_len,
-	    store_msg(mb, 0)->name);
+	snprintf(from, sizeof(from), "%s/cur/%s", dir, tmsg(mb, 0).name);
+	snprintf(name, sizeof(name), "%.*s:2,FS", (int)tmsg(mb, 0).base_len,
+	    tmsg(mb, 0).name);
 	snprintf(to, sizeof(to), "cp '%s' '%s/cur/%s'", from, dir, name);
 	t_int(system(to), 0);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 3);
-	t_int(store_msg(mb, 0)->uid, 1);
-	t_int(store_msg(mb, 0)->flags, 0);	/* the original kept its name */
-	t_int(store_msg(mb, 2)->uid, 3);
-	t_int(store_msg(mb, 2)->flags, STORE_F_FLAGGED | STORE_F_SEEN);
-	t_ok(strncmp(store_msg(mb, 2)->name, store_msg(mb, 0)->name,
-	    store_msg(mb, 0)->base_len) != 0);
+	t_int(tmsg(mb, 0).uid, 1);
+	t_int(tmsg(mb, 0).flags, 0);	/* the original kept its name */
+	t_int(tmsg(mb, 2).uid, 3);
+	t_int(tmsg(mb, 2).flags, STORE_F_FLAGGED | STORE_F_SEEN);
+	t_ok(strncmp(tmsg(mb, 2).name, tmsg(mb, 0).name,
+	    tmsg(mb, 0).base_len) != 0);
 	t_int(count_files(dir, "cur"), 3);
 	/* Stable: syncing again changes nothing. */
 	h = store_highestmodseq(mb);
@@ -382,7 +382,7 @@ test_duplicate_base(void)
 	put_msg(dir, "cur", "1700099999.M1P9.host,S=3:2,S", "a\r\n");
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 5);
-	t_int(store_msg(mb, 3)->flags, STORE_F_SEEN);
+	t_int(tmsg(mb, 3).flags, STORE_F_SEEN);
 	h = store_highestmodseq(mb);
 	store_close(&mb);
 	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
@@ -415,18 +415,18 @@ test_recent(void)
 	t_int(store_count(a), 2);
 	t_int(store_count(b), 2);
 	for (i = 0; i < 2; i++) {
-		t_ok(store_msg(b, (size_t)i)->recent);
-		t_ok(!store_msg(a, (size_t)i)->recent);
-		t_ok(!store_msg(pop, (size_t)i)->recent);
+		t_ok(tmsg(b, (size_t)i).recent);
+		t_ok(!tmsg(a, (size_t)i).recent);
+		t_ok(!tmsg(pop, (size_t)i).recent);
 	}
 	/* APPEND by b: a syncs first and gets it. */
 	t_int(store_append(b, "x\r\n", 3, 0, 0, 0, &uid), 0);
 	t_int(store_sync(a, NULL, NULL), 0);
 	t_int(store_sync(b, NULL, NULL), 0);
 	t_int(store_find_uid(a, uid), 2);
-	t_ok(store_msg(a, 2)->recent);
-	t_ok(!store_msg(b, 2)->recent);
-	t_ok(store_msg(b, 0)->recent);		/* kept for the session's life */
+	t_ok(tmsg(a, 2).recent);
+	t_ok(!tmsg(b, 2).recent);
+	t_ok(tmsg(b, 0).recent);		/* kept for the session's life */
 	store_close(&pop);
 	store_close(&b);
 	store_close(&a);
@@ -442,7 +442,7 @@ test_vanished(void)
 	uint32_t		 uids[2] = { 2, 3 }, five = 5;
 	uint64_t		 m0, m1;
 	size_t			 n, i;
-	char			 path[1024];
+	char			 path[2048];
 
 	snprintf(dir, sizeof(dir), "%s/vanished", tmpdir);
 	mkmaildir(dir);
@@ -455,8 +455,8 @@ test_vanished(void)
 	m1 = store_highestmodseq(mb);
 	t_int(store_expunge(mb, &five, 1), 0);
 	/* Someone deletes uid 6's file directly. */
-	snprintf(path, sizeof(path), "%s/cur/%s", dir, store_msg(mb, 3)->name);
-	t_int(store_msg(mb, 3)->uid, 6);
+	snprintf(path, sizeof(path), "%s/cur/%s", dir, tmsg(mb, 3).name);
+	t_int(tmsg(mb, 3).uid, 6);
 	t_int(unlink(path), 0);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 2);
@@ -491,7 +491,7 @@ test_vanished(void)
 static void
 age_dirs(const char *dir, time_t when)
 {
-	char		path[1024];
+	char		path[2048];
 	struct timespec	ts[2] = { { when, 0 }, { when, 0 } };
 
 	snprintf(path, sizeof(path), "%s/cur", dir);
@@ -504,7 +504,7 @@ age_dirs(const char *dir, time_t when)
 static void
 test_status(void)
 {
-	char			 dir[512], path[1024];
+	char			 dir[512], path[2048];
 	struct store_mailbox	*mb;
 	struct store_status	 st;
 	time_t			 old = time(NULL) - 3600;
@@ -524,11 +524,11 @@ test_status(void)
 	t_int(st.recent, 0);
 	t_int(st.uidvalidity, store_uidvalidity(mb));
 	t_int(st.highestmodseq, store_highestmodseq(mb));
-	t_int(st.size, store_msg(mb, 0)->vsize + store_msg(mb, 1)->vsize +
-	    store_msg(mb, 2)->vsize + store_msg(mb, 3)->vsize);
+	t_int(st.size, tmsg(mb, 0).vsize + tmsg(mb, 1).vsize +
+	    tmsg(mb, 2).vsize + tmsg(mb, 3).vsize);
 	/* Proof that only the header was read: a file removed behind its back
 	 * with the mtime put back is not noticed. */
-	snprintf(path, sizeof(path), "%s/cur/%s", dir, store_msg(mb, 3)->name);
+	snprintf(path, sizeof(path), "%s/cur/%s", dir, tmsg(mb, 3).name);
 	t_int(unlink(path), 0);
 	age_dirs(dir, old);
 	t_int(store_status(dir, "INBOX", &st), 0);
@@ -542,7 +542,7 @@ test_status(void)
 	t_int(st.uidnext, 7);
 	/* STATUS did not claim \Recent: the session still gets it. */
 	t_int(store_sync(mb, NULL, NULL), 0);
-	t_ok(store_msg(mb, 4)->recent);
+	t_ok(tmsg(mb, 4).recent);
 	store_close(&mb);
 }
 
@@ -567,10 +567,10 @@ test_lf_on_disk(void)
 	t_int(store_append(mb, msg, strlen(msg), 0, 0, 0, &uid), 0);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 2);
-	t_int(store_msg(mb, 0)->size, strlen(msg));
-	t_int(store_msg(mb, 0)->vsize, strlen(msg));
-	t_int(store_msg(mb, 1)->size, strlen(msg) - 5);
-	t_int(store_msg(mb, 1)->vsize, strlen(msg));
+	t_int(tmsg(mb, 0).size, strlen(msg));
+	t_int(tmsg(mb, 0).vsize, strlen(msg));
+	t_int(tmsg(mb, 1).size, strlen(msg) - 5);
+	t_int(tmsg(mb, 1).vsize, strlen(msg));
 	t_int(store_msg_cached(mb, 0, STORE_CACHE_BODYSTRUCTURE, &d, &len), 0);
 	snprintf(a, sizeof(a), "%.*s", (int)len, d);
 	t_int(store_msg_cached(mb, 1, STORE_CACHE_BODYSTRUCTURE, &d, &len), 0);
@@ -584,7 +584,7 @@ test_lf_on_disk(void)
 static void
 test_quota(void)
 {
-	char			 dir[512], path[1024];
+	char			 dir[512], path[2048];
 	struct store_mailbox	*in, *f;
 	uint32_t		 uid;
 	uint64_t		 sz, n, keep;
@@ -597,7 +597,7 @@ test_quota(void)
 	t_int(store_sync(in, NULL, NULL), 0);
 	t_int(store_append(in, "Subject: q\r\n\r\n12345\r\n", 22, 0, 0, 0, &uid), 0);
 	t_int(store_sync(in, NULL, NULL), 0);
-	sz = store_msg(in, 0)->size;
+	sz = tmsg(in, 0).size;
 	t_int(sz, 19);
 	t_int(store_folder_create(dir, "Archive"), 0);
 	f = store_open(dir, "Archive", STORE_O_NOFSYNC);
@@ -611,7 +611,7 @@ test_quota(void)
 	/* Deleting the folder takes its two messages out. */
 	t_int(store_folder_delete(dir, "Archive"), 0);
 	t_str(read_all(path), "1000S\n0 0\n19 1\n19 1\n19 1\n-38 -2\n");
-	uid = store_msg(in, 0)->uid;
+	uid = tmsg(in, 0).uid;
 	t_int(store_expunge(in, &uid, 1), 0);
 	t_str(read_all(path), "1000S\n0 0\n19 1\n19 1\n19 1\n-38 -2\n-19 -1\n");
 	t_int(store_quota_check(dir, 19, 19), 0);
@@ -621,7 +621,7 @@ test_quota(void)
 	f = store_open(dir, "Keep", STORE_O_NOFSYNC);
 	t_int(store_append(f, "Subject: k\r\n\r\n1234567\r\n", 23, 0, 0, 0, &uid), 0);
 	t_int(store_sync(f, NULL, NULL), 0);
-	keep = store_msg(f, 0)->size;
+	keep = tmsg(f, 0).size;
 	store_close(&f);
 	snprintf(path, sizeof(path), "%s/..Gone.1.2", dir);
 	mkmaildir(path);
@@ -642,7 +642,7 @@ test_quota(void)
 static void
 test_courier_fixture(void)
 {
-	char			 dir[512], path[1024], **subs;
+	char			 dir[512], path[2048], **subs;
 	struct store_mailbox	*mb;
 	struct store_pop3_uidls	*pl;
 	const char		*kw0, *kw1;
@@ -678,10 +678,10 @@ test_courier_fixture(void)
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_uidvalidity(mb), 777);
 	t_int(store_count(mb), 3);
-	t_int(store_msg(mb, 0)->uid, 5);
-	t_int(store_msg(mb, 1)->uid, 6);
-	t_int(store_msg(mb, 2)->uid, 10);
-	t_int(store_msg(mb, 0)->flags, STORE_F_SEEN);
+	t_int(tmsg(mb, 0).uid, 5);
+	t_int(tmsg(mb, 1).uid, 6);
+	t_int(tmsg(mb, 2).uid, 10);
+	t_int(tmsg(mb, 0).flags, STORE_F_SEEN);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++) {
 		const char *n = store_keyword_name(mb, (unsigned)i);
 
@@ -693,9 +693,9 @@ test_courier_fixture(void)
 			want1 |= 1u << i;
 		t_ok(strcmp(n, "Old") != 0);
 	}
-	t_int(store_msg(mb, 0)->keywords, want0);
-	t_int(store_msg(mb, 1)->keywords, want1);
-	t_int(store_msg(mb, 2)->keywords, 0);
+	t_int(tmsg(mb, 0).keywords, want0);
+	t_int(tmsg(mb, 1).keywords, want1);
+	t_int(tmsg(mb, 2).keywords, 0);
 	k = store_keyword_index(mb, "todo", false);
 	t_ok(k >= 0 && (want1 & (1u << k)));
 	kw0 = store_keyword_name(mb, 0);
@@ -713,10 +713,10 @@ test_courier_fixture(void)
 
 	pl = store_pop3_uidls_load(dir);
 	t_ok(pl != NULL);
-	t_str(store_pop3_uidl(pl, store_msg(mb, 0)->name, store_msg(mb, 0)->base_len), "UID5-777");
-	t_str(store_pop3_uidl(pl, store_msg(mb, 1)->name, store_msg(mb, 1)->base_len),
+	t_str(store_pop3_uidl(pl, tmsg(mb, 0).name, tmsg(mb, 0).base_len), "UID5-777");
+	t_str(store_pop3_uidl(pl, tmsg(mb, 1).name, tmsg(mb, 1).base_len),
 	    "1000000002.M2P1.courier,S=20");
-	t_ok(store_pop3_uidl(pl, store_msg(mb, 2)->name, store_msg(mb, 2)->base_len) == NULL);
+	t_ok(store_pop3_uidl(pl, tmsg(mb, 2).name, tmsg(mb, 2).base_len) == NULL);
 	store_pop3_uidls_free(&pl);
 	t_ok(pl == NULL);
 	store_close(&mb);
@@ -739,7 +739,7 @@ test_utf7_names(void)
 	};
 	static const char *const bad7[] = { "&AGE-", "&Jjo", "&2D3-", "&APw", "&A-" };
 	static const char *const bad8[] = { "\xc3", "\xed\xa0\x80", "\xc0\xaf" };
-	char			 dir[512], path[1024], *r;
+	char			 dir[512], path[2048], *r;
 	struct store_folder	*list;
 	struct store_mailbox	*mb;
 	size_t			 i, n;
@@ -793,7 +793,7 @@ test_utf7_names(void)
 static void
 test_tmp_cleanup(void)
 {
-	char			 dir[512], path[1024];
+	char			 dir[512], path[2048];
 	struct store_mailbox	*mb;
 	struct timespec		 ts[2] = { { time(NULL) - 37 * 3600, 0 }, { time(NULL) - 37 * 3600, 0 } };
 
@@ -861,7 +861,7 @@ test_in_process_lock(void)
 	pthread_join(th, NULL);
 	t_ok(x.done >= released);
 	t_int(store_sync(mb, NULL, NULL), 0);
-	t_ok(store_msg(mb, 0)->flags & STORE_F_DRAFT);
+	t_ok(tmsg(mb, 0).flags & STORE_F_DRAFT);
 	store_close(&mb);
 }
 
@@ -897,8 +897,8 @@ two_proc_child(const char *dir, const char *out, double secs, int id)
 	if (store_sync(mb, NULL, NULL) == -1 || (f = fopen(out, "w")) == NULL)
 		_exit(6);
 	for (i = 0; i < store_count(mb); i++)
-		fprintf(f, "%u %.*s\n", store_msg(mb, i)->uid, (int)store_msg(mb, i)->base_len,
-		    store_msg(mb, i)->name);
+		fprintf(f, "%u %.*s\n", tmsg(mb, i).uid, (int)tmsg(mb, i).base_len,
+		    tmsg(mb, i).name);
 	fclose(f);
 	store_close(&mb);
 	_exit(0);
@@ -939,7 +939,7 @@ test_two_processes_and_delivery(void)
 	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	for (k = 1; k < (ssize_t)store_count(mb); k++)
-		if (store_msg(mb, (size_t)k)->uid <= store_msg(mb, (size_t)k - 1)->uid)
+		if (tmsg(mb, (size_t)k).uid <= tmsg(mb, (size_t)k - 1).uid)
 			bad++;
 	for (i = 0; i < 2; i++) {
 		if ((f = fopen(out[i], "r")) == NULL) {
@@ -949,8 +949,8 @@ test_two_processes_and_delivery(void)
 		while (fscanf(f, "%u %399s", &uid, line) == 2) {
 			k = store_find_uid(mb, uid);
 			compared++;
-			if (k < 0 || strncmp(store_msg(mb, (size_t)k)->name, line, strlen(line)) != 0 ||
-			    store_msg(mb, (size_t)k)->base_len != strlen(line))
+			if (k < 0 || strncmp(tmsg(mb, (size_t)k).name, line, strlen(line)) != 0 ||
+			    tmsg(mb, (size_t)k).base_len != strlen(line))
 				bad++;
 		}
 		fclose(f);
@@ -1001,13 +1001,13 @@ pc_writer(const char *dir, int wfd, unsigned seed)
 		} else {
 			idx = (size_t)rand() % store_count(mb);
 			a.op = 'S';
-			a.uid = store_msg(mb, idx)->uid;
+			a.uid = tmsg(mb, idx).uid;
 			if (write(wfd, &a, sizeof(a)) != sizeof(a))
 				_exit(5);
 			if (store_set_flags(mb, idx, STORE_FLAGS_SET, fl[rand() % 4], 0, 0) == -1)
 				_exit(6);
 			a.op = 'F';
-			a.v = store_msg(mb, idx)->flags;
+			a.v = tmsg(mb, idx).flags;
 		}
 		if (write(wfd, &a, sizeof(a)) != sizeof(a))
 			_exit(5);
@@ -1078,7 +1078,7 @@ test_power_cut(void)
 				bad++;
 				continue;
 			}
-			if (state[i] == 'F' && store_msg(mb, (size_t)k)->flags != flags[i])
+			if (state[i] == 'F' && tmsg(mb, (size_t)k).flags != flags[i])
 				bad++;
 			if (iter % 20 == 0 && (fd = store_msg_open(mb, (size_t)k)) >= 0) {
 				n = read(fd, body, sizeof(body) - 1);

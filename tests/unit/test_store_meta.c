@@ -70,6 +70,14 @@ test_mailbox_id(void)
 }
 
 static void
+emailid_of(const struct store_mailbox *mb, size_t idx, char id_r[STORE_OBJID_SIZE])
+{
+	struct store_msg	m = tmsg(mb, idx);
+
+	store_msg_emailid(&m, id_r);
+}
+
+static void
 test_emailid_copy(void)
 {
 	char			 root[512], e1[STORE_OBJID_SIZE], e2[STORE_OBJID_SIZE];
@@ -88,28 +96,28 @@ test_emailid_copy(void)
 	t_int(store_append(in, msg1, strlen(msg1), 0, 0, 0, &uid), 0);
 	t_int(store_sync(in, NULL, NULL), 0);
 	t_int(store_count(in), 2);
-	store_msg_emailid(store_msg(in, 0), e1);
-	store_msg_emailid(store_msg(in, 1), e2);
+	emailid_of(in, 0, e1);
+	emailid_of(in, 1, e2);
 	t_ok(id_ok(e1) && e1[0] == 'M' && strlen(e1) == 17);
 	t_ok(strcmp(e1, e2) != 0);	/* same bytes, two messages */
 	/* a flag change renames the file: the id stays */
 	t_int(store_set_flags(in, 0, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0), 0);
-	store_msg_emailid(store_msg(in, 0), e3);
+	emailid_of(in, 0, e3);
 	t_str(e1, e3);
 	/* a copy, and a copy of the copy, keep it */
 	t_int(store_copy(in, 0, f1, &uid), 0);
 	t_int(store_sync(f1, NULL, NULL), 0);
-	store_msg_emailid(store_msg(f1, 0), e3);
+	emailid_of(f1, 0, e3);
 	t_str(e1, e3);
 	t_int(store_copy(f1, 0, f2, &uid), 0);
 	t_int(store_sync(f2, NULL, NULL), 0);
-	store_msg_emailid(store_msg(f2, 0), e4);
+	emailid_of(f2, 0, e4);
 	t_str(e1, e4);
 	/* a second copy into the same folder: another file, still the same id */
 	t_int(store_copy(in, 0, f2, &uid), 0);
 	t_int(store_sync(f2, NULL, NULL), 0);
 	t_int(store_count(f2), 2);
-	store_msg_emailid(store_msg(f2, 1), e4);
+	emailid_of(f2, 1, e4);
 	t_str(e1, e4);
 	store_close(&in);
 	store_close(&f1);

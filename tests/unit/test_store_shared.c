@@ -82,14 +82,14 @@ test_shared(void)
 	t_int(store_sync(mb2, NULL, NULL), 0);
 	/* The view of mb2 changes only at its sync. */
 	t_int(store_set_flags(mb, 3, STORE_FLAGS_ADD, STORE_F_FLAGGED, 0, 0), 0);
-	t_ok(store_msg(mb, 3)->flags & STORE_F_FLAGGED);
-	t_ok(!(store_msg(mb2, 3)->flags & STORE_F_FLAGGED));
+	t_ok(tmsg(mb, 3).flags & STORE_F_FLAGGED);
+	t_ok(!(tmsg(mb2, 3).flags & STORE_F_FLAGGED));
 	memset(&r, 0, sizeof(r));
 	t_int(store_sync(mb2, &rec_cb, &r), 0);
 	t_int(r.nchg, 1);
 	t_int(r.chg[0], 3);
-	t_ok(store_msg(mb2, 3)->flags & STORE_F_FLAGGED);
-	t_int(store_msg(mb2, 3)->modseq, store_msg(mb, 3)->modseq);
+	t_ok(tmsg(mb2, 3).flags & STORE_F_FLAGGED);
+	t_int(tmsg(mb2, 3).modseq, tmsg(mb, 3).modseq);
 	store_close(&mb2);
 	store_close(&mb);
 	/* A changed directory is read (the rename above changed cur/). */

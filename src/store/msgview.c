@@ -1,0 +1,450 @@
+/*
+ * The session's view of a folder (store.h: "The session's view"): which
+ * messages it shows, in order, and the flags it last reported.  That is
+ * all a handle keeps per message (struct view_ent, 12 bytes); names,
+ * sizes, MODSEQs and internal dates are read from the index snapshot the
+ * process shares (flock.c), under the folder mutex, when asked for.
+ *
+ * A message another handle expunged stays in this view until this
+ * handle's sync reports it; meanwhile the index no longer has it, so it
+ * shows with its last flags and no file (store_msg_open: ENOENT).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/xmalloc.h"
+#include "store/store_int.h"
+
+void
+st_view_free(struct store_mailbox *mb)
+{
+	free(mb->vw);
+	free(mb->own);
+	mb->vw = NULL;
+	mb->own = NULL;
+	mb->nmsgs = mb->nown = mb->owncap = 0;
+}
+
+/* The index record of uid (mutex held), trying next to the last hit first:
+ * FETCH 1:* and SEARCH walk the view in order. */
+static struct ul_rec *
+rec_of(const struct store_mailbox *mb, uint32_t uid)
+{
+	/* Only a lookup hint: const callers (store_msg_get) move it too. */
+	size_t			*hint = &((struct store_mailbox *)mb)->v_hint;
+	struct uidlist		*ul = mb->ul;
+	struct ul_rec		*r;
+	size_t			 h = *hint;
+
+	if (ul->uidvalidity != mb->v_uidvalidity)
+		return NULL;	/* rebuilt: our UIDs name other messages */
+	if (h < ul->n && ul->recs[h].uid == uid)
+		return &ul->recs[h];
+	if (h + 1 < ul->n && ul->recs[h + 1].uid == uid) {
+		*hint = h + 1;
+		return &ul->recs[h + 1];
+	}
+	if ((r = ul_find_uid(ul, uid)) != NULL)
+		*hint = (size_t)(r - ul->recs);
+	return r;
+}
+
+static void
+view_fill(const struct store_mailbox *mb, size_t idx, struct store_msg *m, bool indexed)
+{
+	const struct view_ent	*v = &mb->vw[idx];
+	const struct ul_rec	*r = indexed ? rec_of(mb, v->uid) : NULL;
+	size_t			 len;
+
+	/* Field by field: zeroing all of name[] would cost more than the rest. */
+	m->uid = v->uid;
+	m->flags = v->flags & STORE_F_ALL;
+	m->keywords = v->keywords;
+	m->recent = (v->flags & VIEW_RECENT) != 0;
+	m->in_new = false;
+	m->modseq = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
+	m->size = m->vsize = 0;
+	m->base_len = 0;
+	m->idate_ = 0;
+	m->name[0] = '\0';
+	if (r == NULL || (len = strlen(r->name)) >= sizeof(m->name))
+		return;
+	memcpy(m->name, r->name, len + 1);
+	m->in_new = r->in_new;
+	m->modseq = r->modseq;
+	m->size = r->size;
+	m->vsize = r->vsize;
+	m->base_len = r->base_len;
+	m->idate_ = r->idate;
+}
+
+void
+st_view_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m)
+{
+	/* Holding the lock means holding the mutex (st_lock). */
+	bool	take = mb->lockfd == -1;
+	bool	ok = !take || st_mutex_lock(mb) == 0;
+
+	view_fill(mb, idx, m, ok);
+	if (take && ok)
+		st_mutex_unlock(mb);
+}
+
+size_t
+store_count(const struct store_mailbox *mb)
+{
+	return mb->nmsgs;
+}
+
+int
+store_msg_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m_r)
+{
+	if (idx >= mb->nmsgs) {
+		errno = EINVAL;
+		return -1;
+	}
+	st_view_get(mb, idx, m_r);
+	return 0;
+}
+
+uint32_t
+store_msg_uid(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs ? mb->vw[idx].uid : 0;
+}
+
+uint32_t
+store_msg_flags(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs ? mb->vw[idx].flags & STORE_F_ALL : 0;
+}
+
+uint32_t
+store_msg_keywords(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs ? mb->vw[idx].keywords : 0;
+}
+
+uint64_t
+store_msg_modseq(const struct store_mailbox *mb, size_t idx)
+{
+	bool			 take = mb->lockfd == -1;
+	const struct ul_rec	*r;
+	uint64_t		 ms;
+
+	if (idx >= mb->nmsgs)
+		return 0;
+	/* Gone from the index (or no mutex): as view_fill says then. */
+	ms = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
+	if (take && st_mutex_lock(mb) == -1)
+		return ms;
+	if ((r = rec_of(mb, mb->vw[idx].uid)) != NULL)
+		ms = r->modseq;
+	if (take)
+		st_mutex_unlock(mb);
+	return ms;
+}
+
+bool
+store_msg_recent(const struct store_mailbox *mb, size_t idx)
+{
+	return idx < mb->nmsgs && (mb->vw[idx].flags & VIEW_RECENT) != 0;
+}
+
+size_t
+store_lower_bound(const struct store_mailbox *mb, uint32_t uid)
+{
+	size_t	lo = 0, hi = mb->nmsgs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (mb->vw[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+ssize_t
+store_find_uid(const struct store_mailbox *mb, uint32_t uid)
+{
+	size_t	i = store_lower_bound(mb, uid);
+
+	return i < mb->nmsgs && mb->vw[i].uid == uid ? (ssize_t)i : -1;
+}
+
+/* ---- this handle's own flag changes ---- */
+
+void
+st_view_flags(struct store_mailbox *mb, size_t idx, const struct ul_rec *r, bool changed)
+{
+	struct view_ent	*v = &mb->vw[idx];
+	uint32_t	 f, k;
+
+	name_flags(r->name, &f, &k);
+	v->flags = f | (v->flags & VIEW_RECENT);
+	v->keywords = k;
+	if (!changed)
+		return;
+	if (mb->nown == mb->owncap) {
+		mb->owncap = mb->owncap ? mb->owncap * 2 : 16;
+		mb->own = xreallocarray(mb->own, mb->owncap, sizeof(*mb->own));
+	}
+	mb->own[mb->nown].uid = r->uid;
+	mb->own[mb->nown++].modseq = r->modseq;
+}
+
+static int
+own_cmp(const void *a, const void *b)
+{
+	const struct view_own	*x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq;
+}
+
+/* Was r's last change our own?  own is sorted; *k walks it along. */
+static bool
+own_change(const struct store_mailbox *mb, size_t *k, const struct ul_rec *r)
+{
+	size_t	i;
+
+	while (*k < mb->nown && mb->own[*k].uid < r->uid)
+		(*k)++;
+	for (i = *k; i < mb->nown && mb->own[i].uid == r->uid; i++)
+		if (mb->own[i].modseq == r->modseq)
+			return true;
+	return false;
+}
+
+/* ---- merging the index into the view (store_sync) ---- */
+
+void
+st_ev_expunged(struct sync_ev *ev, size_t idx, uint32_t uid)
+{
+	if (ev->nx == ev->xcap) {
+		ev->xcap = ev->xcap ? ev->xcap * 2 : 16;
+		ev->xidx = xreallocarray(ev->xidx, ev->xcap, sizeof(*ev->xidx));
+		ev->xuid = xreallocarray(ev->xuid, ev->xcap, sizeof(*ev->xuid));
+	}
+	ev->xidx[ev->nx] = idx;
+	ev->xuid[ev->nx++] = uid;
+}
+
+void
+st_ev_fire(struct sync_ev *ev, const struct store_sync_cb *cb, void *arg)
+{
+	size_t	k;
+
+	for (k = 0; cb != NULL && cb->expunged != NULL && k < ev->nx; k++)
+		cb->expunged(arg, ev->xidx[k], ev->xuid[k]);
+	for (k = 0; cb != NULL && cb->changed != NULL && k < ev->nchg; k++)
+		cb->changed(arg, ev->chg[k]);
+	free(ev->xidx);
+	free(ev->xuid);
+	free(ev->chg);
+	memset(ev, 0, sizeof(*ev));
+}
+
+/*
+ * A message of both is reported changed when its flags differ from what
+ * the view was told, or its MODSEQ is past the view's HIGHESTMODSEQ and
+ * not from our own change (CONDSTORE clients want the new MODSEQ).
+ */
+static bool
+view_changed(const struct store_mailbox *mb, struct view_ent *v, const struct ul_rec *r,
+    size_t *k)
+{
+	uint32_t	f, kw;
+	bool		chg;
+
+	name_flags(r->name, &f, &kw);
+	chg = (v->flags & STORE_F_ALL) != f || v->keywords != kw ||
+	    (r->modseq > mb->v_highestmodseq && !own_change(mb, k, r));
+	v->flags = f | (v->flags & VIEW_RECENT);
+	v->keywords = kw;
+	return chg;
+}
+
+void
+st_view_reconcile(struct store_mailbox *mb, struct sync_ev *ev)
+{
+	struct uidlist		*ul = mb->ul;
+	struct view_ent		*out;
+	struct ul_rec		*r;
+	size_t			 i = 0, j = 0, n = 0, k = 0;
+	uint32_t		 f, kw;
+
+	/* Nothing new since the last time: no work that grows with the folder. */
+	if (mb->v_version == ul->version && mb->v_uidvalidity == ul->uidvalidity)
+		return;
+	/* Index rebuilt (new UIDVALIDITY): the old UIDs mean nothing, all
+	 * of the view goes (IMAP must then close the session, RFC 3501 2.3.1.1). */
+	if (mb->v_uidvalidity != 0 && mb->v_uidvalidity != ul->uidvalidity) {
+		for (i = 0; i < mb->nmsgs; i++)
+			st_ev_expunged(ev, 0, mb->vw[i].uid);
+		mb->nmsgs = 0;
+		mb->nown = 0;
+		i = 0;
+		cache_reset(mb);
+	}
+	if (mb->nown > 1)
+		qsort(mb->own, mb->nown, sizeof(*mb->own), own_cmp);
+	/* Exactly the index's size: the view is most of a session's memory. */
+	out = xreallocarray(NULL, ul->n + 1, sizeof(*out));
+	ev->chg = xreallocarray(NULL, mb->nmsgs + 1, sizeof(*ev->chg));
+	while (i < mb->nmsgs || j < ul->n) {
+		r = j < ul->n ? &ul->recs[j] : NULL;
+		if (r == NULL || (i < mb->nmsgs && mb->vw[i].uid < r->uid)) {
+			/* In the view, gone from the index: expunged. */
+			st_ev_expunged(ev, n, mb->vw[i].uid);
+			i++;
+			continue;
+		}
+		if (i < mb->nmsgs && mb->vw[i].uid == r->uid) {
+			out[n] = mb->vw[i++];
+			if (view_changed(mb, &out[n], r, &k))
+				ev->chg[ev->nchg++] = n;
+		} else {
+			/* New to this view. */
+			name_flags(r->name, &f, &kw);
+			out[n].uid = r->uid;
+			out[n].flags = f;
+			out[n].keywords = kw;
+			if (r->uid >= mb->recent_lo && r->uid < mb->recent_hi)
+				out[n].flags |= VIEW_RECENT;
+		}
+		n++;
+		j++;
+	}
+	free(mb->vw);
+	mb->vw = out;
+	mb->nmsgs = n;
+	mb->nown = 0;
+	mb->v_uidvalidity = ul->uidvalidity;
+	mb->v_uidnext = ul->uidnext;
+	mb->v_highestmodseq = ul->highestmodseq;
+	mb->v_version = ul->version;
+}
+
+/* ---- the message's file ---- */
+
+int
+store_msg_path(const struct store_mailbox *mb, size_t idx, char *dst, size_t dstsz)
+{
+	struct store_msg	m;
+
+	if (store_msg_get(mb, idx, &m) == -1)
+		return -1;
+	if (m.name[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	return st_join(dst, dstsz, mb->dir, m.in_new ? "/new/" : "/cur/", m.name);
+}
+
+int
+st_relocate(struct store_mailbox *mb, struct store_msg *m)
+{
+	char	*nname;
+	bool	 in_new;
+	int	 rc;
+
+	if (m->name[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	rc = st_find_base(mb, m->name, m->base_len, &nname, &in_new);
+	if (rc != 0) {
+		if (rc == 1)
+			errno = ENOENT;
+		return -1;
+	}
+	if (strlen(nname) >= sizeof(m->name)) {
+		free(nname);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(m->name, nname, strlen(nname) + 1);
+	m->in_new = in_new;
+	free(nname);
+	return 0;
+}
+
+int
+store_msg_open(struct store_mailbox *mb, size_t idx)
+{
+	char			 path[PATH_MAX];
+	struct store_msg	 m;
+	int			 fd, tries;
+
+	if (store_msg_get(mb, idx, &m) == -1)
+		return -1;
+	for (tries = 0; tries < 3; tries++) {
+		if (m.name[0] == '\0') {
+			errno = ENOENT;
+			return -1;
+		}
+		if (st_join(path, sizeof(path), mb->dir, m.in_new ? "/new/" : "/cur/",
+		    m.name) == -1)
+			return -1;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd != -1 || errno != ENOENT)
+			return fd;
+		if (st_relocate(mb, &m) == -1)
+			return -1;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+/* Keep a learned internal date in the shared index (committed at the
+ * next locked sync, see merge_idates in store.c). */
+static void
+idate_learned(struct store_mailbox *mb, uint32_t uid, int64_t idate)
+{
+	bool		 take = mb->lockfd == -1;
+	struct ul_rec	*r;
+
+	if (take && st_mutex_lock(mb) == -1)
+		return;
+	if ((r = rec_of(mb, uid)) != NULL && r->idate == 0) {
+		r->idate = idate;
+		r->idate_new = true;
+		mb->idate_dirty = true;
+	}
+	if (take)
+		st_mutex_unlock(mb);
+}
+
+int64_t
+store_msg_idate(struct store_mailbox *mb, size_t idx)
+{
+	struct store_msg	 m;
+	struct stat		 st;
+	int64_t			 sec, usec, idate;
+	int			 fd;
+
+	if (store_msg_get(mb, idx, &m) == -1)
+		return 0;
+	if (m.idate_ != 0)
+		return m.idate_;
+	fd = store_msg_open(mb, idx);
+	if (fd != -1 && fstat(fd, &st) == 0)
+		idate = st.st_mtime;
+	else {
+		name_time(m.name, &sec, &usec);
+		idate = sec > 0 ? sec : 1;
+	}
+	if (fd != -1)
+		close(fd);
+	idate_learned(mb, m.uid, idate);
+	return idate;
+}
