@@ -477,7 +477,10 @@ apply_scan(struct imap_client *c, struct imap_notify *n, const struct njob *j)
 			    ((b->events | e->events) & NOTIFY_EV_SUBS))
 				write_list(c, e->subscribed ? "\\Subscribed" : "", e->name, NULL);
 			b->subscribed = e->subscribed;
-			b->ino = e->ino;
+			/* 0: renamed between the job's readdir and its stat; the
+			 * old inode is what tells the coming rename apart */
+			if (e->ino != 0)
+				b->ino = e->ino;
 			b->events = e->events;
 		}
 		nb[k] = b;
