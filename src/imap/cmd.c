@@ -111,7 +111,7 @@ static const struct {
 	{ "QUOTA",		AUTHED },	/* RFC 9208: one root "", STORAGE only */
 	{ "QUOTA=RES-STORAGE",	AUTHED },
 	{ "CREATE-SPECIAL-USE",	AUTHED },	/* RFC 6154 §5.2: CREATE ... (USE (...)) */
-	{ "OBJECTID",		AUTHED },	/* RFC 8474: MAILBOXID, EMAILID, THREADID NIL */
+	{ "OBJECTID",		AUTHED },	/* RFC 8474: MAILBOXID, EMAILID, THREADID */
 	{ "SAVEDATE",		AUTHED },	/* RFC 8514: the time in the file name */
 	{ "PREVIEW",		AUTHED },	/* RFC 8970: cached with the structure */
 };

@@ -18,9 +18,11 @@
 #include "imap/fetch_part.h"
 #include "imap/fetch_run.h"
 #include "imap/quote.h"
+#include "imap/threadid.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "mime/mime.h"
+#include "mime/rfc5322.h"
 #include "store/store.h"
 
 #define OUT_MAX		(FETCH_BATCH + 80 * 1024 * 1024)	/* a batch + cached strings */
@@ -99,13 +101,14 @@ want(const struct fetch_run *r, enum fetch_item_type t)
 	return (r->fa->want & FETCH_WANT(t)) != 0;
 }
 
-/* Does the message file have to be read?  Only for a literal. */
+/* Does the message file have to be read?  For a literal, or THREADID's header. */
 static bool
 needs_file(const struct fetch_run *r)
 {
 	unsigned lits = FETCH_WANT(FETCH_RFC822) | FETCH_WANT(FETCH_RFC822_HEADER) |
 	    FETCH_WANT(FETCH_RFC822_TEXT) | FETCH_WANT(FETCH_BODY_SECTION) |
-	    FETCH_WANT(FETCH_BINARY) | FETCH_WANT(FETCH_BINARY_SIZE);
+	    FETCH_WANT(FETCH_BINARY) | FETCH_WANT(FETCH_BINARY_SIZE) |
+	    FETCH_WANT(FETCH_THREADID);
 
 	return (r->fa->want & lits) != 0;
 }
@@ -360,7 +363,7 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 	static const char *const cached_names[] = { "ENVELOPE", "BODY", "BODYSTRUCTURE" };
 	struct store_msg	 msg, *m = &msg;
 	struct fetch_item	 tmp;
-	char			 id[STORE_OBJID_SIZE];
+	char			 id[STORE_OBJID_SIZE], tid[THREADID_SIZE];
 	int			 f;
 
 	(void)store_msg_get(r->mb, r->idx, m);	/* msg_start checked idx */
@@ -389,8 +392,11 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 			fatalx("imapd: fetch batch overflow");
 		break;
 	case FETCH_THREADID:
-		/* RFC 8474 5.2: NIL, threads are not kept */
-		puts_(r, "THREADID NIL");
+		store_msg_emailid(m, id);
+		if (threadid_of_header(r->data, hdr_block_len(r->data, r->len), id, tid))
+			(void)buf_addf(&r->out, "THREADID (%s)", tid);
+		else
+			puts_(r, "THREADID NIL");
 		break;
 	case FETCH_RFC822_SIZE:
 		(void)buf_addf(&r->out, "RFC822.SIZE %llu", (unsigned long long)r->vsize);

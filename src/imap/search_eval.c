@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "imap/search_eval.h"
+#include "imap/threadid.h"
 #include "lib/buf.h"
 #include "lib/str.h"
 #include "mime/mime.h"
@@ -318,6 +319,7 @@ content_key(struct ev *e, const struct search_key *k)
 		[SEARCH_BCC] = "Bcc", [SEARCH_CC] = "Cc", [SEARCH_FROM] = "From",
 		[SEARCH_TO] = "To", [SEARCH_SUBJECT] = "Subject",
 	};
+	char	tid[THREADID_SIZE];
 
 	if (!e->full)
 		return T_UNKNOWN;
@@ -334,6 +336,9 @@ content_key(struct ev *e, const struct search_key *k)
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE:
 		return sent_key(e, k);
+	case SEARCH_THREADID:
+		return threadid_of_header(e->data, e->hdr_len, e->m->emailid, tid) &&
+		    strcmp(tid, k->str) == 0 ? T_YES : T_NO;
 	default:
 		return header_key(e, names[k->type], strlen(names[k->type]), k->str, k->len,
 		    k->type != SEARCH_SUBJECT);
@@ -404,9 +409,8 @@ eval_key(struct ev *e, const struct search_key *k)
 	case SEARCH_SAVEDATESUPPORTED:	return T_YES;
 	case SEARCH_KEYWORD:		return keyword_key(e, k);
 	case SEARCH_UNKEYWORD:		return keyword_key(e, k) == T_YES ? T_NO : T_YES;
-	/* RFC 8474: ids compare exactly; THREADID is NIL here, so nothing has one */
+	/* RFC 8474: ids compare exactly; THREADID needs the header (content_key) */
 	case SEARCH_EMAILID:		return yes(m->emailid != NULL && strcmp(m->emailid, k->str) == 0);
-	case SEARCH_THREADID:		return T_NO;
 	case SEARCH_BEFORE:		return yes(m->iday < k->date);
 	case SEARCH_ON:			return yes(m->iday == k->date);
 	case SEARCH_SINCE:		return yes(m->iday >= k->date);
@@ -433,6 +437,7 @@ eval_key(struct ev *e, const struct search_key *k)
 	case SEARCH_BCC: case SEARCH_CC: case SEARCH_FROM: case SEARCH_TO:
 	case SEARCH_SUBJECT: case SEARCH_BODY: case SEARCH_TEXT: case SEARCH_HEADER:
 	case SEARCH_SENTBEFORE: case SEARCH_SENTON: case SEARCH_SENTSINCE:
+	case SEARCH_THREADID:
 		return content_key(e, k);
 	}
 	return T_NO;
@@ -464,6 +469,7 @@ needs_content(const struct search_key *k)
 		case SEARCH_BCC: case SEARCH_CC: case SEARCH_FROM: case SEARCH_TO:
 		case SEARCH_SUBJECT: case SEARCH_BODY: case SEARCH_TEXT: case SEARCH_HEADER:
 		case SEARCH_SENTBEFORE: case SEARCH_SENTON: case SEARCH_SENTSINCE:
+		case SEARCH_THREADID:
 			return true;
 		case SEARCH_AND: case SEARCH_NOT:
 			if (needs_content(k->child))

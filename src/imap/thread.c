@@ -189,19 +189,23 @@ thread_msgids(const char *v, size_t len, bool (*cb)(const char *id, size_t len, 
 	}
 }
 
-struct idref {
-	const char	*p;
-	size_t		 len;
-};
-
 static bool
 first_id_cb(const char *id, size_t len, void *arg)
 {
-	struct idref *r = arg;
+	struct thread_idref *r = arg;
 
 	r->p = id;
 	r->len = len;
 	return false;
+}
+
+bool
+thread_first_msgid(const char *v, size_t len, struct thread_idref *id_r)
+{
+	id_r->p = NULL;
+	id_r->len = 0;
+	thread_msgids(v, len, first_id_cb, id_r);
+	return id_r->p != NULL;
 }
 
 struct refs_walk {
@@ -242,14 +246,13 @@ static void
 add_message(struct tree *t, struct htab *ids, uint32_t i)
 {
 	const struct thread_msg	*m = &t->m[i];
-	struct idref		 first = { NULL, 0 };
+	struct thread_idref	 first;
 	struct refs_walk	 w = { t, ids, NONE };
 	struct slot		*sl;
 	uint32_t		 c;
 
 	/* A: the message's container; a duplicate Message-ID gets its own */
-	thread_msgids(m->message_id, m->message_id_len, first_id_cb, &first);
-	if (first.p == NULL)
+	if (!thread_first_msgid(m->message_id, m->message_id_len, &first))
 		c = new_node(t, i);
 	else if ((sl = ht_slot(ids, first.p, first.len))->key == NULL) {
 		c = new_node(t, i);
@@ -265,9 +268,7 @@ add_message(struct tree *t, struct htab *ids, uint32_t i)
 	if (m->references != NULL && m->references_len > 0)
 		thread_msgids(m->references, m->references_len, ref_cb, &w);
 	if (w.prev == NONE) {
-		first.p = NULL;
-		thread_msgids(m->in_reply_to, m->in_reply_to_len, first_id_cb, &first);
-		if (first.p != NULL)
+		if (thread_first_msgid(m->in_reply_to, m->in_reply_to_len, &first))
 			ref_cb(first.p, first.len, &w);
 	}
 	/* C: the last reference is the parent, replacing any earlier guess */

@@ -46,4 +46,11 @@ int	 thread_build(enum thread_algo algo, const struct thread_msg *m, size_t n,
 void	 thread_msgids(const char *v, size_t len,
 	    bool (*cb)(const char *id, size_t len, void *arg), void *arg);
 
+/* The first msg-id of a header value (borrowed from it); false when none. */
+struct thread_idref {
+	const char	*p;
+	size_t		 len;
+};
+bool	 thread_first_msgid(const char *v, size_t len, struct thread_idref *id_r);
+
 #endif

@@ -1,7 +1,7 @@
 """The modern small IMAP extensions of issue 14 item 6: OBJECTID (RFC 8474:
 MAILBOXID on CREATE/SELECT/STATUS, stable across RENAME and new after
 DELETE + CREATE; EMAILID kept by COPY and MOVE, SEARCH EMAILID; THREADID
-NIL), SAVEDATE (RFC 8514: FETCH SAVEDATE and SEARCH SAVED*), CREATE
+shared by a conversation, SEARCH THREADID), SAVEDATE (RFC 8514: FETCH SAVEDATE and SEARCH SAVED*), CREATE
 SPECIAL-USE (RFC 6154 §5.2: stored with the folder, shown by LIST, USEATTR
 for a use not kept), PREVIEW (RFC 8970), MULTIAPPEND (RFC 3502) and BINARY
 (RFC 3516: APPEND with literal8, BINARY.SIZE).  imaplib with raw commands
@@ -65,6 +65,11 @@ class ObjidBase(ImapBase):
         return b" ".join(d if isinstance(d, bytes) else b" ".join(d) for d in data
                          if d is not None)
 
+    def threadid(self, m, uid):
+        mo = re.search(rb"THREADID \((" + ID_RE + rb")\)", self.fetch(m, uid, "(THREADID)"))
+        self.assertIsNotNone(mo)
+        return mo.group(1)
+
     def emailid(self, m, uid):
         mo = re.search(rb"EMAILID \((" + ID_RE + rb")\)", self.fetch(m, uid, "(EMAILID)"))
         self.assertIsNotNone(mo)
@@ -119,7 +124,6 @@ class ObjectIdTest(ObjidBase):
         e1, e2 = self.emailid(m, 1), self.emailid(m, 2)
         self.assertNotEqual(e1, e2)
         self.assertEqual(self.emailid(m, 1), e1)     # stable
-        self.assertIn(b"THREADID NIL", self.fetch(m, 1, "(THREADID)"))
         # COPY keeps the EMAILID, and so does a MOVE of the copy
         self.assertEqual(m.uid("COPY", "1", "Other")[0], "OK")
         m.select("Other")
@@ -133,6 +137,28 @@ class ObjectIdTest(ObjidBase):
         self.assertEqual(m.uid("SEARCH", "EMAILID", e2.decode())[1][0].split(), [b"2"])
         self.assertEqual(m.uid("SEARCH", "EMAILID", "Mnothing")[1][0], b"")
         self.assertEqual(m.uid("SEARCH", "THREADID", "T1")[1][0], b"")
+        # THREADID: a reply (References, or In-Reply-To alone) shares its root's;
+        # the moved copy keeps it, another conversation has its own
+        reply = MSG.replace(b"Message-ID: <objid-1@example.org>",
+                            b"Message-ID: <objid-r@example.org>\r\n"
+                            b"In-Reply-To: <objid-1@example.org>")
+        reply2 = MSG.replace(b"Message-ID: <objid-1@example.org>",
+                             b"Message-ID: <objid-s@example.org>\r\n"
+                             b"References: <objid-1@example.org>\r\n <objid-r@example.org>")
+        self.assertEqual(m.append("INBOX", None, None, reply)[0], "OK")
+        self.assertEqual(m.append("INBOX", None, None, reply2)[0], "OK")
+        m.select("INBOX")
+        t1 = self.threadid(m, 1)
+        self.assertTrue(t1.startswith(b"T"), t1)
+        self.assertEqual(self.threadid(m, 3), t1)
+        self.assertEqual(self.threadid(m, 4), t1)
+        self.assertEqual(self.threadid(m, 5), t1)
+        self.assertNotEqual(self.threadid(m, 2), t1)
+        typ, data = m.uid("SEARCH", "THREADID", t1.decode())
+        self.assertEqual(typ, "OK")
+        self.assertEqual(data[0].split(), [b"1", b"3", b"4", b"5"])
+        self.assertEqual(m.uid("SEARCH", "THREADID", self.threadid(m, 2).decode())[1][0],
+                         b"2")
         # a second session (another handle) sees the same ids
         m2 = self.login()
         m2.select("INBOX", readonly=True)

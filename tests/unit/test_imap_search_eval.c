@@ -199,7 +199,10 @@ static const struct {
 	{ "EMAILID M0123456789abcdef",	"2 4",		false },
 	{ "EMAILID M0123456789ABCDEF",	"-",		false },	/* ids are exact */
 	{ "NOT EMAILID M1",		"2 3 4 5",	false },
-	{ "THREADID abc",		"-",		false },
+	{ "THREADID abc",		"-",		true },
+	/* no Message-ID: a thread of one, from the EMAILID (2 and its copy 4) */
+	{ "THREADID T0123456789abcdef",	"2 4",		true },
+	{ "NOT THREADID T0123456789abcdef", "1 3",	true },	/* 5 is unreadable */
 	{ "SAVEDATESUPPORTED",		"1 2 3 4 5",	false },
 	/* sizes and internal dates */
 	{ "LARGER 100",			"2 4",		false },

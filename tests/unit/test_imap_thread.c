@@ -3,7 +3,8 @@
  * subject (src/mime/subject.h), RFC 5322 dates (imap/date.h), reading the
  * cached ENVELOPE back (imap/envelope.h) and both THREAD algorithms
  * (imap/thread.h), including RFC 5256's tricky REFERENCES cases: loops,
- * missing and dummy parents, duplicate Message-IDs, subject merging.
+ * missing and dummy parents, duplicate Message-IDs, subject merging; and
+ * RFC 8474 THREADID from a header (imap/threadid.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "imap/date.h"
 #include "imap/envelope.h"
 #include "imap/thread.h"
+#include "imap/threadid.h"
 #include "lib/buf.h"
 #include "mime/subject.h"
 #include "t.h"
@@ -308,6 +310,49 @@ test_deep(void)
 	free(id);
 }
 
+/* The THREADID of a header, "" when there is none. */
+static const char *
+tid(const char *hdr, const char *emailid)
+{
+	static char	 id[THREADID_SIZE];
+
+	if (!threadid_of_header(hdr, strlen(hdr), emailid, id))
+		id[0] = '\0';
+	return id;
+}
+
+static void
+test_threadid(void)
+{
+	char	 root[THREADID_SIZE], other[THREADID_SIZE];
+
+	strcpy(root, tid("Message-ID: <r@x>\r\nSubject: hi\r\n\r\nbody <z@z>\r\n", "M1"));
+	t_int(strlen(root), THREADID_SIZE - 1);
+	t_ok(root[0] == 'T');
+	/* a reply by In-Reply-To only, then one with References: the root's id */
+	t_str(tid("Message-ID: <a@x>\r\nIn-Reply-To: <r@x>\r\n\r\n", "M2"), root);
+	t_str(tid("Message-ID: <b@x>\nIn-Reply-To: <a@x>\nReferences: <r@x>\n <a@x>\n\n",
+	    NULL), root);
+	/* a trimmed list keeps its first; header names are case-insensitive */
+	t_str(tid("references: <r@x> <k@x>\r\nmessage-id: <c@x>\r\n\r\n", NULL), root);
+	/* folding inside an id does not change it */
+	t_str(tid("References: <r@\r\n x>\r\n\r\n", NULL), root);
+	/* References wins over In-Reply-To; junk before the first id is skipped */
+	t_str(tid("In-Reply-To: <q@x>\r\nReferences: junk <r@x>\r\n\r\n", NULL), root);
+	/* another conversation, another id */
+	strcpy(other, tid("Message-ID: <s@x>\r\n\r\n", NULL));
+	t_ok(strcmp(other, root) != 0 && other[0] == 'T');
+	/* only the header counts: an id in the body is not a reference */
+	t_str(tid("Subject: x\r\n\r\nReferences: <r@x>\r\n", "M0123456789abcdef"),
+	    "T0123456789abcdef");
+	/* no msg-id: a thread of one, from the EMAILID's digits */
+	t_str(tid("Subject: none\r\n\r\n", "M0123456789abcdef"), "T0123456789abcdef");
+	t_str(tid("Message-ID: <>\r\n\r\n", "M0123456789abcdef"), "T0123456789abcdef");
+	t_str(tid("Subject: none\r\n\r\n", NULL), "");
+	t_str(tid("Subject: none\r\n\r\n", "Mshort"), "");
+	t_str(tid("", NULL), "");
+}
+
 int
 main(void)
 {
@@ -322,5 +367,6 @@ main(void)
 	test_orderedsubject();
 	test_references();
 	test_deep();
+	test_threadid();
 	return t_end();
 }
