@@ -23,7 +23,7 @@
 
 #include "imap/client.h"
 #include "imap/date.h"
-#include "imap/mutf7.h"
+#include "imap/names.h"
 #include "imap/notify.h"
 #include "imap/seqset.h"
 #include "imap/view.h"
@@ -316,7 +316,12 @@ append_done(void *arg)
 		imap_resume(c);
 }
 
-/* The mailbox argument in the store's form, or NULL. */
+/*
+ * The mailbox argument in the store's form, or NULL: the namespace's
+ * prefix and separator and the wire charset undone as for every other
+ * command (names.c), so APPEND "INBOX.Sent" under Courier's view lands in
+ * the folder that view LISTs as INBOX.Sent.
+ */
 static char *
 mailbox_name(struct imap_client *c, const struct imap_arg *a)
 {
@@ -327,12 +332,8 @@ mailbox_name(struct imap_client *c, const struct imap_arg *a)
 
 	if (!imap_arg_astring(a, &s, &len) || str_has_nul(s, len))
 		return NULL;
-	if (str_ieq(s, len, "INBOX"))
-		return xstrdup("INBOX");
 	buf_init(&b, 4096);
-	/* RFC 6855 3: after ENABLE UTF8=ACCEPT names come in UTF-8 */
-	if (((c->enabled & IMAP_E_UTF8) ? mutf7_encode(s, len, &b) : buf_add(&b, s, len)) == 0 &&
-	    b.len > 0 && store_folder_valid(buf_str(&b)))
+	if (imap_name_from_wire(imap_ns_current(), imap_name_flags(c), s, len, &b) == 0)
 		name = buf_take(&b, NULL);
 	buf_clear(&b);
 	return name;

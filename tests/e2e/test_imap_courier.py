@@ -151,6 +151,16 @@ class CourierTakeoverTest(ImapBase):
         self.assertEqual(m.ok("STATUS inbox.Done (MESSAGES)"),
                          ["* STATUS INBOX.Done (MESSAGES 0)"])
         m.ok("SELECT INBOX.Done")
+        # APPEND names the folder as the other commands do: INBOX.Sent is .Sent
+        msg = "Subject: saved\r\n\r\nsent copy\r\n"
+        m.ok("APPEND INBOX.Sent (\\Seen) {%d+}\r\n%s" % (len(msg), msg))
+        sent = [n for d in ("cur", "new") for n in os.listdir(os.path.join(self.md, ".Sent", d))]
+        self.assertEqual(len(sent), 2, sent)
+        self.assertEqual(m.ok("STATUS INBOX.Sent (MESSAGES)"),
+                         ["* STATUS INBOX.Sent (MESSAGES 2)"])
+        untagged, status, last = m.cmd("APPEND Sent {%d+}\r\n%s" % (len(msg), msg))
+        self.assertEqual(status, "NO", last)
+        self.assertIn("[CANNOT]", last)
         m.ok("DELETE INBOX.Old")
         self.assertFalse(os.path.exists(os.path.join(self.md, ".Old")))
         # Names outside INBOX. or with the store's '/' are not in Courier's view.
