@@ -224,8 +224,14 @@ msg_start(struct fetch_run *r)
 	if (store_msg_get(r->mb, r->idx, m) == -1)
 		return 0;	/* cannot happen: the set was resolved on this view */
 	r->item = 0;
-	r->seen_added = false;
 	r->in_msg = true;
+	/* Expunged by another session (still in this view until its sync):
+	 * skipped like a vanished file, never told with made-up dates. */
+	if (m->name[0] == '\0') {
+		errno = ENOENT;
+		goto skip;
+	}
+	r->seen_added = false;
 	if ((needs_file(r) && load_file(r) == -1) || load_cached(r) == -1 ||
 	    (want(r, FETCH_RFC822_SIZE) && load_vsize(r, m) == -1))
 		goto skip;

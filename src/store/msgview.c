@@ -54,6 +54,50 @@ rec_of(const struct store_mailbox *mb, uint32_t uid)
 	return r;
 }
 
+/* First own change of uid (own is kept sorted by UID, then MODSEQ). */
+static size_t
+own_lower(const struct store_mailbox *mb, uint32_t uid)
+{
+	size_t	lo = 0, hi = mb->nown, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (mb->own[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The MODSEQ to tell for view entry v whose index record is r (mutex
+ * held; NULL: gone from the index).  The shared index may be ahead of the
+ * view: another session changed the message and this view has not
+ * reported it yet.  Telling that MODSEQ with the flags the view still
+ * shows would let a CONDSTORE client cache the old flags under the new
+ * MODSEQ and miss the change for good (CHANGEDSINCE skips it), and would
+ * go backwards once told.  So a MODSEQ past the view's HIGHESTMODSEQ is
+ * told only when it is this handle's own change (a STORE's answer); else
+ * the view's HIGHESTMODSEQ, at which the flags it shows held, until the
+ * sync reports the change.  Never decreases: both bounds only grow.
+ */
+static uint64_t
+view_modseq(const struct store_mailbox *mb, const struct view_ent *v, const struct ul_rec *r)
+{
+	uint64_t	ms = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
+	size_t		i;
+
+	if (r != NULL && r->modseq <= ms)
+		return r->modseq;
+	/* gone from the index (another session's EXPUNGE): our own last change
+	 * may still have been told, e.g. the STORE that set \Deleted */
+	for (i = own_lower(mb, v->uid); i < mb->nown && mb->own[i].uid == v->uid; i++)
+		if ((r == NULL || mb->own[i].modseq <= r->modseq) && mb->own[i].modseq > ms)
+			ms = mb->own[i].modseq;
+	return ms;
+}
+
 static void
 view_fill(const struct store_mailbox *mb, size_t idx, struct store_msg *m, bool indexed)
 {
@@ -67,7 +111,7 @@ view_fill(const struct store_mailbox *mb, size_t idx, struct store_msg *m, bool 
 	m->keywords = v->keywords;
 	m->recent = (v->flags & VIEW_RECENT) != 0;
 	m->in_new = false;
-	m->modseq = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
+	m->modseq = view_modseq(mb, v, r);
 	m->size = m->vsize = 0;
 	m->base_len = 0;
 	m->idate_ = 0;
@@ -76,7 +120,6 @@ view_fill(const struct store_mailbox *mb, size_t idx, struct store_msg *m, bool 
 		return;
 	memcpy(m->name, r->name, len + 1);
 	m->in_new = r->in_new;
-	m->modseq = r->modseq;
 	m->size = r->size;
 	m->vsize = r->vsize;
 	m->base_len = r->base_len;
@@ -143,8 +186,8 @@ store_msg_modseq(const struct store_mailbox *mb, size_t idx)
 	ms = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
 	if (take && st_mutex_lock(mb) == -1)
 		return ms;
-	if ((r = rec_of(mb, mb->vw[idx].uid)) != NULL)
-		ms = r->modseq;
+	r = rec_of(mb, mb->vw[idx].uid);
+	ms = view_modseq(mb, &mb->vw[idx], r);
 	if (take)
 		st_mutex_unlock(mb);
 	return ms;
@@ -186,6 +229,7 @@ st_view_flags(struct store_mailbox *mb, size_t idx, const struct ul_rec *r, bool
 {
 	struct view_ent	*v = &mb->vw[idx];
 	uint32_t	 f, k;
+	size_t		 i;
 
 	name_flags(r->name, &f, &k);
 	v->flags = f | (v->flags & VIEW_RECENT);
@@ -196,8 +240,16 @@ st_view_flags(struct store_mailbox *mb, size_t idx, const struct ul_rec *r, bool
 		mb->owncap = mb->owncap ? mb->owncap * 2 : 16;
 		mb->own = xreallocarray(mb->own, mb->owncap, sizeof(*mb->own));
 	}
-	mb->own[mb->nown].uid = r->uid;
-	mb->own[mb->nown++].modseq = r->modseq;
+	/* Kept sorted for view_modseq: STORE walks UIDs upwards, so this is
+	 * an append but for the odd out-of-order change. */
+	i = mb->nown;
+	while (i > 0 && (mb->own[i - 1].uid > r->uid ||
+	    (mb->own[i - 1].uid == r->uid && mb->own[i - 1].modseq > r->modseq)))
+		i--;
+	memmove(&mb->own[i + 1], &mb->own[i], (mb->nown - i) * sizeof(*mb->own));
+	mb->own[i].uid = r->uid;
+	mb->own[i].modseq = r->modseq;
+	mb->nown++;
 }
 
 static int
