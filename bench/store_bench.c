@@ -78,16 +78,23 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Back-date cur/ and new/ by ago seconds: a scan then counts as settled. */
 static void
-age_dirs(const char *dir)
+age_dirs_by(const char *dir, time_t ago)
 {
 	char		path[1024];
-	struct timespec	ts[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	struct timespec	ts[2] = { { time(NULL) - ago, 0 }, { time(NULL) - ago, 0 } };
 
 	snprintf(path, sizeof(path), "%s/cur", dir);
 	(void)utimensat(AT_FDCWD, path, ts, 0);
 	snprintf(path, sizeof(path), "%s/new", dir);
 	(void)utimensat(AT_FDCWD, path, ts, 0);
+}
+
+static void
+age_dirs(const char *dir)
+{
+	age_dirs_by(dir, 3600);
 }
 
 static void
@@ -153,7 +160,27 @@ main(int argc, char **argv)
 		return 1;
 	printf("store bench: %d messages in %s\n", n, dir);
 	row("first index build (rebuild)", (now() - t0) * 1e3, "");
+	/* The build's scan saw mtimes of this very second, which a scan never
+	 * trusts; a later sync rescans the settled folder and records that. */
 	age_dirs(dir);
+	(void)store_sync(mb, NULL, NULL);
+	store_close(&mb);
+
+	/* The index records a scan of cur/ and new/ as they are: the open
+	 * reads the index alone (the usual case for a new session). */
+	t0 = now();
+	mb = store_open(dir, "INBOX", 0);
+	if (store_sync(mb, NULL, NULL) == -1)
+		return 1;
+	row("new handle open (cold: no other handle)", (now() - t0) * 1e3, "");
+	store_close(&mb);
+	/* Someone changed cur/ since (its mtime moved): the open rescans it. */
+	age_dirs_by(dir, 7200);
+	t0 = now();
+	mb = store_open(dir, "INBOX", 0);
+	if (store_sync(mb, NULL, NULL) == -1)
+		return 1;
+	row("  the same after cur/ changed (a readdir)", (now() - t0) * 1e3, "");
 	store_close(&mb);
 
 	/* A second process holds the folder open: the shared part is not ours. */
@@ -162,7 +189,7 @@ main(int argc, char **argv)
 	mb = store_open(dir, "INBOX", 0);
 	if (store_sync(mb, NULL, NULL) == -1)
 		return 1;
-	row("new handle open (cold: no other handle)", (now() - t0) * 1e3, "");
+	row("new handle open (cold, again)", (now() - t0) * 1e3, "");
 	snprintf(extra, sizeof(extra), "(%zu B/msg)", (live - l0) / (size_t)n);
 	row("memory of one session after open", 0, extra);
 

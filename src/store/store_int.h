@@ -69,6 +69,7 @@ struct uidlist {
 	size_t		 n, cap;
 	uint32_t	*hash;		/* rec index + 1 by base name; 0 = free */
 	size_t		 hcap;		/* power of two, > 2 * n */
+	bool		 hash_ok;	/* hash describes recs (else built on lookup) */
 	/* Totals for STATUS (kept by ul_count), and the cur/ new/ mtimes
 	 * (ns) the last scan saw, at scan_at: the header answers STATUS. */
 	uint32_t	 nunseen;
