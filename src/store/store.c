@@ -109,6 +109,7 @@ store_open(const char *root, const char *folder, int flags)
 	mb->lockfd = -1;
 	mb->fmu = fmutex_get(dir);
 	mb->ul = mb->fmu != NULL ? fmutex_ul(mb->fmu) : &mb->own_ul;
+	mb->cache.sh = mb->fmu != NULL ? fmutex_cache(mb->fmu) : &mb->cache.own_sh;
 	return mb;
 }
 

@@ -120,8 +120,15 @@ struct cache_slot {
 	uint32_t	 uid, off;
 };
 
-struct cache_state {
+/*
+ * What a process knows of letterbox-cache: its map and the offset table,
+ * shared by every handle on the folder (in its folder_mutex, like the
+ * index snapshot) and used only under the folder mutex.  Per handle the
+ * table cost 8-16 B a message, as much as the rest of a session's view.
+ */
+struct cache_shared {
 	bool		 bad;		/* other UIDVALIDITY or garbage: recreate */
+	uint32_t	 uidv;		/* the UIDVALIDITY the file was checked for */
 	ino_t		 ino;
 	off_t		 off;		/* bytes of the file parsed so far */
 	const unsigned char *map;	/* read-only map of the file's first maplen bytes */
@@ -129,9 +136,15 @@ struct cache_state {
 	struct cache_slot *tab;		/* sorted by uid once tab_sorted */
 	size_t		 ntab, tabcap;
 	bool		 tab_sorted;
+	unsigned	 touched;	/* records read from the map since its pages were dropped */
+};
+
+/* A handle's part: the shared state, and the records it decoded last. */
+struct cache_state {
+	struct cache_shared *sh;	/* the folder's (or own_sh without a mutex) */
+	struct cache_shared own_sh;
 	struct cache_ent ring[CACHE_RING];
 	unsigned	 ring_next;
-	unsigned	 touched;	/* records read from the map since its pages were dropped */
 };
 
 /*
@@ -286,6 +299,7 @@ struct folder_mutex;
 struct folder_mutex *fmutex_get(const char *dir);	/* NULL if dir is gone */
 void	 fmutex_put(struct folder_mutex **f);
 struct uidlist *fmutex_ul(struct folder_mutex *f);
+struct cache_shared *fmutex_cache(struct folder_mutex *f);
 /* Mutex, then flock, each waited for at most 30 s (ETIMEDOUT). */
 int	 st_lock(struct store_mailbox *mb);
 void	 st_unlock(struct store_mailbox *mb);
@@ -352,6 +366,7 @@ void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
 /* ---- cache.c, cache_rec.c ---- */
 void	 cache_reset(struct store_mailbox *mb);	/* forget all (close, new UIDVALIDITY) */
+void	 cache_shared_clear(struct cache_shared *c);	/* free (last handle gone) */
 void	 cache_compact(struct store_mailbox *mb, size_t removed);	/* under the lock, after expunges */
 uint64_t cache_base_hash(const char *s, size_t len);
 uint32_t cache_get32(const unsigned char *p);
