@@ -67,6 +67,9 @@ struct uidlist {
 	uint64_t	 highestmodseq, gen;
 	struct ul_rec	*recs;		/* sorted by uid */
 	size_t		 n, cap;
+	/* The snapshot's names, one map (load_base): free them with ul_name_free. */
+	char		*names;
+	size_t		 names_cap;
 	uint32_t	*hash;		/* rec index + 1 by base name; 0 = free */
 	size_t		 hcap;		/* power of two, > 2 * n */
 	bool		 hash_ok;	/* hash describes recs (else built on lookup) */
@@ -229,6 +232,8 @@ uint64_t name_emailid(const char *name, size_t base_len);
 
 /* ---- the index (uidlist.c, ullog.c) ---- */
 void	 ul_clear(struct uidlist *ul);
+/* Free a record's name (which may live in the snapshot's names block). */
+void	 ul_name_free(const struct uidlist *ul, char *name);
 /* Is ul (loaded) what the files hold?  One stat(2) of the log. */
 bool	 ul_current(const struct uidlist *ul, const char *dir);
 /* Bring ul up to date with the files (reads only the log's new tail when

@@ -31,13 +31,30 @@
 #define UL_MAX_FILE	(1024UL * 1024 * 1024)
 #define UL_MAX_XRANGES	4096	/* more are merged (see ul_xr_add) */
 
+/*
+ * The names the snapshot gave its records live in one block (load_base):
+ * 100,000 small mallocs were a fifth of a cold open, most of it first
+ * touching the fresh heap pages.  A record whose name changes later gets a
+ * malloc'd one; this frees a name of either kind.
+ */
+void
+ul_name_free(const struct uidlist *ul, char *name)
+{
+	uintptr_t	p = (uintptr_t)name, a = (uintptr_t)ul->names;
+
+	if (p < a || p >= a + ul->names_cap)
+		free(name);
+}
+
 void
 ul_clear(struct uidlist *ul)
 {
 	size_t	i;
 
 	for (i = 0; i < ul->n; i++)
-		free(ul->recs[i].name);
+		ul_name_free(ul, ul->recs[i].name);
+	if (ul->names != NULL)
+		munmap(ul->names, ul->names_cap);
 	free(ul->recs);
 	free(ul->hash);
 	free(ul->xr);
@@ -47,19 +64,26 @@ ul_clear(struct uidlist *ul)
 }
 
 /*
- * A hint that the records array be backed by huge pages: first touching
- * 6.4 MB of 4 KiB pages (100,000 records) cost ~20 ms here, 2 MiB pages
- * almost nothing.  Only the 2 MiB-aligned middle of a block can have them.
+ * A hint that a big block (the records, the names) be backed by huge
+ * pages: first touching 6.4 MB of 4 KiB pages (100,000 records) cost
+ * ~20 ms here, 2 MiB pages almost nothing.  Only the 2 MiB-aligned middle
+ * of a block can have them.
  */
 static void
-recs_hugepage_hint(struct uidlist *ul)
+hugepage_hint(void *p, size_t len)
 {
 	const uintptr_t	 huge = 2u * 1024 * 1024;
-	uintptr_t	 lo = ((uintptr_t)ul->recs + huge - 1) & ~(huge - 1);
-	uintptr_t	 hi = ((uintptr_t)ul->recs + ul->cap * sizeof(*ul->recs)) & ~(huge - 1);
+	uintptr_t	 lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t	 hi = ((uintptr_t)p + len) & ~(huge - 1);
 
 	if (hi > lo)
 		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+static void
+recs_hugepage_hint(struct uidlist *ul)
+{
+	hugepage_hint(ul->recs, ul->cap * sizeof(*ul->recs));
 }
 
 struct ul_rec *
@@ -186,11 +210,24 @@ ul_find_base(struct uidlist *ul, const char *name, size_t base_len)
 	return NULL;
 }
 
+/*
+ * UIDs ascend, so uid's record is at most at index g = uid - first uid,
+ * and in a folder with few expunges exactly there: one probe settles
+ * most lookups (replaying the change log looks up every changed record,
+ * and a binary search over 100,000 records missed the cache at each step).
+ */
 static size_t
 lower_bound(const struct uidlist *ul, uint32_t uid)
 {
-	size_t	lo = 0, hi = ul->n, mid;
+	size_t	lo = 0, hi = ul->n, mid, g;
 
+	if (ul->n > 0 && uid > ul->recs[0].uid) {
+		g = uid - ul->recs[0].uid;
+		if (g < ul->n && ul->recs[g].uid == uid)
+			return g;
+		if (g < ul->n)
+			hi = g;		/* recs[g].uid > uid: the answer is before */
+	}
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (ul->recs[mid].uid < uid)
@@ -221,7 +258,7 @@ ul_upsert(struct uidlist *ul, struct ul_rec *nr)
 		same_base = r->base_len == nr->base_len &&
 		    memcmp(r->name, nr->name, r->base_len) == 0;
 		ul_uncount(ul, r);
-		free(r->name);
+		ul_name_free(ul, r->name);
 		*r = *nr;
 		ul_count(ul, r);
 		if (!same_base)
@@ -258,7 +295,7 @@ ul_remove_range(struct uidlist *ul, uint32_t lo, uint32_t hi)
 
 	while (j < ul->n && ul->recs[j].uid <= hi) {
 		ul_uncount(ul, &ul->recs[j]);
-		free(ul->recs[j++].name);
+		ul_name_free(ul, ul->recs[j++].name);
 	}
 	if (j == i)
 		return;
@@ -488,8 +525,9 @@ ul_hvals_set(struct uidlist *ul, const uint64_t v[UL_HVALS])
 	ul->version++;
 }
 
-int
-ul_parse_rec(const char *p, const char *nl, struct ul_rec *r)
+/* The fields of a record line; its name is [*name_r, nl), not copied. */
+static int
+parse_rec_fields(const char *p, const char *nl, struct ul_rec *r, const char **name_r)
 {
 	uint64_t	uid, modseq, size, vsize, idate;
 
@@ -505,7 +543,18 @@ ul_parse_rec(const char *p, const char *nl, struct ul_rec *r)
 	r->vsize = vsize;
 	r->idate = (int64_t)idate;
 	r->in_new = p[0] == 'n';
-	r->name = xstrndup(p + 2, (size_t)(nl - p - 2));
+	*name_r = p + 2;
+	return 0;
+}
+
+int
+ul_parse_rec(const char *p, const char *nl, struct ul_rec *r)
+{
+	const char	*name;
+
+	if (parse_rec_fields(p, nl, r, &name) == -1)
+		return -1;
+	r->name = xstrndup(name, (size_t)(nl - name));
 	r->base_len = (uint16_t)name_base_len(r->name);
 	return 0;
 }
@@ -595,12 +644,26 @@ unmap_snapshot(const char *data, size_t len)
 		munmap((void *)(uintptr_t)data, len);
 }
 
+/* Give back the pages of the names block past its first used bytes. */
+static void
+names_trim(struct uidlist *ul, size_t used)
+{
+	size_t	pg = (size_t)sysconf(_SC_PAGESIZE), keep = (used + pg - 1) / pg * pg;
+
+	if (keep == 0)
+		keep = pg;
+	if (keep < ul->names_cap) {
+		munmap(ul->names + keep, ul->names_cap - keep);
+		ul->names_cap = keep;
+	}
+}
+
 /* The snapshot alone.  0 ok, 1 missing or broken. */
 static int
 load_base(struct uidlist *ul, const char *dir)
 {
-	const char	*data = NULL, *nl, *line, *end;
-	size_t		 len;
+	const char	*data = NULL, *nl, *line, *end, *colon;
+	size_t		 len, used = 0;
 	uint64_t	 lo, hi, modseq;
 	const char	*p;
 	struct ul_rec	*r;
@@ -618,6 +681,15 @@ load_base(struct uidlist *ul, const char *dir)
 	if (nl == NULL || ul_parse_header(data, (size_t)(nl - data), ul) == -1)
 		goto bad;
 	ul->log_required = memcmp(data, "LB2 ", 4) == 0;
+	/* Room for every name (each is shorter than its line); the unused
+	 * tail is given back below. */
+	ul->names = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ul->names == MAP_FAILED) {
+		ul->names = NULL;
+		goto bad;
+	}
+	ul->names_cap = len;
+	hugepage_hint(ul->names, len);
 	/* The header's count sizes the array once (room for the log's new
 	 * messages too): no doubling copies of a 100,000-record array. */
 	if (ul->hdr_messages > 0 && ul->hdr_messages <= len / 16) {
@@ -639,11 +711,17 @@ load_base(struct uidlist *ul, const char *dir)
 			continue;
 		}
 		r = ul_add(ul);
-		if (ul_parse_rec(line, nl, r) == -1 ||
+		if (parse_rec_fields(line, nl, r, &p) == -1 ||
 		    (ul->n > 1 && r->uid <= ul->recs[ul->n - 2].uid)) {
 			ul->n--;
 			goto bad;
 		}
+		r->name = ul->names + used;
+		memcpy(r->name, p, (size_t)(nl - p));
+		r->name[nl - p] = '\0';
+		used += (size_t)(nl - p) + 1;
+		colon = memchr(p, ':', (size_t)(nl - p));
+		r->base_len = (uint16_t)(colon != NULL ? colon - p : nl - p);
 		if (r->uid >= ul->uidnext)
 			ul->uidnext = r->uid + 1;
 	}
@@ -656,6 +734,7 @@ load_base(struct uidlist *ul, const char *dir)
 		ul->first_recent = ul->uidnext;	/* LB1: nothing is recent */
 	ul->base_size = (off_t)len;
 	unmap_snapshot(data, len);
+	names_trim(ul, used);
 	ul_rehash(ul);
 	return 0;
 bad:
@@ -943,7 +1022,7 @@ ul_import(struct uidlist *ul, const char *dir)
 		/* Drop duplicate UIDs (a corrupt list): keep the first. */
 		for (i = j = 0; i < ul->n; i++) {
 			if (j > 0 && ul->recs[j - 1].uid == ul->recs[i].uid) {
-				free(ul->recs[i].name);
+				ul_name_free(ul, ul->recs[i].name);
 				continue;
 			}
 			ul->recs[j++] = ul->recs[i];
