@@ -662,7 +662,7 @@ names_trim(struct uidlist *ul, size_t used)
 static int
 load_base(struct uidlist *ul, const char *dir)
 {
-	const char	*data = NULL, *nl, *line, *end, *colon;
+	const char	*data = NULL, *nl, *line, *end;
 	size_t		 len, used = 0;
 	uint64_t	 lo, hi, modseq;
 	const char	*p;
@@ -676,8 +676,10 @@ load_base(struct uidlist *ul, const char *dir)
 		return rc;
 	ul_clear(ul);
 	ul->basest = bst;
+	if (len == 0)
+		goto bad;	/* (no map: data is NULL) */
 	end = data + len;
-	nl = len > 0 ? memchr(data, '\n', len) : NULL;
+	nl = memchr(data, '\n', len);
 	if (nl == NULL || ul_parse_header(data, (size_t)(nl - data), ul) == -1)
 		goto bad;
 	ul->log_required = memcmp(data, "LB2 ", 4) == 0;
@@ -720,8 +722,8 @@ load_base(struct uidlist *ul, const char *dir)
 		memcpy(r->name, p, (size_t)(nl - p));
 		r->name[nl - p] = '\0';
 		used += (size_t)(nl - p) + 1;
-		colon = memchr(p, ':', (size_t)(nl - p));
-		r->base_len = (uint16_t)(colon != NULL ? colon - p : nl - p);
+		/* Of the string (a NUL byte in the line would end it). */
+		r->base_len = (uint16_t)name_base_len(r->name);
 		if (r->uid >= ul->uidnext)
 			ul->uidnext = r->uid + 1;
 	}
