@@ -86,6 +86,24 @@ recs_hugepage_hint(struct uidlist *ul)
 	hugepage_hint(ul->recs, ul->cap * sizeof(*ul->recs));
 }
 
+/*
+ * Fault in a block that is about to be filled in one call rather than a
+ * trap per page: a trap costs ~10 us in this VM, and the records of
+ * 100,000 messages are 1,600 pages where huge pages are not had.
+ */
+static void
+prefault(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t	a = (uintptr_t)p & ~(uintptr_t)4095;
+
+	(void)madvise((void *)a, len + ((uintptr_t)p - a), MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)len;
+#endif
+}
+
 struct ul_rec *
 ul_add(struct uidlist *ul)
 {
@@ -698,6 +716,7 @@ load_base(struct uidlist *ul, const char *dir)
 		ul->cap = (size_t)ul->hdr_messages + ul->hdr_messages / 16 + 64;
 		ul->recs = xreallocarray(NULL, ul->cap, sizeof(*ul->recs));
 		recs_hugepage_hint(ul);
+		prefault(ul->recs, ul->cap * sizeof(*ul->recs));
 	}
 	for (line = nl + 1; line < end; line = nl + 1) {
 		nl = memchr(line, '\n', (size_t)(end - line));
