@@ -8,10 +8,10 @@
  * writers do not interleave.  A process maps the file read-only and keeps
  * an offset table (uid -> record) built from the record headers, both
  * shared by its handles on the folder (struct cache_shared, used under the
- * folder mutex); a handle keeps the last CACHE_RING decoded records.  A record is used only when its base-name
- * hash is the message's: should a UID ever name another message (an index
- * rebuilt by hand), the cache cannot answer with the wrong message's
- * ENVELOPE.  Only a cache: a record that does not parse ends the usable
+ * folder mutex); a handle keeps the last CACHE_RING decoded records.  A
+ * record is used only when its base-name hash is the message's: should a
+ * UID ever name another message (an index rebuilt by hand), the cache
+ * cannot answer with the wrong message's ENVELOPE.  Only a cache: a record that does not parse ends the usable
  * part (the next writer starts a new file), a file for another UIDVALIDITY
  * or version is replaced, an expunge compacts it, and deleting it is safe.
  */
@@ -213,16 +213,15 @@ cache_map(struct store_mailbox *mb, size_t need)
 
 	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
 		return;
+	/* The index was rebuilt: check the file's header again. */
+	if (c->uidv != mb->ul->uidvalidity) {
+		cache_forget(c);
+		c->uidv = mb->ul->uidvalidity;
+	}
 	/*
 	 * A stat first: on a cold FETCH this runs once per message, and the
 	 * file has mostly grown by our own appends only (nothing to map).
 	 */
-	/* The index was rebuilt: check the file's header again. */
-	if (c->uidv != mb->ul->uidvalidity) {
-		cache_forget(c);
-		c->ino = 0;
-		c->uidv = mb->ul->uidvalidity;
-	}
 	if (stat(path, &st) == -1) {
 		if (c->ino != 0)
 			cache_forget(c);
