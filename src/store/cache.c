@@ -5,12 +5,13 @@
  *	header: "LBC4", u32 UIDVALIDITY, 8 bytes zero (LBC3: no PREVIEW)
  *	records (cache_rec.c): 24-byte header, deflated payload
  * Append-only, one write(2) per message with O_APPEND, so concurrent
- * writers do not interleave.  A handle maps the file read-only and keeps an
- * offset table (uid -> record) built from the record headers, plus the last
- * CACHE_RING decoded records.  A record is used only when its base-name
- * hash is the message's: should a UID ever name another message (an index
- * rebuilt by hand), the cache cannot answer with the wrong message's
- * ENVELOPE.  Only a cache: a record that does not parse ends the usable
+ * writers do not interleave.  A process maps the file read-only and keeps
+ * an offset table (uid -> record) built from the record headers, both
+ * shared by its handles on the folder (struct cache_shared, used under the
+ * folder mutex); a handle keeps the last CACHE_RING decoded records.  A
+ * record is used only when its base-name hash is the message's: should a
+ * UID ever name another message (an index rebuilt by hand), the cache
+ * cannot answer with the wrong message's ENVELOPE.  Only a cache: a record that does not parse ends the usable
  * part (the next writer starts a new file), a file for another UIDVALIDITY
  * or version is replaced, an expunge compacts it, and deleting it is safe.
  */
@@ -33,7 +34,7 @@
 #define CACHE_FILE_MAX	(1024U * 1024 * 1024)	/* offsets fit 32 bits */
 
 static void
-cache_unmap(struct cache_state *c)
+cache_unmap(struct cache_shared *c)
 {
 	if (c->map != NULL)
 		munmap((void *)(uintptr_t)c->map, c->maplen);
@@ -42,21 +43,30 @@ cache_unmap(struct cache_state *c)
 }
 
 void
+cache_shared_clear(struct cache_shared *c)
+{
+	cache_unmap(c);
+	free(c->tab);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The handle's decoded records (and its own state when it had no mutex);
+ * the folder's shared state lives on with the other handles. */
+void
 cache_reset(struct store_mailbox *mb)
 {
 	struct cache_state	*c = &mb->cache;
 	size_t			 i;
 
-	cache_unmap(c);
-	free(c->tab);
 	for (i = 0; i < CACHE_RING; i++)
 		cache_ent_clear(&c->ring[i]);
-	memset(c, 0, sizeof(*c));
+	c->ring_next = 0;
+	cache_shared_clear(&c->own_sh);
 }
 
 /* Forget what we read of the file (gone or replaced): read it afresh. */
 static void
-cache_forget(struct cache_state *c)
+cache_forget(struct cache_shared *c)
 {
 	cache_unmap(c);
 	c->ino = 0;
@@ -96,7 +106,7 @@ file_header(unsigned char hdr[CACHE_FILE_HDR], uint32_t uidvalidity)
 /* ---- the offset table ---- */
 
 static void
-tab_add(struct cache_state *c, uint32_t uid, uint32_t off)
+tab_add(struct cache_shared *c, uint32_t uid, uint32_t off)
 {
 	if (c->ntab == c->tabcap) {
 		c->tabcap = c->tabcap ? c->tabcap * 2 : 64;
@@ -120,7 +130,7 @@ slot_cmp(const void *a, const void *b)
 
 /* Offset of uid's record (the latest one written), or -1. */
 static int64_t
-tab_find(struct cache_state *c, uint32_t uid)
+tab_find(struct cache_shared *c, uint32_t uid)
 {
 	size_t	lo = 0, hi, mid, i, j;
 
@@ -157,7 +167,7 @@ tab_find(struct cache_state *c, uint32_t uid)
 #define CACHE_DROP_EVERY	256
 
 static void
-cache_drop_pages(struct cache_state *c)
+cache_drop_pages(struct cache_shared *c)
 {
 	if (c->map != NULL)
 		(void)madvise((void *)(uintptr_t)c->map, c->maplen, MADV_DONTNEED);
@@ -166,7 +176,7 @@ cache_drop_pages(struct cache_state *c)
 
 /* Record headers in map[off..len): into the table; returns the end of the whole ones. */
 static size_t
-cache_parse(struct cache_state *c, size_t off, size_t len)
+cache_parse(struct cache_shared *c, size_t off, size_t len)
 {
 	uint32_t	uid;
 	uint64_t	hash;
@@ -188,11 +198,12 @@ cache_parse(struct cache_state *c, size_t off, size_t len)
 /*
  * Map the file again when it was replaced, others appended to it, or need
  * (an offset of our own appends) is past the map; read the new records.
+ * Under the folder mutex, as everything that touches mb->cache.sh.
  */
 static void
 cache_map(struct store_mailbox *mb, size_t need)
 {
-	struct cache_state	*c = &mb->cache;
+	struct cache_shared	*c = mb->cache.sh;
 	char			 path[PATH_MAX];
 	unsigned char		 hdr[CACHE_FILE_HDR];
 	struct stat		 st;
@@ -202,6 +213,11 @@ cache_map(struct store_mailbox *mb, size_t need)
 
 	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
 		return;
+	/* The index was rebuilt: check the file's header again. */
+	if (c->uidv != mb->ul->uidvalidity) {
+		cache_forget(c);
+		c->uidv = mb->ul->uidvalidity;
+	}
 	/*
 	 * A stat first: on a cold FETCH this runs once per message, and the
 	 * file has mostly grown by our own appends only (nothing to map).
@@ -240,7 +256,7 @@ cache_map(struct store_mailbox *mb, size_t need)
 	c->maplen = (size_t)st.st_size;
 	off = (size_t)c->off;
 	if (off == 0) {
-		file_header(hdr, mb->v_uidvalidity);
+		file_header(hdr, c->uidv);
 		if (c->maplen < CACHE_FILE_HDR || memcmp(c->map, hdr, CACHE_FILE_HDR) != 0) {
 			c->bad = true;	/* other UIDVALIDITY or version: start over */
 			return;
@@ -253,11 +269,12 @@ cache_map(struct store_mailbox *mb, size_t need)
 
 /* ---- writing ---- */
 
-/* Append one record (a whole new file when the old one is unusable). */
+/* Append one record (a whole new file when the old one is unusable);
+ * under the folder mutex. */
 static void
-cache_put(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
+cache_put_locked(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
 {
-	struct cache_state	*c = &mb->cache;
+	struct cache_shared	*c = mb->cache.sh;
 	char			 path[PATH_MAX], tmp[PATH_MAX], uniq[300];
 	unsigned char		 hdr[CACHE_FILE_HDR];
 	struct stat		 st;
@@ -287,7 +304,7 @@ cache_put(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
 	if (name_unique(uniq, sizeof(uniq)) == -1 ||
 	    st_join(tmp, sizeof(tmp), mb->dir, "/tmp/", uniq) == -1)
 		return;
-	file_header(hdr, mb->v_uidvalidity);
+	file_header(hdr, mb->ul->uidvalidity);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return;
@@ -295,6 +312,19 @@ cache_put(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
 	/* Reread from the start next time (finds ours too). */
 	cache_forget(c);
 	c->bad = false;
+}
+
+static void
+cache_put(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
+{
+	/* Holding the lock means holding the mutex (st_lock). */
+	bool	take = mb->lockfd == -1;
+
+	if (take && st_mutex_lock(mb) == -1)
+		return;
+	cache_put_locked(mb, rec, uid);
+	if (take)
+		st_mutex_unlock(mb);
 }
 
 /*
@@ -374,11 +404,12 @@ cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_
 
 /* ---- reading ---- */
 
-/* The record of uid from the file into e when its base hash matches: 0, else -1. */
+/* The record of uid from the file into e when its base hash matches: 0,
+ * else -1.  Under the folder mutex: the map may be replaced. */
 static int
 cache_read(struct store_mailbox *mb, uint32_t uid, uint64_t hash, struct cache_ent *e)
 {
-	struct cache_state	*c = &mb->cache;
+	struct cache_shared	*c = mb->cache.sh;
 	uint32_t		 ruid;
 	uint64_t		 rhash;
 	size_t			 zlen;
@@ -412,6 +443,7 @@ cache_get(struct store_mailbox *mb, size_t idx)
 	struct cache_ent	*e;
 	uint64_t		 hash;
 	size_t			 i;
+	bool			 take = mb->lockfd == -1, found;
 
 	if (store_msg_get(mb, idx, m) == -1)
 		return NULL;
@@ -426,11 +458,18 @@ cache_get(struct store_mailbox *mb, size_t idx)
 	e = &c->ring[c->ring_next];
 	c->ring_next = (c->ring_next + 1) % CACHE_RING;
 	cache_ent_clear(e);
-	if (cache_read(mb, m->uid, hash, e) == 0)
-		return e;
-	/* Another process may have cached it meanwhile: read the tail. */
-	cache_map(mb, 0);
-	if (cache_read(mb, m->uid, hash, e) == 0 || cache_compute(mb, idx, hash, e) == 0)
+	if (take && st_mutex_lock(mb) == -1)
+		return NULL;
+	found = cache_read(mb, m->uid, hash, e) == 0;
+	if (!found) {
+		/* Another process may have cached it meanwhile: read the tail. */
+		cache_map(mb, 0);
+		found = cache_read(mb, m->uid, hash, e) == 0;
+	}
+	if (take)
+		st_mutex_unlock(mb);
+	/* The parse runs without the mutex (it reads the message file). */
+	if (found || cache_compute(mb, idx, hash, e) == 0)
 		return e;
 	return NULL;
 }
@@ -512,7 +551,7 @@ cache_compact(struct store_mailbox *mb, size_t removed)
 	char			 path[PATH_MAX], tmp[PATH_MAX], uniq[300], *data;
 	unsigned char		 hdr[CACHE_FILE_HDR];
 	const unsigned char	*p;
-	struct cache_state	 c;
+	struct cache_shared	 c;
 	struct ul_rec		*u;
 	struct buf		 out;
 	uint32_t		 uid;
@@ -523,8 +562,8 @@ cache_compact(struct store_mailbox *mb, size_t removed)
 	if (removed < 256 && removed * 8 < mb->ul->n + removed) {
 		/* The record headers tell how many UIDs the file holds. */
 		cache_map(mb, 0);
-		(void)tab_find(&mb->cache, 0);	/* sorted, one slot per uid */
-		if (mb->cache.ntab - mb->cache.ntab / 4 <= mb->ul->n)
+		(void)tab_find(mb->cache.sh, 0);	/* sorted, one slot per uid */
+		if (mb->cache.sh->ntab - mb->cache.sh->ntab / 4 <= mb->ul->n)
 			return;
 	}
 	if (ul_read_file(mb->dir, CACHE_FILE, &data, &len) != 0)
@@ -560,7 +599,7 @@ cache_compact(struct store_mailbox *mb, size_t removed)
 		goto out;
 	/* Records appended by others while we read are lost: only a cache. */
 	if (write_new(fd, tmp, path, out.data, out.len, NULL, 0) == 0)
-		cache_forget(&mb->cache);	/* our table is of the old file */
+		cache_forget(mb->cache.sh);	/* the table is of the old file */
 out:
 	buf_clear(&out);
 	free(c.tab);

@@ -13,8 +13,9 @@
  * The registry entry also holds the folder's index as this process last
  * read it, shared by every handle on the folder (refcounted with the
  * entry): a second session on an open folder does not read the index
- * again, and sessions keep only their views.  It is touched only under
- * the mutex.
+ * again, and sessions keep only their views.  So does what the process
+ * read of the folder's cache file (its map and offset table).  Both are
+ * touched only under the mutex.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@ struct folder_mutex {
 	unsigned		 refs;
 	pthread_mutex_t		 mu;
 	struct uidlist		 ul;
+	struct cache_shared	 cache;
 };
 
 /* The registry: one per process, guarded by its own mutex. */
@@ -82,6 +84,7 @@ fmutex_put(struct folder_mutex **fp)
 			;
 		*pp = f->next;
 		ul_clear(&f->ul);
+		cache_shared_clear(&f->cache);
 		pthread_mutex_destroy(&f->mu);
 		free(f);
 	}
@@ -93,6 +96,12 @@ struct uidlist *
 fmutex_ul(struct folder_mutex *f)
 {
 	return &f->ul;
+}
+
+struct cache_shared *
+fmutex_cache(struct folder_mutex *f)
+{
+	return &f->cache;
 }
 
 static int

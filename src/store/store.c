@@ -109,6 +109,7 @@ store_open(const char *root, const char *folder, int flags)
 	mb->lockfd = -1;
 	mb->fmu = fmutex_get(dir);
 	mb->ul = mb->fmu != NULL ? fmutex_ul(mb->fmu) : &mb->own_ul;
+	mb->cache.sh = mb->fmu != NULL ? fmutex_cache(mb->fmu) : &mb->cache.own_sh;
 	return mb;
 }
 
@@ -196,7 +197,7 @@ rec_set_name(struct uidlist *ul, struct ul_rec *r, const char *name, bool in_new
 	name_flags(name, &nf, &nk);
 	if (of != nf || ok != nk)
 		r->modseq = ++ul->highestmodseq;
-	free(r->name);
+	ul_name_free(ul, r->name);
 	r->name = xstrdup(name);
 	r->in_new = in_new;
 	ul_touch(ul, r);
@@ -458,7 +459,7 @@ move_indexed_new(struct store_mailbox *mb)
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == -1 ||
 		    rename(from, to) == -1)
 			continue;
-		free(r->name);
+		ul_name_free(mb->ul, r->name);
 		r->name = xstrdup(nname);
 		r->in_new = false;
 		mb->dir_dirty |= ST_DIRTY_INTO_CUR(true);
@@ -595,7 +596,7 @@ do_scan(struct store_mailbox *mb, bool *changed)
 		for (i = j = 0; i < mb->ul->n; i++) {
 			if (!mb->ul->recs[i].mark) {
 				ul_expunged(mb->ul, mb->ul->recs[i].uid, modseq);
-				free(mb->ul->recs[i].name);
+				ul_name_free(mb->ul, mb->ul->recs[i].name);
 				continue;
 			}
 			mb->ul->recs[j++] = mb->ul->recs[i];

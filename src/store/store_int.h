@@ -67,8 +67,12 @@ struct uidlist {
 	uint64_t	 highestmodseq, gen;
 	struct ul_rec	*recs;		/* sorted by uid */
 	size_t		 n, cap;
+	/* The snapshot's names, one map (load_base): free them with ul_name_free. */
+	char		*names;
+	size_t		 names_cap;
 	uint32_t	*hash;		/* rec index + 1 by base name; 0 = free */
 	size_t		 hcap;		/* power of two, > 2 * n */
+	bool		 hash_ok;	/* hash describes recs (else built on lookup) */
 	/* Totals for STATUS (kept by ul_count), and the cur/ new/ mtimes
 	 * (ns) the last scan saw, at scan_at: the header answers STATUS. */
 	uint32_t	 nunseen;
@@ -119,8 +123,15 @@ struct cache_slot {
 	uint32_t	 uid, off;
 };
 
-struct cache_state {
+/*
+ * What a process knows of letterbox-cache: its map and the offset table,
+ * shared by every handle on the folder (in its folder_mutex, like the
+ * index snapshot) and used only under the folder mutex.  Per handle the
+ * table cost 8-16 B a message, as much as the rest of a session's view.
+ */
+struct cache_shared {
 	bool		 bad;		/* other UIDVALIDITY or garbage: recreate */
+	uint32_t	 uidv;		/* the UIDVALIDITY the file was checked for */
 	ino_t		 ino;
 	off_t		 off;		/* bytes of the file parsed so far */
 	const unsigned char *map;	/* read-only map of the file's first maplen bytes */
@@ -128,9 +139,15 @@ struct cache_state {
 	struct cache_slot *tab;		/* sorted by uid once tab_sorted */
 	size_t		 ntab, tabcap;
 	bool		 tab_sorted;
+	unsigned	 touched;	/* records read from the map since its pages were dropped */
+};
+
+/* A handle's part: the shared state, and the records it decoded last. */
+struct cache_state {
+	struct cache_shared *sh;	/* the folder's (or own_sh without a mutex) */
+	struct cache_shared own_sh;
 	struct cache_ent ring[CACHE_RING];
 	unsigned	 ring_next;
-	unsigned	 touched;	/* records read from the map since its pages were dropped */
 };
 
 /*
@@ -215,6 +232,8 @@ uint64_t name_emailid(const char *name, size_t base_len);
 
 /* ---- the index (uidlist.c, ullog.c) ---- */
 void	 ul_clear(struct uidlist *ul);
+/* Free a record's name (which may live in the snapshot's names block). */
+void	 ul_name_free(const struct uidlist *ul, char *name);
 /* Is ul (loaded) what the files hold?  One stat(2) of the log. */
 bool	 ul_current(const struct uidlist *ul, const char *dir);
 /* Bring ul up to date with the files (reads only the log's new tail when
@@ -285,6 +304,7 @@ struct folder_mutex;
 struct folder_mutex *fmutex_get(const char *dir);	/* NULL if dir is gone */
 void	 fmutex_put(struct folder_mutex **f);
 struct uidlist *fmutex_ul(struct folder_mutex *f);
+struct cache_shared *fmutex_cache(struct folder_mutex *f);
 /* Mutex, then flock, each waited for at most 30 s (ETIMEDOUT). */
 int	 st_lock(struct store_mailbox *mb);
 void	 st_unlock(struct store_mailbox *mb);
@@ -351,6 +371,7 @@ void	 st_dir_usage(const char *dir, uint64_t *bytes, uint64_t *count);
 
 /* ---- cache.c, cache_rec.c ---- */
 void	 cache_reset(struct store_mailbox *mb);	/* forget all (close, new UIDVALIDITY) */
+void	 cache_shared_clear(struct cache_shared *c);	/* free (last handle gone) */
 void	 cache_compact(struct store_mailbox *mb, size_t removed);	/* under the lock, after expunges */
 uint64_t cache_base_hash(const char *s, size_t len);
 uint32_t cache_get32(const unsigned char *p);

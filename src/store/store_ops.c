@@ -218,7 +218,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 			return -1;
 		if (rename(from, to) == 0) {
 			mb->dir_dirty |= ST_DIRTY_INTO_CUR(r->in_new);
-			free(r->name);
+			ul_name_free(mb->ul, r->name);
 			r->name = xstrdup(nname);
 			r->in_new = false;
 			r->modseq = ++mb->ul->highestmodseq;
@@ -232,7 +232,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 			errno = ENOENT;
 			return -1;
 		}
-		free(r->name);
+		ul_name_free(mb->ul, r->name);
 		r->name = found;
 		r->in_new = in_new;
 		ul_touch(mb->ul, r);
@@ -382,7 +382,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 		for (i = j = 0; i < mb->ul->n; i++) {
 			if (!mb->ul->recs[i].mark) {
 				ul_expunged(mb->ul, mb->ul->recs[i].uid, modseq);
-				free(mb->ul->recs[i].name);
+				ul_name_free(mb->ul, mb->ul->recs[i].name);
 				continue;
 			}
 			mb->ul->recs[j++] = mb->ul->recs[i];

@@ -2,13 +2,16 @@
  * The store's parsed-structure cache (letterbox-cache, issue 12): MIME part
  * offsets against src/mime's own parse (LF and CRLF files), section
  * numbers against mime_section(), the base-name check, a file cut at every
- * byte, bytes per message, and compaction after small expunges.
+ * byte, bytes per message, compaction after small expunges, and the
+ * offset table shared by a process's handles (also from two threads).
  */
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "t.h"
 #include "mime/mime.h"
 #include "store/store.h"
+#include "store/store_int.h"
 #include "store_t.h"
 
 /* A multipart with a nested alternative and an enclosed multipart message. */
@@ -242,7 +245,12 @@ file_size(const char *dir, const char *name)
 	return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
-/* Bytes per message on disk, and a second handle reads what the first wrote. */
+/*
+ * Bytes per message on disk, and a second handle reads what the first
+ * wrote -- through the offset table, which is the folder's, shared by the
+ * process's handles: the second has none of its own, and keeps using the
+ * shared one after the handle that built it is closed.
+ */
 static void
 test_size(void)
 {
@@ -261,10 +269,13 @@ test_size(void)
 	t_ok(sz > 0 && sz / 300 <= 150);
 	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb2, NULL, NULL), 0);
+	t_ok(mb2->cache.sh == mb->cache.sh);
+	t_ok(mb2->cache.sh->ntab >= 300);	/* before mb2 read anything */
+	store_close(&mb);
 	fill(mb2);
 	t_int(file_size(dir, "letterbox-cache"), sz);	/* nothing recomputed */
+	t_int(mb2->cache.own_sh.tabcap, 0);
 	store_close(&mb2);
-	store_close(&mb);
 }
 
 /* A fresh handle on dir answers every ENVELOPE right (from wherever). */
@@ -276,6 +287,70 @@ fill_once(const char *dir)
 	t_int(store_sync(mb, NULL, NULL), 0);
 	fill(mb);
 	store_close(&mb);
+}
+
+/* Two threads, a handle each, fill one cache in opposite orders. */
+struct filler {
+	const char	*dir;
+	bool		 backwards;
+	int		 bad;
+};
+
+static void *
+filler_run(void *arg)
+{
+	struct filler		*f = arg;
+	struct store_mailbox	*mb = store_open(f->dir, "INBOX", STORE_O_NOFSYNC);
+	const char		*env;
+	size_t			 i, k, n, len;
+	char			 want[32];
+
+	if (mb == NULL || store_sync(mb, NULL, NULL) == -1) {
+		f->bad++;
+		store_close(&mb);
+		return NULL;
+	}
+	n = store_count(mb);
+	for (k = 0; k < n; k++) {
+		i = f->backwards ? n - 1 - k : k;
+		snprintf(want, sizeof(want), "\"%s ", subj[(store_msg_uid(mb, i) - 1) % 6]);
+		if (store_msg_cached(mb, i, STORE_CACHE_ENVELOPE, &env, &len) == -1 ||
+		    memmem(env, len, want, strlen(want)) == NULL)
+			f->bad++;
+	}
+	store_close(&mb);
+	return NULL;
+}
+
+static void
+test_shared_threads(void)
+{
+	char		 dir[512], path[1024];
+	struct filler	 f[2];
+	pthread_t	 th[2];
+	off_t		 sz;
+	int		 i;
+
+	snprintf(dir, sizeof(dir), "%s/threads", tmpdir);
+	mkmaildir(dir);
+	put_plain(dir, 0, 300);
+	fill_once(dir);		/* index only: the cache is filled below */
+	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
+	t_int(unlink(path), 0);
+	for (i = 0; i < 2; i++) {
+		f[i].dir = dir;
+		f[i].backwards = i == 1;
+		f[i].bad = 0;
+		t_int(pthread_create(&th[i], NULL, filler_run, &f[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		t_int(f[i].bad, 0);
+	}
+	sz = file_size(dir, "letterbox-cache");
+	t_ok(sz > 0);
+	fill_once(dir);
+	t_int(file_size(dir, "letterbox-cache"), sz);	/* every record found */
 }
 
 /* A folder dir of n messages whose cache is filled; returns the cache's size. */
@@ -475,6 +550,7 @@ main(void)
 	test_parts(false);
 	test_parts(true);
 	test_size();
+	test_shared_threads();
 	test_root_vsize();
 	test_map_resident();
 	test_base_check();

@@ -302,6 +302,66 @@ test_change_log(void)
 	store_close(&mb);
 }
 
+/*
+ * An index read from disk by a fresh handle (its base-name table is built
+ * only when a scan needs it): a file renamed by another program keeps its
+ * UID, a new one gets the next; an empty snapshot is rebuilt, not trusted.
+ */
+static void
+test_reopen_scan(void)
+{
+	char			 dir[512], from[2048], to[2048], path[1024];
+	struct store_mailbox	*mb;
+	struct store_msg	 m;
+	uint32_t		 uids[6], v;
+	size_t			 i;
+
+	snprintf(dir, sizeof(dir), "%s/reopen", tmpdir);
+	mkmaildir(dir);
+	put_n(dir, 0, 6);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 6);
+	for (i = 0; i < 6; i++)
+		uids[i] = tmsg(mb, i).uid;
+	v = store_uidvalidity(mb);
+	m = tmsg(mb, 2);
+	store_close(&mb);
+	/* mutt sets \Flagged; a delivery adds a seventh message. */
+	snprintf(from, sizeof(from), "%s/cur/%s", dir, m.name);
+	snprintf(to, sizeof(to), "%s/cur/%.*s:2,F", dir, (int)m.base_len, m.name);
+	t_int(rename(from, to), 0);
+	put_n(dir, 6, 7);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_uidvalidity(mb), v);
+	t_int(store_count(mb), 7);
+	for (i = 0; i < 6; i++)
+		t_int(tmsg(mb, i).uid, uids[i]);
+	t_int(tmsg(mb, 2).flags, STORE_F_FLAGGED);
+	t_int(tmsg(mb, 6).uid, uids[5] + 1);
+	/* Names read from the snapshot (one block) replaced and dropped. */
+	t_int(store_set_flags(mb, 0, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0), 0);
+	t_int(store_expunge(mb, &uids[1], 1), 0);
+	store_close(&mb);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 6);
+	t_int(tmsg(mb, 0).flags, STORE_F_SEEN);
+	t_int(tmsg(mb, 1).uid, uids[2]);
+	store_close(&mb);
+	/* A snapshot cut to nothing (and its log gone): a rebuild, new V. */
+	snprintf(path, sizeof(path), "%s/letterbox-uidlist", dir);
+	t_int(truncate(path, 0), 0);
+	snprintf(path, sizeof(path), "%s/letterbox-uidlist.log", dir);
+	t_int(unlink(path), 0);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 6);
+	t_ok(store_uidvalidity(mb) > v);
+	store_close(&mb);
+}
+
 /* A lost or garbled log: the UIDs in it cannot be trusted -> new UIDVALIDITY. */
 static void
 test_log_loss(void)
@@ -1109,6 +1169,7 @@ main(void)
 	test_cache_compaction();
 	test_batch_modseq();
 	test_change_log();
+	test_reopen_scan();
 	test_log_loss();
 	test_duplicate_base();
 	test_recent();
