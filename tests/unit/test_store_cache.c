@@ -463,6 +463,25 @@ test_map_resident(void)
 	store_close(&mb);
 }
 
+/*
+ * A new handle's parse of a cache of over PARSE_DROP_BYTES (cache.c)
+ * lets pages go as it goes: every record is still found afterwards.
+ */
+static void
+test_parse_big(void)
+{
+	char			 dir[512];
+	struct store_mailbox	*mb;
+	off_t			 sz = filled(dir, sizeof(dir), "parsebig", 12000);
+
+	t_ok(sz > 3 * 1024 * 1024 / 2);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	fill(mb);
+	t_int(file_size(dir, "letterbox-cache"), sz);	/* all found: none recomputed */
+	store_close(&mb);
+}
+
 int
 main(void)
 {
@@ -477,6 +496,7 @@ main(void)
 	test_size();
 	test_root_vsize();
 	test_map_resident();
+	test_parse_big();
 	test_base_check();
 	test_torn();
 	test_small_expunges();
