@@ -56,7 +56,15 @@ pump(struct imap_client *c)
 	    session_output_len(c->ss) < IMAP_OUT_HIGH) {
 		session_watch_drain(c->ss, false);
 		session_resume(c->ss);
-	}
+	} else if (r == 1 && c->cmd != NULL && c->idle == NULL)
+		/*
+		 * The stream is over and its command ends on its own (the sync
+		 * of a UID STORE/FETCH), then resumes input itself: a drain
+		 * seen after that must not resume it a second time (it would
+		 * run the next command's line again, e.g. a second "+" for a
+		 * pipelined APPEND's literal).
+		 */
+		session_watch_drain(c->ss, false);
 }
 
 void

@@ -174,15 +174,28 @@ cache_drop_pages(struct cache_shared *c)
 	c->touched = 0;
 }
 
+/*
+ * The parse of a whole file's headers (a new handle's first look) touches
+ * all of its pages: they go every PARSE_DROP_BYTES, not only at the end
+ * (measured at 100,000 messages: the session's RSS peaked 40 MB higher
+ * for a moment, the whole map, during a warm FETCH 1:*).
+ */
+#define PARSE_DROP_BYTES	(1024 * 1024)
+
 /* Record headers in map[off..len): into the table; returns the end of the whole ones. */
 static size_t
 cache_parse(struct cache_shared *c, size_t off, size_t len)
 {
 	uint32_t	uid;
 	uint64_t	hash;
-	size_t		zlen;
+	size_t		zlen, page = (size_t)sysconf(_SC_PAGESIZE), dropped = off & ~(page - 1);
 
 	while (len - off >= CACHE_REC_HDR) {
+		if (off - dropped >= PARSE_DROP_BYTES) {
+			(void)madvise((void *)(uintptr_t)(c->map + dropped),
+			    (off & ~(page - 1)) - dropped, MADV_DONTNEED);
+			dropped = off & ~(page - 1);
+		}
 		if (cache_rec_head(c->map + off, &uid, &zlen, &hash) == -1) {
 			c->bad = true;
 			break;

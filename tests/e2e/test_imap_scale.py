@@ -175,6 +175,46 @@ class ImapScaleTest(ImapBase):
             s.close()
         self.stop_clean()
 
+    def test_big_store_streams_in_order(self):
+        """STORE 1:* +FLAGS streams its FETCH responses as the socket drains:
+        with the client not reading, another session is still served; then
+        every response arrives, in order, before the tagged OK and the
+        pipelined NOOP."""
+        n = 6000
+        self.inst.start(wait_for=("smtp", "imap"))
+        self.addCleanup(self.inst.kill)
+        self.deliver("seed")
+        md = self.inst.maildir(USER)
+        lbtest.wait_files(md, 1)
+        st = os.stat(md)
+        for i in range(n):
+            path = os.path.join(md, "cur", "17100%05d.M%dP1.host:2," % (i, i))
+            with open(path, "wb") as f:
+                f.write(b"Subject: s %d\r\n\r\nbody\r\n" % i)
+            os.chown(path, st.st_uid, st.st_gid)
+        big, bf, _ = self.raw()
+        big.sendall(self.login_line() + b"b SELECT INBOX\r\n")
+        self.assertIn(b"* %d EXISTS\r\n" % (n + 1), self.read_tagged(bf, b"b"))
+        other, of, _ = self.raw()
+        other.sendall(self.login_line() + b"b SELECT INBOX\r\n")
+        self.read_tagged(of, b"b")
+        big.sendall(b"s STORE 1:* +FLAGS (\\Flagged)\r\nt NOOP\r\n")
+        other.sendall(b"n NOOP\r\n")
+        self.assertTrue(self.read_tagged(of, b"n")[-1].startswith(b"n OK"))
+        lines = self.read_tagged(bf, b"t")
+        fetches = [ln for ln in lines if b" FETCH (" in ln]
+        self.assertEqual(len(fetches), n + 1)
+        self.assertEqual([int(ln.split()[1]) for ln in fetches], list(range(1, n + 2)))
+        self.assertTrue(all(b"\\Flagged" in ln for ln in fetches))
+        tagged = [ln for ln in lines if not ln.startswith(b"* ")]
+        self.assertEqual(len(tagged), 2, tagged)
+        self.assertTrue(tagged[0].startswith(b"s OK"), tagged)
+        self.assertEqual(lines[-2:], tagged)
+        self.assertLess(lines.index(fetches[-1]), lines.index(tagged[0]))
+        for s in (big, other):
+            s.close()
+        self.stop_clean()
+
     def test_user_connection_limit(self):
         r = self.inst.cli("config", "set", "imap_user_connection_limit", "3")
         self.assertEqual(r.rc, 0, r)

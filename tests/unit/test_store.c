@@ -899,6 +899,59 @@ test_big(void)
 }
 
 /*
+ * Many files renamed by another program between two scans (a flag change
+ * of a whole folder by another client): each message keeps its UID and
+ * takes the name of its own file.  The scan once kept the new name's
+ * index in a byte of the record, so from the 254th on they got another
+ * message's name.  The files have no ",S=": sizes come from a stat.
+ */
+static void
+test_many_renamed(void)
+{
+	enum { N = 600 };
+	char			 dir[512], name[256], from[2048], to[2048], body[64];
+	struct store_mailbox	*mb, *mb2;
+	struct store_msg	 m;
+	size_t			 i;
+
+	snprintf(dir, sizeof(dir), "%s/renamed", tmpdir);
+	mkmaildir(dir);
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "%lld.M%zuP1.host", 1700000000LL + (long long)i, i);
+		snprintf(body, sizeof(body), "Subject: %zu\r\n\r\n%*s\r\n", i, (int)(i % 40), "");
+		put_msg(dir, "new", name, body);
+	}
+	mb = store_open(dir, "INBOX", 0);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), N);
+	t_int(count_files(dir, "cur"), N);
+	for (i = 0; i < N; i++) {
+		m = tmsg(mb, i);
+		snprintf(body, sizeof(body), "Subject: %zu\r\n\r\n%*s\r\n", i, (int)(i % 40), "");
+		t_int(m.size, strlen(body));
+		snprintf(name, sizeof(name), "%lld.M%zuP1.host", 1700000000LL + (long long)i, i);
+		t_ok(m.base_len == strlen(name) && strncmp(m.name, name, m.base_len) == 0);
+		snprintf(from, sizeof(from), "%s/cur/%s", dir, m.name);
+		snprintf(to, sizeof(to), "%s/cur/%.*s:2,%s", dir, (int)m.base_len, m.name,
+		    i % 2 ? "S" : "F");
+		t_int(rename(from, to), 0);
+	}
+	mb2 = store_open(dir, "INBOX", 0);
+	t_int(store_sync(mb2, NULL, NULL), 0);
+	t_int(store_count(mb2), N);
+	for (i = 0; i < N; i++) {
+		m = tmsg(mb2, i);
+		t_int(m.uid, tmsg(mb, i).uid);
+		t_int(m.flags, i % 2 ? STORE_F_SEEN : STORE_F_FLAGGED);
+		snprintf(name, sizeof(name), "%lld.M%zuP1.host:2,%s", 1700000000LL + (long long)i, i,
+		    i % 2 ? "S" : "F");
+		t_str(m.name, name);
+	}
+	store_close(&mb2);
+	store_close(&mb);
+}
+
+/*
  * \Recent: a STORE_O_PEEK_RECENT handle (EXAMINE) sees unclaimed messages
  * as \Recent and leaves them to the next claiming handle; a folder deleted
  * and made again at once gets a higher UIDVALIDITY (RFC 3501 2.3.1.1).
@@ -1013,6 +1066,7 @@ main(void)
 	test_concurrent();
 	test_folders();
 	test_recent_peek_uidvalidity();
+	test_many_renamed();
 	test_big();
 	rm_tree(tmpdir);
 	return t_end();
