@@ -3,13 +3,8 @@
  * what a message's parse gives FETCH -- ENVELOPE, BODY, BODYSTRUCTURE,
  * PREVIEW and the MIME part offsets -- as a payload of varint-prefixed fields, raw
  * deflated with a preset dictionary of what those strings are made of
- * (RFC 3501 7.4.2 syntax, common MIME types).  A payload of up to
- * STORED_MAX bytes (a plain message's ~900) goes in deflate's stored
- * blocks instead: zlib's fixed cost per stream (its Huffman trees, at any
- * level and strategy) made compressing such a record 25 us of its 45 us
- * build, and 6 of 6.5 us to decode, to save ~460 bytes of it (measured
- * on the bench corpus).  The format is the same raw deflate either way.
- * Record layout (little-endian):
+ * (RFC 3501 7.4.2 syntax, common MIME types), so a plain message costs
+ * about a hundred bytes on disk.  Record layout (little-endian):
  *	u32 uid, u32 zlen | CACHE_REC_MAGIC << 24, u32 rawlen,
  *	u32 crc32(payload), u64 hash of the base name, zlen deflated bytes
  * Payload: varint len + ENVELOPE, BODY, BODYSTRUCTURE, PREVIEW; varint nparts;
@@ -26,7 +21,6 @@
 #include "mime/preview.h"
 #include "store/store_int.h"
 
-#define STORED_MAX	2048
 #define PAYLOAD_MAX	(CACHE_FIELD_MAX * CACHE_NFIELDS + 64 * (size_t)MIME_MAX_PARTS)
 
 /* Deflate's preset dictionary: the most frequent strings last. */
@@ -251,16 +245,15 @@ cache_ent_clear(struct cache_ent *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* level 0: stored blocks, which need no dictionary (inflate sets it anyway). */
 static int
-z_init(z_stream *z, bool deflating, int level)
+z_init(z_stream *z, bool deflating)
 {
 	int	rc;
 
 	memset(z, 0, sizeof(*z));
 	if (deflating) {
-		rc = deflateInit2(z, level, Z_DEFLATED, -12, 4, Z_DEFAULT_STRATEGY);
-		if (rc == Z_OK && level > 0 && deflateSetDictionary(z, (const Bytef *)cache_dict,
+		rc = deflateInit2(z, 6, Z_DEFLATED, -12, 4, Z_DEFAULT_STRATEGY);
+		if (rc == Z_OK && deflateSetDictionary(z, (const Bytef *)cache_dict,
 		    sizeof(cache_dict) - 1) != Z_OK) {
 			deflateEnd(z);
 			rc = Z_STREAM_ERROR;
@@ -288,8 +281,7 @@ cache_rec_build(const char *file, size_t flen, const char *crlf, size_t clen, ui
 	int		 rc = -1;
 
 	buf_init(&pl, PAYLOAD_MAX);
-	if (build_payload(file, flen, crlf, clen, &pl) == -1 ||
-	    z_init(&z, true, pl.len <= STORED_MAX ? 0 : 6) == -1) {
+	if (build_payload(file, flen, crlf, clen, &pl) == -1 || z_init(&z, true) == -1) {
 		buf_clear(&pl);
 		errno = EFBIG;
 		return -1;
@@ -363,7 +355,7 @@ cache_rec_decode(const unsigned char *rec, struct cache_ent *e)
 	char		*raw;
 	int		rc;
 
-	if (cache_rec_head(rec, &uid, &zlen, &hash) == -1 || z_init(&z, false, 0) == -1)
+	if (cache_rec_head(rec, &uid, &zlen, &hash) == -1 || z_init(&z, false) == -1)
 		return -1;
 	raw = xmalloc(rawlen + 1);
 	z.next_in = (Bytef *)(uintptr_t)(rec + CACHE_REC_HDR);

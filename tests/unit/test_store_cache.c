@@ -266,8 +266,7 @@ test_size(void)
 	fill(mb);
 	sz = file_size(dir, "letterbox-cache");
 	printf("cache: %lld B/msg\n", (long long)sz / 300);
-	/* a plain message's record is stored, not deflated (cache_rec.c STORED_MAX) */
-	t_ok(sz > 0 && sz / 300 <= 600);
+	t_ok(sz > 0 && sz / 300 <= 150);
 	mb2 = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb2, NULL, NULL), 0);
 	t_ok(mb2->cache.sh == mb->cache.sh);
@@ -540,48 +539,6 @@ test_map_resident(void)
 }
 
 /*
- * A record over STORED_MAX (cache_rec.c) is deflated, a plain one is
- * stored: both read back whole, by a second handle too.
- */
-static void
-test_stored_and_deflated(void)
-{
-	char			 dir[512], body[8192], longsubj[3001];
-	struct store_mailbox	*mb;
-	const char		*env;
-	size_t			 len, h;
-	off_t			 sz;
-
-	snprintf(dir, sizeof(dir), "%s/deflated", tmpdir);
-	mkmaildir(dir);
-	memset(longsubj, 'q', sizeof(longsubj) - 1);
-	longsubj[sizeof(longsubj) - 1] = '\0';
-	snprintf(body, sizeof(body), "From: a@example.org\nSubject: %s\n\nbig\n", longsubj);
-	put_msg(dir, "cur", "1700000001.M1P1.host:2,", body);
-	for (h = 0; h < 2; h++) {
-		mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
-		t_int(store_sync(mb, NULL, NULL), 0);
-		t_int(store_msg_cached(mb, 0, STORE_CACHE_ENVELOPE, &env, &len), 0);
-		t_ok(len > 3000 && memmem(env, len, longsubj, 3000) != NULL);
-		store_close(&mb);
-	}
-	sz = file_size(dir, "letterbox-cache");
-	t_ok(sz > 0 && sz < 1500);	/* deflated: the 3,000 q's are a few bytes */
-	put_msg(dir, "cur", "1700000002.M2P1.host:2,", "Subject: small\n\nsmall\n");
-	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
-	t_int(store_sync(mb, NULL, NULL), 0);
-	t_int(store_msg_cached(mb, 1, STORE_CACHE_ENVELOPE, &env, &len), 0);
-	t_ok(memmem(env, len, "\"small\"", 7) != NULL);
-	store_close(&mb);
-	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
-	t_int(store_sync(mb, NULL, NULL), 0);
-	t_int(store_msg_cached(mb, 1, STORE_CACHE_ENVELOPE, &env, &len), 0);
-	t_ok(memmem(env, len, "\"small\"", 7) != NULL);
-	t_int(file_size(dir, "letterbox-cache") > sz, 1);
-	store_close(&mb);
-}
-
-/*
  * A new handle's parse of a cache of over PARSE_DROP_BYTES (cache.c)
  * lets pages go as it goes: every record is still found afterwards.
  */
@@ -616,7 +573,6 @@ main(void)
 	test_root_vsize();
 	test_map_resident();
 	test_parse_big();
-	test_stored_and_deflated();
 	test_base_check();
 	test_torn();
 	test_small_expunges();
