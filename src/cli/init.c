@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -313,13 +314,43 @@ init_owners(const struct conf *conf, const char *abs, const char *conf_path, con
 	return install_sendmail(abs, drop_gid) < 0 ? EX_CANTCREAT : 0;
 }
 
+/*
+ * Inits running at once (a script setting up several instances, parallel
+ * tests) take turns at creating the users and groups: else one sees uid
+ * 5000 taken by the group another just made and makes a system user, and
+ * the two instances end up with different owners.  -1 when no lock file
+ * can be had (then unserialised, as before).
+ */
+static int
+owner_lock(void)
+{
+	static const char *const paths[] = { "/run/lock/letterbox-init.lock",
+		"/var/lock/letterbox-init.lock", "/tmp/letterbox-init.lock" };
+	size_t	i;
+	int	fd = -1;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && fd < 0; i++)
+		fd = open(paths[i], O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* Root: the mail owner and the setgid group exist, and the owner can reach DIR.  0 or exit code. */
 static int
 init_root_checks(const char *abs, bool made, struct passwd **pw_r, gid_t *drop_gid_r)
 {
 	char	*msg;
+	int	 lock = owner_lock(), r;
 
-	if (ensure_owner("vmail") < 0)
+	r = ensure_owner("vmail");
+	if (r == 0)
+		r = ensure_group("letterbox-drop", drop_gid_r);
+	if (lock >= 0)
+		close(lock);
+	if (r < 0)
 		return EX_OSERR;
 	if ((*pw_r = getpwnam("vmail")) == NULL || (*pw_r)->pw_uid == 0 || (*pw_r)->pw_gid == 0)
 		return cli_err(EX_NOUSER, "user vmail is missing or has uid/gid 0");
@@ -330,8 +361,6 @@ init_root_checks(const char *abs, bool made, struct passwd **pw_r, gid_t *drop_g
 		free(msg);
 		return EX_NOPERM;
 	}
-	if (ensure_group("letterbox-drop", drop_gid_r) < 0)
-		return EX_OSERR;
 	return 0;
 }
 
