@@ -82,7 +82,13 @@ def wait_files(path, n, timeout=15, subdirs=("new", "cur")):
     deadline = time.time() + timeout
     files = []
     while time.time() < deadline:
-        files = sorted(f for d in subdirs for f in glob.glob(os.path.join(path, d, "*")))
+        # a reader (IMAP's scan) may rename new/X to cur/X:2, between the two globs:
+        # one message is counted once, by its base name
+        seen = {}
+        for d in subdirs:
+            for f in glob.glob(os.path.join(path, d, "*")):
+                seen[os.path.basename(f).split(":", 1)[0]] = f
+        files = sorted(seen.values())
         if len(files) >= n:
             return files
         time.sleep(0.05)
