@@ -120,12 +120,82 @@ step(struct fetch_lit *l)
 	return true;
 }
 
+/*
+ * CRLF straight from the source into out[0..cap): whole lines while they
+ * fit, then the part of a line that does; a line end stops short when its
+ * CR and LF do not both fit.  *take_r: source bytes used.  Whether an LF
+ * needs a CR is read from the source (data[pos - 1]), so where the reads
+ * cut the bytes does not matter.
+ */
+static size_t
+crlf_fit(const struct fetch_lit *l, char *out, size_t cap, size_t *take_r)
+{
+	const char	*p = l->data + l->pos, *start = p, *end = l->data + l->end, *nl;
+	size_t		 n = 0, seg;
+	bool		 cr;
+
+	while (p < end && n < cap) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		seg = (size_t)((nl != NULL ? nl : end) - p);
+		if (seg > cap - n)
+			seg = cap - n;
+		memcpy(out + n, p, seg);
+		n += seg;
+		p += seg;
+		if (p != nl)
+			break;	/* the source or the room ended */
+		cr = nl == l->data || nl[-1] != '\r';
+		if (cap - n < (cr ? 2U : 1U))
+			break;
+		if (cr)
+			out[n++] = '\r';
+		out[n++] = '\n';
+		p = nl + 1;
+	}
+	*take_r = (size_t)(p - start);
+	return n;
+}
+
+/*
+ * Without a window start or decoding, the bytes go into dst directly
+ * (no pass through pend[]: for FETCH 1:* BODY[] that was two more copies
+ * of every byte).  0 when nothing fits (a CRLF into one byte of room).
+ */
+static size_t
+direct(struct fetch_lit *l, char *dst, size_t cap)
+{
+	size_t	 take, n;
+	char	*q;
+
+	if (cap > l->left)
+		cap = (size_t)l->left;
+	if (l->flags & FETCH_LIT_CRLF)
+		n = crlf_fit(l, dst, cap, &take);
+	else {
+		take = n = l->end - l->pos < cap ? l->end - l->pos : cap;
+		memcpy(dst, l->data + l->pos, n);
+	}
+	l->pos += take;
+	if (l->flags & FETCH_LIT_NONUL)
+		for (q = dst; (q = memchr(q, '\0', (size_t)(dst + n - q))) != NULL; q++)
+			*q = (char)0x80;
+	if (l->left != UINT64_MAX)
+		l->left -= n;
+	return n;
+}
+
 size_t
 fetch_lit_read(struct fetch_lit *l, char *dst, size_t cap)
 {
 	size_t		 n = 0, k;
 
 	while (n < cap && l->left > 0) {
+		if (l->pend_off == l->pend_len && l->skip == 0 &&
+		    !(l->flags & FETCH_LIT_DECODE) && l->pos < l->end &&
+		    (k = direct(l, dst + n, cap - n)) > 0) {
+			n += k;
+			continue;
+		}
 		if (l->pend_off == l->pend_len && !step(l))
 			break;
 		k = l->pend_len - l->pend_off;

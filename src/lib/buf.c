@@ -49,6 +49,19 @@ buf_reserve(struct buf *b, size_t n)
 	return 0;
 }
 
+char *
+buf_space(struct buf *b, size_t n)
+{
+	return buf_reserve(b, n) < 0 ? NULL : b->data + b->len;
+}
+
+void
+buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 int
 buf_add(struct buf *b, const void *p, size_t n)
 {

@@ -24,6 +24,10 @@ int	 buf_adds(struct buf *b, const char *s) __attribute__((warn_unused_result));
 int	 buf_addc(struct buf *b, char c) __attribute__((warn_unused_result));
 int	 buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int	 buf_vaddf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Room for n more bytes to write in place (NULL when that passes max);
+ * buf_commit() then appends the k <= n bytes written there. */
+char	*buf_space(struct buf *b, size_t n);
+void	 buf_commit(struct buf *b, size_t k);
 const char *buf_str(const struct buf *b);	/* "" when empty; borrowed */
 char	*buf_take(struct buf *b, size_t *len_r);	/* caller owns; b is reset */
 void	 buf_consume(struct buf *b, size_t n);	/* drop n bytes from the front */

@@ -178,6 +178,46 @@ test_large(void)
 	free(l);
 }
 
+/*
+ * Reads straight into the caller's buffer (no window start, no decoding):
+ * every room size from 1 up, so the room ends before, between and after
+ * the CR and LF of each line end; a CR as the last source byte of a read,
+ * lone CRs, CRLF already there, NULs, and a window from 0 that ends
+ * inside a line end.
+ */
+static void
+test_direct_edges(void)
+{
+	static const char in[] = "ab\r\ncd\n\ne\rf\r\r\ng\0h\nlast\r";
+	static const char want[] = "ab\r\ncd\r\n\r\ne\rf\r\r\ng\x80h\r\nlast\r";
+	struct fetch_lit	*l = malloc(sizeof(*l));
+	struct buf		 out;
+	size_t			 cap, n = sizeof(in) - 1, wn = sizeof(want) - 1, cut;
+
+	buf_init(&out, 1 << 20);
+	for (cap = 1; cap <= wn + 1; cap++) {
+		fetch_lit_init(l, in, 0, n, CRLF | NONUL, XFER_IDENT);
+		t_ok(fetch_lit_size(l, NULL) == wn);
+		buf_reset(&out);
+		drain(l, cap, &out);
+		if (!t_ok(same(&out, want, wn)))
+			printf("  cap %zu: got %zu bytes\n", cap, out.len);
+		fetch_lit_clear(l);
+	}
+	/* <0.cut>: the window may end between a CR and its LF */
+	for (cut = 0; cut <= wn; cut++) {
+		fetch_lit_init(l, in, 0, n, CRLF | NONUL, XFER_IDENT);
+		fetch_lit_window(l, 0, cut);
+		t_ok(fetch_lit_size(l, NULL) == cut);
+		buf_reset(&out);
+		drain(l, cut % 3 + 2, &out);
+		t_ok(same(&out, want, cut));
+		fetch_lit_clear(l);
+	}
+	buf_clear(&out);
+	free(l);
+}
+
 /* A literal that owns its bytes (HEADER.FIELDS) frees them at clear. */
 static void
 test_own(void)
@@ -355,6 +395,7 @@ main(void)
 	test_cases();
 	test_windows();
 	test_large();
+	test_direct_edges();
 	test_own();
 	test_filter();
 	test_sections();

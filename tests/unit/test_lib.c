@@ -41,6 +41,14 @@ test_buf(void)
 	t_int(n, 8);
 	t_int(b.len, 0);
 	free(s);
+	/* in-place writes: room reserved, only what is committed counts */
+	t_ok((s = buf_space(&b, 8)) != NULL);
+	memcpy(s, "abcdefgh", 8);
+	buf_commit(&b, 3);
+	t_int(b.len, 3);
+	t_str(buf_str(&b), "abc");
+	t_ok(buf_space(&b, 6) == NULL);		/* would pass max */
+	t_ok(buf_space(&b, 5) == b.data + 3);
 	buf_clear(&b);
 }
 
