@@ -179,5 +179,6 @@ st_unlock(struct store_mailbox *mb)
 		return;
 	close(mb->lockfd);	/* releases the flock */
 	mb->lockfd = -1;
+	mb->own_state = OWN_UNKNOWN;
 	st_mutex_unlock(mb);
 }

@@ -427,6 +427,7 @@ st_relocate(struct store_mailbox *mb, struct store_msg *m)
 	memcpy(m->name, nname, strlen(nname) + 1);
 	m->in_new = in_new;
 	free(nname);
+	st_scan_suspect(mb);
 	return 0;
 }
 

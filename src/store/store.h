@@ -193,9 +193,13 @@ struct store_sync_cb {
 /*
  * Bring the index up to date with cur/ and new/ (one readdir of each,
  * under the folder lock), then the view with the index.  Shortcut: when
- * neither directory's mtime changed since this handle's last scan (and is
- * over a second old), only the log is stat'ed (and its new tail read),
- * without the lock; with nothing changed, nothing is allocated.  \Recent:
+ * both directories have the mtimes the index records (of the last scan,
+ * or left by our own changes: flag renames, expunges, appends, moves out
+ * of new/), only the log is stat'ed (and its new tail read), without the
+ * lock; with nothing changed, nothing is allocated.  A record whose mtime
+ * tick is young is re-checked by one readdir once the tick is over a
+ * second old (or 5 s after its scan): a change by another program in that
+ * same tick shows up then (see st_scan_usable in store.c).  \Recent:
  * messages that arrived since the last claim (any way) are claimed by the
  * first handle to sync (not by STORE_O_NO_RECENT handles).
  * Returns 0, or -1/errno (the view is unchanged).

@@ -31,7 +31,7 @@ struct ul_rec {
 	bool		 in_new;
 	bool		 mark;		/* seen by the current scan */
 	bool		 dirty;		/* changed since the last commit */
-	bool		 counted, counted_seen;	/* in uidlist's totals, as */
+	bool		 counted, counted_seen, counted_new;	/* in uidlist's totals, as */
 	bool		 idate_new;	/* idate learned by a reader, not yet committed */
 	uint8_t		 seen;		/* scan: SEEN_* */
 	uint16_t	 base_len;
@@ -76,6 +76,7 @@ struct uidlist {
 	/* Totals for STATUS (kept by ul_count), and the cur/ new/ mtimes
 	 * (ns) the last scan saw, at scan_at: the header answers STATUS. */
 	uint32_t	 nunseen;
+	uint32_t	 nnew;		/* records in new/ (a sync moves them to cur/) */
 	uint32_t	 hdr_messages;	/* "C" of the snapshot header (status.c) */
 	uint64_t	 total_size;	/* CRLF sizes */
 	uint64_t	 scan_new_ns, scan_cur_ns;
@@ -186,11 +187,11 @@ struct store_mailbox {
 	 * used under its mutex), or own_ul when the folder has no mutex. */
 	struct uidlist	*ul;
 	struct uidlist	 own_ul;
-	/* What the last scan saw, for the "nothing changed" shortcut. */
-	struct timespec	 cur_mtime, new_mtime;
-	time_t		 scan_time;
+	/* Under the lock: may the commit record the directories' mtimes
+	 * our changes leave as the index's (st_own_begin)? */
+	enum { OWN_UNKNOWN, OWN_ADOPT, OWN_NO } own_state;
+	unsigned	 scans;		/* readdirs of cur/ + new/ (tests, bench) */
 	time_t		 tmp_cleaned;	/* last look into tmp/ */
-	bool		 scanned;
 	/* The view: per message only what this session was told (uid and
 	 * flags, 12 bytes); the rest is read from the shared index. */
 	struct view_ent	*vw;
@@ -317,6 +318,18 @@ int	 st_commit(struct store_mailbox *mb);	/* write ul (under lock) */
 uint64_t st_ts_ns(const struct timespec *ts);
 /* Can the recorded scan of these directory mtimes be trusted? */
 bool	 st_scan_trusted(uint64_t new_ns, uint64_t cur_ns, int64_t scan_at);
+/* ...or taken at time now, young but not yet due for its re-check?  A young
+ * record is re-checked at the latest this long after its scan_at. */
+#define SCAN_RECHECK_MAX	5
+bool	 st_scan_usable(uint64_t new_ns, uint64_t cur_ns, int64_t scan_at, int64_t now);
+/* Under the lock, before changing cur/ or new/: note whether the index's
+ * recorded scan still describes them, so that st_commit can record the
+ * mtimes our changes leave (see store.c).  st_own_spoil: a foreign change
+ * was found (a file renamed under us), record nothing. */
+void	 st_own_begin(struct store_mailbox *mb);
+void	 st_own_spoil(struct store_mailbox *mb);
+/* A file was found renamed under us: the next sync reads the directories. */
+void	 st_scan_suspect(struct store_mailbox *mb);
 /* Find a file by base name in cur/ or new/: 0 (*name_r malloc'd), 1 none, -1 error. */
 int	 st_find_base(struct store_mailbox *mb, const char *name, size_t base_len,
 	    char **name_r, bool *in_new_r);

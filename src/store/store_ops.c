@@ -216,6 +216,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		    st_join(from, sizeof(from), mb->dir, r->in_new ? "/new/" : "/cur/", r->name) == -1 ||
 		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == -1)
 			return -1;
+		st_own_begin(mb);
 		if (rename(from, to) == 0) {
 			mb->dir_dirty |= ST_DIRTY_INTO_CUR(r->in_new);
 			ul_name_free(mb->ul, r->name);
@@ -228,6 +229,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		if (errno != ENOENT)
 			return -1;
 		/* Renamed by a program that does not take our lock: find it. */
+		st_own_spoil(mb);
 		if (st_find_base(mb, r->name, r->base_len, &found, &in_new) != 0) {
 			errno = ENOENT;
 			return -1;
@@ -350,6 +352,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 	}
 	for (i = 0; i < mb->ul->n; i++)
 		mb->ul->recs[i].mark = true;
+	st_own_begin(mb);
 	for (i = 0; i < n; i++) {
 		if ((r = ul_find_uid(mb->ul, uids[i])) == NULL || !r->mark)
 			continue;
@@ -361,6 +364,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 				continue;
 			}
 			/* Renamed by a program that does not take our lock. */
+			st_own_spoil(mb);
 			if (st_find_base(mb, r->name, r->base_len, &found, &in_new) == 0) {
 				if (st_join(path, sizeof(path), mb->dir,
 				    in_new ? "/new/" : "/cur/", found) == 0 &&
@@ -420,7 +424,10 @@ commit_new(struct store_mailbox *mb, const char *tmppath, const char *name,
 		goto fail_nolock;
 	if (st_lock(mb) == -1)
 		goto fail_nolock;
-	if (st_refresh(mb, false, &changed) == -1 || link(tmppath, path) == -1)
+	if (st_refresh(mb, false, &changed) == -1)
+		goto fail;
+	st_own_begin(mb);
+	if (link(tmppath, path) == -1)
 		goto fail;
 	r = ul_add(mb->ul);
 	r->uid = mb->ul->uidnext++;

@@ -127,6 +127,8 @@ ul_uncount(struct uidlist *ul, struct ul_rec *r)
 		return;
 	if (!r->counted_seen)
 		ul->nunseen--;
+	if (r->counted_new)
+		ul->nnew--;
 	ul->total_size -= r->counted_size;
 	r->counted = false;
 }
@@ -141,8 +143,11 @@ ul_count(struct uidlist *ul, struct ul_rec *r)
 	r->counted = true;
 	r->counted_seen = (flags & STORE_F_SEEN) != 0;
 	r->counted_size = r->vsize;
+	r->counted_new = r->in_new;
 	if (!r->counted_seen)
 		ul->nunseen++;
+	if (r->counted_new)
+		ul->nnew++;
 	ul->total_size += r->counted_size;
 }
 
@@ -748,6 +753,7 @@ load_base(struct uidlist *ul, const char *dir)
 	}
 	/* Count ourselves rather than trust the header's totals. */
 	ul->nunseen = 0;
+	ul->nnew = 0;
 	ul->total_size = 0;
 	for (size_t i = 0; i < ul->n; i++)
 		ul_count(ul, &ul->recs[i]);

@@ -122,6 +122,33 @@ tmsg(const struct store_mailbox *mb, size_t idx)
 	return m;
 }
 
+/* Messages from..to-1 in cur/ (distinct names and bodies). */
+static inline void
+put_some(const char *dir, int from, int to)
+{
+	char	name[128], body[128];
+	int	i;
+
+	for (i = from; i < to; i++) {
+		snprintf(body, sizeof(body), "From: a@example.com\nSubject: m%d\n\nx\n", i);
+		snprintf(name, sizeof(name), "17000%05d.M%dP1.host,S=%zu:2,", i, i, strlen(body));
+		put_msg(dir, "cur", name, body);
+	}
+}
+
+static inline void
+set_mtime(const char *dir, const char *sub, time_t t)
+{
+	char		path[1024];
+	struct timespec	ts[2] = { { t, 0 }, { t, 0 } };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (utimensat(AT_FDCWD, path, ts, 0) == -1) {
+		perror(path);
+		exit(2);
+	}
+}
+
 /* ---- sync callbacks recorder ---- */
 
 struct rec {
