@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,24 @@ extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 
 static size_t	live, allocated;
+
+/*
+ * The target for an append excludes the message's own fsync (issue 12):
+ * while skip_file_fsync is set, fsync() of a regular file returns at once;
+ * directories and fdatasync() (the index log) go to the disk as usual.
+ * The store's objects are linked into this program, so their calls come here.
+ */
+static int	skip_file_fsync;
+
+int
+fsync(int fd)
+{
+	struct stat	st;
+
+	if (skip_file_fsync && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		return 0;
+	return (int)syscall(SYS_fsync, fd);
+}
 
 void *
 malloc(size_t n)
@@ -132,9 +151,9 @@ static void
 row(const char *what, double ms, const char *extra)
 {
 	if (ms > 0)
-		printf("| %-44s | %9.3f ms %s\n", what, ms, extra);
+		printf("| %-52s | %9.3f ms %s\n", what, ms, extra);
 	else
-		printf("| %-44s | %s\n", what, extra);
+		printf("| %-52s | %s\n", what, extra);
 }
 
 static off_t
@@ -244,10 +263,17 @@ main(int argc, char **argv)
 	    (live - l0 + mb->ul->names_cap) / (size_t)n);
 	row("memory of one session after open", 0, extra);
 
+	store_set_fsync(STORE_FSYNC_OPTIMIZED);
 	for (k = 0, t0 = now(); k < 200; k++)
 		(void)store_set_flags(mb, (size_t)(k * 7919) % (size_t)n, STORE_FLAGS_ADD,
 		    STORE_F_FLAGGED, 0, 0);
-	row("one flag change (fdatasync'ed)", (now() - t0) * 1e3 / 200, "");
+	row("one flag change (mail_fsync=optimized, default)", (now() - t0) * 1e3 / 200, "");
+	store_set_fsync(STORE_FSYNC_ALWAYS);
+	for (k = 0, t0 = now(); k < 200; k++)
+		(void)store_set_flags(mb, (size_t)(k * 7919) % (size_t)n, STORE_FLAGS_ADD,
+		    STORE_F_SEEN, 0, 0);
+	row("  the same, mail_fsync=always (fdatasync'ed)", (now() - t0) * 1e3 / 200, "");
+	store_set_fsync(STORE_FSYNC_OPTIMIZED);
 	t0 = now();
 	(void)store_update_begin(mb);
 	for (k = 0; k < 100; k++)
@@ -281,9 +307,14 @@ main(int argc, char **argv)
 	store_close(&mb);
 	mb = store_open(dir, "INBOX", 0);
 	(void)store_sync(mb, NULL, NULL);
+	skip_file_fsync = 1;
 	for (k = 0, t0 = now(); k < 50; k++)
 		(void)store_append(mb, "Subject: x\r\n\r\nbody\r\n", 20, 0, 0, 0, &uid);
-	row("one append (message, log and dir fsync'ed)", (now() - t0) * 1e3 / 50, "");
+	skip_file_fsync = 0;
+	row("one append (log and dir fsync'ed, not the message)", (now() - t0) * 1e3 / 50, "");
+	for (k = 0, t0 = now(); k < 50; k++)
+		(void)store_append(mb, "Subject: x\r\n\r\nbody\r\n", 20, 0, 0, 0, &uid);
+	row("  the same with the message's fsync", (now() - t0) * 1e3 / 50, "");
 	age_dirs(dir);
 	(void)store_sync(mb, NULL, NULL);
 	(void)store_sync(mb, NULL, NULL);

@@ -31,6 +31,7 @@
 #include "net/listen.h"
 #include "net/fdlimit.h"
 #include "net/server.h"
+#include "store/store.h"
 
 #define STOP_GRACE_SECONDS 10
 
@@ -83,6 +84,14 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* Settings the store reads on every commit (process-wide). */
+static void
+store_conf_apply(const struct conf *c)
+{
+	store_set_fsync(strcmp(conf_str(c, CK_MAIL_FSYNC), "always") == 0 ?
+	    STORE_FSYNC_ALWAYS : STORE_FSYNC_OPTIMIZED);
+}
+
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -97,6 +106,7 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	conf_set_current(c);
 	log_set_debug(conf_bool(c, CK_DEBUG));
+	store_conf_apply(c);
 	log_info("serve: config reloaded from %s (listener addresses change on restart)", sv->conf_path);
 	run_hooks(sv->srv.on_reload);
 }
@@ -208,6 +218,7 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	if (check_owner(conf, c->conf_path, &owner, owner_name, sizeof(owner_name)) < 0)
 		return EX_NOPERM;
 	malloc_tune();
+	store_conf_apply(conf);
 	memset(&sv, 0, sizeof(sv));
 	sv.conf_path = c->conf_path;
 	signal(SIGPIPE, SIG_IGN);

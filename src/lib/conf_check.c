@@ -69,6 +69,14 @@ conf_check_imap_namespace(const char *v)
 	return "want modern or courier";
 }
 
+const char *
+conf_check_mail_fsync(const char *v)
+{
+	if (strcmp(v, "optimized") == 0 || strcmp(v, "always") == 0)
+		return NULL;
+	return "want optimized or always";
+}
+
 static int
 listen_item(const char *item, size_t len, void *arg)
 {

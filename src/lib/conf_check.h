@@ -7,6 +7,7 @@ const char	*conf_check_networks(const char *v);
 const char	*conf_check_database(const char *v);
 const char	*conf_check_logdest(const char *v);
 const char	*conf_check_imap_namespace(const char *v);
+const char	*conf_check_mail_fsync(const char *v);
 const char	*conf_check_listen(const char *v);
 const char	*conf_check_restrictions(const char *v);
 const char	*conf_check_tls_protocols(const char *v);

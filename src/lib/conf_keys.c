@@ -160,6 +160,9 @@ static const struct conf_key keys[] = {
 	  "IMAP folder view: modern (no prefix, '/') | courier (\"INBOX.\" prefix, '.')" },
 	{ "imap_notify_max_mailboxes", CONF_INT, "1000", 1, 100000, NULL,
 	  "mailboxes one IMAP NOTIFY session may follow (each costs 3 inotify watches, shared)" },
+	{ "mail_fsync", CONF_STR, "optimized", NOLIM, conf_check_mail_fsync,
+	  "what a folder's index fsyncs: optimized (as Dovecot: messages, UIDs and expunges"
+	  " before the reply; flag changes written, not fsynced) | always (flag changes too)" },
 	{ "imap_max_line_length", CONF_SIZE, "65536", 1024, 16777216, NULL, "IMAP command line after login" },
 	{ "max_open_files", CONF_INT, "0", 0, 100000000, NULL,
 	  "descriptor limit the daemon raises its soft RLIMIT_NOFILE to (0 = the hard limit);"

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -649,6 +650,21 @@ st_own_adopt(struct store_mailbox *mb)
 	ul->version++;
 }
 
+/* mail_fsync: read by every worker thread, set at start and on reload. */
+static _Atomic int fsync_mode = STORE_FSYNC_OPTIMIZED;
+
+void
+store_set_fsync(enum store_fsync mode)
+{
+	atomic_store_explicit(&fsync_mode, (int)mode, memory_order_relaxed);
+}
+
+enum store_fsync
+store_get_fsync(void)
+{
+	return (enum store_fsync)atomic_load_explicit(&fsync_mode, memory_order_relaxed);
+}
+
 void
 store_set_tmp_max_age(time_t secs)
 {
@@ -892,13 +908,16 @@ int
 st_commit(struct store_mailbox *mb)
 {
 	bool	dosync = !(mb->oflags & STORE_O_NOFSYNC);
+	bool	flags_sync = store_get_fsync() == STORE_FSYNC_ALWAYS;
+	bool	flags_only = mb->ul->npend == 0 && mb->ul->uidnext == mb->ul->disk_uidnext;
 	int	rc;
 
 	st_own_adopt(mb);
-	rc = ul_commit(mb->ul, mb->dir, dosync);
+	rc = ul_commit(mb->ul, mb->dir, dosync, flags_sync);
 	/* Renames and links in cur/ and new/ reach the disk before the lock
-	 * goes, so a UID we acknowledged (APPENDUID) survives a power cut. */
-	if (mb->dir_dirty != 0 && dosync) {
+	 * goes, so a UID we acknowledged (APPENDUID) survives a power cut;
+	 * a flag change's rename only as the log's line does (ul_commit). */
+	if (mb->dir_dirty != 0 && dosync && (flags_sync || !flags_only)) {
 		char	path[PATH_MAX];
 
 		if ((mb->dir_dirty & ST_DIRTY_CUR) &&

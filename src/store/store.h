@@ -48,8 +48,9 @@
  * Every change happens under the lock: a UID is handed out only from
  * UIDNEXT, which only grows, so no UID is ever reused or given to two
  * messages; the log is fdatasynced and cur/ + new/ fsynced before the lock
- * is released (unless STORE_O_NOFSYNC), so an acknowledged UID or flag
- * change survives a power cut.  When a folder's index is first created,
+ * is released (unless STORE_O_NOFSYNC), so an acknowledged UID or expunge
+ * survives a power cut, and a flag change too with STORE_FSYNC_ALWAYS (any
+ * change survives a crash of the process).  When a folder's index is first created,
  * Dovecot's "dovecot-uidlist" (v3) or Courier's "courierimapuiddb" (v1) is
  * imported if present, keeping the clients' UIDs and UIDVALIDITY; later
  * rebuilds never import again and take UIDVALIDITY = max(now, last + 1).
@@ -279,6 +280,23 @@ enum store_flag_op {
 	STORE_FLAGS_REMOVE,	/* -FLAGS */
 };
 
+/* Age past which a sync removes a tmp/ file (36 hours; tests lower it). */
+void	 store_set_tmp_max_age(time_t secs);
+
+/*
+ * What the index fsyncs (the daemon sets it from mail_fsync; process-wide).
+ * OPTIMIZED (the default, as Dovecot's): messages, UIDs handed out and
+ * expunges are durable before the call returns; a commit of flag changes
+ * only is written (it survives a crash of the process) but not fdatasync'ed.
+ * ALWAYS: flag changes too.  STORE_O_NOFSYNC handles fsync nothing.
+ */
+enum store_fsync {
+	STORE_FSYNC_OPTIMIZED,
+	STORE_FSYNC_ALWAYS,
+};
+void		 store_set_fsync(enum store_fsync mode);
+enum store_fsync store_get_fsync(void);
+
 /*
  * Change message idx's flags and keywords by renaming its file in cur/
  * (a new/ file moves to cur/).  unchangedsince (RFC 7162 3.1.3; 0 = no
@@ -289,8 +307,6 @@ enum store_flag_op {
  * expunged the message (it leaves the view at the next sync).
  * Keywords bits must name existing keywords (store_keyword_index).
  */
-/* Age past which a sync removes a tmp/ file (36 hours; tests lower it). */
-void	 store_set_tmp_max_age(time_t secs);
 int	 store_set_flags(struct store_mailbox *mb, size_t idx, enum store_flag_op op,
 	    uint32_t flags, uint32_t keywords, uint64_t unchangedsince);
 

@@ -63,6 +63,10 @@ struct ul_fstate {
  */
 struct uidlist {
 	uint32_t	 uidvalidity, uidnext;
+	/* uidnext as last read from or written to the disk: a commit that
+	 * hands out no UID (and expunges nothing) carries only flag changes,
+	 * which mail_fsync=optimized writes without fdatasync (ul_commit). */
+	uint32_t	 disk_uidnext;
 	uint32_t	 first_recent;	/* UIDs >= this are \Recent for whoever claims them */
 	uint64_t	 highestmodseq, gen;
 	struct ul_rec	*recs;		/* sorted by uid */
@@ -243,7 +247,7 @@ int	 ul_load(struct uidlist *ul, const char *dir);
 /* Snapshot + empty log (compaction, rebuild). */
 int	 ul_write(struct uidlist *ul, const char *dir, bool dosync);
 /* Append what changed since the last commit to the log (or ul_write). */
-int	 ul_commit(struct uidlist *ul, const char *dir, bool dosync);
+int	 ul_commit(struct uidlist *ul, const char *dir, bool dosync, bool flags_sync);
 void	 ul_rehash(struct uidlist *ul);
 void	 ul_hash_last(struct uidlist *ul);	/* after ul_add of the highest uid */
 struct ul_rec *ul_find_base(struct uidlist *ul, const char *name, size_t base_len);

@@ -827,6 +827,7 @@ load_log_tail(struct uidlist *ul, const char *dir, bool from_start)
 	ul->log_off += (off_t)(hdr + (size_t)used);
 	ul_fstate_set(&ul->logst, &st);
 	ul->log_ok = true;
+	ul->disk_uidnext = ul->uidnext;
 	return 0;
 }
 
@@ -863,6 +864,7 @@ ul_load(struct uidlist *ul, const char *dir)
 			return -1;
 		if (rc == 1)
 			ul->log_ok = false;	/* the next commit starts a new log */
+		ul->disk_uidnext = ul->uidnext;
 		return 0;
 	}
 	errno = EAGAIN;
@@ -934,6 +936,7 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 	for (i = 0; i < ul->n; i++)
 		ul->recs[i].dirty = false;
 	ul->ndirty = ul->npend = 0;
+	ul->disk_uidnext = ul->uidnext;
 	(void)uidv_write(dir, ul->uidvalidity, ul->uidnext, false);
 	return 0;
 }

@@ -153,8 +153,16 @@ needs_compaction(const struct uidlist *ul)
 	    (ul->log_off > LOG_COMPACT_MIN && ul->log_off > ul->base_size / 4);
 }
 
+/*
+ * Append what changed since the last commit to the log (or compact).
+ * dosync: make it durable; flags_sync: also when it carries only flag
+ * changes (no UID handed out, nothing expunged).  Dovecot's default
+ * (mail_fsync=optimized) does not fsync those either: losing one to a
+ * power cut costs a flag, never a message or a UID, and a kill -9 loses
+ * nothing, since the write is done before the reply.
+ */
 int
-ul_commit(struct uidlist *ul, const char *dir, bool dosync)
+ul_commit(struct uidlist *ul, const char *dir, bool dosync, bool flags_sync)
 {
 	char		 path[PATH_MAX];
 	struct buf	 b;
@@ -163,9 +171,12 @@ ul_commit(struct uidlist *ul, const char *dir, bool dosync)
 	uint64_t	 hv[UL_HVALS];
 	size_t		 i;
 	int		 fd = -1, saved;
+	bool		 datasync = dosync;
 
 	if (needs_compaction(ul))
 		return ul_write(ul, dir, dosync);
+	if (!flags_sync && ul->npend == 0 && ul->uidnext == ul->disk_uidnext)
+		datasync = false;
 	buf_init(&b, SIZE_MAX);
 	for (i = 0; i < ul->ndirty; i++) {
 		if ((r = ul_find_uid(ul, ul->dirty[i])) == NULL || !r->dirty)
@@ -195,11 +206,12 @@ ul_commit(struct uidlist *ul, const char *dir, bool dosync)
 	/* A torn commit of a writer that died: cut it off first. */
 	if (st.st_size > ul->log_off && ftruncate(fd, ul->log_off) == -1)
 		goto fail;
-	if (fs_write_all(fd, b.data, b.len) == -1 || (dosync && fdatasync(fd) == -1) ||
+	if (fs_write_all(fd, b.data, b.len) == -1 || (datasync && fdatasync(fd) == -1) ||
 	    fstat(fd, &st) == -1)
 		goto fail;
 	close(fd);
 	ul->log_off += (off_t)b.len;
+	ul->disk_uidnext = ul->uidnext;
 	ul_fstate_set(&ul->logst, &st);
 	buf_clear(&b);
 	return 0;
