@@ -52,6 +52,7 @@ static const struct { const char *text; const char *want; } bad[] = {
 	{ "smtpd_recipient_restrictions = permit_everything\n", "unknown restriction" },
 	{ "config_directory = /etc\n", ":1: unknown parameter \"config_directory\"" },
 	{ "smtpd_timeout = 5x\n", ":1: smtpd_timeout: want a time" },
+	{ "mail_fsync = never\n", ":1: mail_fsync: want optimized or always" },
 };
 
 /* The generated ids are the table's indexes: a lookup by id is the key's slot. */
@@ -189,6 +190,7 @@ test_defaults(void)
 	t_str(conf_str(c, CK_DATABASE), "sqlite:/var/lib/letterbox/letterbox.db");
 	t_int(conf_int(c, CK_MESSAGE_SIZE_LIMIT), 10240000);
 	t_int(conf_int(c, CK_MAXIMAL_QUEUE_LIFETIME), 5 * 86400);
+	t_str(conf_str(c, CK_MAIL_FSYNC), "optimized");
 	conf_free(&c);
 }
 
