@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -38,6 +39,7 @@ struct folder_mutex {
 	ino_t			 ino;
 	unsigned		 refs;
 	pthread_mutex_t		 mu;
+	atomic_bool		 arrived;	/* see fmutex_set_arrived */
 	struct uidlist		 ul;
 	struct cache_shared	 cache;
 };
@@ -102,6 +104,43 @@ struct cache_shared *
 fmutex_cache(struct folder_mutex *f)
 {
 	return &f->cache;
+}
+
+void
+fmutex_set_arrived(struct folder_mutex *f)
+{
+	atomic_store(&f->arrived, true);
+}
+
+bool
+fmutex_arrived(const struct folder_mutex *f)
+{
+	return atomic_load(&f->arrived);
+}
+
+void
+fmutex_clear_arrived(struct folder_mutex *f)
+{
+	atomic_store(&f->arrived, false);
+}
+
+bool
+fmutex_arrived_dir(const char *dir)
+{
+	struct folder_mutex	*f;
+	struct stat		 st;
+	bool			 a = false;
+
+	if (stat(dir, &st) == -1)
+		return false;
+	pthread_mutex_lock(&reg_mu);
+	for (f = reg; f != NULL; f = f->next)
+		if (f->dev == st.st_dev && f->ino == st.st_ino) {
+			a = atomic_load(&f->arrived);
+			break;
+		}
+	pthread_mutex_unlock(&reg_mu);
+	return a;
 }
 
 static int

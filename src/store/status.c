@@ -103,7 +103,8 @@ status_from_header(const char *dir, struct store_status *st_r)
 	if ((rc = log_last_h(dir, ul.gen, v)) == -1)
 		return -1;
 	if (v[6] != st_ts_ns(&sn.st_mtim) || v[7] != st_ts_ns(&sc.st_mtim) ||
-	    !st_scan_usable(v[6], v[7], (int64_t)v[8], (int64_t)time(NULL)))
+	    !st_scan_usable(v[6], v[7], (int64_t)v[8], (int64_t)time(NULL)) ||
+	    fmutex_arrived_dir(dir))
 		return -1;
 	st_r->uidvalidity = ul.uidvalidity;
 	st_r->uidnext = (uint32_t)v[0];

@@ -725,6 +725,9 @@ do_scan(struct store_mailbox *mb, bool *changed)
 	int64_t		 scan_at;
 	int		 pass;
 
+	/* Before the stat: mail arriving from now on sets it again. */
+	if (mb->fmu != NULL)
+		fmutex_clear_arrived(mb->fmu);
 	if (scan_stat_dirs(mb, &cur, &new) == -1)
 		return -1;
 	scan_at = time(NULL);
@@ -1005,6 +1008,8 @@ scan_usable(struct store_mailbox *mb)
 	const struct uidlist	*ul = mb->ul;
 	struct timespec		 cur, new;
 
+	if (mb->fmu != NULL && fmutex_arrived(mb->fmu))
+		return false;
 	return ul->loaded && ul->log_ok && scan_stat_dirs(mb, &cur, &new) == 0 &&
 	    st_ts_ns(&cur) == ul->scan_cur_ns && st_ts_ns(&new) == ul->scan_new_ns &&
 	    st_scan_usable(ul->scan_new_ns, ul->scan_cur_ns, ul->scan_at, (int64_t)time(NULL));

@@ -310,6 +310,19 @@ struct folder_mutex *fmutex_get(const char *dir);	/* NULL if dir is gone */
 void	 fmutex_put(struct folder_mutex **f);
 struct uidlist *fmutex_ul(struct folder_mutex *f);
 struct cache_shared *fmutex_cache(struct folder_mutex *f);
+/*
+ * Mail arrived in new/ (a watch saw it): the next sync of the folder reads
+ * the directories even when their mtimes are those the index records --
+ * a file put there in the same clock tick as our last change or scan
+ * leaves new/'s mtime as it was.  Set from the loop thread without
+ * waiting for the mutex; cleared by the scan (before its readdirs).
+ * fmutex_arrived_dir: the same for a folder path (NULL-safe lookup:
+ * false when no handle or watch of this process has the folder).
+ */
+void	 fmutex_set_arrived(struct folder_mutex *f);
+bool	 fmutex_arrived(const struct folder_mutex *f);
+void	 fmutex_clear_arrived(struct folder_mutex *f);
+bool	 fmutex_arrived_dir(const char *dir);
 /* Mutex, then flock, each waited for at most 30 s (ETIMEDOUT). */
 int	 st_lock(struct store_mailbox *mb);
 void	 st_unlock(struct store_mailbox *mb);

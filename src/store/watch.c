@@ -32,7 +32,10 @@ struct store_watch {
 	int			 wd[3];		/* folder, cur/, new/ */
 	store_watch_cb		 cb;
 	void			*arg;
-	bool			 pending, dead;
+	/* The folder's entry in the process's registry (flock.c): mail
+	 * arriving in new/ is noted there for the next sync. */
+	struct folder_mutex	*fmu;
+	bool			 pending, arrived, dead;
 };
 
 struct store_watcher {
@@ -41,6 +44,13 @@ struct store_watcher {
 	struct store_watch	*list;
 	bool			 dispatching;
 };
+
+static void
+watch_free(struct store_watch *sw)
+{
+	fmutex_put(&sw->fmu);
+	free(sw);
+}
 
 static void
 watcher_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -60,10 +70,15 @@ watcher_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		for (off = 0; off + sizeof(*ev) <= (size_t)n; off += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)(buf + off);
-			for (sw = w->list; sw != NULL; sw = sw->next)
+			for (sw = w->list; sw != NULL; sw = sw->next) {
 				for (i = 0; i < 3; i++)
 					if (sw->wd[i] == ev->wd || (ev->mask & IN_Q_OVERFLOW))
 						sw->pending = true;
+				/* A file into new/: delivery (our own moves leave it). */
+				if ((sw->wd[2] == ev->wd && (ev->mask & (IN_CREATE | IN_MOVED_TO))) ||
+				    (ev->mask & IN_Q_OVERFLOW))
+					sw->arrived = true;
+			}
 		}
 	}
 	w->dispatching = true;
@@ -71,6 +86,9 @@ watcher_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (!sw->pending || sw->dead)
 			continue;
 		sw->pending = false;
+		if (sw->arrived && sw->fmu != NULL)
+			fmutex_set_arrived(sw->fmu);
+		sw->arrived = false;
 		sw->cb(sw->arg);
 	}
 	w->dispatching = false;
@@ -79,7 +97,7 @@ watcher_read_cb(evutil_socket_t fd, short what, void *arg)
 		sw = *pp;
 		if (sw->dead) {
 			*pp = sw->next;
-			free(sw);
+			watch_free(sw);
 		} else
 			pp = &sw->next;
 	}
@@ -117,7 +135,7 @@ store_watcher_free(struct store_watcher **wp)
 		return;
 	while ((sw = w->list) != NULL) {
 		w->list = sw->next;
-		free(sw);
+		watch_free(sw);
 	}
 	event_free(w->ev);
 	close(w->fd);	/* drops every kernel watch */
@@ -158,6 +176,7 @@ store_watch_add(struct store_watcher *w, const char *dir, store_watch_cb cb, voi
 		    (sw->wd[i] = inotify_add_watch(w->fd, path, WATCH_MASK | IN_ONLYDIR)) == -1)
 			goto fail;
 	}
+	sw->fmu = fmutex_get(dir);
 	sw->next = w->list;
 	w->list = sw;
 	return sw;
@@ -194,5 +213,5 @@ store_watch_remove(struct store_watch **swp)
 	for (pp = &w->list; *pp != sw; pp = &(*pp)->next)
 		;
 	*pp = sw->next;
-	free(sw);
+	watch_free(sw);
 }

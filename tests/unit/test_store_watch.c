@@ -39,6 +39,90 @@ run_until(struct event_base *base, const int *a, const int *b)
 	}
 }
 
+static struct timespec
+mtime_of(const char *dir, const char *sub)
+{
+	char		path[1024];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (stat(path, &st) == -1)
+		memset(&st, 0, sizeof(st));
+	return st.st_mtim;
+}
+
+static void
+mtime_set(const char *dir, const char *sub, struct timespec t)
+{
+	char		path[1024];
+	struct timespec	ts[2] = { t, t };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	t_int(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/*
+ * Mail put into new/ in the same clock tick as the folder's last change
+ * leaves new/'s mtime as the index recorded it (played here by setting the
+ * mtime back): a sync alone cannot see it, but a watch saw the file
+ * arrive and tells the next sync to read the directories.  Also for
+ * store_status(), which otherwise answers from the index's header.
+ */
+static void
+test_same_tick_arrival(struct event_base *base, struct store_watcher *w)
+{
+	struct store_mailbox	*mb, *other;
+	struct store_watch	*sw;
+	struct store_status	 st;
+	struct hits		 h = { 0, NULL };
+	struct timespec		 m;
+	char			 dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/tick", tmpdir);
+	mkmaildir(dir);
+	put_some(dir, 0, 2);
+	set_mtime(dir, "cur", time(NULL) - 3600);
+	set_mtime(dir, "new", time(NULL) - 3600);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 2);
+	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(st.messages, 2);
+
+	/* Without a watch: the index's record is taken, the file unseen. */
+	m = mtime_of(dir, "new");
+	put_msg(dir, "new", "1700000100.M1P1.host,S=3", "a\r\n");
+	mtime_set(dir, "new", m);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 2);
+
+	/* With one: the arrival is noted, the next sync reads new/. */
+	sw = store_watch_add(w, dir, hit_cb, &h);
+	t_ok(sw != NULL);
+	m = mtime_of(dir, "new");
+	put_msg(dir, "new", "1700000101.M1P1.host,S=3", "b\r\n");
+	mtime_set(dir, "new", m);
+	run_until(base, &h.n, NULL);
+	t_ok(h.n >= 1);
+	other = store_open(dir, "INBOX", STORE_O_NOFSYNC | STORE_O_NO_RECENT);
+	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(st.messages, 4);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 4);
+	/* The scan took the note: the other handle's sync needs no readdir. */
+	t_int(store_sync(other, NULL, NULL), 0);
+	t_int(store_count(other), 4);
+	store_close(&other);
+	/* A file into cur/ is seen by cur/'s mtime, as ever. */
+	h.n = 0;
+	put_msg(dir, "cur", "1700000102.M1P1.host,S=3:2,", "c\r\n");
+	run_until(base, &h.n, NULL);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 5);
+	store_watch_remove(&sw);
+	store_close(&mb);
+}
+
 static int
 count_inotify_fds(void)
 {
@@ -110,6 +194,8 @@ main(void)
 	t_ok(b.n >= 1);
 	store_watch_remove(&wb);
 	t_ok(wb == NULL);
+
+	test_same_tick_arrival(base, w);
 
 	/* A folder that is not there. */
 	snprintf(dir, sizeof(dir), "%s/missing", tmpdir);
