@@ -149,6 +149,31 @@ set_mtime(const char *dir, const char *sub, time_t t)
 	}
 }
 
+static inline void
+set_mtime_ts(const char *dir, const char *sub, struct timespec t)
+{
+	char		path[1024];
+	struct timespec	ts[2] = { t, t };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (utimensat(AT_FDCWD, path, ts, 0) == -1) {
+		perror(path);
+		exit(2);
+	}
+}
+
+static inline struct timespec
+get_mtime(const char *dir, const char *sub)
+{
+	char		path[1024];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (stat(path, &st) == -1)
+		memset(&st, 0, sizeof(st));
+	return st.st_mtim;
+}
+
 /* ---- sync callbacks recorder ---- */
 
 struct rec {

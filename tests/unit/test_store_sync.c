@@ -14,28 +14,6 @@
 #include "store/store_int.h"
 #include "store_t.h"
 
-static void
-set_mtime_ts(const char *dir, const char *sub, struct timespec t)
-{
-	char		path[1024];
-	struct timespec	ts[2] = { t, t };
-
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	t_int(utimensat(AT_FDCWD, path, ts, 0), 0);
-}
-
-static struct timespec
-get_mtime(const char *dir, const char *sub)
-{
-	char		path[1024];
-	struct stat	st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	if (stat(path, &st) == -1)
-		memset(&st, 0, sizeof(st));
-	return st.st_mtim;
-}
-
 /* A folder of n messages whose index records a settled scan. */
 static struct store_mailbox *
 settled(const char *dir, int n, int oflags)

@@ -39,28 +39,6 @@ run_until(struct event_base *base, const int *a, const int *b)
 	}
 }
 
-static struct timespec
-mtime_of(const char *dir, const char *sub)
-{
-	char		path[1024];
-	struct stat	st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	if (stat(path, &st) == -1)
-		memset(&st, 0, sizeof(st));
-	return st.st_mtim;
-}
-
-static void
-mtime_set(const char *dir, const char *sub, struct timespec t)
-{
-	char		path[1024];
-	struct timespec	ts[2] = { t, t };
-
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	t_int(utimensat(AT_FDCWD, path, ts, 0), 0);
-}
-
 /*
  * Mail put into new/ in the same clock tick as the folder's last change
  * leaves new/'s mtime as the index recorded it (played here by setting the
@@ -90,18 +68,18 @@ test_same_tick_arrival(struct event_base *base, struct store_watcher *w)
 	t_int(st.messages, 2);
 
 	/* Without a watch: the index's record is taken, the file unseen. */
-	m = mtime_of(dir, "new");
+	m = get_mtime(dir, "new");
 	put_msg(dir, "new", "1700000100.M1P1.host,S=3", "a\r\n");
-	mtime_set(dir, "new", m);
+	set_mtime_ts(dir, "new", m);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 2);
 
 	/* With one: the arrival is noted, the next sync reads new/. */
 	sw = store_watch_add(w, dir, hit_cb, &h);
 	t_ok(sw != NULL);
-	m = mtime_of(dir, "new");
+	m = get_mtime(dir, "new");
 	put_msg(dir, "new", "1700000101.M1P1.host,S=3", "b\r\n");
-	mtime_set(dir, "new", m);
+	set_mtime_ts(dir, "new", m);
 	run_until(base, &h.n, NULL);
 	t_ok(h.n >= 1);
 	other = store_open(dir, "INBOX", STORE_O_NOFSYNC | STORE_O_NO_RECENT);
