@@ -9,7 +9,6 @@
 Tests are unittest.TestCase classes in tests/e2e/test_*.py; run.py runs them.
 LETTERBOX_BIN names the binary (the runner sets it to build/ or build-asan/).
 """
-import fcntl
 import glob
 import os
 import re
@@ -29,28 +28,35 @@ PORTS = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps"
          "pop3": 110, "pop3s": 995}
 
 
-# Port bases this process holds.  Each is claimed with an flock on a file in a
-# directory every test run on this machine shares, so two `make test` runs at
-# once (or a test and a developer's run) never pick the same base: the daemon
-# binds with SO_REUSEPORT, so a clash would not fail, it would share the port.
-PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "lbtest-ports")
+# Port bases this process holds.  Each is claimed by binding an abstract Unix
+# socket named after it: the abstract namespace belongs to the network
+# namespace, so every test run that can share a port shares the claims too --
+# two `make test` runs at once, a developer's run, and a CI run in a chroot
+# (whose /tmp is its own).  The daemon binds with SO_REUSEPORT, so a clash
+# would not fail, it would share the port.
 _port_locks = {}
+
+
+def _claim(base):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind("\0letterbox-test-port-%d" % base)
+    except OSError:
+        s.close()
+        return None
+    return s
 
 
 def free_port_base():
     """A base N such that N+25 .. N+995 are all free on 127.0.0.1, claimed for
     this process until release_port_base(N)."""
-    os.makedirs(PORT_LOCK_DIR, mode=0o1777, exist_ok=True)
     for _ in range(400):
         # below the kernel's ephemeral range (32768+), so client sockets never take them
         base = 2000 + (int.from_bytes(os.urandom(2), "big") % 270) * 100
         if base in _port_locks:
             continue
-        fd = os.open(os.path.join(PORT_LOCK_DIR, str(base)), os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+        claim = _claim(base)
+        if claim is None:
             continue
         ok = True
         for p in PORTS.values():
@@ -64,16 +70,16 @@ def free_port_base():
             if not ok:
                 break
         if ok:
-            _port_locks[base] = fd
+            _port_locks[base] = claim
             return base
-        os.close(fd)
+        claim.close()
     raise RuntimeError("no free port range")
 
 
 def release_port_base(base):
-    fd = _port_locks.pop(base, None)
-    if fd is not None:
-        os.close(fd)
+    claim = _port_locks.pop(base, None)
+    if claim is not None:
+        claim.close()
 
 
 def wait_files(path, n, timeout=15, subdirs=("new", "cur")):
