@@ -122,13 +122,14 @@ needs_file(const struct fetch_run *r)
 #define READ_MAX	FETCH_BATCH
 
 static int
-load_file(struct fetch_run *r)
+load_file(struct fetch_run *r, const struct store_msg *m)
 {
 	int	 fd, rc, saved;
 
 	if ((fd = store_msg_open(r->mb, r->idx)) == -1)
 		return -1;
-	rc = fblob_load(&r->file, fd, READ_MAX);
+	/* the index's size spares an fstat (0: not known small, the fstat way) */
+	rc = fblob_load_expect(&r->file, fd, READ_MAX, m->size < READ_MAX ? (size_t)m->size : 0);
 	saved = errno;
 	close(fd);
 	errno = saved;
@@ -233,7 +234,7 @@ msg_start(struct fetch_run *r)
 		goto skip;
 	}
 	r->seen_added = false;
-	if ((needs_file(r) && load_file(r) == -1) || load_cached(r) == -1 ||
+	if ((needs_file(r) && load_file(r, m) == -1) || load_cached(r) == -1 ||
 	    (want(r, FETCH_RFC822_SIZE) && load_vsize(r, m) == -1))
 		goto skip;
 	if (r->data != NULL) {
@@ -494,6 +495,7 @@ fetch_run_fill(struct fetch_run *r)
 
 	buf_reset(&r->out);
 	r->nholes = 0;
+	store_msg_dirs_hold(r->mb);
 	while (!r->done && r->out.len < FETCH_BATCH) {
 		if (!r->in_msg) {
 			if (!next_msg(r)) {
@@ -533,4 +535,5 @@ fetch_run_fill(struct fetch_run *r)
 		puts_(r, ")\r\n");
 		msg_end(r);
 	}
+	store_msg_dirs_release(r->mb);
 }

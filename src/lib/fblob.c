@@ -36,6 +36,17 @@ fblob_clear(struct fblob *b)
 	fblob_init(b);
 }
 
+/* b->buf holds at least size bytes (its contents are not kept). */
+static void
+reserve(struct fblob *b, size_t size)
+{
+	if (size > b->cap) {
+		free(b->buf);
+		b->buf = xmalloc(size);
+		b->cap = size;
+	}
+}
+
 /* Read size bytes (fewer if the file shrank) into b->buf. */
 static int
 read_in(struct fblob *b, int fd, size_t size)
@@ -43,11 +54,7 @@ read_in(struct fblob *b, int fd, size_t size)
 	size_t	 got = 0;
 	ssize_t	 n;
 
-	if (size > b->cap) {
-		free(b->buf);
-		b->buf = xmalloc(size);
-		b->cap = size;
-	}
+	reserve(b, size);
 	while (got < size) {
 		n = pread(fd, b->buf + got, size - got, (off_t)got);
 		if (n == -1) {
@@ -87,5 +94,23 @@ fblob_load(struct fblob *b, int fd, size_t read_max)
 	b->map = p;
 	b->maplen = b->len = size;
 	b->data = p;
+	return 0;
+}
+
+int
+fblob_load_expect(struct fblob *b, int fd, size_t read_max, size_t size)
+{
+	ssize_t	 n;
+
+	if (size == 0 || size >= read_max)
+		return fblob_load(b, fd, read_max);
+	fblob_release(b);
+	reserve(b, size + 1);
+	/* one byte more than expected: getting exactly size means the end */
+	n = pread(fd, b->buf, size + 1, 0);
+	if (n != (ssize_t)size)
+		return fblob_load(b, fd, read_max);
+	b->data = b->buf;
+	b->len = size;
 	return 0;
 }

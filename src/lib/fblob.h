@@ -37,6 +37,16 @@ void	 fblob_init(struct fblob *b);
  */
 int	 fblob_load(struct fblob *b, int fd, size_t read_max);
 
+/*
+ * As fblob_load(), for a file the caller expects to hold size bytes (a
+ * mail store's index knows its messages' sizes): when it does, one pread
+ * of size + 1 bytes and no fstat (a FETCH 1:* BODY[] reads thousands of
+ * small files; each syscall counts).  Any other outcome (shorter, longer,
+ * an error, size 0 or over read_max) goes the fblob_load() way, so a
+ * wrong expectation costs a syscall, never bytes.
+ */
+int	 fblob_load_expect(struct fblob *b, int fd, size_t read_max, size_t size);
+
 /* Drop the bytes (unmap), keep the buffer for the next load. */
 void	 fblob_release(struct fblob *b);
 

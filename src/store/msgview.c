@@ -431,10 +431,45 @@ st_relocate(struct store_mailbox *mb, struct store_msg *m)
 	return 0;
 }
 
+void
+store_msg_dirs_hold(struct store_mailbox *mb)
+{
+	mb->dirs_held = true;
+}
+
+void
+store_msg_dirs_release(struct store_mailbox *mb)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		if (mb->dirfd[i] != -1)
+			close(mb->dirfd[i]);
+		mb->dirfd[i] = -1;
+	}
+	mb->dirs_held = false;
+}
+
+/* m's file, relative to its held directory when there is one. */
+static int
+open_file(struct store_mailbox *mb, const struct store_msg *m)
+{
+	char	 path[PATH_MAX];
+	int	*dfd = &mb->dirfd[m->in_new ? 0 : 1];
+
+	if (mb->dirs_held && *dfd == -1 &&
+	    st_join(path, sizeof(path), mb->dir, m->in_new ? "/new" : "/cur", "") == 0)
+		*dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mb->dirs_held && *dfd != -1)
+		return openat(*dfd, m->name, O_RDONLY | O_CLOEXEC);
+	if (st_join(path, sizeof(path), mb->dir, m->in_new ? "/new/" : "/cur/", m->name) == -1)
+		return -1;
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 int
 store_msg_open(struct store_mailbox *mb, size_t idx)
 {
-	char			 path[PATH_MAX];
 	struct store_msg	 m;
 	int			 fd, tries;
 
@@ -445,10 +480,7 @@ store_msg_open(struct store_mailbox *mb, size_t idx)
 			errno = ENOENT;
 			return -1;
 		}
-		if (st_join(path, sizeof(path), mb->dir, m.in_new ? "/new/" : "/cur/",
-		    m.name) == -1)
-			return -1;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_file(mb, &m);
 		if (fd != -1 || errno != ENOENT)
 			return fd;
 		if (st_relocate(mb, &m) == -1)

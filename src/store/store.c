@@ -130,6 +130,7 @@ store_open(const char *root, const char *folder, int flags)
 	mb->dir = xstrdup(dir);
 	mb->oflags = flags;
 	mb->lockfd = -1;
+	mb->dirfd[0] = mb->dirfd[1] = -1;
 	mb->fmu = fmutex_get(dir);
 	mb->ul = mb->fmu != NULL ? fmutex_ul(mb->fmu) : &mb->own_ul;
 	mb->cache.sh = mb->fmu != NULL ? fmutex_cache(mb->fmu) : &mb->cache.own_sh;
@@ -146,6 +147,7 @@ store_close(struct store_mailbox **mbp)
 		return;
 	if (mb->lockfd != -1)
 		st_unlock(mb);
+	store_msg_dirs_release(mb);
 	fmutex_put(&mb->fmu);
 	ul_clear(&mb->own_ul);
 	cache_reset(mb);

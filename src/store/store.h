@@ -266,6 +266,17 @@ int	 store_msg_path(const struct store_mailbox *mb, size_t idx, char *dst, size_
 int	 store_msg_open(struct store_mailbox *mb, size_t idx);
 
 /*
+ * Around many store_msg_open() calls (a FETCH batch): new/ and cur/ stay
+ * open meanwhile (each opened when first needed) and messages are opened
+ * relative to them, so the kernel does not walk the folder's whole path
+ * once per message.  Release closes them (store_close() does too); a
+ * handle never keeps them between batches, so an idle session holds no
+ * more descriptors.
+ */
+void	 store_msg_dirs_hold(struct store_mailbox *mb);
+void	 store_msg_dirs_release(struct store_mailbox *mb);
+
+/*
  * Internal date (seconds since the epoch): the file's mtime (what Dovecot
  * and Courier set on APPEND), read once with stat() and then kept in the
  * index; falls back to the time in the file name when the file is gone.

@@ -195,6 +195,9 @@ struct store_mailbox {
 	 * our changes leave as the index's (st_own_begin)? */
 	enum { OWN_UNKNOWN, OWN_ADOPT, OWN_NO } own_state;
 	unsigned	 scans;		/* readdirs of cur/ + new/ (tests, bench) */
+	/* store_msg_dirs_hold(): new/ and cur/ opened when first needed, or -1 */
+	bool		 dirs_held;
+	int		 dirfd[2];	/* [0] new/, [1] cur/ */
 	time_t		 tmp_cleaned;	/* last look into tmp/ */
 	/* The view: per message only what this session was told (uid and
 	 * flags, 12 bytes); the rest is read from the shared index. */

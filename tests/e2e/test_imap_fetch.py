@@ -374,6 +374,28 @@ class ImapFetchTest(ImapBase):
         r.close()
         self.stop_clean()
 
+    def test_wrong_size_in_file_names(self):
+        """,S= in a file name only spares the server a stat when it reads the
+        file: a name that says less or more than the file holds still gives
+        the whole file, from LF and CRLF files alike."""
+        self.inst.start(wait_for=("smtp", "imap", "imaps"))
+        self.addCleanup(self.inst.kill)
+        self.deliver([b"Subject: first\r\n\r\nx\r\n"])
+        lf = MESSAGE.replace(b"\r\n", b"\n")
+        self.put_file("1700000011.M1P1.host,S=%d:2," % (len(lf) - 100), lf)
+        self.put_file("1700000012.M2P2.host,S=%d:2," % (len(lf) + 1), lf)
+        self.put_file("1700000013.M3P3.host,S=%d:2," % (len(MESSAGE) - 1), MESSAGE)
+        self.put_file("1700000014.M4P4.host,S=%d:2," % len(MESSAGE), MESSAGE)
+        r = self.login()
+        self.assertEqual(self.select(r), 5)
+        got = dict((n, d[b"BODY[]"]) for n, d in fetches(r.ok(b"FETCH 1:* BODY.PEEK[]")))
+        self.assertEqual(sorted(got), [1, 2, 3, 4, 5])
+        other = [v for v in got.values() if v != MESSAGE]
+        self.assertEqual(len(other), 1, [len(v) for v in got.values()])
+        self.assertTrue(other[0].endswith(b"Subject: first\r\n\r\nx\r\n"), other[0][-200:])
+        r.close()
+        self.stop_clean()
+
     def test_expunged_by_another_session(self):
         self.inst.start(wait_for=("smtp", "imap", "imaps"))
         self.addCleanup(self.inst.kill)

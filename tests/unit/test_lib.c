@@ -259,6 +259,44 @@ test_fblob(void)
 	t_ok(b.buf == NULL && b.cap == 0);
 }
 
+/* An expected size spares the fstat; a wrong one still gives the file. */
+static void
+test_fblob_expect(void)
+{
+	static const struct { size_t expect; const char *why; } cases[] = {
+		{ 5, "exact" },
+		{ 3, "the file is longer" },
+		{ 9, "the file is shorter" },
+		{ 0, "unknown" },
+		{ 4096, "at read_max: the fstat way" },
+	};
+	struct fblob	 b;
+	char		 big[5000];
+	size_t		 i;
+	int		 fd;
+
+	fblob_init(&b);
+	fd = temp_file("hello", 5);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t_int(fblob_load_expect(&b, fd, 4096, cases[i].expect), 0);
+		if (!t_ok(b.len == 5 && memcmp(b.data, "hello", 5) == 0 && b.map == NULL))
+			fprintf(stderr, "  fblob_load_expect: %s\n", cases[i].why);
+	}
+	close(fd);
+	memset(big, 'z', sizeof(big));
+	fd = temp_file(big, sizeof(big));
+	/* expected small, really over read_max: mapped whole */
+	t_int(fblob_load_expect(&b, fd, 4096, 100), 0);
+	t_ok(b.map != NULL && b.len == sizeof(big));
+	close(fd);
+	fd = temp_file("", 0);
+	t_int(fblob_load_expect(&b, fd, 4096, 7), 0);
+	t_ok(b.len == 0 && b.data != NULL);
+	close(fd);
+	t_int(fblob_load_expect(&b, -1, 4096, 5), -1);
+	fblob_clear(&b);
+}
+
 int
 main(void)
 {
@@ -271,5 +309,6 @@ main(void)
 	test_readline();
 	test_pool();
 	test_fblob();
+	test_fblob_expect();
 	return t_end();
 }

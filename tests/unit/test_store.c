@@ -1047,6 +1047,79 @@ test_recent_peek_uidvalidity(void)
 	store_close(&mb);
 }
 
+/* Open descriptors of this process (the directory's own one included). */
+static int
+count_fds(void)
+{
+	DIR		*d = opendir("/proc/self/fd");
+	int		 n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The first len bytes of message idx, through store_msg_open(). */
+static bool
+msg_reads(struct store_mailbox *mb, size_t idx, const char *want)
+{
+	char	 b[256];
+	int	 fd = store_msg_open(mb, idx);
+	ssize_t	 n;
+
+	if (fd == -1)
+		return false;
+	n = read(fd, b, sizeof(b));
+	close(fd);
+	return n == (ssize_t)strlen(want) && memcmp(b, want, (size_t)n) == 0;
+}
+
+/* store_msg_dirs_hold(): messages in new/ and cur/ open relative to the
+ * held directories, renamed files are found again, release closes them. */
+static void
+test_msg_dirs_hold(void)
+{
+	char			 dir[512], from[2048], to[2048];
+	struct store_mailbox	*mb;
+	struct store_msg	 m;
+	int			 base;
+
+	snprintf(dir, sizeof(dir), "%s/dirs", tmpdir);
+	mkmaildir(dir);
+	put_msg(dir, "new", "1700000300.M1Qd1.host,S=47", msg1);
+	put_msg(dir, "cur", "1700000301.M1Qd2.host,S=47:2,", msg2);
+	mb = store_open(dir, "INBOX", STORE_O_KEEP_NEW);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	t_int(store_count(mb), 2);
+	t_ok(tmsg(mb, 0).in_new && !tmsg(mb, 1).in_new);
+	base = count_fds();
+	store_msg_dirs_hold(mb);
+	t_int(count_fds(), base);		/* nothing opened before it is needed */
+	t_ok(msg_reads(mb, 0, msg1));
+	t_int(count_fds(), base + 1);		/* new/ */
+	t_ok(msg_reads(mb, 1, msg2));
+	t_ok(msg_reads(mb, 0, msg1));
+	t_int(count_fds(), base + 2);		/* and cur/, each once */
+	/* renamed by another program while held: found by its base name */
+	m = tmsg(mb, 1);
+	snprintf(from, sizeof(from), "%s/cur/%s", dir, m.name);
+	snprintf(to, sizeof(to), "%s/cur/%.*s:2,S", dir, (int)m.base_len, m.name);
+	t_int(rename(from, to), 0);
+	t_ok(msg_reads(mb, 1, msg2));
+	store_msg_dirs_release(mb);
+	t_int(count_fds(), base);
+	t_ok(msg_reads(mb, 1, msg2));		/* by path again */
+	t_int(count_fds(), base);
+	/* store_close() closes what is still held */
+	store_msg_dirs_hold(mb);
+	t_ok(msg_reads(mb, 0, msg1));
+	store_close(&mb);
+	t_int(count_fds(), base);
+}
+
 int
 main(void)
 {
@@ -1068,6 +1141,7 @@ main(void)
 	test_recent_peek_uidvalidity();
 	test_many_renamed();
 	test_big();
+	test_msg_dirs_hold();
 	rm_tree(tmpdir);
 	return t_end();
 }
