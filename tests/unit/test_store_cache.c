@@ -373,13 +373,14 @@ test_base_check(void)
 	off_t			 sz = filled(dir, sizeof(dir), "basecheck", 2);
 	int			 fd;
 
-	/* Flip a bit of the first record's base-name hash (after the
-	 * 16-byte file header, 16 bytes into the record). */
+	/* Flip a bit of the first message's base-name hash (after the
+	 * 16-byte file header and 16-byte group header, 8 bytes into its
+	 * member entry). */
 	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
 	fd = open(path, O_RDWR);
 	p = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	t_ok(p != MAP_FAILED);
-	p[16 + 16] ^= 1;
+	p[16 + 16 + 8] ^= 1;
 	munmap(p, (size_t)sz);
 	close(fd);
 	fill_once(dir);		/* right answers, from a parse */
@@ -519,41 +520,27 @@ mapped_rss(const char *name)
 /*
  * A handle reading every record of a big cache keeps few of the map's
  * pages resident (cache_drop_pages): not the whole file per session.
+ * Groups of plain messages are ~40 B a message, so 12,000 make a file well
+ * past the kernel's fault-around (16 pages mapped per fault) plus
+ * CACHE_DROP_BYTES; a new handle's parse of it, over PARSE_DROP_BYTES
+ * (cache.c), lets pages go as it goes, and every record is still found.
  */
 static void
 test_map_resident(void)
 {
 	char			 dir[512];
 	struct store_mailbox	*mb;
-	off_t			 sz = filled(dir, sizeof(dir), "resident", 3000);
+	off_t			 sz = filled(dir, sizeof(dir), "resident", 12000);
 	long			 kb;
 
+	t_ok(sz > 3 * 256 * 1024 / 2);
 	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	fill(mb);	/* all from the map */
 	kb = mapped_rss("letterbox-cache");
 	printf("cache map: %ld kB resident of %lld kB\n", kb, (long long)sz / 1024);
-	t_ok(kb >= 0 && kb * 1024 < sz / 4);
+	t_ok(kb >= 0 && kb * 1024 < sz / 2);
 	t_int(file_size(dir, "letterbox-cache"), sz);	/* read, not recomputed */
-	store_close(&mb);
-}
-
-/*
- * A new handle's parse of a cache of over PARSE_DROP_BYTES (cache.c)
- * lets pages go as it goes: every record is still found afterwards.
- */
-static void
-test_parse_big(void)
-{
-	char			 dir[512];
-	struct store_mailbox	*mb;
-	off_t			 sz = filled(dir, sizeof(dir), "parsebig", 12000);
-
-	t_ok(sz > 3 * 1024 * 1024 / 2);
-	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
-	t_int(store_sync(mb, NULL, NULL), 0);
-	fill(mb);
-	t_int(file_size(dir, "letterbox-cache"), sz);	/* all found: none recomputed */
 	store_close(&mb);
 }
 
@@ -572,7 +559,6 @@ main(void)
 	test_shared_threads();
 	test_root_vsize();
 	test_map_resident();
-	test_parse_big();
 	test_base_check();
 	test_torn();
 	test_small_expunges();
