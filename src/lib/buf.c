@@ -80,10 +80,16 @@ buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
+/* Called per byte by the IMAP string quoting and PREVIEW: no call to
+ * buf_reserve (nor a one-byte memcpy) while there is room. */
 int
 buf_addc(struct buf *b, char c)
 {
-	return buf_add(b, &c, 1);
+	if ((b->len >= b->max || b->cap - b->len < 2) && buf_reserve(b, 1) < 0)
+		return -1;
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 int

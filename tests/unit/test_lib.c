@@ -18,6 +18,27 @@
 #include "net/conn.h"
 #include "t.h"
 
+/* buf_addc one byte at a time across growths, up to max exactly. */
+static void
+test_buf_addc(void)
+{
+	struct buf	 b;
+	size_t		 i;
+	bool		 ok = true;
+
+	buf_init(&b, 1000);
+	for (i = 0; i < 1000; i++)
+		ok = ok && buf_addc(&b, (char)('a' + i % 26)) == 0 && b.len == i + 1 &&
+		    b.data[i + 1] == '\0' && b.cap > b.len;
+	t_ok(ok);
+	t_int(buf_addc(&b, 'x'), -1);
+	t_int(b.len, 1000);
+	for (i = 0; i < 1000 && b.data[i] == (char)('a' + i % 26); i++)
+		;
+	t_int(i, 1000);
+	buf_clear(&b);
+}
+
 static void
 test_buf(void)
 {
@@ -264,6 +285,7 @@ main(void)
 {
 	t_begin("lib");
 	test_buf();
+	test_buf_addc();
 	test_parse_u64();
 	test_hexval();
 	test_cidr();
