@@ -361,41 +361,6 @@ cache_put(struct store_mailbox *mb, const struct buf *rec, const struct cache_me
 }
 
 /*
- * The message as IMAP serves it: LF files (what we and others write) get
- * their CRs back, so BODYSTRUCTURE sizes and line counts are of the CRLF
- * form, like RFC822.SIZE.  NULL when the file is CRLF already.
- */
-static char *
-crlf_copy(const char *data, size_t len, size_t *len_r)
-{
-	const char	*p = data, *end = data + len, *nl;
-	char		*out;
-	size_t		 n = 0, lfs = 0;
-
-	for (nl = data; nl < end && (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
-		if (nl == data || nl[-1] != '\r')
-			lfs++;
-	if (lfs == 0)
-		return NULL;
-	out = xmalloc(len + lfs + 1);
-	while (p < end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
-			memcpy(out + n, p, (size_t)(end - p));
-			n += (size_t)(end - p);
-			break;
-		}
-		memcpy(out + n, p, (size_t)(nl - p));
-		n += (size_t)(nl - p);
-		if (nl == data || nl[-1] != '\r')
-			out[n++] = '\r';
-		out[n++] = '\n';
-		p = nl + 1;
-	}
-	*len_r = n;
-	return out;
-}
-
-/*
  * Larger message files are mapped, smaller ones read (lib/fblob.h: an
  * munmap per message cost more than the parse when a FETCH fills the
  * cache for a whole mailbox).
@@ -407,8 +372,6 @@ static int
 payload_of(struct store_mailbox *mb, size_t idx, struct buf *raw)
 {
 	struct fblob	 file;
-	char		*crlf = NULL;
-	size_t		 clen = 0;
 	int		 fd, rc, saved;
 
 	if ((fd = store_msg_open(mb, idx)) == -1)
@@ -421,10 +384,7 @@ payload_of(struct store_mailbox *mb, size_t idx, struct buf *raw)
 		errno = saved;
 		return -1;
 	}
-	if (file.len > 0)
-		crlf = crlf_copy(file.data, file.len, &clen);
-	rc = cache_payload_build(file.data, file.len, crlf, clen, raw);
-	free(crlf);
+	rc = cache_payload_build(file.data, file.len, raw);
 	fblob_clear(&file);
 	if (rc == -1)
 		errno = EFBIG;

@@ -121,43 +121,95 @@ get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v_r)
 	return -1;
 }
 
-/* Bare LFs in data[0..len): the CRs a CRLF form adds (prev: byte before). */
-static uint64_t
-bare_lfs(const char *data, size_t len, int prev)
-{
-	const char	*p = data, *end = data + len, *nl;
-	uint64_t	 n = 0;
+/*
+ * Where the CRLF form of a file has a CR the file lacks: at[k] is the
+ * offset in the CRLF form of the k-th CR added (before each bare LF).
+ */
+struct crs {
+	size_t	*at;
+	size_t	 n;
+};
 
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if ((nl == data ? prev : nl[-1]) != '\r')
-			n++;
-		p = nl + 1;
+/* CRs added before offset x of the CRLF form. */
+static size_t
+crs_below(const struct crs *c, size_t x)
+{
+	size_t	lo = 0, hi = c->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->at[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return n;
+	return lo;
 }
 
-/* Pre-order walk: append part p (and below) to the payload. */
+/*
+ * The CRLF form of data (what FETCH sends; RFC822.SIZE and BODYSTRUCTURE
+ * count it): NULL when the file has no bare LF.  c gets the CRs added.
+ */
+static char *
+crlf_form(const char *data, size_t len, size_t *len_r, struct crs *c)
+{
+	const char	*p = data, *end = data + len, *nl;
+	char		*out;
+	size_t		 n = 0, lfs = 0;
+
+	c->at = NULL;
+	c->n = 0;
+	for (nl = data; nl < end && (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
+		if (nl == data || nl[-1] != '\r')
+			lfs++;
+	if (lfs == 0)
+		return NULL;
+	out = xmalloc(len + lfs + 1);
+	c->at = xreallocarray(NULL, lfs, sizeof(*c->at));
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			memcpy(out + n, p, (size_t)(end - p));
+			n += (size_t)(end - p);
+			break;
+		}
+		memcpy(out + n, p, (size_t)(nl - p));
+		n += (size_t)(nl - p);
+		if (nl == data || nl[-1] != '\r') {
+			c->at[c->n++] = n;
+			out[n++] = '\r';
+		}
+		out[n++] = '\n';
+		p = nl + 1;
+	}
+	*len_r = n;
+	return out;
+}
+
+/*
+ * Pre-order walk: append part p (and below) to the payload.  p is of the
+ * CRLF form; its offsets go in as the file's, with the CRs added counted.
+ */
 static int
-put_parts(struct buf *b, const struct mime_part *p, uint64_t parent, uint64_t *n)
+put_parts(struct buf *b, const struct mime_part *p, const struct crs *cr, uint64_t parent,
+    uint64_t *n)
 {
 	const struct mime_part	*c;
 	uint64_t		 me = *n;
-	const char		*d = p->data;
+	size_t			 h0 = crs_below(cr, p->hdr_off), h1 = crs_below(cr, p->body_off);
+	size_t			 b0 = h1, b1 = crs_below(cr, p->body_off + p->body_len);
 
 	(*n)++;
+	/* the parser sets body_off = hdr_off + hdr_len */
 	if (put_varint(b, parent) == -1 ||
 	    put_varint(b, (p->flags & MIME_F_MULTIPART ? STORE_PART_MULTIPART : 0) |
 		(p->flags & MIME_F_MESSAGE && p->children != NULL ? STORE_PART_MESSAGE : 0)) == -1 ||
-	    put_varint(b, p->hdr_off) == -1 || put_varint(b, p->hdr_len) == -1 ||
-	    put_varint(b, p->body_len) == -1 ||
-	    put_varint(b, bare_lfs(d + p->hdr_off, p->hdr_len,
-		p->hdr_off > 0 ? d[p->hdr_off - 1] : 0)) == -1 ||
-	    put_varint(b, bare_lfs(d + p->body_off, p->body_len,
-		p->body_off > 0 ? d[p->body_off - 1] : 0)) == -1 ||
+	    put_varint(b, p->hdr_off - h0) == -1 || put_varint(b, p->hdr_len - (h1 - h0)) == -1 ||
+	    put_varint(b, p->body_len - (b1 - b0)) == -1 ||
+	    put_varint(b, h1 - h0) == -1 || put_varint(b, b1 - b0) == -1 ||
 	    put_varint(b, p->body_lines) == -1)
 		return -1;
 	for (c = p->children; c != NULL; c = c->next)
-		if (put_parts(b, c, me + 1, n) == -1)
+		if (put_parts(b, c, cr, me + 1, n) == -1)
 			return -1;
 	return 0;
 }
@@ -174,20 +226,23 @@ count_parts(const struct mime_part *p)
 }
 
 /*
- * The payload of a message: fields from the CRLF form (what FETCH sends;
- * crlf == NULL when the file is CRLF already), parts from the file's own
+ * The payload of a message: one parse, of the CRLF form (what FETCH
+ * sends), for the fields; the parts' offsets mapped back to the file's
  * bytes, with the CRs the CRLF form adds counted per part.
  */
 int
-cache_payload_build(const char *file, size_t flen, const char *crlf, size_t clen, struct buf *pl)
+cache_payload_build(const char *file, size_t flen, struct buf *pl)
 {
-	struct mime_part	*fp, *cp;
+	struct mime_part	*cp;
+	struct crs		 cr;
 	struct buf		 f;
+	char			*crlf;
+	size_t			 clen = 0;
 	uint64_t		 n = 0;
 	int			 i, rc = 0;
 
+	crlf = crlf_form(file, flen, &clen, &cr);
 	cp = mime_parse(crlf != NULL ? crlf : file, crlf != NULL ? clen : flen);
-	fp = crlf != NULL ? mime_parse(file, flen) : cp;
 	buf_init(&f, CACHE_FIELD_MAX);
 	for (i = 0; i < CACHE_NFIELDS && rc == 0; i++) {
 		buf_reset(&f);
@@ -201,12 +256,12 @@ cache_payload_build(const char *file, size_t flen, const char *crlf, size_t clen
 			rc = -1;
 	}
 	buf_clear(&f);
-	if (rc == 0 && (put_varint(pl, (uint64_t)count_parts(fp)) == -1 ||
-	    put_parts(pl, fp, 0, &n) == -1))
+	if (rc == 0 && (put_varint(pl, (uint64_t)count_parts(cp)) == -1 ||
+	    put_parts(pl, cp, &cr, 0, &n) == -1))
 		rc = -1;
-	if (fp != cp)
-		mime_free(&fp);
 	mime_free(&cp);
+	free(cr.at);
+	free(crlf);
 	return rc;
 }
 

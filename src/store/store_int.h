@@ -406,10 +406,9 @@ uint32_t cache_get32(const unsigned char *p);
 uint64_t cache_get64(const unsigned char *p);
 void	 cache_ent_clear(struct cache_ent *e);
 struct buf;
-/* Parse a message (file bytes, and its CRLF form or NULL) into its
- * payload, appended to pl.  0 or -1 (pl's limit). */
-int	 cache_payload_build(const char *file, size_t flen, const char *crlf, size_t clen,
-	    struct buf *pl);
+/* Parse a message (its file's bytes) into its payload, appended to pl.
+ * 0 or -1 (pl's limit). */
+int	 cache_payload_build(const char *file, size_t flen, struct buf *pl);
 /* e := a copy of the payload pl[0..len) split into fields and parts.  0 or -1. */
 int	 cache_ent_set(struct cache_ent *e, uint32_t uid, uint64_t hash, const char *pl,
 	    size_t len);

@@ -451,7 +451,8 @@ test_small_expunges(void)
  * FETCH answers RFC822.SIZE from the whole-message part (fetch_run.c's
  * load_vsize), so it must be the size of the CRLF form for any bytes:
  * empty, no final line end, a header without a body or an empty line,
- * mixed and lone CRs, a CRLF file.
+ * mixed and lone CRs, a CRLF file.  The parts, parsed on the CRLF form,
+ * are at the offsets a parse of the file itself gives.
  */
 static const char *const odd[] = {
 	"",
@@ -461,6 +462,11 @@ static const char *const odd[] = {
 	"Subject: cr\r\n\r\nlone\rcr\r\n\r\n",
 	"\n\n\n",
 	"Subject: a\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n",
+	/* mixed line ends around boundaries and an enclosed message */
+	"Subject: m\r\nContent-Type: multipart/mixed; boundary=b\n\r\npre\n--b\r\n"
+	"Content-Type: message/rfc822\n\nSubject: in\r\n\nbody\r\n\n--b\n"
+	"Content-Type: text/plain\r\n\r\nx\ny\r\n--b--\nepilogue",
+	"Content-Type: multipart/mixed; boundary=b\n\n--b\r\n\r\n\r\n--b\n\n\n--b--",
 };
 
 static void
@@ -469,8 +475,9 @@ test_root_vsize(void)
 	char			 dir[512], name[64];
 	struct store_mailbox	*mb;
 	const struct store_part	*parts;
+	struct mime_part	*root;
 	const char		*d;
-	size_t			 i, np, j, len, want;
+	size_t			 i, np, j, len, want, k;
 
 	snprintf(dir, sizeof(dir), "%s/vsize", tmpdir);
 	mkmaildir(dir);
@@ -491,6 +498,12 @@ test_root_vsize(void)
 			continue;
 		if (!t_int(parts[0].hdr_vsize + parts[0].body_vsize, want))
 			printf("  message %zu\n", i);
+		/* the parts (of the CRLF form's parse) at the file's offsets */
+		root = mime_parse(d, len);
+		k = 0;
+		cmp_parts(root, parts, np, &k, d);
+		t_int(k, np);
+		mime_free(&root);
 	}
 	store_close(&mb);
 }
