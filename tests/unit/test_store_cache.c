@@ -7,8 +7,10 @@
  */
 #include <pthread.h>
 #include <sys/mman.h>
+#include <zlib.h>
 
 #include "t.h"
+#include "lib/buf.h"
 #include "mime/mime.h"
 #include "store/store.h"
 #include "store/store_int.h"
@@ -364,6 +366,98 @@ filled(char *dir, size_t dirsz, const char *name, int n)
 	return file_size(dir, "letterbox-cache");
 }
 
+static void
+le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/*
+ * A cache written before groups (one record a message, CACHE_REC_MAGIC)
+ * is still read: its records answer, nothing is parsed again, and the
+ * messages it lacks are added as a group after them.  The old records are
+ * made here with deflate's stored blocks, which need no preset dictionary.
+ */
+static void
+test_single_records(void)
+{
+	char			 dir[512], path[1024];
+	struct store_mailbox	*mb;
+	struct buf		 file, pl;
+	unsigned char		 h[CACHE_REC_HDR], fh[16] = "LBC4";
+	char			 z[4096];
+	const char		*env, *data, *d;
+	z_stream		 zs;
+	off_t			 sz;
+	size_t			 i, len;
+	int			 fd;
+
+	snprintf(dir, sizeof(dir), "%s/single", tmpdir);
+	mkmaildir(dir);
+	put_plain(dir, 0, 3);
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	buf_init(&file, SIZE_MAX);
+	le32(fh + 4, store_uidvalidity(mb));
+	t_int(buf_add(&file, fh, sizeof(fh)), 0);
+	for (i = 0; i < 2; i++) {	/* the first two messages only */
+		struct store_msg	m = tmsg(mb, i);
+		char			p[2048];
+		FILE			*f;
+
+		snprintf(p, sizeof(p), "%s/cur/%s", dir, m.name);
+		f = fopen(p, "rb");
+		len = fread(z, 1, sizeof(z), f);
+		fclose(f);
+		buf_init(&pl, SIZE_MAX);
+		t_int(cache_payload_build(z, len, &pl), 0);
+		memset(&zs, 0, sizeof(zs));
+		t_int(deflateInit2(&zs, 0, Z_DEFLATED, -12, 4, Z_DEFAULT_STRATEGY), Z_OK);
+		zs.next_in = (Bytef *)pl.data;
+		zs.avail_in = (uInt)pl.len;
+		zs.next_out = (Bytef *)z;
+		zs.avail_out = sizeof(z);
+		t_int(deflate(&zs, Z_FINISH), Z_STREAM_END);
+		le32(h, m.uid);
+		le32(h + 4, (uint32_t)zs.total_out | CACHE_REC_MAGIC << 24);
+		le32(h + 8, (uint32_t)pl.len);
+		le32(h + 12, (uint32_t)crc32(0, (const Bytef *)pl.data, (uInt)pl.len));
+		le32(h + 16, (uint32_t)cache_base_hash(m.name, m.base_len));
+		le32(h + 20, (uint32_t)(cache_base_hash(m.name, m.base_len) >> 32));
+		t_int(buf_add(&file, h, sizeof(h)), 0);
+		t_int(buf_add(&file, z, zs.total_out), 0);
+		deflateEnd(&zs);
+		buf_clear(&pl);
+	}
+	store_close(&mb);
+	snprintf(path, sizeof(path), "%s/letterbox-cache", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	t_int(write(fd, file.data, file.len), (ssize_t)file.len);
+	close(fd);
+	sz = (off_t)file.len;
+	buf_clear(&file);
+	/* Read back by a new handle: the two old records, then a parse of the third. */
+	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
+	t_int(store_sync(mb, NULL, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		t_int(store_msg_cached(mb, i, STORE_CACHE_ENVELOPE, &env, &len), 0);
+		d = subj[tmsg(mb, i).uid - 1];
+		t_ok(memmem(env, len, d, strlen(d)) != NULL);
+		t_int(store_msg_cached(mb, i, STORE_CACHE_PREVIEW, &data, &len), 0);
+		t_ok(len > 5 && memmem(data, len, "Hello, this is message", 22) != NULL);
+	}
+	t_int(file_size(dir, "letterbox-cache"), sz);	/* nothing parsed again */
+	fill(mb);
+	t_ok(file_size(dir, "letterbox-cache") > sz);	/* the third, as a group */
+	store_close(&mb);
+	sz = file_size(dir, "letterbox-cache");
+	fill_once(dir);		/* both kinds from the file */
+	t_int(file_size(dir, "letterbox-cache"), sz);
+}
+
 /* A record under the right UID for another base name is not used. */
 static void
 test_base_check(void)
@@ -572,6 +666,7 @@ main(void)
 	test_shared_threads();
 	test_root_vsize();
 	test_map_resident();
+	test_single_records();
 	test_base_check();
 	test_torn();
 	test_small_expunges();
