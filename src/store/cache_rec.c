@@ -50,8 +50,8 @@ static const char cache_dict[] =
     "\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
     "NIL NIL NIL NIL \"<";
 
-static void
-put32(unsigned char *p, uint32_t v)
+void
+cache_put32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)v;
 	p[1] = (unsigned char)(v >> 8);
@@ -382,15 +382,15 @@ cache_group_build(const struct buf *raw, const struct cache_member *m, size_t n,
 	z.next_out = (Bytef *)zout;
 	z.avail_out = (uInt)bound;
 	if (zout != NULL && deflate(&z, Z_FINISH) == Z_STREAM_END) {
-		put32(hdr, (uint32_t)n);
-		put32(hdr + 4, (uint32_t)z.total_out | CACHE_GROUP_MAGIC << 24);
-		put32(hdr + 8, (uint32_t)raw->len);
-		put32(hdr + 12, (uint32_t)crc32(0, (const Bytef *)raw->data, (uInt)raw->len));
+		cache_put32(hdr, (uint32_t)n);
+		cache_put32(hdr + 4, (uint32_t)z.total_out | CACHE_GROUP_MAGIC << 24);
+		cache_put32(hdr + 8, (uint32_t)raw->len);
+		cache_put32(hdr + 12, (uint32_t)crc32(0, (const Bytef *)raw->data, (uInt)raw->len));
 		for (i = 0; i < n; i++) {
-			put32(hdr + GROUP_HDR + MEMBER_SZ * i, m[i].uid);
-			put32(hdr + GROUP_HDR + MEMBER_SZ * i + 4, m[i].len);
-			put32(hdr + GROUP_HDR + MEMBER_SZ * i + 8, (uint32_t)m[i].hash);
-			put32(hdr + GROUP_HDR + MEMBER_SZ * i + 12, (uint32_t)(m[i].hash >> 32));
+			cache_put32(hdr + GROUP_HDR + MEMBER_SZ * i, m[i].uid);
+			cache_put32(hdr + GROUP_HDR + MEMBER_SZ * i + 4, m[i].len);
+			cache_put32(hdr + GROUP_HDR + MEMBER_SZ * i + 8, (uint32_t)m[i].hash);
+			cache_put32(hdr + GROUP_HDR + MEMBER_SZ * i + 12, (uint32_t)(m[i].hash >> 32));
 		}
 		if (buf_add(rec, hdr, hlen) == 0 && buf_add(rec, zout, z.total_out) == 0)
 			rc = 0;

@@ -403,6 +403,7 @@ void	 cache_shared_clear(struct cache_shared *c);	/* free (last handle gone) */
 void	 cache_compact(struct store_mailbox *mb, size_t removed);	/* under the lock, after expunges */
 uint64_t cache_base_hash(const char *s, size_t len);
 uint32_t cache_get32(const unsigned char *p);
+void	 cache_put32(unsigned char *p, uint32_t v);	/* little-endian, as cache_get32 reads */
 uint64_t cache_get64(const unsigned char *p);
 void	 cache_ent_clear(struct cache_ent *e);
 struct buf;

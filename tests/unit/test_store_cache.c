@@ -366,15 +366,6 @@ filled(char *dir, size_t dirsz, const char *name, int n)
 	return file_size(dir, "letterbox-cache");
 }
 
-static void
-le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
 /*
  * A cache written before groups (one record a message, CACHE_REC_MAGIC)
  * is still read: its records answer, nothing is parsed again, and the
@@ -401,7 +392,7 @@ test_single_records(void)
 	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	buf_init(&file, SIZE_MAX);
-	le32(fh + 4, store_uidvalidity(mb));
+	cache_put32(fh + 4, store_uidvalidity(mb));
 	t_int(buf_add(&file, fh, sizeof(fh)), 0);
 	for (i = 0; i < 2; i++) {	/* the first two messages only */
 		struct store_msg	m = tmsg(mb, i);
@@ -421,12 +412,12 @@ test_single_records(void)
 		zs.next_out = (Bytef *)z;
 		zs.avail_out = sizeof(z);
 		t_int(deflate(&zs, Z_FINISH), Z_STREAM_END);
-		le32(h, m.uid);
-		le32(h + 4, (uint32_t)zs.total_out | CACHE_REC_MAGIC << 24);
-		le32(h + 8, (uint32_t)pl.len);
-		le32(h + 12, (uint32_t)crc32(0, (const Bytef *)pl.data, (uInt)pl.len));
-		le32(h + 16, (uint32_t)cache_base_hash(m.name, m.base_len));
-		le32(h + 20, (uint32_t)(cache_base_hash(m.name, m.base_len) >> 32));
+		cache_put32(h, m.uid);
+		cache_put32(h + 4, (uint32_t)zs.total_out | CACHE_REC_MAGIC << 24);
+		cache_put32(h + 8, (uint32_t)pl.len);
+		cache_put32(h + 12, (uint32_t)crc32(0, (const Bytef *)pl.data, (uInt)pl.len));
+		cache_put32(h + 16, (uint32_t)cache_base_hash(m.name, m.base_len));
+		cache_put32(h + 20, (uint32_t)(cache_base_hash(m.name, m.base_len) >> 32));
 		t_int(buf_add(&file, h, sizeof(h)), 0);
 		t_int(buf_add(&file, z, zs.total_out), 0);
 		deflateEnd(&zs);
