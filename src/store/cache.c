@@ -193,9 +193,7 @@ cache_drop_pages(struct cache_shared *c)
 static size_t
 cache_parse(struct cache_shared *c, size_t off, size_t len)
 {
-	uint32_t	uid;
-	uint64_t	hash;
-	size_t		rlen, i, n, moff, mlen, page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t		rlen, i, n, page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t		dropped = off & ~(page - 1);
 	int		r;
 
@@ -212,10 +210,8 @@ cache_parse(struct cache_shared *c, size_t off, size_t len)
 		if (r == 0)
 			break;	/* being written (or a crash) */
 		n = cache_rec_count(c->map + off);
-		for (i = 0; i < n; i++) {
-			cache_rec_member(c->map + off, i, &uid, &hash, &moff, &mlen);
-			tab_add(c, uid, (uint32_t)off);
-		}
+		for (i = 0; i < n; i++)
+			tab_add(c, cache_rec_uid(c->map + off, i), (uint32_t)off);
 		off += rlen;
 	}
 	return off;
@@ -478,9 +474,8 @@ cache_read(struct store_mailbox *mb, uint32_t uid, uint64_t hash, struct cache_e
 {
 	struct cache_shared	*c = mb->cache.sh;
 	struct cache_state	*s = &mb->cache;
-	uint32_t		 ruid = 0;
-	uint64_t		 rhash = 0;
-	size_t			 rlen, i, n, moff = 0, mlen = 0;
+	uint64_t		 rhash;
+	size_t			 rlen, moff, mlen;
 	int64_t			 off;
 
 	off = tab_find(c, uid);
@@ -493,10 +488,7 @@ cache_read(struct store_mailbox *mb, uint32_t uid, uint64_t hash, struct cache_e
 	if ((size_t)off >= c->maplen ||
 	    cache_rec_span(c->map + off, c->maplen - (size_t)off, &rlen) != 1)
 		return -1;
-	n = cache_rec_count(c->map + off);
-	for (i = 0; i < n && ruid != uid; i++)
-		cache_rec_member(c->map + off, i, &ruid, &rhash, &moff, &mlen);
-	if (ruid != uid || rhash != hash)
+	if (cache_rec_find(c->map + off, uid, &rhash, &moff, &mlen) == -1 || rhash != hash)
 		return -1;
 	if (s->graw == NULL || s->gino != c->ino || s->goff != (uint32_t)off) {
 		free(s->graw);

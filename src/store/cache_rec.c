@@ -477,6 +477,40 @@ cache_rec_member(const unsigned char *p, size_t i, uint32_t *uid_r, uint64_t *ha
 	*len_r = cache_get32(q + 4);
 }
 
+uint32_t
+cache_rec_uid(const unsigned char *p, size_t i)
+{
+	return is_group(p) ? cache_get32(p + GROUP_HDR + MEMBER_SZ * i) : cache_get32(p);
+}
+
+int
+cache_rec_find(const unsigned char *p, uint32_t uid, uint64_t *hash_r, size_t *off_r,
+    size_t *len_r)
+{
+	const unsigned char	*q = p + GROUP_HDR;
+	size_t			 i, n, off = 0;
+
+	if (!is_group(p)) {
+		if (cache_get32(p) != uid)
+			return -1;
+		*hash_r = cache_get64(p + 16);
+		*off_r = 0;
+		*len_r = cache_get32(p + 8);
+		return 0;
+	}
+	n = cache_get32(p);
+	for (i = 0; i < n; i++, q += MEMBER_SZ) {
+		if (cache_get32(q) == uid) {
+			*hash_r = cache_get64(q + 8);
+			*off_r = off;
+			*len_r = cache_get32(q + 4);
+			return 0;
+		}
+		off += cache_get32(q + 4);
+	}
+	return -1;
+}
+
 int
 cache_rec_inflate(const unsigned char *p, char **raw_r, size_t *len_r)
 {

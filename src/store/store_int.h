@@ -425,6 +425,10 @@ int	 cache_rec_span(const unsigned char *p, size_t avail, size_t *len_r);
 size_t	 cache_rec_count(const unsigned char *p);
 void	 cache_rec_member(const unsigned char *p, size_t i, uint32_t *uid_r,
 	    uint64_t *hash_r, size_t *off_r, size_t *len_r);
+uint32_t cache_rec_uid(const unsigned char *p, size_t i);	/* member i's, at once */
+/* The member of uid, as cache_rec_member gives it, in one pass: 0, or -1 when none. */
+int	 cache_rec_find(const unsigned char *p, uint32_t uid, uint64_t *hash_r,
+	    size_t *off_r, size_t *len_r);
 /* Inflate a whole record's payloads (checked by their CRC): 0 and *raw_r
  * (the caller's, NUL-terminated), or -1. */
 int	 cache_rec_inflate(const unsigned char *p, char **raw_r, size_t *len_r);
