@@ -80,18 +80,41 @@ buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
+/* Called per byte by the IMAP string quoting and PREVIEW: no call to
+ * buf_reserve (nor a one-byte memcpy) while there is room. */
 int
 buf_addc(struct buf *b, char c)
 {
-	return buf_add(b, &c, 1);
+	if ((b->len >= b->max || b->cap - b->len < 2) && buf_reserve(b, 1) < 0)
+		return -1;
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 int
 buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list	 ap2;
+	size_t	 room;
 	int	 n;
 
+	/* Most results are short: one vsnprintf into the room there is. */
+	if (b->len < b->max && buf_reserve(b, b->max - b->len < 64 ? b->max - b->len : 64) == 0) {
+		room = b->cap - b->len;
+		va_copy(ap2, ap);
+		n = vsnprintf(b->data + b->len, room, fmt, ap2);
+		va_end(ap2);
+		if (n < 0) {
+			b->data[b->len] = '\0';
+			return -1;
+		}
+		if ((size_t)n < room && (size_t)n <= b->max - b->len) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		b->data[b->len] = '\0';
+	}
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);

@@ -372,9 +372,11 @@ mime_parse(const char *data, size_t len)
 	bool			 is_close;
 	int			 fi;
 
-	memset(&ps, 0, sizeof(ps));
+	/* push() clears each frame it uses: not the whole stack (8 KB) */
 	ps.data = data;
 	ps.len = len;
+	ps.nstack = 0;
+	ps.nparts = 0;
 	root = part_new(&ps, NULL, NULL, 0);
 	push(&ps, root, FS_HEADER);
 	while (pos < len) {

@@ -37,14 +37,17 @@ mime_imap_string(struct buf *out, const char *s, size_t len)
 	if (quoted) {
 		if (buf_addc(out, '"') < 0)
 			return -1;
-		for (i = 0; i < len; i++) {
-			if (s[i] == '\0')
+		/* runs of plain bytes in one buf_add; a quote or backslash escaped, a NUL dropped */
+		for (i = start = 0; i < len; i++) {
+			if (s[i] != '\0' && s[i] != '"' && s[i] != '\\')
 				continue;
-			if ((s[i] == '"' || s[i] == '\\') && buf_addc(out, '\\') < 0)
+			if (buf_add(out, s + start, i - start) < 0 ||
+			    (s[i] != '\0' && (buf_addc(out, '\\') < 0 || buf_addc(out, s[i]) < 0)))
 				return -1;
-			if (buf_addc(out, s[i]) < 0)
-				return -1;
+			start = i + 1;
 		}
+		if (buf_add(out, s + start, len - start) < 0)
+			return -1;
 		return buf_addc(out, '"');
 	}
 	if (buf_addf(out, "{%zu}\r\n", len - nul) < 0)

@@ -90,8 +90,14 @@ static void
 put_cp(struct pv *v, uint32_t cp)
 {
 	char	u[4];
+	int	rc;
 
-	if (buf_add(v->out, u, str_utf8_put(cp, u)) < 0) {
+	/* ASCII, nearly all of it: no encoding step, no memcpy of one byte */
+	if (cp < 0x80)
+		rc = buf_addc(v->out, (char)cp);
+	else
+		rc = buf_add(v->out, u, str_utf8_put(cp, u));
+	if (rc < 0) {
 		v->full = true;
 		v->err = -1;
 		return;

@@ -3,9 +3,12 @@
  * BODYSTRUCTURE, PREVIEW strings and MIME part offsets of a message, so a second
  * FETCH never reparses it and BODY[1.2] reads only that part's bytes.
  *	header: "LBC4", u32 UIDVALIDITY, 8 bytes zero (LBC3: no PREVIEW)
- *	records (cache_rec.c): 24-byte header, deflated payload
- * Append-only, one write(2) per message with O_APPEND, so concurrent
- * writers do not interleave.  A process maps the file read-only and keeps
+ *	records (cache_rec.c): a group of up to CACHE_GROUP_MAX messages'
+ *	payloads deflated together (before groups: one message a record)
+ * A miss parses that message and the uncached ones after it in the view
+ * (up to a group, CACHE_AHEAD_BYTES of files), as a FETCH 1:* will ask
+ * for them next.  Append-only, one write(2) per group with O_APPEND, so
+ * concurrent writers do not interleave.  A process maps the file read-only and keeps
  * an offset table (uid -> record) built from the record headers, both
  * shared by its handles on the folder (struct cache_shared, used under the
  * folder mutex); a handle keeps the last CACHE_RING decoded records.  A
@@ -61,6 +64,10 @@ cache_reset(struct store_mailbox *mb)
 	for (i = 0; i < CACHE_RING; i++)
 		cache_ent_clear(&c->ring[i]);
 	c->ring_next = 0;
+	free(c->graw);
+	c->graw = NULL;
+	c->grawlen = 0;
+	c->gino = 0;
 	cache_shared_clear(&c->own_sh);
 }
 
@@ -161,10 +168,10 @@ tab_find(struct cache_shared *c, uint32_t uid)
  * record, and the file is ~400 bytes a message: without this the map
  * held 40 MB of resident pages per session at 100,000 messages, for
  * records each read once.  Called after a parse of the record headers
- * and every CACHE_DROP_EVERY records read, so a handle keeps at most
- * that many records' pages resident.
+ * and every CACHE_DROP_BYTES of records inflated, so a handle keeps at
+ * most about that many bytes of pages resident.
  */
-#define CACHE_DROP_EVERY	256
+#define CACHE_DROP_BYTES	(64 * 1024)
 
 static void
 cache_drop_pages(struct cache_shared *c)
@@ -180,30 +187,32 @@ cache_drop_pages(struct cache_shared *c)
  * (measured at 100,000 messages: the session's RSS peaked 40 MB higher
  * for a moment, the whole map, during a warm FETCH 1:*).
  */
-#define PARSE_DROP_BYTES	(1024 * 1024)
+#define PARSE_DROP_BYTES	(256 * 1024)
 
 /* Record headers in map[off..len): into the table; returns the end of the whole ones. */
 static size_t
 cache_parse(struct cache_shared *c, size_t off, size_t len)
 {
-	uint32_t	uid;
-	uint64_t	hash;
-	size_t		zlen, page = (size_t)sysconf(_SC_PAGESIZE), dropped = off & ~(page - 1);
+	size_t		rlen, i, n, page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t		dropped = off & ~(page - 1);
+	int		r;
 
-	while (len - off >= CACHE_REC_HDR) {
+	while (off < len) {
 		if (off - dropped >= PARSE_DROP_BYTES) {
 			(void)madvise((void *)(uintptr_t)(c->map + dropped),
 			    (off & ~(page - 1)) - dropped, MADV_DONTNEED);
 			dropped = off & ~(page - 1);
 		}
-		if (cache_rec_head(c->map + off, &uid, &zlen, &hash) == -1) {
+		if ((r = cache_rec_span(c->map + off, len - off, &rlen)) == -1) {
 			c->bad = true;
 			break;
 		}
-		if (len - off - CACHE_REC_HDR < zlen)
+		if (r == 0)
 			break;	/* being written (or a crash) */
-		tab_add(c, uid, (uint32_t)off);
-		off += CACHE_REC_HDR + zlen;
+		n = cache_rec_count(c->map + off);
+		for (i = 0; i < n; i++)
+			tab_add(c, cache_rec_uid(c->map + off, i), (uint32_t)off);
+		off += rlen;
 	}
 	return off;
 }
@@ -285,12 +294,14 @@ cache_map(struct store_mailbox *mb, size_t need)
 /* Append one record (a whole new file when the old one is unusable);
  * under the folder mutex. */
 static void
-cache_put_locked(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
+cache_put_locked(struct store_mailbox *mb, const struct buf *rec,
+    const struct cache_member *m, size_t n)
 {
 	struct cache_shared	*c = mb->cache.sh;
 	char			 path[PATH_MAX], tmp[PATH_MAX], uniq[300];
 	unsigned char		 hdr[CACHE_FILE_HDR];
 	struct stat		 st;
+	size_t			 i;
 	int			 fd;
 
 	if (st_join(path, sizeof(path), mb->dir, "/", CACHE_FILE) == -1)
@@ -303,7 +314,11 @@ cache_put_locked(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
 			if (fs_write_all(fd, rec->data, rec->len) == 0 && fstat(fd, &st) == 0 &&
 			    st.st_ino == c->ino && st.st_size == c->off + (off_t)rec->len &&
 			    (uint64_t)st.st_size <= CACHE_FILE_MAX) {
-				tab_add(c, uid, (uint32_t)c->off);
+				for (i = 0; i < n; i++)
+					tab_add(c, m[i].uid, (uint32_t)c->off);
+				/* the payloads the handle holds are this record's */
+				mb->cache.gino = c->ino;
+				mb->cache.goff = (uint32_t)c->off;
 				c->off = st.st_size;
 			}
 			close(fd);
@@ -328,51 +343,17 @@ cache_put_locked(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
 }
 
 static void
-cache_put(struct store_mailbox *mb, const struct buf *rec, uint32_t uid)
+cache_put(struct store_mailbox *mb, const struct buf *rec, const struct cache_member *m,
+    size_t n)
 {
 	/* Holding the lock means holding the mutex (st_lock). */
 	bool	take = mb->lockfd == -1;
 
 	if (take && st_mutex_lock(mb) == -1)
 		return;
-	cache_put_locked(mb, rec, uid);
+	cache_put_locked(mb, rec, m, n);
 	if (take)
 		st_mutex_unlock(mb);
-}
-
-/*
- * The message as IMAP serves it: LF files (what we and others write) get
- * their CRs back, so BODYSTRUCTURE sizes and line counts are of the CRLF
- * form, like RFC822.SIZE.  NULL when the file is CRLF already.
- */
-static char *
-crlf_copy(const char *data, size_t len, size_t *len_r)
-{
-	const char	*p = data, *end = data + len, *nl;
-	char		*out;
-	size_t		 n = 0, lfs = 0;
-
-	for (nl = data; nl < end && (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
-		if (nl == data || nl[-1] != '\r')
-			lfs++;
-	if (lfs == 0)
-		return NULL;
-	out = xmalloc(len + lfs + 1);
-	while (p < end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
-			memcpy(out + n, p, (size_t)(end - p));
-			n += (size_t)(end - p);
-			break;
-		}
-		memcpy(out + n, p, (size_t)(nl - p));
-		n += (size_t)(nl - p);
-		if (nl == data || nl[-1] != '\r')
-			out[n++] = '\r';
-		out[n++] = '\n';
-		p = nl + 1;
-	}
-	*len_r = n;
-	return out;
 }
 
 /*
@@ -382,16 +363,12 @@ crlf_copy(const char *data, size_t len, size_t *len_r)
  */
 #define READ_MAX	(256 * 1024)
 
-/* Read and parse message idx into e, and append its record to the file. */
+/* Message idx's payload appended to raw (its file read and parsed): 0 or -1. */
 static int
-cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_ent *e)
+payload_of(struct store_mailbox *mb, size_t idx, struct buf *raw)
 {
-	struct fblob		 file;
-	struct buf		 rec;
-	uint32_t		 uid = mb->vw[idx].uid;
-	char			*crlf = NULL;
-	size_t			 clen = 0;
-	int			 fd, rc, saved;
+	struct fblob	 file;
+	int		 fd, rc, saved;
 
 	if ((fd = store_msg_open(mb, idx)) == -1)
 		return -1;
@@ -403,15 +380,88 @@ cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_
 		errno = saved;
 		return -1;
 	}
-	if (file.len > 0)
-		crlf = crlf_copy(file.data, file.len, &clen);
-	buf_init(&rec, SIZE_MAX);
-	rc = cache_rec_build(file.data, file.len, crlf, clen, uid, hash, &rec, e);
-	free(crlf);
+	rc = cache_payload_build(file.data, file.len, raw);
 	fblob_clear(&file);
-	if (rc == 0)
-		cache_put(mb, &rec, uid);
-	buf_clear(&rec);
+	if (rc == -1)
+		errno = EFBIG;
+	return rc;
+}
+
+/* Is uid in the offset table?  Takes the folder mutex when need be. */
+static bool
+cache_has(struct store_mailbox *mb, uint32_t uid)
+{
+	bool	take = mb->lockfd == -1, has;
+
+	if (take && st_mutex_lock(mb) == -1)
+		return true;	/* no parse ahead, then */
+	has = tab_find(mb->cache.sh, uid) >= 0;
+	if (take)
+		st_mutex_unlock(mb);
+	return has;
+}
+
+/*
+ * Files parsed ahead of a miss at most (by their index sizes), so that a
+ * miss on one message never costs much more than a group of small ones.
+ */
+#define CACHE_AHEAD_BYTES	(1024 * 1024)
+
+/*
+ * Parse message idx into e, and with it the uncached messages after it in
+ * the view (up to a group); append them as one group.  The payloads stay
+ * in the handle (graw) so the next misses are a copy, not an inflate.
+ */
+static int
+cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_ent *e)
+{
+	struct cache_state	*c = &mb->cache;
+	struct cache_member	 m[CACHE_GROUP_MAX];
+	struct store_msg	 msg;
+	struct buf		 raw, rec;
+	size_t			 n = 1, i, at, bytes = 0, cnt = store_count(mb), len;
+	int			 rc = -1;
+
+	buf_init(&raw, SIZE_MAX);
+	if (payload_of(mb, idx, &raw) == -1) {
+		buf_clear(&raw);
+		return -1;
+	}
+	m[0].uid = mb->vw[idx].uid;
+	m[0].hash = hash;
+	m[0].len = (uint32_t)raw.len;
+	for (i = idx + 1; i < cnt && n < CACHE_GROUP_MAX && raw.len < CACHE_GROUP_RAW &&
+	    bytes < CACHE_AHEAD_BYTES; i++) {
+		if (store_msg_get(mb, i, &msg) == -1 || msg.name[0] == '\0')
+			continue;
+		if (cache_has(mb, msg.uid))
+			break;	/* cached from here on, most likely */
+		bytes += msg.size;
+		at = raw.len;
+		if (payload_of(mb, i, &raw) == -1) {
+			raw.len = at;	/* gone meanwhile: its turn comes when asked for */
+			continue;
+		}
+		m[n].uid = msg.uid;
+		m[n].hash = cache_base_hash(msg.name, msg.base_len);
+		m[n++].len = (uint32_t)(raw.len - at);
+	}
+	if (cache_ent_set(e, m[0].uid, hash, raw.data, m[0].len) == 0) {
+		rc = 0;
+		buf_init(&rec, SIZE_MAX);
+		free(c->graw);
+		c->graw = NULL;
+		c->gino = 0;
+		if (cache_group_build(&raw, m, n, &rec) == 0) {
+			cache_put(mb, &rec, m, n);
+			if (c->gino != 0) {	/* appended where the table says */
+				c->graw = buf_take(&raw, &len);
+				c->grawlen = len;
+			}
+		}
+		buf_clear(&rec);
+	}
+	buf_clear(&raw);
 	return rc;
 }
 
@@ -423,28 +473,39 @@ static int
 cache_read(struct store_mailbox *mb, uint32_t uid, uint64_t hash, struct cache_ent *e)
 {
 	struct cache_shared	*c = mb->cache.sh;
-	uint32_t		 ruid;
+	struct cache_state	*s = &mb->cache;
 	uint64_t		 rhash;
-	size_t			 zlen;
+	size_t			 rlen, moff, mlen;
 	int64_t			 off;
 
 	off = tab_find(c, uid);
 	if (off < 0)
 		return -1;
-	if ((size_t)off + CACHE_REC_HDR > c->maplen)
-		cache_map(mb, (size_t)off + CACHE_REC_HDR);
-	if ((size_t)off + CACHE_REC_HDR > c->maplen)
+	/* Appended by us after the map was made: map the file again. */
+	if ((size_t)off >= c->maplen ||
+	    cache_rec_span(c->map + off, c->maplen - (size_t)off, &rlen) == 0)
+		cache_map(mb, (size_t)c->off);
+	if ((size_t)off >= c->maplen ||
+	    cache_rec_span(c->map + off, c->maplen - (size_t)off, &rlen) != 1)
 		return -1;
-	if (cache_rec_head(c->map + off, &ruid, &zlen, &rhash) == -1 || ruid != uid ||
-	    rhash != hash || c->maplen - (size_t)off - CACHE_REC_HDR < zlen)
+	if (cache_rec_find(c->map + off, uid, &rhash, &moff, &mlen) == -1 || rhash != hash)
 		return -1;
-	if (cache_rec_decode(c->map + off, e) == -1) {
-		c->bad = true;	/* torn or garbled: the next writer starts afresh */
-		return -1;
+	if (s->graw == NULL || s->gino != c->ino || s->goff != (uint32_t)off) {
+		free(s->graw);
+		s->graw = NULL;
+		if (cache_rec_inflate(c->map + off, &s->graw, &s->grawlen) == -1) {
+			c->bad = true;	/* torn or garbled: the next writer starts afresh */
+			return -1;
+		}
+		s->gino = c->ino;
+		s->goff = (uint32_t)off;
+		c->touched += rlen;
+		if (c->touched >= CACHE_DROP_BYTES)
+			cache_drop_pages(c);
 	}
-	if (++c->touched >= CACHE_DROP_EVERY)
-		cache_drop_pages(c);
-	return 0;
+	if (moff > s->grawlen || mlen > s->grawlen - moff)
+		return -1;
+	return cache_ent_set(e, uid, hash, s->graw + moff, mlen);
 }
 
 /* Decoded record of message idx: the ring, the file, else a parse. */
@@ -550,6 +611,56 @@ store_parts_find(const struct store_part *parts, size_t nparts, const uint32_t *
 
 /* ---- compaction ---- */
 
+/* Is member i of the record at off a message of the index with no later record? */
+static bool
+member_live(struct store_mailbox *mb, struct cache_shared *c, const unsigned char *p,
+    size_t off, size_t i, struct cache_member *m_r, size_t *moff_r)
+{
+	struct ul_rec	*u;
+	size_t		 mlen;
+
+	cache_rec_member(p, i, &m_r->uid, &m_r->hash, moff_r, &mlen);
+	m_r->len = (uint32_t)mlen;
+	u = ul_find_uid(mb->ul, m_r->uid);
+	return u != NULL && cache_base_hash(u->name, u->base_len) == m_r->hash &&
+	    tab_find(c, m_r->uid) == (int64_t)off;
+}
+
+/*
+ * Append the record at off to out with only its live members: as it is
+ * when all are, nothing when none is, else a new group of the live ones
+ * (when it does not inflate or build: left out, only a cache).  0, or -1
+ * when out is full.
+ */
+static int
+compact_rec(struct store_mailbox *mb, struct cache_shared *c, size_t off, size_t rlen,
+    struct buf *out)
+{
+	const unsigned char	*p = c->map + off;
+	struct cache_member	 m[CACHE_GROUP_MAX];
+	size_t			 moff[CACHE_GROUP_MAX], i, k = 0, n = cache_rec_count(p), glen;
+	struct buf		 raw;
+	char			*g;
+
+	for (i = 0; i < n; i++)
+		if (member_live(mb, c, p, off, i, &m[k], &moff[k]))
+			k++;
+	if (k == n)
+		return buf_add(out, p, rlen);
+	if (k == 0 || cache_rec_inflate(p, &g, &glen) == -1)
+		return 0;
+	/* (cache_rec_span checked that the members' lengths add up to glen) */
+	buf_init(&raw, SIZE_MAX);
+	for (i = 0; i < k; i++)
+		if (buf_add(&raw, g + moff[i], m[i].len) == -1)
+			break;
+	if (i == k)
+		(void)cache_group_build(&raw, m, k, out);
+	buf_clear(&raw);
+	free(g);
+	return 0;
+}
+
 /*
  * After an expunge of removed messages (under the folder lock): rewrite
  * the cache without the records of messages no longer in the index (or
@@ -565,11 +676,8 @@ cache_compact(struct store_mailbox *mb, size_t removed)
 	unsigned char		 hdr[CACHE_FILE_HDR];
 	const unsigned char	*p;
 	struct cache_shared	 c;
-	struct ul_rec		*u;
 	struct buf		 out;
-	uint32_t		 uid;
-	uint64_t		 hash;
-	size_t			 len, end, i, zlen, dead;
+	size_t			 len, end, off, rlen, dead;
 	int			 fd;
 
 	if (removed < 256 && removed * 8 < mb->ul->n + removed) {
@@ -594,13 +702,11 @@ cache_compact(struct store_mailbox *mb, size_t removed)
 	buf_init(&out, SIZE_MAX);
 	if (buf_add(&out, hdr, sizeof(hdr)) == -1)
 		goto out;
-	for (i = 0; i < c.ntab; i++) {
-		p = c.map + c.tab[i].off;
-		(void)cache_rec_head(p, &uid, &zlen, &hash);
-		u = ul_find_uid(mb->ul, uid);
-		if (u == NULL || cache_base_hash(u->name, u->base_len) != hash)
-			continue;
-		if (buf_add(&out, p, CACHE_REC_HDR + zlen) == -1)
+	/* In file order, so a later record of a uid stays the later one. */
+	for (off = CACHE_FILE_HDR; off < end; off += rlen) {
+		p = c.map + off;
+		(void)cache_rec_span(p, end - off, &rlen);
+		if (compact_rec(mb, &c, off, rlen, &out) == -1)
 			goto out;
 	}
 	dead = (end - CACHE_FILE_HDR) - (out.len - CACHE_FILE_HDR);

@@ -108,6 +108,9 @@ struct uidlist {
 #define CACHE_FIELD_MAX	(16U * 1024 * 1024)
 #define CACHE_REC_HDR	24		/* see cache_rec.c */
 #define CACHE_REC_MAGIC	0xC3u		/* top byte of a record's second word */
+#define CACHE_GROUP_MAGIC 0xC4u		/* the same of a group of records */
+#define CACHE_GROUP_MAX	64		/* messages a group holds at most */
+#define CACHE_GROUP_RAW	(64 * 1024)	/* no member is added past these payload bytes */
 #define CACHE_ZLEN_MAX	0x00ffffffu
 #define CACHE_RING	8		/* decoded records a handle keeps */
 
@@ -144,7 +147,7 @@ struct cache_shared {
 	struct cache_slot *tab;		/* sorted by uid once tab_sorted */
 	size_t		 ntab, tabcap;
 	bool		 tab_sorted;
-	unsigned	 touched;	/* records read from the map since its pages were dropped */
+	size_t		 touched;	/* record bytes read from the map since its pages were dropped */
 };
 
 /* A handle's part: the shared state, and the records it decoded last. */
@@ -153,6 +156,18 @@ struct cache_state {
 	struct cache_shared own_sh;
 	struct cache_ent ring[CACHE_RING];
 	unsigned	 ring_next;
+	/* The payloads of the record (group) read or written last, so a
+	 * FETCH 1:* inflates each group once: its file's inode and offset. */
+	char		*graw;
+	size_t		 grawlen;
+	ino_t		 gino;
+	uint32_t	 goff;
+};
+
+/* A message of a group being written: its payload's length in the group. */
+struct cache_member {
+	uint32_t	 uid, len;
+	uint64_t	 hash;
 };
 
 /*
@@ -408,18 +423,35 @@ void	 cache_shared_clear(struct cache_shared *c);	/* free (last handle gone) */
 void	 cache_compact(struct store_mailbox *mb, size_t removed);	/* under the lock, after expunges */
 uint64_t cache_base_hash(const char *s, size_t len);
 uint32_t cache_get32(const unsigned char *p);
+void	 cache_put32(unsigned char *p, uint32_t v);	/* little-endian, as cache_get32 reads */
 uint64_t cache_get64(const unsigned char *p);
 void	 cache_ent_clear(struct cache_ent *e);
 struct buf;
-/* Parse a message (file bytes, and its CRLF form or NULL) into a record
- * appended to rec and decoded into e.  0 or -1. */
-int	 cache_rec_build(const char *file, size_t flen, const char *crlf, size_t clen,
-	    uint32_t uid, uint64_t hash, struct buf *rec, struct cache_ent *e);
-/* Header of the record at p (CACHE_REC_HDR bytes readable): 0 or -1. */
-int	 cache_rec_head(const unsigned char *p, uint32_t *uid_r, size_t *zlen_r,
-	    uint64_t *hash_r);
-/* Decode the whole record at rec (header + zlen bytes readable) into e. */
-int	 cache_rec_decode(const unsigned char *rec, struct cache_ent *e);
+/* Parse a message (its file's bytes) into its payload, appended to pl.
+ * 0 or -1 (pl's limit). */
+int	 cache_payload_build(const char *file, size_t flen, struct buf *pl);
+/* e := a copy of the payload pl[0..len) split into fields and parts.  0 or -1. */
+int	 cache_ent_set(struct cache_ent *e, uint32_t uid, uint64_t hash, const char *pl,
+	    size_t len);
+/* Append to rec the group of n members whose payloads are raw, end to end.
+ * 0, or -1 with errno EFBIG. */
+int	 cache_group_build(const struct buf *raw, const struct cache_member *m, size_t n,
+	    struct buf *rec);
+/* The record (single or group) at p of which avail bytes are readable:
+ * 1 (*len_r its bytes), 0 when cut short, -1 when no record starts at p. */
+int	 cache_rec_span(const unsigned char *p, size_t avail, size_t *len_r);
+/* Of a whole record at p (cache_rec_span gave 1): how many messages it
+ * holds; message i's uid, base-name hash, and payload place in the inflated bytes. */
+size_t	 cache_rec_count(const unsigned char *p);
+void	 cache_rec_member(const unsigned char *p, size_t i, uint32_t *uid_r,
+	    uint64_t *hash_r, size_t *off_r, size_t *len_r);
+uint32_t cache_rec_uid(const unsigned char *p, size_t i);	/* member i's, at once */
+/* The member of uid, as cache_rec_member gives it, in one pass: 0, or -1 when none. */
+int	 cache_rec_find(const unsigned char *p, uint32_t uid, uint64_t *hash_r,
+	    size_t *off_r, size_t *len_r);
+/* Inflate a whole record's payloads (checked by their CRC): 0 and *raw_r
+ * (the caller's, NUL-terminated), or -1. */
+int	 cache_rec_inflate(const unsigned char *p, char **raw_r, size_t *len_r);
 
 /* ---- folder.c ---- */
 /* Encode an IMAP folder name as its directory name (".a.b"); INBOX -> "". */

@@ -18,6 +18,57 @@
 #include "net/conn.h"
 #include "t.h"
 
+/* buf_addc one byte at a time across growths, up to max exactly. */
+static void
+test_buf_addc(void)
+{
+	struct buf	 b;
+	size_t		 i;
+	bool		 ok = true;
+
+	buf_init(&b, 1000);
+	for (i = 0; i < 1000; i++)
+		ok = ok && buf_addc(&b, (char)('a' + i % 26)) == 0 && b.len == i + 1 &&
+		    b.data[i + 1] == '\0' && b.cap > b.len;
+	t_ok(ok);
+	t_int(buf_addc(&b, 'x'), -1);
+	t_int(b.len, 1000);
+	for (i = 0; i < 1000 && b.data[i] == (char)('a' + i % 26); i++)
+		;
+	t_int(i, 1000);
+	buf_clear(&b);
+}
+
+/* buf_addf: short and long results, and exactly at max. */
+static void
+test_buf_addf(void)
+{
+	struct buf	 b;
+	char		 big[300];
+
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	buf_init(&b, 400);
+	t_int(buf_addf(&b, "%d-%s", 42, "x"), 0);
+	t_str(buf_str(&b), "42-x");
+	t_int(buf_addf(&b, "%s", big), 0);	/* past the first try's room */
+	t_int(b.len, 4 + 299);
+	t_ok(b.data[b.len] == '\0' && b.data[b.len - 1] == 'z');
+	t_int(buf_addf(&b, "%.96s", big), 0);	/* to max exactly */
+	t_int(b.len, 399);
+	t_int(buf_addf(&b, "%s", "ab"), -1);	/* would pass max: unchanged */
+	t_int(b.len, 399);
+	t_ok(b.data[399] == '\0');
+	buf_clear(&b);
+	buf_init(&b, 3);
+	t_int(buf_addf(&b, "%d", 1234), -1);
+	t_int(b.len, 0);
+	t_str(buf_str(&b), "");
+	t_int(buf_addf(&b, "%d", 123), 0);
+	t_str(buf_str(&b), "123");
+	buf_clear(&b);
+}
+
 static void
 test_buf(void)
 {
@@ -302,6 +353,8 @@ main(void)
 {
 	t_begin("lib");
 	test_buf();
+	test_buf_addc();
+	test_buf_addf();
 	test_parse_u64();
 	test_hexval();
 	test_cidr();

@@ -835,6 +835,13 @@ test_imap_string(void)
 	buf_reset(&b);
 	t_ok(mime_imap_string(&b, "", 0) == 0);
 	t_str(buf_str(&b), "\"\"");
+	buf_reset(&b);
+	/* quoted: escapes and NULs at either end and side by side */
+	t_ok(mime_imap_string(&b, "\"\0a\\\\\0\0b\"", 9) == 0);
+	t_str(buf_str(&b), "\"\\\"a\\\\\\\\b\\\"\"");
+	buf_reset(&b);
+	t_ok(mime_imap_string(&b, "\0\0", 2) == 0);
+	t_str(buf_str(&b), "\"\"");
 	buf_clear(&b);
 	/* output cap */
 	buf_init(&b, 3);

@@ -157,7 +157,8 @@ test_cache_compaction(void)
 		uids[i] = tmsg(mb, i).uid;
 	t_int(store_expunge(mb, uids, 6), 0);
 	t_int(stat(path, &st1), 0);
-	t_ok(st1.st_size * 3 < st0.st_size);
+	/* rewritten: the 8 were one group, now one of the 2 left */
+	t_ok(st1.st_ino != st0.st_ino && st1.st_size * 3 < st0.st_size * 2);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 2);
 	check_envelopes(mb);
