@@ -53,7 +53,7 @@ crlf_size(struct store_mailbox *mb, size_t idx)
 	if (store_msg_get(mb, idx, &sm) == -1)
 		return 0;
 	if (sm.vsize != sm.size || store_msg_parts(mb, idx, &parts, &np) < 0 || np == 0)
-		return sm.vsize;
+		return store_msg_size(mb, idx, &sm) == 0 ? sm.vsize : 0;
 	return parts[0].hdr_vsize + parts[0].body_vsize;
 }
 

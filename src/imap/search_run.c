@@ -84,6 +84,8 @@ search_run_work(struct search_run *j)
 	j->uids = xcalloc(count + 1, sizeof(*j->uids));
 	for (i = 0; i < count; i++) {
 		(void)store_msg_get(j->mb, i, &sm);	/* i < count */
+		/* A size not known yet: the stat learns the internal date too. */
+		(void)store_msg_size(j->mb, i, &sm);
 		memset(&m, 0, sizeof(m));
 		m.seq = (uint32_t)i + 1;
 		m.uid = sm.uid;

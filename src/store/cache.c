@@ -403,6 +403,8 @@ cache_compute(struct store_mailbox *mb, size_t idx, uint64_t hash, struct cache_
 		errno = saved;
 		return -1;
 	}
+	/* The size and date a scan left unknown, for free (store_msg_size). */
+	st_learn(mb, uid, file.len, file.mtime);
 	if (file.len > 0)
 		crlf = crlf_copy(file.data, file.len, &clen);
 	buf_init(&rec, SIZE_MAX);

@@ -6,7 +6,8 @@
  *	u <uid> <modseq> <size> <vsize> <idate> <n|c> <name>	(new or changed)
  *	x <lo> <hi> <modseq>					(expunged)
  *	h <uidnext> <highestmodseq> <first recent> <messages> <unseen>
- *	  <size> <new/ mtime> <cur/ mtime> <scan time>		(end of a commit)
+ *	  <size> <new/ mtime> <cur/ mtime> <scan time> [<unknown sizes>]
+ *								(end of a commit)
  * A commit is the lines up to its "h" line, written with one write(2)
  * under the folder lock; a reader applies whole commits only, so a torn
  * tail (a crash mid-write) is never half-applied, and the next writer cuts
@@ -34,14 +35,17 @@
 
 #define LOG_COMPACT_MIN	(64 * 1024)	/* never compact a log smaller than this */
 
-/* Space-separated numbers of line p..nl into v[0..n). */
+/* Space-separated numbers of line p..nl into v[0..n); *got_r (when not
+ * NULL) may be fewer than n: the line ends there. */
 static int
-nums(const char *p, const char *nl, uint64_t *v, size_t n)
+nums_upto(const char *p, const char *nl, uint64_t *v, size_t n, size_t *got_r)
 {
 	const char	*e;
 	size_t		 i;
 
 	for (i = 0; i < n; i++) {
+		if (p == nl && got_r != NULL && i > 0)
+			break;
 		e = memchr(p, ' ', (size_t)(nl - p));
 		if (e == NULL)
 			e = nl;
@@ -49,14 +53,28 @@ nums(const char *p, const char *nl, uint64_t *v, size_t n)
 			return -1;
 		p = e < nl ? e + 1 : e;
 	}
+	if (got_r != NULL)
+		*got_r = i;
 	return p == nl ? 0 : -1;
+}
+
+static int
+nums(const char *p, const char *nl, uint64_t *v, size_t n)
+{
+	return nums_upto(p, nl, v, n, NULL);
 }
 
 int
 ul_parse_hvals(const char *p, const char *nl, uint64_t v[UL_HVALS])
 {
-	if (nums(p, nl, v, UL_HVALS) == -1 || v[0] == 0 || v[0] > UINT32_MAX ||
-	    v[2] > UINT32_MAX)
+	size_t	got;
+
+	/* The unknown-size count is left out when 0 (and by older versions). */
+	if (nums_upto(p, nl, v, UL_HVALS, &got) == -1 || got < UL_HVALS - 1)
+		return -1;
+	if (got == UL_HVALS - 1)
+		v[UL_HVALS - 1] = 0;
+	if (v[0] == 0 || v[0] > UINT32_MAX || v[2] > UINT32_MAX || v[UL_HVALS - 1] > UINT32_MAX)
 		return -1;
 	return 0;
 }
@@ -178,10 +196,13 @@ ul_commit(struct uidlist *ul, const char *dir, bool dosync)
 		buf_addf(&b, "x %u %u %llu\n", ul->pend[i].lo, ul->pend[i].hi,
 		    (unsigned long long)ul->pend[i].modseq);
 	ul_hvals_get(ul, hv);
-	buf_addf(&b, "h %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+	buf_addf(&b, "h %llu %llu %llu %llu %llu %llu %llu %llu %llu",
 	    (unsigned long long)hv[0], (unsigned long long)hv[1], (unsigned long long)hv[2],
 	    (unsigned long long)hv[3], (unsigned long long)hv[4], (unsigned long long)hv[5],
 	    (unsigned long long)hv[6], (unsigned long long)hv[7], (unsigned long long)hv[8]);
+	if (hv[9] > 0)
+		buf_addf(&b, " %llu", (unsigned long long)hv[9]);
+	buf_addf(&b, "\n");
 	ul->ndirty = ul->npend = 0;
 	if (st_join(path, sizeof(path), dir, "/", UIDLIST_LOG) == -1 ||
 	    (fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1)
