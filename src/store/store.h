@@ -575,6 +575,13 @@ int	 store_folder_path(const char *root, const char *name, char *dst, size_t dst
  * "INBOX" -> EEXIST.
  */
 int	 store_folder_create(const char *root, const char *name);
+/*
+ * The same for n folders at once, with one fsync of the root for all
+ * (a new user's special-use folders).  ok_r[i]: folder i was made or
+ * already there.  0, or -1 when none could be (errno of the last).
+ */
+int	 store_folders_create(const char *root, const char *const *names, size_t n,
+	    bool *ok_r);
 
 /*
  * Rename folder old to new, with its children ("a/b" moves with "a").
@@ -602,5 +609,8 @@ int	 store_folder_delete(const char *root, const char *name);
 int	 store_subscriptions(const char *root, char ***names_r, size_t *n_r);
 void	 store_subscriptions_free(char ***names, size_t n);
 int	 store_subscribe(const char *root, const char *name, bool subscribe);
+/* Subscribe (or not) the n names with one write of the file. */
+int	 store_subscribe_list(const char *root, const char *const *names, size_t n,
+	    bool subscribe);
 
 #endif

@@ -850,6 +850,35 @@ test_folders(void)
 	t_int(store_folder_list(dir, &v, &n), 0);
 	t_ok(n > 0 && v[0].flags == STORE_FOLDER_CHILDREN);
 	store_folder_list_free(&v, n);
+
+	/* Several at once (a new user's special-use folders): one that exists
+	 * counts as there, a bad name does not; one write subscribes all. */
+	{
+		static const char *const many[] = { "M1", "a/b", "M2", "bad//name" };
+		static const char *const some[] = { "M1", "a/b", "M2", "Sent" };
+		bool	ok[4];
+
+		t_int(store_folders_create(dir, many, 4, ok), 0);
+		t_ok(ok[0] && ok[1] && ok[2] && !ok[3]);
+		t_ok(store_folder_exists(dir, "M1") && store_folder_exists(dir, "M2"));
+		snprintf(path, sizeof(path), "%s/.M2/maildirfolder", dir);
+		t_ok(access(path, F_OK) == 0);
+		t_ok(store_folders_create(dir, many + 3, 1, ok) == -1 && !ok[0]);
+		t_ok(store_subscribe_list(dir, many, 4, true) == -1 && errno == EINVAL);
+		t_int(store_subscribe_list(dir, some, 4, true), 0);
+		t_int(store_subscriptions(dir, &subs, &n), 0);
+		t_int(n, 5);		/* INBOX M1 M2 Sent a/b: Sent and a/b once */
+		if (n == 5) {
+			t_str(subs[1], "M1");
+			t_str(subs[2], "M2");
+			t_str(subs[3], "Sent");
+		}
+		store_subscriptions_free(&subs, n);
+		t_int(store_subscribe_list(dir, some, 2, false), 0);
+		t_int(store_subscriptions(dir, &subs, &n), 0);
+		t_int(n, 3);		/* INBOX M2 Sent */
+		store_subscriptions_free(&subs, n);
+	}
 }
 
 static void
