@@ -360,8 +360,10 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 		if (st_join(path, sizeof(path), mb->dir, r->in_new ? "/new/" : "/cur/", r->name) == -1)
 			continue;
 		/* maildirsize gets what went: a size not known yet is read now. */
-		if (r->size == 0 && stat(path, &st) == 0)
+		if (r->size == 0 && stat(path, &st) == 0) {
 			st_rec_learn(r, (uint64_t)st.st_size, st.st_mtime);
+			mb->ul->learned = true;	/* kept if the unlink fails */
+		}
 		if (unlink(path) == -1) {
 			if (errno != ENOENT) {
 				rc = -1;	/* EACCES, EIO...: keep it indexed */
