@@ -686,6 +686,7 @@ test_lazy_sizes(void)
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), N);
 	t_int(count_files(dir, "cur"), N);
+	t_int(mb->scans, 1);		/* the rebuild's scan, not a second one */
 	for (i = 0; i < N; i++) {
 		t_int(tmsg(mb, i).size, 0);		/* not stat()ed by the scan */
 		t_int(tmsg(mb, i).vsize, 0);
