@@ -106,8 +106,9 @@ status_from_header(const char *dir, unsigned want, struct store_status *st_r)
 	    !st_scan_usable(v[6], v[7], (int64_t)v[8], (int64_t)time(NULL)))
 		return -1;
 	/* Sizes not known yet (mail dropped into new/, not stat()ed by the
-	 * scan): SIZE takes the open, which learns them once. */
-	if ((want & STORE_STATUS_SIZE) && v[9] > 0)
+	 * scan): SIZE takes the open, which learns them once.  The snapshot's
+	 * count is never too low for its log (ullog.c needs_compaction). */
+	if ((want & STORE_STATUS_SIZE) && ul.nosize > 0)
 		return -1;
 	st_r->uidvalidity = ul.uidvalidity;
 	st_r->uidnext = (uint32_t)v[0];

@@ -190,12 +190,7 @@ struct scan {
 	int		 dfd_cur, dfd_new;
 };
 
-/*
- * Sizes from the name's ",S="/",W=" alone.  Without ",S=" they stay
- * unknown (0) until something asks (store_msg_size, store_fill_sizes),
- * as the internal date does: a first SELECT of mail dropped into new/
- * stats no file (a stat each was a third of its system time).
- */
+/* Sizes from the name's ",S="/",W=" alone; without ",S=" unknown (0). */
 static void
 rec_name_sizes(struct ul_rec *r)
 {
@@ -205,6 +200,37 @@ rec_name_sizes(struct ul_rec *r)
 	}
 	if (!name_size(r->name, r->base_len, 'W', &r->vsize))
 		r->vsize = r->size;
+}
+
+/*
+ * May the scan leave the sizes of nnew new files without ",S=" unknown
+ * (read when something asks: store_msg_size, store_fill_sizes, as the
+ * internal date is)?  A first SELECT of mail dropped into new/ then stats
+ * no file (a stat each was a third of its system time, as Dovecot reads
+ * sizes lazily).  Yes when the commit writes a new snapshot anyway -- a
+ * rebuilt index, or a batch big next to the folder -- since the
+ * snapshot's header must count the unknown sizes (ullog.c
+ * needs_compaction); a few new files in a big folder are stat()ed
+ * rather than rewrite its whole index.
+ */
+static bool
+sizes_lazy(const struct store_mailbox *mb, size_t nnew)
+{
+	return !mb->ul->log_ok || nnew * 8 >= mb->ul->n;
+}
+
+/* The sizes of a new record, with a stat when the name lacks them (not lazy). */
+static void
+rec_new_sizes(const struct scan *sc, struct ul_rec *r, bool lazy)
+{
+	struct stat	st;
+
+	rec_name_sizes(r);
+	if (r->size != 0 || lazy ||
+	    fstatat(r->in_new ? sc->dfd_new : sc->dfd_cur, r->name, &st, 0) == -1)
+		return;
+	st_rec_learn(r, (uint64_t)st.st_size, st.st_mtime);
+	r->learned = false;	/* a new record: committed with the rest */
 }
 
 /* Another program renamed the file: a flag change gets its own modseq. */
@@ -451,7 +477,7 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 	struct pending	*p;
 	struct ul_rec	*r;
 	size_t		 i, prev_len = 0;
-	bool		 in_new, have_prev = false;
+	bool		 in_new, have_prev = false, lazy = sizes_lazy(mb, sc->n);
 
 	qsort(sc->p, sc->n, sizeof(*sc->p), pending_cmp);
 	for (i = 0; i < sc->n; i++) {
@@ -490,7 +516,7 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 		p->name = NULL;
 		r->base_len = (uint16_t)p->base_len;
 		r->in_new = in_new;
-		rec_name_sizes(r);
+		rec_new_sizes(sc, r, lazy);
 		ul_touch(mb->ul, r);
 	}
 }

@@ -82,6 +82,7 @@ struct uidlist {
 	uint32_t	 hdr_messages;	/* "C" of the snapshot header (status.c) */
 	uint64_t	 total_size;	/* CRLF sizes (of the records whose size is known) */
 	uint32_t	 nosize;	/* records whose size is not known yet */
+	uint32_t	 snap_nosize;	/* ...as the snapshot's header says (its Q) */
 	uint64_t	 scan_new_ns, scan_cur_ns;
 	int64_t		 scan_at;
 	struct ul_xrange *xr;		/* sorted, disjoint */
@@ -269,9 +270,8 @@ void	 ul_upsert(struct uidlist *ul, struct ul_rec *r);
 int	 ul_parse_rec(const char *p, const char *nl, struct ul_rec *r);
 struct buf;
 int	 ul_format_rec(struct buf *b, const struct ul_rec *r);
-/* "h" values of a commit / the snapshot header (shared with status.c);
- * the last, the count of unknown sizes, is written only when not 0. */
-#define UL_HVALS	10
+/* "h" values of a commit / the snapshot header (shared with status.c). */
+#define UL_HVALS	9
 void	 ul_hvals_get(const struct uidlist *ul, uint64_t v[UL_HVALS]);
 void	 ul_hvals_set(struct uidlist *ul, const uint64_t v[UL_HVALS]);
 int	 ul_parse_hvals(const char *p, const char *nl, uint64_t v[UL_HVALS]);

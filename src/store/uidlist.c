@@ -490,8 +490,9 @@ field_u64(const char **p, const char *end, uint64_t *v_r)
 /*
  * Header "LB2 V.. N.. M.. G.. R.. C.. U.. Z.. E.. K.. A.. [Q..]" (or LB1): C
  * messages, U unseen, Z total CRLF size of those whose size is known, Q
- * how many are not (absent: 0), E/K new/ and cur/ mtimes (ns) at the last
- * scan, A its time.  0, or -1 if malformed.
+ * how many are not (absent: 0; never fewer than after any commit of the
+ * log that follows, see ullog.c needs_compaction), E/K new/ and cur/
+ * mtimes (ns) at the last scan, A its time.  0, or -1 if malformed.
  */
 int
 ul_parse_header(const char *s, size_t len, struct uidlist *ul)
@@ -540,7 +541,6 @@ ul_hvals_get(const struct uidlist *ul, uint64_t v[UL_HVALS])
 	v[6] = ul->scan_new_ns;
 	v[7] = ul->scan_cur_ns;
 	v[8] = (uint64_t)ul->scan_at;
-	v[9] = ul->nosize;
 }
 
 /* Only what a reader cannot count itself: the rest it keeps by ul_count. */
@@ -763,6 +763,7 @@ load_base(struct uidlist *ul, const char *dir)
 	ul->nunseen = 0;
 	ul->nnew = 0;
 	ul->total_size = 0;
+	ul->snap_nosize = ul->nosize;	/* the header's Q */
 	ul->nosize = 0;
 	for (size_t i = 0; i < ul->n; i++)
 		ul_count(ul, &ul->recs[i]);
@@ -896,6 +897,7 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 	    (unsigned long long)ul->gen, ul->first_recent, ul->n, ul->nunseen,
 	    (unsigned long long)ul->total_size, (unsigned long long)ul->scan_new_ns,
 	    (unsigned long long)ul->scan_cur_ns, (long long)ul->scan_at);
+	/* Only when not 0, so older readers' headers look the same. */
 	if (ul->nosize > 0)
 		buf_addf(&b, " Q%u", ul->nosize);
 	buf_addf(&b, "\n");
@@ -923,6 +925,7 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		return -1;
 	}
 	ul->base_size = (off_t)b.len;
+	ul->snap_nosize = ul->nosize;
 	buf_clear(&b);
 	if (close(fd) == -1 || rename(tmp, path) == -1) {
 		saved = errno;

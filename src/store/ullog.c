@@ -6,8 +6,7 @@
  *	u <uid> <modseq> <size> <vsize> <idate> <n|c> <name>	(new or changed)
  *	x <lo> <hi> <modseq>					(expunged)
  *	h <uidnext> <highestmodseq> <first recent> <messages> <unseen>
- *	  <size> <new/ mtime> <cur/ mtime> <scan time> [<unknown sizes>]
- *								(end of a commit)
+ *	  <size> <new/ mtime> <cur/ mtime> <scan time>		(end of a commit)
  * A commit is the lines up to its "h" line, written with one write(2)
  * under the folder lock; a reader applies whole commits only, so a torn
  * tail (a crash mid-write) is never half-applied, and the next writer cuts
@@ -35,17 +34,14 @@
 
 #define LOG_COMPACT_MIN	(64 * 1024)	/* never compact a log smaller than this */
 
-/* Space-separated numbers of line p..nl into v[0..n); *got_r (when not
- * NULL) may be fewer than n: the line ends there. */
+/* Space-separated numbers of line p..nl into v[0..n). */
 static int
-nums_upto(const char *p, const char *nl, uint64_t *v, size_t n, size_t *got_r)
+nums(const char *p, const char *nl, uint64_t *v, size_t n)
 {
 	const char	*e;
 	size_t		 i;
 
 	for (i = 0; i < n; i++) {
-		if (p == nl && got_r != NULL && i > 0)
-			break;
 		e = memchr(p, ' ', (size_t)(nl - p));
 		if (e == NULL)
 			e = nl;
@@ -53,28 +49,14 @@ nums_upto(const char *p, const char *nl, uint64_t *v, size_t n, size_t *got_r)
 			return -1;
 		p = e < nl ? e + 1 : e;
 	}
-	if (got_r != NULL)
-		*got_r = i;
 	return p == nl ? 0 : -1;
-}
-
-static int
-nums(const char *p, const char *nl, uint64_t *v, size_t n)
-{
-	return nums_upto(p, nl, v, n, NULL);
 }
 
 int
 ul_parse_hvals(const char *p, const char *nl, uint64_t v[UL_HVALS])
 {
-	size_t	got;
-
-	/* The unknown-size count is left out when 0 (and by older versions). */
-	if (nums_upto(p, nl, v, UL_HVALS, &got) == -1 || got < UL_HVALS - 1)
-		return -1;
-	if (got == UL_HVALS - 1)
-		v[UL_HVALS - 1] = 0;
-	if (v[0] == 0 || v[0] > UINT32_MAX || v[2] > UINT32_MAX || v[UL_HVALS - 1] > UINT32_MAX)
+	if (nums(p, nl, v, UL_HVALS) == -1 || v[0] == 0 || v[0] > UINT32_MAX ||
+	    v[2] > UINT32_MAX)
 		return -1;
 	return 0;
 }
@@ -164,10 +146,17 @@ ullog_create(const char *dir, uint64_t gen, bool dosync, struct ul_fstate *st_r,
 	return 0;
 }
 
+/*
+ * Also a new snapshot when the count of unknown sizes it records (its Q)
+ * would be too low for what the log adds (an h line has no room for it,
+ * and older versions read the log), or is above 0 when none is left: so
+ * a header whose Q is 0 means every size is known (status.c).
+ */
 static bool
 needs_compaction(const struct uidlist *ul)
 {
-	return !ul->log_ok ||
+	return !ul->log_ok || ul->nosize > ul->snap_nosize ||
+	    (ul->nosize == 0 && ul->snap_nosize > 0) ||
 	    (ul->log_off > LOG_COMPACT_MIN && ul->log_off > ul->base_size / 4);
 }
 
@@ -196,13 +185,10 @@ ul_commit(struct uidlist *ul, const char *dir, bool dosync)
 		buf_addf(&b, "x %u %u %llu\n", ul->pend[i].lo, ul->pend[i].hi,
 		    (unsigned long long)ul->pend[i].modseq);
 	ul_hvals_get(ul, hv);
-	buf_addf(&b, "h %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+	buf_addf(&b, "h %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
 	    (unsigned long long)hv[0], (unsigned long long)hv[1], (unsigned long long)hv[2],
 	    (unsigned long long)hv[3], (unsigned long long)hv[4], (unsigned long long)hv[5],
 	    (unsigned long long)hv[6], (unsigned long long)hv[7], (unsigned long long)hv[8]);
-	if (hv[9] > 0)
-		buf_addf(&b, " %llu", (unsigned long long)hv[9]);
-	buf_addf(&b, "\n");
 	ul->ndirty = ul->npend = 0;
 	if (st_join(path, sizeof(path), dir, "/", UIDLIST_LOG) == -1 ||
 	    (fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1)
