@@ -107,6 +107,11 @@ EOF
 	# Dovecot's copy: the same files, linked before letterbox renames them.
 	mkdir -p "$INST/dc/$1"
 	cp -al "$LB_VMAIL/$1/new" "$INST/dc/$1/new"
+	# On disk before either server starts, as imap.py's own populate does
+	# (os.sync): else the first server's SELECT cold, right after the
+	# corpus, runs during the writeback of its ~100 MB (and its fsyncs
+	# wait for that), while the second finds it written.
+	sync
 }
 
 echo "== IMAP: letterbox and Dovecot on the same Maildirs"

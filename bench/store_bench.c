@@ -325,7 +325,7 @@ main(int argc, char **argv)
 	snprintf(extra, sizeof(extra), "(%zu B allocated per sync)", (allocated - a0) / 1000);
 	row("sync with nothing changed", t, extra);
 	for (k = 0, t0 = now(); k < 1000; k++)
-		(void)store_status(dir, "INBOX", &st);
+		(void)store_status(dir, "INBOX", STORE_STATUS_SIZE, &st);
 	row("status from the header", (now() - t0) * 1e3 / 1000, "");
 	snprintf(extra, sizeof(extra), "(messages %u, unseen %u)", st.messages, st.unseen);
 	row("  status result", 0, extra);

@@ -66,7 +66,7 @@ quota_check(struct store_mailbox *mb, struct copy_job *j)
 	if ((j->limit = imap_quota_limit(j->login)) == 0)
 		return 0;
 	while (seqset_next(&j->seqs, &it, &seq))
-		if (store_msg_get(mb, seq - 1, &m) == 0)
+		if (store_msg_get(mb, seq - 1, &m) == 0 && store_msg_size(mb, seq - 1, &m) == 0)
 			bytes += m.size;
 	return store_quota_check(j->root, j->limit, bytes);
 }

@@ -53,7 +53,7 @@ crlf_size(struct store_mailbox *mb, size_t idx)
 	if (store_msg_get(mb, idx, &sm) == -1)
 		return 0;
 	if (sm.vsize != sm.size || store_msg_parts(mb, idx, &parts, &np) < 0 || np == 0)
-		return sm.vsize;
+		return store_msg_size(mb, idx, &sm) == 0 ? sm.vsize : 0;
 	return parts[0].hdr_vsize + parts[0].body_vsize;
 }
 
@@ -61,13 +61,16 @@ static void
 sort_work(void *arg)
 {
 	struct sort_job		*j = arg;
-	bool			 env = sort_needs_envelope(&j->crit), size = false;
+	bool			 env = sort_needs_envelope(&j->crit), size = false, date = false;
 	struct envelope		 e;
 	struct sort_msg		 m;
 	size_t			 i, idx;
 
-	for (i = 0; i < j->crit.n; i++)
+	/* The internal date for ARRIVAL, and for DATE without a Date: field. */
+	for (i = 0; i < j->crit.n; i++) {
 		size |= j->crit.key[i] == SORT_SIZE;
+		date |= j->crit.key[i] == SORT_ARRIVAL || j->crit.key[i] == SORT_DATE;
+	}
 	search_run_work(&j->run);
 	j->table = sort_table_new(&j->crit);
 	for (i = 0; i < j->run.n; i++) {
@@ -75,7 +78,8 @@ sort_work(void *arg)
 		memset(&m, 0, sizeof(m));
 		m.seq = j->run.seqs[i];
 		m.uid = j->run.uids[i];
-		m.idate = store_msg_idate(j->run.mb, idx);
+		if (date)
+			m.idate = store_msg_idate(j->run.mb, idx);
 		if (size)
 			m.size = crlf_size(j->run.mb, idx);
 		if (env && search_run_envelope(&j->run, idx, &e) == 0)

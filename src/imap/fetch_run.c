@@ -152,6 +152,7 @@ static int
 load_vsize(struct fetch_run *r, const struct store_msg *m)
 {
 	const struct store_part	*parts;
+	struct store_msg	 msg;
 	size_t			 nparts;
 
 	if (m->vsize != m->size) {
@@ -164,7 +165,14 @@ load_vsize(struct fetch_run *r, const struct store_msg *m)
 	}
 	if (store_msg_parts(r->mb, r->idx, &parts, &nparts) == -1)
 		return -1;
-	r->vsize = nparts > 0 ? parts[0].hdr_vsize + parts[0].body_vsize : m->size;
+	if (nparts > 0) {
+		r->vsize = parts[0].hdr_vsize + parts[0].body_vsize;
+		return 0;
+	}
+	msg = *m;
+	if (store_msg_size(r->mb, r->idx, &msg) == -1)
+		return -1;
+	r->vsize = msg.size;
 	return 0;
 }
 

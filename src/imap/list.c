@@ -82,7 +82,8 @@ imap_status_get(const char *root, const char *name, unsigned items, struct store
 
 	*deleted_r = 0;
 	mailboxid_r[0] = '\0';
-	if (store_status(root, name, st_r) < 0)
+	if (store_status(root, name, (items & IMAP_STATUS_SIZE) ? STORE_STATUS_SIZE : 0,
+	    st_r) < 0)
 		return -1;
 	if ((items & IMAP_STATUS_MAILBOXID) && store_mailbox_id(root, name, mailboxid_r) < 0)
 		return -1;

@@ -96,10 +96,12 @@ static void
 special_folders(const char *root)
 {
 	static const char *const names[] = { "Drafts", "Sent", "Trash", "Junk", "Archive" };
+	enum { NSPECIAL = sizeof(names) / sizeof(names[0]) };
+	const char		*subs[NSPECIAL + 1];
 	struct store_folder	*f = NULL;
 	struct store_mailbox	*mb;
-	size_t			 n = 0, i;
-	bool			 fresh;
+	size_t			 n = 0, i, nsubs = 0;
+	bool			 fresh, ok[NSPECIAL];
 
 	if (store_folder_list(root, &f, &n) < 0 && errno != ENOENT)
 		return;
@@ -109,10 +111,13 @@ special_folders(const char *root)
 	if (!fresh || (mb = store_open(root, "INBOX", STORE_O_CREATE)) == NULL)
 		return;
 	store_close(&mb);
-	(void)store_subscribe(root, "INBOX", true);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (store_folder_create(root, names[i]) == 0 || errno == EEXIST)
-			(void)store_subscribe(root, names[i], true);
+	/* One fsync of the root and one write of the subscriptions for all. */
+	subs[nsubs++] = "INBOX";
+	if (store_folders_create(root, names, NSPECIAL, ok) == 0)
+		for (i = 0; i < NSPECIAL; i++)
+			if (ok[i])
+				subs[nsubs++] = names[i];
+	(void)store_subscribe_list(root, subs, nsubs, true);
 }
 
 int

@@ -218,7 +218,7 @@ add_ent(struct njob *j, const char *name)
 static void
 read_status(struct njob *j, struct nent *e)
 {
-	e->has_st = store_status(j->root, e->name, &e->st) == 0;
+	e->has_st = store_status(j->root, e->name, 0, &e->st) == 0;
 }
 
 /* The folder list, subscriptions and inodes; STATUS of new, dirty or (SET) all followed. */

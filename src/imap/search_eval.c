@@ -462,27 +462,43 @@ search_eval(const struct search_query *q, const struct search_ctx *ctx,
 }
 
 static bool
-needs_content(const struct search_key *k)
+is_content_key(enum search_key_type t)
+{
+	switch (t) {
+	case SEARCH_BCC: case SEARCH_CC: case SEARCH_FROM: case SEARCH_TO:
+	case SEARCH_SUBJECT: case SEARCH_BODY: case SEARCH_TEXT: case SEARCH_HEADER:
+	case SEARCH_SENTBEFORE: case SEARCH_SENTON: case SEARCH_SENTSINCE:
+	case SEARCH_THREADID:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool
+is_idate_key(enum search_key_type t)
+{
+	return t == SEARCH_BEFORE || t == SEARCH_ON || t == SEARCH_SINCE ||
+	    t == SEARCH_OLDER || t == SEARCH_YOUNGER;
+}
+
+static bool
+is_size_key(enum search_key_type t)
+{
+	return t == SEARCH_LARGER || t == SEARCH_SMALLER;
+}
+
+/* Is there a key of the kind is() says anywhere in the list k? */
+static bool
+has_key(const struct search_key *k, bool (*is)(enum search_key_type))
 {
 	for (; k != NULL; k = k->next) {
-		switch (k->type) {
-		case SEARCH_BCC: case SEARCH_CC: case SEARCH_FROM: case SEARCH_TO:
-		case SEARCH_SUBJECT: case SEARCH_BODY: case SEARCH_TEXT: case SEARCH_HEADER:
-		case SEARCH_SENTBEFORE: case SEARCH_SENTON: case SEARCH_SENTSINCE:
-		case SEARCH_THREADID:
+		if (is(k->type))
 			return true;
-		case SEARCH_AND: case SEARCH_NOT:
-			if (needs_content(k->child))
-				return true;
-			break;
-		case SEARCH_OR:
-			/* child->next is the OR's second key: the list walk covers both */
-			if (needs_content(k->child))
-				return true;
-			break;
-		default:
-			break;
-		}
+		/* OR: child->next is its second key, the list walk covers both */
+		if ((k->type == SEARCH_AND || k->type == SEARCH_NOT || k->type == SEARCH_OR) &&
+		    has_key(k->child, is))
+			return true;
 	}
 	return false;
 }
@@ -490,7 +506,19 @@ needs_content(const struct search_key *k)
 bool
 search_needs_content(const struct search_query *q)
 {
-	return needs_content(q->root);
+	return has_key(q->root, is_content_key);
+}
+
+bool
+search_needs_idate(const struct search_query *q)
+{
+	return has_key(q->root, is_idate_key);
+}
+
+bool
+search_needs_size(const struct search_query *q)
+{
+	return has_key(q->root, is_size_key);
 }
 
 void

@@ -61,6 +61,10 @@ void	 search_eval_prepare(struct search_query *q, uint32_t max_seq, uint32_t max
 
 /* Does any key of q need the message's bytes (headers, body, Date:)? */
 bool	 search_needs_content(const struct search_query *q);
+/* ...its internal date (BEFORE ON SINCE OLDER YOUNGER)?  Its size (LARGER
+ * SMALLER)?  Either may cost a stat of a message the index has not sized. */
+bool	 search_needs_idate(const struct search_query *q);
+bool	 search_needs_size(const struct search_query *q);
 
 /*
  * Does message m match q?  ctx->content is called at most once, and only

@@ -70,6 +70,8 @@ search_run_work(struct search_run *j)
 	struct store_msg	 sm;
 	struct search_msg	 m;
 	char			 emailid[STORE_OBJID_SIZE];
+	bool			 want_idate = search_needs_idate(j->q);
+	bool			 want_size = search_needs_size(j->q);
 	struct search_ctx	 ctx = {
 		.now = j->now,
 		.saved = j->has_saved ? &j->saved : NULL,
@@ -84,6 +86,9 @@ search_run_work(struct search_run *j)
 	j->uids = xcalloc(count + 1, sizeof(*j->uids));
 	for (i = 0; i < count; i++) {
 		(void)store_msg_get(j->mb, i, &sm);	/* i < count */
+		/* A size not known yet: the stat learns the internal date too. */
+		if (want_size)
+			(void)store_msg_size(j->mb, i, &sm);
 		memset(&m, 0, sizeof(m));
 		m.seq = (uint32_t)i + 1;
 		m.uid = sm.uid;
@@ -93,8 +98,10 @@ search_run_work(struct search_run *j)
 		m.size = sm.vsize;
 		m.modseq = sm.modseq;
 		/* kept in the index: a stat only the first time */
-		m.idate = store_msg_idate(j->mb, i);
-		m.iday = local_day(m.idate);
+		if (want_idate) {
+			m.idate = store_msg_idate(j->mb, i);
+			m.iday = local_day(m.idate);
+		}
 		/* RFC 8514 / RFC 8474: from the file name, no disk access */
 		m.sday = local_day(store_msg_savedate(j->mb, i));
 		store_msg_emailid(&sm, emailid);

@@ -81,6 +81,7 @@ fblob_load(struct fblob *b, int fd, size_t read_max)
 	fblob_release(b);
 	if (fstat(fd, &st) == -1)
 		return -1;
+	b->mtime = st.st_mtime;
 	size = (size_t)st.st_size;
 	if (size == 0) {
 		b->data = "";		/* mmap refuses an empty file */

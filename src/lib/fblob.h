@@ -16,6 +16,7 @@
 #define LB_FBLOB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct fblob {
 	const char	*data;		/* the bytes; "" for an empty file; NULL when released */
@@ -24,6 +25,7 @@ struct fblob {
 	size_t		 cap;
 	void		*map;		/* when the file was mapped */
 	size_t		 maplen;
+	int64_t		 mtime;		/* the file's at the last load */
 };
 
 /* An empty blob (zeroing it does the same). */

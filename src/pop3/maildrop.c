@@ -141,6 +141,8 @@ open_work(void *arg)
 		j->err = errno;
 		return;
 	}
+	/* STAT and LIST tell every size: learn those the index lacks at once. */
+	(void)store_fill_sizes(j->mb);
 	j->nmsgs = store_count(j->mb);
 	j->msgs = xcalloc(j->nmsgs + 1, sizeof(*j->msgs));
 	/* Messages Courier's POP3 knew keep the UIDLs it gave them. */
@@ -151,6 +153,7 @@ open_work(void *arg)
 		const char		*cu;
 
 		(void)store_msg_get(j->mb, i, &m);	/* i < store_count() */
+		(void)store_msg_size(j->mb, i, &m);	/* when the fill missed it */
 		cu = store_pop3_uidl(courier, m.name, m.base_len);
 		j->msgs[i].uid = m.uid;
 		j->msgs[i].size = m.vsize;

@@ -107,7 +107,8 @@ pop3_stream_start(struct pop3_session *s, size_t idx, bool top, uint64_t lines)
 	s->stream.top = top;
 	s->stream.lines = lines;
 	s->stream.bol = true;
-	s->stream.fsize = store_msg_get(s->mb, idx, &m) == 0 ? m.size : 0;
+	s->stream.fsize = store_msg_get(s->mb, idx, &m) == 0 &&
+	    store_msg_size(s->mb, idx, &m) == 0 ? m.size : 0;
 	/* The reply line goes out with the first chunk: one write, one packet. */
 	if (top)
 		r = snprintf(s->stream.head, sizeof(s->stream.head), "+OK\r\n");

@@ -380,6 +380,8 @@ payload_of(struct store_mailbox *mb, size_t idx, struct buf *raw)
 		errno = saved;
 		return -1;
 	}
+	/* The size and date a scan left unknown, for free (store_msg_size). */
+	st_learn(mb, mb->vw[idx].uid, file.len, file.mtime);
 	rc = cache_payload_build(file.data, file.len, raw);
 	fblob_clear(&file);
 	if (rc == -1)

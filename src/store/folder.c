@@ -367,8 +367,9 @@ store_folder_list_free(struct store_folder **list, size_t n)
 
 /* ---- create, rename, delete ---- */
 
-int
-store_folder_create(const char *root, const char *name)
+/* Make folder name (see store_folder_create), its root not fsynced. */
+static int
+folder_make(const char *root, const char *name)
 {
 	static const char *const subs[] = { "/cur", "/new", "/tmp" };
 	char	dir[PATH_MAX], path[PATH_MAX];
@@ -393,9 +394,43 @@ store_folder_create(const char *root, const char *name)
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1)
 		close(fd);
 	(void)fs_fsync_dir(dir);
+	return 0;
+}
+
+static void
+root_fsync(const char *root)
+{
+	char	path[PATH_MAX];
+
 	if (snprintf(path, sizeof(path), "%.*s", (int)root_len(root), root) > 0)
 		(void)fs_fsync_dir(path);
+}
+
+int
+store_folder_create(const char *root, const char *name)
+{
+	if (folder_make(root, name) == -1)
+		return -1;
+	root_fsync(root);
 	return 0;
+}
+
+int
+store_folders_create(const char *root, const char *const *names, size_t n, bool *ok_r)
+{
+	size_t	i;
+	bool	made = false, any = false;
+
+	for (i = 0; i < n; i++) {
+		ok_r[i] = folder_make(root, names[i]) == 0;
+		made |= ok_r[i];
+		if (!ok_r[i] && errno == EEXIST)
+			ok_r[i] = true;
+		any |= ok_r[i];
+	}
+	if (made)
+		root_fsync(root);
+	return any || n == 0 ? 0 : -1;
 }
 
 /* Disk names of the children of disk name d (".a" -> ".a.b", ".a.b.c"). */
@@ -698,37 +733,51 @@ toobig:
 }
 
 int
-store_subscribe(const char *root, const char *name, bool subscribe)
+store_subscribe_list(const char *root, const char *const *names, size_t nnames,
+    bool subscribe)
 {
 	char	**v;
-	size_t	  n, i;
+	size_t	  n, i, k;
 	int	  rc = 0;
-	bool	  found = false;
+	bool	  found, change = false;
 
-	if (!store_folder_valid(name)) {
-		errno = EINVAL;
-		return -1;
+	for (k = 0; k < nnames; k++) {
+		if (!store_folder_valid(names[k])) {
+			errno = EINVAL;
+			return -1;
+		}
 	}
 	/* Not locked: two sessions subscribing at the same instant may lose
 	 * one change (as with Dovecot's and Courier's files); never corrupts. */
 	if (store_subscriptions(root, &v, &n) == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (strcmp(v[i], name) == 0) {
-			found = true;
-			if (!subscribe)
-				xfree(&v[i]);
+	for (k = 0; k < nnames; k++) {
+		found = false;
+		for (i = 0; i < n; i++) {
+			if (v[i] != NULL && strcmp(v[i], names[k]) == 0) {
+				found = true;
+				if (!subscribe)
+					xfree(&v[i]);
+			}
+		}
+		if (found != subscribe) {
+			change = true;
+			if (subscribe) {
+				v = xreallocarray(v, n + 1, sizeof(*v));
+				v[n++] = xstrdup(names[k]);
+			}
 		}
 	}
-	if (found != subscribe) {
-		if (subscribe) {
-			v = xreallocarray(v, n + 1, sizeof(*v));
-			v[n++] = xstrdup(name);
-		}
+	if (change)
 		rc = subs_write(root, v, n);
-	}
 	store_subscriptions_free(&v, n);
 	return rc;
+}
+
+int
+store_subscribe(const char *root, const char *name, bool subscribe)
+{
+	return store_subscribe_list(root, &name, 1, subscribe);
 }
 
 static int

@@ -490,46 +490,97 @@ store_msg_open(struct store_mailbox *mb, size_t idx)
 	return -1;
 }
 
-/* Keep a learned internal date in the shared index (committed at the
- * next locked sync, see merge_idates in store.c). */
-static void
-idate_learned(struct store_mailbox *mb, uint32_t uid, int64_t idate)
+/* The sizes a name without ",S=" leaves unknown: the file's (and its
+ * ",W=" when it has one). */
+void
+st_rec_learn(struct ul_rec *r, uint64_t size, int64_t mtime)
+{
+	if (r->size == 0 && size > 0) {
+		r->size = size;
+		if (!name_size(r->name, r->base_len, 'W', &r->vsize))
+			r->vsize = size;
+		r->learned = true;
+	}
+	if (r->idate == 0 && mtime > 0) {
+		r->idate = mtime;
+		r->learned = true;
+	}
+}
+
+void
+st_learn(struct store_mailbox *mb, uint32_t uid, uint64_t size, int64_t mtime)
 {
 	bool		 take = mb->lockfd == -1;
 	struct ul_rec	*r;
 
 	if (take && st_mutex_lock(mb) == -1)
 		return;
-	if ((r = rec_of(mb, uid)) != NULL && r->idate == 0) {
-		r->idate = idate;
-		r->idate_new = true;
-		mb->idate_dirty = true;
+	if ((r = rec_of(mb, uid)) != NULL) {
+		st_rec_learn(r, size, mtime);
+		if (r->learned)
+			mb->ul->learned = true;
 	}
 	if (take)
 		st_mutex_unlock(mb);
+}
+
+/* One stat of message idx (m from store_msg_get): its size and mtime into
+ * the index and m.  A file renamed elsewhere is found by store_msg_open. */
+static int
+msg_stat(struct store_mailbox *mb, size_t idx, struct store_msg *m)
+{
+	char		 path[PATH_MAX];
+	struct stat	 st;
+	int		 fd, rc;
+
+	if (st_join(path, sizeof(path), mb->dir, m->in_new ? "/new/" : "/cur/", m->name) == -1)
+		return -1;
+	if ((rc = stat(path, &st)) == -1 && errno == ENOENT) {
+		if ((fd = store_msg_open(mb, idx)) == -1)
+			return -1;
+		rc = fstat(fd, &st);
+		close(fd);
+	}
+	if (rc == -1)
+		return -1;
+	st_learn(mb, m->uid, (uint64_t)st.st_size, st.st_mtime);
+	if (m->size == 0) {
+		m->size = (uint64_t)st.st_size;
+		if (!name_size(m->name, m->base_len, 'W', &m->vsize))
+			m->vsize = m->size;
+	}
+	if (m->idate_ == 0)
+		m->idate_ = st.st_mtime;
+	return 0;
+}
+
+int
+store_msg_size(struct store_mailbox *mb, size_t idx, struct store_msg *m)
+{
+	if (m->size != 0)
+		return 0;
+	if (m->name[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	return msg_stat(mb, idx, m);
 }
 
 int64_t
 store_msg_idate(struct store_mailbox *mb, size_t idx)
 {
 	struct store_msg	 m;
-	struct stat		 st;
-	int64_t			 sec, usec, idate;
-	int			 fd;
+	int64_t			 sec, usec;
 
 	if (store_msg_get(mb, idx, &m) == -1)
 		return 0;
 	if (m.idate_ != 0)
 		return m.idate_;
-	fd = store_msg_open(mb, idx);
-	if (fd != -1 && fstat(fd, &st) == 0)
-		idate = st.st_mtime;
-	else {
-		name_time(m.name, &sec, &usec);
-		idate = sec > 0 ? sec : 1;
-	}
-	if (fd != -1)
-		close(fd);
-	idate_learned(mb, m.uid, idate);
-	return idate;
+	/* The stat learns the size too, when it is not known yet. */
+	if (m.name[0] != '\0' && msg_stat(mb, idx, &m) == 0 && m.idate_ != 0)
+		return m.idate_;
+	name_time(m.name, &sec, &usec);
+	m.idate_ = sec > 0 ? sec : 1;
+	st_learn(mb, m.uid, 0, m.idate_);
+	return m.idate_;
 }

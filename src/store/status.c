@@ -79,7 +79,7 @@ out:
 }
 
 static int
-status_from_header(const char *dir, struct store_status *st_r)
+status_from_header(const char *dir, unsigned want, struct store_status *st_r)
 {
 	char		 buf[HDR_MAX], path[PATH_MAX];
 	struct uidlist	 ul;
@@ -106,12 +106,17 @@ status_from_header(const char *dir, struct store_status *st_r)
 	    !st_scan_usable(v[6], v[7], (int64_t)v[8], (int64_t)time(NULL)) ||
 	    fmutex_arrived_dir(dir))
 		return -1;
+	/* Sizes not known yet (mail dropped into new/, not stat()ed by the
+	 * scan): SIZE takes the open, which learns them once.  The snapshot's
+	 * count is never too low for its log (ullog.c needs_compaction). */
+	if ((want & STORE_STATUS_SIZE) && ul.nosize > 0)
+		return -1;
 	st_r->uidvalidity = ul.uidvalidity;
 	st_r->uidnext = (uint32_t)v[0];
 	st_r->highestmodseq = v[1];
 	st_r->messages = (uint32_t)v[3];
 	st_r->unseen = (uint32_t)v[4];
-	st_r->size = v[5];
+	st_r->size = (want & STORE_STATUS_SIZE) ? v[5] : 0;
 	/* UIDs from first-recent on, bounded by the count (an expunged
 	 * recent message may make this one too high). */
 	st_r->recent = v[0] > v[2] ? (uint32_t)(v[0] - v[2]) : 0;
@@ -121,7 +126,7 @@ status_from_header(const char *dir, struct store_status *st_r)
 }
 
 int
-store_status(const char *root, const char *folder, struct store_status *st_r)
+store_status(const char *root, const char *folder, unsigned want, struct store_status *st_r)
 {
 	char			 dir[PATH_MAX];
 	struct store_mailbox	*mb;
@@ -131,12 +136,13 @@ store_status(const char *root, const char *folder, struct store_status *st_r)
 	memset(st_r, 0, sizeof(*st_r));
 	if (store_folder_path(root, folder, dir, sizeof(dir)) == -1)
 		return -1;
-	if (status_from_header(dir, st_r) == 0)
+	if (status_from_header(dir, want, st_r) == 0)
 		return 0;
 	/* Do not claim \Recent: STATUS only counts it (RFC 3501 6.3.10). */
 	if ((mb = store_open(root, folder, STORE_O_NO_RECENT)) == NULL)
 		return -1;
-	if (store_sync(mb, NULL, NULL) == -1) {
+	if (store_sync(mb, NULL, NULL) == -1 ||
+	    ((want & STORE_STATUS_SIZE) && store_fill_sizes(mb) == -1)) {
 		store_close(&mb);
 		return -1;
 	}
@@ -151,7 +157,8 @@ store_status(const char *root, const char *folder, struct store_status *st_r)
 		name_flags(mb->ul->recs[i].name, &f, &kw);
 		if (!(f & STORE_F_SEEN))
 			st_r->unseen++;
-		st_r->size += mb->ul->recs[i].vsize;
+		if (want & STORE_STATUS_SIZE)
+			st_r->size += mb->ul->recs[i].vsize;
 		if (mb->ul->recs[i].uid >= mb->ul->first_recent)
 			st_r->recent++;
 	}

@@ -193,21 +193,47 @@ struct scan {
 	int		 dfd_cur, dfd_new;
 };
 
-/* Size (and CRLF size) from the name, else one stat (which also gives the idate). */
+/* Sizes from the name's ",S="/",W=" alone; without ",S=" unknown (0). */
 static void
-rec_fill_size(const struct scan *sc, struct ul_rec *r)
+rec_name_sizes(struct ul_rec *r)
 {
-	struct stat	st;
-
 	if (!name_size(r->name, r->base_len, 'S', &r->size)) {
-		if (fstatat(r->in_new ? sc->dfd_new : sc->dfd_cur, r->name, &st, 0) == -1)
-			return;
-		r->size = (uint64_t)st.st_size;
-		if (r->idate == 0)
-			r->idate = st.st_mtime;
+		r->size = r->vsize = 0;
+		return;
 	}
 	if (!name_size(r->name, r->base_len, 'W', &r->vsize))
 		r->vsize = r->size;
+}
+
+/*
+ * May the scan leave the sizes of nnew new files without ",S=" unknown
+ * (read when something asks: store_msg_size, store_fill_sizes, as the
+ * internal date is)?  A first SELECT of mail dropped into new/ then stats
+ * no file (a stat each was a third of its system time, as Dovecot reads
+ * sizes lazily).  Yes when the commit writes a new snapshot anyway -- a
+ * rebuilt index, or a batch big next to the folder -- since the
+ * snapshot's header must count the unknown sizes (ullog.c
+ * needs_compaction); a few new files in a big folder are stat()ed
+ * rather than rewrite its whole index.
+ */
+static bool
+sizes_lazy(const struct store_mailbox *mb, size_t nnew)
+{
+	return !mb->ul->log_ok || nnew * 8 >= mb->ul->n;
+}
+
+/* The sizes of a new record, with a stat when the name lacks them (not lazy). */
+static void
+rec_new_sizes(const struct scan *sc, struct ul_rec *r, bool lazy)
+{
+	struct stat	st;
+
+	rec_name_sizes(r);
+	if (r->size != 0 || lazy ||
+	    fstatat(r->in_new ? sc->dfd_new : sc->dfd_cur, r->name, &st, 0) == -1)
+		return;
+	st_rec_learn(r, (uint64_t)st.st_size, st.st_mtime);
+	r->learned = false;	/* a new record: committed with the rest */
 }
 
 /* Another program renamed the file: a flag change gets its own modseq. */
@@ -454,7 +480,7 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 	struct pending	*p;
 	struct ul_rec	*r;
 	size_t		 i, prev_len = 0;
-	bool		 in_new, have_prev = false;
+	bool		 in_new, have_prev = false, lazy = sizes_lazy(mb, sc->n);
 
 	qsort(sc->p, sc->n, sizeof(*sc->p), pending_cmp);
 	for (i = 0; i < sc->n; i++) {
@@ -476,8 +502,8 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 		if (in_new && !(mb->oflags & STORE_O_KEEP_NEW) &&
 		    name_compose(nname, sizeof(nname), p->name, p->base_len, 0, 0) == 0) {
 			st_own_begin(mb);
+			/* No dir_dirty: see move_indexed_new. */
 			if (renameat(sc->dfd_new, p->name, sc->dfd_cur, nname) == 0) {
-				mb->dir_dirty |= ST_DIRTY_INTO_CUR(true);
 				free(p->name);
 				p->name = xstrdup(nname);
 				in_new = false;
@@ -493,7 +519,7 @@ assign_new(struct store_mailbox *mb, struct scan *sc)
 		p->name = NULL;
 		r->base_len = (uint16_t)p->base_len;
 		r->in_new = in_new;
-		rec_fill_size(sc, r);
+		rec_new_sizes(sc, r, lazy);
 		ul_touch(mb->ul, r);
 	}
 }
@@ -524,7 +550,14 @@ move_indexed_new(struct store_mailbox *mb, const struct scan *sc)
 		ul_name_free(mb->ul, r->name);
 		r->name = xstrdup(nname);
 		r->in_new = false;
-		mb->dir_dirty |= ST_DIRTY_INTO_CUR(true);
+		/*
+		 * No fsync of cur/ and new/ for this move (dir_dirty): lost in a
+		 * power cut, the file is back in new/ under the same base name
+		 * and no flags, which the next scan maps to the same UID and
+		 * moves again; nothing a client was told changes.  (A flag
+		 * change or an APPEND's link must reach the disk, this need not:
+		 * two fsyncs less in a first SELECT; Dovecot syncs neither.)
+		 */
 		ul_touch(mb->ul, r);
 	}
 	return all;
@@ -543,8 +576,9 @@ scan_apply(struct store_mailbox *mb, struct scan *sc)
 		if (r->mark && r->seen == SEEN_OTHER)
 			rec_set_name(mb->ul, r, alt_get(sc, mb->ul, r)->name,
 			    alt_get(sc, mb->ul, r)->in_new);
-		if (r->mark && r->size == 0) {
-			rec_fill_size(sc, r);
+		/* Imported (base names only) or renamed to a name with ",S=". */
+		if (r->mark && r->size == 0 && name_size(r->name, r->base_len, 'S', &r->size)) {
+			rec_name_sizes(r);
 			ul_touch(mb->ul, r);
 		}
 	}
@@ -976,26 +1010,71 @@ recent_unclaimed(const struct store_mailbox *mb)
 	    mb->ul->first_recent < mb->ul->uidnext;
 }
 
-/* Internal dates sessions learned (store_msg_idate) go into the index file. */
+/* Sizes and internal dates sessions learned (st_learn) go into the index file. */
 static bool
-merge_idates(struct store_mailbox *mb)
+merge_learned(struct store_mailbox *mb)
 {
 	struct ul_rec	*r;
 	size_t		 i;
 	bool		 any = false;
 
-	if (!mb->idate_dirty)
+	if (!mb->ul->learned)
 		return false;
 	for (i = 0; i < mb->ul->n; i++) {
 		r = &mb->ul->recs[i];
-		if (r->idate_new && r->idate != 0) {
+		if (r->learned) {
 			ul_touch(mb->ul, r);
 			any = true;
 		}
-		r->idate_new = false;
+		r->learned = false;
 	}
-	mb->idate_dirty = false;
+	mb->ul->learned = false;
 	return any;
+}
+
+int
+store_fill_sizes(struct store_mailbox *mb)
+{
+	struct ul_rec	*r;
+	struct stat	 st;
+	size_t		 i;
+	bool		 any = false, changed;
+	int		 dfd_cur, dfd_new, dfd, rc;
+
+	if (mb->batch) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (st_mutex_lock(mb) == -1)
+		return -1;
+	for (i = 0; i < mb->ul->n && !any; i++)
+		any = mb->ul->recs[i].size == 0 || mb->ul->recs[i].learned;
+	st_mutex_unlock(mb);
+	if (!any)
+		return 0;
+	if (st_lock(mb) == -1)
+		return -1;
+	if ((rc = st_refresh(mb, false, &changed)) == 0) {
+		dfd_cur = scan_dir_fd(mb, "/cur");
+		dfd_new = scan_dir_fd(mb, "/new");
+		for (i = 0; i < mb->ul->n; i++) {
+			r = &mb->ul->recs[i];
+			dfd = r->in_new ? dfd_new : dfd_cur;
+			/* A file renamed meanwhile is learned when it is next asked for. */
+			if (r->size == 0 && dfd != -1 && fstatat(dfd, r->name, &st, 0) == 0)
+				st_rec_learn(r, (uint64_t)st.st_size, st.st_mtime);
+			if (r->learned)
+				mb->ul->learned = true;
+		}
+		if (dfd_cur != -1)
+			close(dfd_cur);
+		if (dfd_new != -1)
+			close(dfd_new);
+		if (merge_learned(mb) || changed)
+			rc = st_commit(mb);
+	}
+	st_unlock(mb);
+	return rc;
 }
 
 /*
@@ -1033,7 +1112,7 @@ sync_unlocked(struct store_mailbox *mb, struct sync_ev *ev)
 		if (rc == 1 || !mb->ul->log_ok)
 			return 0;	/* gone: rebuild under the lock */
 	}
-	if (mb->idate_dirty || recent_unclaimed(mb) || !scan_usable(mb) ||
+	if (mb->ul->learned || recent_unclaimed(mb) || !scan_usable(mb) ||
 	    (mb->ul->nnew > 0 && !(mb->oflags & STORE_O_KEEP_NEW)))
 		return 0;
 	if (mb->oflags & STORE_O_PEEK_RECENT)
@@ -1047,6 +1126,7 @@ store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
 {
 	struct sync_ev	ev;
 	bool		changed = false;
+	unsigned	scans0 = mb->scans;
 	int		rc;
 
 	if (mb->batch) {
@@ -1069,13 +1149,15 @@ store_sync(struct store_mailbox *mb, const struct store_sync_cb *cb, void *arg)
 		/* The lock may be wanted only for \Recent or learned dates:
 		 * read the directories only when the index may not match them. */
 		rc = st_refresh(mb, false, &changed);
-		if (rc == 0 && !scan_usable(mb))
+		/* Not twice: a rebuilt index has no log yet (scan_usable says
+		 * no), but st_refresh has just read the directories. */
+		if (rc == 0 && mb->scans == scans0 && !scan_usable(mb))
 			rc = do_scan(mb, &changed);
 		else if (rc == 0 && mb->ul->nnew > 0 && !(mb->oflags & STORE_O_KEEP_NEW))
 			rc = move_new(mb, &changed);
 		if (rc == 0 && claim_recent(mb))
 			changed = true;
-		if (rc == 0 && (merge_idates(mb) || changed))
+		if (rc == 0 && (merge_learned(mb) || changed))
 			rc = st_commit(mb);
 		if (rc == 0)
 			st_view_reconcile(mb, &ev);

@@ -150,7 +150,9 @@ struct store_msg {
 	bool		 in_new;	/* file is in new/ (else cur/) */
 	bool		 recent;	/* \Recent: this handle claimed it (see store_sync) */
 	uint64_t	 modseq;	/* RFC 7162; > 0 */
-	uint64_t	 size;		/* file bytes (,S= or stat): IMAP RFC822.SIZE */
+	/* 0 = not known yet (a name without ",S=", not stat()ed since the
+	 * scan found it): store_msg_size() fills them in. */
+	uint64_t	 size;		/* file bytes (,S= or stat) */
 	uint64_t	 vsize;		/* size with CRLF line ends: ,W= if present,
 					 * else size (our files are CRLF): POP3 */
 	char		 name[STORE_NAME_SZ];	/* file name in new/ or cur/ */
@@ -275,6 +277,22 @@ int	 store_msg_open(struct store_mailbox *mb, size_t idx);
  */
 void	 store_msg_dirs_hold(struct store_mailbox *mb);
 void	 store_msg_dirs_release(struct store_mailbox *mb);
+
+/*
+ * Fill in m->size and m->vsize (m from store_msg_get of idx) when they
+ * are not known yet: a scan takes sizes from the name's ",S=" alone, so
+ * new mail dropped in by another program is stat()ed only when a size is
+ * asked for (as Dovecot does); what the stat learns (the internal date
+ * too) is kept in the index.  0, or -1 (ENOENT: the message is gone).
+ */
+int	 store_msg_size(struct store_mailbox *mb, size_t idx, struct store_msg *m);
+
+/*
+ * Learn every size the index does not know yet (one stat per such
+ * message, under the folder lock, committed): for a caller that wants
+ * them all (POP3's maildrop listing, STATUS SIZE).  0 or -1.
+ */
+int	 store_fill_sizes(struct store_mailbox *mb);
 
 /*
  * Internal date (seconds since the epoch): the file's mtime (what Dovecot
@@ -478,12 +496,18 @@ struct store_status {
 	uint64_t	 size;		/* sum of CRLF sizes (RFC 8438 STATUS SIZE) */
 };
 
+/* What a caller of store_status wants beyond the counts. */
+#define STORE_STATUS_SIZE	0x01	/* size (else 0): may stat new mail once */
+
 /*
  * The folder's STATUS from its index header alone (a few reads, no
  * allocation) when nothing changed on disk since the last scan; else by
- * a full open + sync (which does not claim \Recent).  0 or -1/errno.
+ * a full open + sync (which does not claim \Recent).  With
+ * STORE_STATUS_SIZE, sizes the index does not know yet are learned
+ * first (store_fill_sizes).  0 or -1/errno.
  */
-int	 store_status(const char *root, const char *folder, struct store_status *st_r);
+int	 store_status(const char *root, const char *folder, unsigned want,
+	    struct store_status *st_r);
 
 /* ---- object ids (RFC 8474), save dates (RFC 8514), special use (RFC 6154) ---- */
 
@@ -578,6 +602,13 @@ int	 store_folder_path(const char *root, const char *name, char *dst, size_t dst
  * "INBOX" -> EEXIST.
  */
 int	 store_folder_create(const char *root, const char *name);
+/*
+ * The same for n folders at once, with one fsync of the root for all
+ * (a new user's special-use folders).  ok_r[i]: folder i was made or
+ * already there.  0, or -1 when none could be (errno of the last).
+ */
+int	 store_folders_create(const char *root, const char *const *names, size_t n,
+	    bool *ok_r);
 
 /*
  * Rename folder old to new, with its children ("a/b" moves with "a").
@@ -605,5 +636,8 @@ int	 store_folder_delete(const char *root, const char *name);
 int	 store_subscriptions(const char *root, char ***names_r, size_t *n_r);
 void	 store_subscriptions_free(char ***names, size_t n);
 int	 store_subscribe(const char *root, const char *name, bool subscribe);
+/* Subscribe (or not) the n names with one write of the file. */
+int	 store_subscribe_list(const char *root, const char *const *names, size_t n,
+	    bool subscribe);
 
 #endif

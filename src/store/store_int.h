@@ -31,12 +31,14 @@ struct ul_rec {
 	bool		 in_new;
 	bool		 mark;		/* seen by the current scan */
 	bool		 dirty;		/* changed since the last commit */
-	bool		 counted, counted_seen, counted_new;	/* in uidlist's totals, as */
-	bool		 idate_new;	/* idate learned by a reader, not yet committed */
+	bool		 counted, counted_seen, counted_new, counted_nosize;	/* in uidlist's totals, as */
+	bool		 learned;	/* size/idate learned by a reader, not yet committed */
 	uint8_t		 seen;		/* scan: SEEN_* */
 	uint16_t	 base_len;
 	uint64_t	 modseq;
-	uint64_t	 size, vsize;	/* 0 = unknown */
+	/* 0 = unknown: a scan takes them from ",S="/",W=" alone; a name
+	 * without ",S=" is stat()ed when they are first needed (st_learn). */
+	uint64_t	 size, vsize;
 	uint64_t	 counted_size;
 	int64_t		 idate;		/* 0 = unknown */
 	char		*name;		/* file name in new/ or cur/ */
@@ -82,12 +84,15 @@ struct uidlist {
 	uint32_t	 nunseen;
 	uint32_t	 nnew;		/* records in new/ (a sync moves them to cur/) */
 	uint32_t	 hdr_messages;	/* "C" of the snapshot header (status.c) */
-	uint64_t	 total_size;	/* CRLF sizes */
+	uint64_t	 total_size;	/* CRLF sizes (of the records whose size is known) */
+	uint32_t	 nosize;	/* records whose size is not known yet */
+	uint32_t	 snap_nosize;	/* ...as the snapshot's header says (its Q) */
 	uint64_t	 scan_new_ns, scan_cur_ns;
 	int64_t		 scan_at;
 	struct ul_xrange *xr;		/* sorted, disjoint */
 	size_t		 nxr, xrcap;
 	bool		 loaded;	/* recs reflect the files (or a fresh folder) */
+	bool		 learned;	/* some recs have learned set (st_learn) */
 	uint64_t	 version;	/* grows with every change in memory */
 	/* Not on disk yet: */
 	uint32_t	*dirty;		/* uids of recs with dirty set */
@@ -225,7 +230,6 @@ struct store_mailbox {
 	uint64_t	 v_highestmodseq;
 	uint64_t	 v_version;	/* ul.version the view reflects */
 	uint32_t	 recent_lo, recent_hi;	/* UIDs this handle claimed as \Recent */
-	bool		 idate_dirty;	/* learned idates the index file lacks */
 	/* Keywords (dovecot-keywords). */
 	char		*kw[STORE_MAX_KEYWORDS];
 	struct timespec	 kw_mtime;
@@ -376,6 +380,15 @@ void	 kw_load(struct store_mailbox *mb);
  * Takes the folder mutex unless this handle holds the lock.
  */
 void	 st_view_get(const struct store_mailbox *mb, size_t idx, struct store_msg *m);
+/*
+ * A reader learned message uid's file size and mtime (0: not learned): the
+ * index takes what it did not know (size, ",W=" or the size as vsize,
+ * idate), committed at the next locked sync (store.c merge_learned).
+ * st_learn takes the folder mutex unless this handle holds the lock;
+ * st_rec_learn is for a caller that holds it.
+ */
+void	 st_learn(struct store_mailbox *mb, uint32_t uid, uint64_t size, int64_t mtime);
+void	 st_rec_learn(struct ul_rec *r, uint64_t size, int64_t mtime);
 /* Find m's file again after a rename elsewhere; -1/ENOENT if gone. */
 int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
 /* This handle changed view message idx's flags (rec r, under the lock):

@@ -336,6 +336,7 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 {
 	char		 path[PATH_MAX], *found;
 	struct ul_rec	*r;
+	struct stat	 st;
 	size_t		 i, j, removed = 0;
 	int64_t		 freed = 0;
 	uint64_t	 modseq;
@@ -358,6 +359,11 @@ store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)
 			continue;
 		if (st_join(path, sizeof(path), mb->dir, r->in_new ? "/new/" : "/cur/", r->name) == -1)
 			continue;
+		/* maildirsize gets what went: a size not known yet is read now. */
+		if (r->size == 0 && stat(path, &st) == 0) {
+			st_rec_learn(r, (uint64_t)st.st_size, st.st_mtime);
+			mb->ul->learned = true;	/* kept if the unlink fails */
+		}
 		if (unlink(path) == -1) {
 			if (errno != ENOENT) {
 				rc = -1;	/* EACCES, EIO...: keep it indexed */
@@ -717,12 +723,15 @@ store_copy(struct store_mailbox *src, size_t idx, struct store_mailbox *dst, uin
 	int64_t			 idate;
 	int			 i, k, tries;
 
+	/* The copy's name carries the sizes (",S="): learn them if need be. */
 	if (store_msg_get(src, idx, m) == -1)
 		return -1;
 	if (m->name[0] == '\0') {
 		errno = ENOENT;
 		return -1;
 	}
+	if (store_msg_size(src, idx, m) == -1)
+		return -1;
 	kw_load(src);
 	for (i = 0; i < STORE_MAX_KEYWORDS; i++) {
 		if (!(m->keywords & (1u << i)) || src->kw[i] == NULL)

@@ -130,6 +130,8 @@ ul_uncount(struct uidlist *ul, struct ul_rec *r)
 	if (r->counted_new)
 		ul->nnew--;
 	ul->total_size -= r->counted_size;
+	if (r->counted_nosize)
+		ul->nosize--;
 	r->counted = false;
 }
 
@@ -144,6 +146,9 @@ ul_count(struct uidlist *ul, struct ul_rec *r)
 	r->counted_seen = (flags & STORE_F_SEEN) != 0;
 	r->counted_size = r->vsize;
 	r->counted_new = r->in_new;
+	r->counted_nosize = r->size == 0;
+	if (r->counted_nosize)
+		ul->nosize++;
 	if (!r->counted_seen)
 		ul->nunseen++;
 	if (r->counted_new)
@@ -483,9 +488,11 @@ field_u64(const char **p, const char *end, uint64_t *v_r)
 }
 
 /*
- * Header "LB2 V.. N.. M.. G.. R.. C.. U.. Z.. E.. K.. A.." (or LB1): C
- * messages, U unseen, Z total CRLF size, E/K new/ and cur/ mtimes (ns) at
- * the last scan, A its time.  0, or -1 if malformed.
+ * Header "LB2 V.. N.. M.. G.. R.. C.. U.. Z.. E.. K.. A.. [Q..]" (or LB1): C
+ * messages, U unseen, Z total CRLF size of those whose size is known, Q
+ * how many are not (absent: 0; never fewer than after any commit of the
+ * log that follows, see ullog.c needs_compaction), E/K new/ and cur/
+ * mtimes (ns) at the last scan, A its time.  0, or -1 if malformed.
  */
 int
 ul_parse_header(const char *s, size_t len, struct uidlist *ul)
@@ -514,6 +521,7 @@ ul_parse_header(const char *s, size_t len, struct uidlist *ul)
 		case 'E': ul->scan_new_ns = v; break;
 		case 'K': ul->scan_cur_ns = v; break;
 		case 'A': ul->scan_at = (int64_t)v; break;
+		case 'Q': ul->nosize = (uint32_t)v; break;
 		default: break;		/* fields of later versions */
 		}
 		p = e + 1;
@@ -755,6 +763,8 @@ load_base(struct uidlist *ul, const char *dir)
 	ul->nunseen = 0;
 	ul->nnew = 0;
 	ul->total_size = 0;
+	ul->snap_nosize = ul->nosize;	/* the header's Q */
+	ul->nosize = 0;
 	for (size_t i = 0; i < ul->n; i++)
 		ul_count(ul, &ul->recs[i]);
 	if (ul->first_recent == 0)
@@ -884,11 +894,15 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		return -1;
 	buf_init(&b, UL_MAX_FILE);
 	ul->gen++;
-	buf_addf(&b, "LB2 V%u N%u M%llu G%llu R%u C%zu U%u Z%llu E%llu K%llu A%lld\n",
+	buf_addf(&b, "LB2 V%u N%u M%llu G%llu R%u C%zu U%u Z%llu E%llu K%llu A%lld",
 	    ul->uidvalidity, ul->uidnext, (unsigned long long)ul->highestmodseq,
 	    (unsigned long long)ul->gen, ul->first_recent, ul->n, ul->nunseen,
 	    (unsigned long long)ul->total_size, (unsigned long long)ul->scan_new_ns,
 	    (unsigned long long)ul->scan_cur_ns, (long long)ul->scan_at);
+	/* Only when not 0, so older readers' headers look the same. */
+	if (ul->nosize > 0)
+		buf_addf(&b, " Q%u", ul->nosize);
+	buf_addf(&b, "\n");
 	for (i = 0; i < ul->nxr; i++)
 		buf_addf(&b, "x %u %u %llu\n", ul->xr[i].lo, ul->xr[i].hi,
 		    (unsigned long long)ul->xr[i].modseq);
@@ -913,6 +927,7 @@ ul_write(struct uidlist *ul, const char *dir, bool dosync)
 		return -1;
 	}
 	ul->base_size = (off_t)b.len;
+	ul->snap_nosize = ul->nosize;
 	buf_clear(&b);
 	if (close(fd) == -1 || rename(tmp, path) == -1) {
 		saved = errno;

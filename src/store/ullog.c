@@ -146,10 +146,17 @@ ullog_create(const char *dir, uint64_t gen, bool dosync, struct ul_fstate *st_r,
 	return 0;
 }
 
+/*
+ * Also a new snapshot when the count of unknown sizes it records (its Q)
+ * would be too low for what the log adds (an h line has no room for it,
+ * and older versions read the log), or is above 0 when none is left: so
+ * a header whose Q is 0 means every size is known (status.c).
+ */
 static bool
 needs_compaction(const struct uidlist *ul)
 {
-	return !ul->log_ok ||
+	return !ul->log_ok || ul->nosize > ul->snap_nosize ||
+	    (ul->nosize == 0 && ul->snap_nosize > 0) ||
 	    (ul->log_off > LOG_COMPACT_MIN && ul->log_off > ul->base_size / 4);
 }
 

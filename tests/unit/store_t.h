@@ -122,6 +122,20 @@ tmsg(const struct store_mailbox *mb, size_t idx)
 	return m;
 }
 
+/*
+ * The same with its sizes (store_msg_size: a name without ",S=" is
+ * stat()ed when asked, not by the scan).
+ */
+static inline struct store_msg
+tmsg_sized(struct store_mailbox *mb, size_t idx)
+{
+	struct store_msg	m = tmsg(mb, idx);
+
+	if (store_msg_size(mb, idx, &m) == -1)
+		memset(&m, 0, sizeof(m));
+	return m;
+}
+
 /* Messages from..to-1 in cur/ (distinct names and bodies). */
 static inline void
 put_some(const char *dir, int from, int to)

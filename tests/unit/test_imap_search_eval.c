@@ -336,11 +336,22 @@ test_saved(void)
 static void
 test_needs_content(void)
 {
-	static const struct { const char *c; bool want; } t[] = {
-		{ "ALL", false }, { "SEEN 1:3 LARGER 5", false }, { "NOT OR 1 2", false },
-		{ "BODY x", true }, { "NOT SUBJECT x", true }, { "OR SEEN TEXT x", true },
-		{ "OR TEXT x SEEN", true }, { "(SEEN (SENTON 1-Jan-2020))", true },
-		{ "HEADER a b", true }, { "OR 1 OR 2 CC x", true },
+	/* content, internal date, size: what a search must read per message */
+	static const struct { const char *c; bool want, idate, size; } t[] = {
+		{ "ALL", false, false, false },
+		{ "SEEN 1:3 LARGER 5", false, false, true },
+		{ "NOT OR 1 2", false, false, false },
+		{ "BODY x", true, false, false }, { "NOT SUBJECT x", true, false, false },
+		{ "OR SEEN TEXT x", true, false, false }, { "OR TEXT x SEEN", true, false, false },
+		{ "(SEEN (SENTON 1-Jan-2020))", true, false, false },
+		{ "HEADER a b", true, false, false }, { "OR 1 OR 2 CC x", true, false, false },
+		{ "TEXT x SINCE 1-Jan-2020", true, true, false },
+		{ "NOT BEFORE 1-Jan-2020", false, true, false },
+		{ "OR SEEN (ON 1-Jan-2020)", false, true, false },
+		{ "OR 1 OR 2 YOUNGER 60", false, true, false },
+		{ "OLDER 60 NOT SMALLER 10", false, true, true },
+		{ "SAVEDSINCE 1-Jan-2020 SENTBEFORE 1-Jan-2020", true, false, false },
+		{ "OR (SEEN) (NOT LARGER 1)", false, false, true },
 	};
 	struct imap_parser	*p = imap_parser_new(&lim);
 	struct search_query	*q;
@@ -349,7 +360,9 @@ test_needs_content(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if ((q = query(p, t[i].c)) == NULL)
 			continue;
-		if (!t_ok(search_needs_content(q) == t[i].want))
+		if (!t_ok(search_needs_content(q) == t[i].want) ||
+		    !t_ok(search_needs_idate(q) == t[i].idate) ||
+		    !t_ok(search_needs_size(q) == t[i].size))
 			printf("  criteria: %s\n", t[i].c);
 		search_query_free(&q);
 	}

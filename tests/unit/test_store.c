@@ -87,7 +87,11 @@ test_uids(void)
 	t_int(m.size, 5);
 	m = tmsg(mb, 4);
 	t_int(m.uid, 5);
-	t_int(m.size, 3);		/* no ,S=: stat */
+	t_int(m.size, 0);		/* no ,S=: not known until asked */
+	m = tmsg_sized(mb, 4);
+	t_int(m.size, 3);		/* ...then a stat */
+	t_int(m.vsize, 3);
+	t_int(tmsg(mb, 4).size, 3);	/* kept */
 	t_int(store_uidnext(mb), 6);
 	/* Reading a message; its path. */
 	t_ok(store_msg_path(mb, 4, path, sizeof(path)) == 0 && strstr(path, "/cur/") != NULL);
@@ -538,7 +542,7 @@ test_rebuild_import(void)
 	t_int(tmsg(mb, 0).uid, 3);
 	t_int(tmsg(mb, 1).uid, 5);
 	t_int(tmsg(mb, 1).flags, STORE_F_FLAGGED | STORE_F_SEEN);
-	t_int(tmsg(mb, 1).size, 5);	/* stat: no ,S= */
+	t_int(tmsg_sized(mb, 1).size, 5);	/* stat: no ,S= */
 	t_int(store_uidnext(mb), 9);
 	store_close(&mb);
 }
@@ -570,13 +574,13 @@ test_foreign_names(void)
 	t_int(m.vsize, 12);
 	t_int(m.flags, STORE_F_ANSWERED | STORE_F_SEEN | STORE_F_DELETED);
 	t_int(m.keywords, 1);
-	m = tmsg(mb, 2);
+	m = tmsg_sized(mb, 2);
 	t_int(m.size, 8);
 	t_int(m.flags, 0);
 	m = tmsg(mb, 3);
 	t_int(m.flags, 0);
 	t_int(m.base_len, strlen("1100000003.M4P4.h"));
-	m = tmsg(mb, 4);
+	m = tmsg_sized(mb, 4);
 	t_ok(m.in_new);
 	t_int(m.size, 3);
 	/* Setting flags on a ":1," name replaces that info. */
@@ -846,6 +850,35 @@ test_folders(void)
 	t_int(store_folder_list(dir, &v, &n), 0);
 	t_ok(n > 0 && v[0].flags == STORE_FOLDER_CHILDREN);
 	store_folder_list_free(&v, n);
+
+	/* Several at once (a new user's special-use folders): one that exists
+	 * counts as there, a bad name does not; one write subscribes all. */
+	{
+		static const char *const many[] = { "M1", "a/b", "M2", "bad//name" };
+		static const char *const some[] = { "M1", "a/b", "M2", "Sent" };
+		bool	ok[4];
+
+		t_int(store_folders_create(dir, many, 4, ok), 0);
+		t_ok(ok[0] && ok[1] && ok[2] && !ok[3]);
+		t_ok(store_folder_exists(dir, "M1") && store_folder_exists(dir, "M2"));
+		snprintf(path, sizeof(path), "%s/.M2/maildirfolder", dir);
+		t_ok(access(path, F_OK) == 0);
+		t_ok(store_folders_create(dir, many + 3, 1, ok) == -1 && !ok[0]);
+		t_ok(store_subscribe_list(dir, many, 4, true) == -1 && errno == EINVAL);
+		t_int(store_subscribe_list(dir, some, 4, true), 0);
+		t_int(store_subscriptions(dir, &subs, &n), 0);
+		t_int(n, 5);		/* INBOX M1 M2 Sent a/b: Sent and a/b once */
+		if (n == 5) {
+			t_str(subs[1], "M1");
+			t_str(subs[2], "M2");
+			t_str(subs[3], "Sent");
+		}
+		store_subscriptions_free(&subs, n);
+		t_int(store_subscribe_list(dir, some, 2, false), 0);
+		t_int(store_subscriptions(dir, &subs, &n), 0);
+		t_int(n, 3);		/* INBOX M2 Sent */
+		store_subscriptions_free(&subs, n);
+	}
 }
 
 static void
@@ -926,7 +959,7 @@ test_many_renamed(void)
 	t_int(store_count(mb), N);
 	t_int(count_files(dir, "cur"), N);
 	for (i = 0; i < N; i++) {
-		m = tmsg(mb, i);
+		m = tmsg_sized(mb, i);
 		snprintf(body, sizeof(body), "Subject: %zu\r\n\r\n%*s\r\n", i, (int)(i % 40), "");
 		t_int(m.size, strlen(body));
 		snprintf(name, sizeof(name), "%lld.M%zuP1.host", 1700000000LL + (long long)i, i);

@@ -205,7 +205,7 @@ test_foreign_same_tick(void)
 	t_int(mb->scans, s0);
 	t_int(r.nchg, 0);
 	/* STATUS from the header meanwhile: the index's numbers. */
-	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(store_status(dir, "INBOX", STORE_STATUS_SIZE, &st), 0);
 	t_int(st.messages, 10);
 
 	/* Once the tick is over a second old, a sync reads the directories. */

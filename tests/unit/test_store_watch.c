@@ -64,7 +64,7 @@ test_same_tick_arrival(struct event_base *base, struct store_watcher *w)
 	mb = store_open(dir, "INBOX", STORE_O_NOFSYNC);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 2);
-	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(store_status(dir, "INBOX", 0, &st), 0);
 	t_int(st.messages, 2);
 
 	/* Without a watch: the index's record is taken, the file unseen. */
@@ -83,7 +83,7 @@ test_same_tick_arrival(struct event_base *base, struct store_watcher *w)
 	run_until(base, &h.n, NULL);
 	t_ok(h.n >= 1);
 	other = store_open(dir, "INBOX", STORE_O_NOFSYNC | STORE_O_NO_RECENT);
-	t_int(store_status(dir, "INBOX", &st), 0);
+	t_int(store_status(dir, "INBOX", 0, &st), 0);
 	t_int(st.messages, 4);
 	t_int(store_sync(mb, NULL, NULL), 0);
 	t_int(store_count(mb), 4);
