@@ -29,6 +29,8 @@
 #include "net/session_int.h"
 #include "net/tls.h"
 
+#define SESSION_MAX_WRITE	(64 * 1024)	/* bytes per write(2) (session_bev_setup) */
+
 static const char *const refusal_names[] = {
 	"shutting-down", "service-connection-limit", "client-connection-limit", "fd-limit",
 };
@@ -284,9 +286,17 @@ session_bev_setup(struct session *s)
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, event_cb, s);
 	if (s->proto->in_max > 0)
 		bufferevent_setwatermark(s->bev, EV_READ, 0, s->proto->in_max);
-	/* libevent writes 16 KiB per loop turn by default: a streamed message in one go. */
+	/*
+	 * libevent writes 16 KiB per loop turn by default; 64 KiB keeps a
+	 * streamed FETCH or RETR going with few syscalls.  Not out_high
+	 * (256 KiB) in one go: on loopback such writes made the reader do more
+	 * of the TCP receive work (a 10k FETCH BODY.PEEK[] cost Python's
+	 * imaplib 0.61-0.69 s of CPU against letterbox, 0.50 s against
+	 * Dovecot; with 64 KiB, 0.46-0.63 s, the same as Dovecot's in each run).
+	 */
 	if (s->proto->out_high > 0)
-		bufferevent_set_max_single_write(s->bev, s->proto->out_high);
+		bufferevent_set_max_single_write(s->bev,
+		    s->proto->out_high < SESSION_MAX_WRITE ? s->proto->out_high : SESSION_MAX_WRITE);
 	set_timeouts(s);
 	session_update_write_mark(s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
