@@ -7,7 +7,11 @@
 #
 #   1. a 10,000-message INBOX: SELECT cold, FETCH 1:* (FLAGS RFC822.SIZE
 #      ENVELOPE BODYSTRUCTURE), FETCH 1:* BODY.PEEK[], UID SEARCH TEXT,
-#      STORE 1:* +FLAGS, SELECT warm; the server's memory growth during it
+#      STORE 1:* +FLAGS, SELECT warm; the server's memory growth during it.
+#      ROUNDS rounds, each on a fresh copy of the mailbox (hard links of one
+#      corpus), both servers up, the order alternating (letterbox first in
+#      odd rounds, Dovecot first in even ones); the report takes each step's
+#      median and the largest memory growth
 #   2. the same at 100,000 messages (BIG=1, the default; ~1 GB of mail)
 #   3. IDLE sessions held at once (LOGIN, SELECT, IDLE): server RSS/PSS
 #      per session, plaintext (both) and over implicit TLS (letterbox),
@@ -20,6 +24,7 @@
 #      growth and a probe session's NOOP round trips meanwhile
 #
 # Env: PARTS=steps,idle,stress,offline (which parts) OFFLINE_PER_FOLDER=2400 NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
+#      ROUNDS=3 (1-4, rounds of the steps per mailbox size)
 #      IDLE_COUNTS=1000,5000 (letterbox) PEER_IDLE_COUNTS=1000 (Dovecot: a
 #      process each) TLS_IDLE_COUNTS=1000 (letterbox over IMAPS)
 #      NOTIFY_IDLE_COUNTS=1000 (NOTIFY SET for all folders, then IDLE: idle_notify.py)
@@ -39,6 +44,7 @@ TLS_IDLE_COUNTS=${TLS_IDLE_COUNTS:-1000}
 NOTIFY_IDLE_COUNTS=${NOTIFY_IDLE_COUNTS:-1000}
 BIG_IDLE_COUNTS=${BIG_IDLE_COUNTS:-200}
 PARTS=${PARTS:-steps,idle,stress,offline}
+ROUNDS=${ROUNDS:-3}
 OFFLINE_PER_FOLDER=${OFFLINE_PER_FOLDER:-2400}
 STRESS_SECS=${STRESS_SECS:-30}
 STRESS_CLIENTS=${STRESS_CLIENTS:-10,50}
@@ -48,9 +54,12 @@ LB_PORT=$((PORT_BASE + 143))
 DC_PORT=12143
 PB_ROOT=/var/tmp/peerbench
 PASS=pw
-SMALL_USER=u49	# the 10k mailbox
-BIG_USER=u48	# the 100k mailbox
+# Round r's mailboxes: a fresh copy each, so that every SELECT cold is cold.
+SMALL_USERS=(u49 u46 u45 u44)	# the 10k mailbox
+BIG_USERS=(u48 u43 u42 u41)	# the 100k mailbox
+SMALL_USER=${SMALL_USERS[0]}
 SYNC_USER=u47	# the 100-folder account of the offline sync
+case $ROUNDS in 1|2|3|4) ;; *) echo "imap.sh: ROUNDS must be 1-4" >&2; exit 2;; esac
 
 INST=$(mktemp -d /var/tmp/lbimap.XXXXXX)
 chmod 755 "$INST"
@@ -93,8 +102,11 @@ OWNER=$(lb config get mail_owner)
 LB_VMAIL=$INST/lb/vmail/bench.test
 DC_VMAIL=$PB_ROOT/vmail/bench.test
 
-corpus() {	# USER N SEED
-	python3 - "$SHARED" "$LB_VMAIL/$1" "$2" "$3" "$1@bench.test" "$OWNER" <<'EOF' || exit 1
+corpus() {	# N SEED USER...: one corpus, linked into each USER's Maildir of both servers
+	local n=$1 seed=$2 src u
+	shift 2
+	src=$INST/pristine/$1
+	python3 - "$SHARED" "$src" "$n" "$seed" "$1@bench.test" "$OWNER" <<'EOF' || exit 1
 import os, sys, time
 t0 = time.time()
 sys.path.insert(0, sys.argv[1])
@@ -104,9 +116,14 @@ b = mailgen.populate_maildir(md, n, seed, to)
 mailgen.chown_tree(md, owner)
 print("corpus: %d messages, %.1f MB in %s/new (%.1f s)" % (n, b / 1e6, md, time.time() - t0))
 EOF
-	# Dovecot's copy: the same files, linked before letterbox renames them.
-	mkdir -p "$INST/dc/$1"
-	cp -al "$LB_VMAIL/$1/new" "$INST/dc/$1/new"
+	for u in "$@"; do
+		# The same files for both servers, linked before either renames them.
+		mkdir -p "$LB_VMAIL/$u" "$INST/dc/$u"
+		cp -al "$src/new" "$LB_VMAIL/$u/new"
+		mkdir -p "$LB_VMAIL/$u/cur" "$LB_VMAIL/$u/tmp"
+		chown "$OWNER" "$LB_VMAIL/$u" "$LB_VMAIL/$u/cur" "$LB_VMAIL/$u/tmp"
+		cp -al "$src/new" "$INST/dc/$u/new"
+	done
 	# On disk before either server starts, as imap.py's own populate does
 	# (os.sync): else the first server's SELECT cold, right after the
 	# corpus, runs during the writeback of its ~100 MB (and its fsyncs
@@ -116,8 +133,8 @@ EOF
 
 echo "== IMAP: letterbox and Dovecot on the same Maildirs"
 [[ $PARTS == *steps* ]] || BIG=0
-[[ $PARTS == *steps* ]] && corpus "$SMALL_USER" "$NMSG" 1
-[ "$BIG" = 1 ] && corpus "$BIG_USER" "$NMSG_BIG" 1
+[[ $PARTS == *steps* ]] && corpus "$NMSG" 1 "${SMALL_USERS[@]:0:$ROUNDS}"
+[ "$BIG" = 1 ] && corpus "$NMSG_BIG" 1 "${BIG_USERS[@]:0:$ROUNDS}"
 if [[ $PARTS == *offline* ]]; then
 	python3 "$HERE/offline_corpus.py" "$SHARED" "$LB_VMAIL/$SYNC_USER" "$OFFLINE_PER_FOLDER" \
 	    "$SYNC_USER@bench.test" "$OWNER" || exit 1
@@ -128,6 +145,7 @@ fi
 # Every other user an empty Maildir, as after a first delivery (the IDLE
 # sessions and imaptest use u0..u39).
 for i in $(seq 0 46); do
+	[ -d "$LB_VMAIL/u$i" ] && continue	# a round's copy of a corpus
 	mkdir -p "$LB_VMAIL/u$i/cur" "$LB_VMAIL/u$i/new" "$LB_VMAIL/u$i/tmp"
 	chown -R "$OWNER" "$LB_VMAIL/u$i"
 done
@@ -145,8 +163,8 @@ wait_port() {	# PORT
 }
 
 # imap.py on one mailbox with the server's memory sampled meanwhile.
-steps() {	# SERVER PORT USER N ROOTPID
-	local name=$1 port=$2 user=$3 n=$4 root=$5 w r mem
+steps() {	# SERVER PORT USER N ROOTPID ROUND
+	local name=$1 port=$2 user=$3 n=$4 root=$5 round=$6 w r mem
 	[[ $PARTS == *steps* ]] || return 0
 	rm -f "$INST/mem"
 	python3 "$HERE/memwatch.py" "$INST/mem" "$root" &
@@ -161,8 +179,8 @@ steps() {	# SERVER PORT USER N ROOTPID
 	fi
 	read -r b p <"$INST/mem"
 	mem=$((p - b))
-	echo "$name $n: $r (server memory +${mem} kB)"
-	echo "{\"server\": \"$name\", \"kind\": \"steps\", \"n\": $n, \"mem_kb\": $mem, \"r\": $r}" >>"$RES"
+	echo "$name $n round $round: $r (server memory +${mem} kB)"
+	echo "{\"server\": \"$name\", \"kind\": \"steps\", \"n\": $n, \"round\": $round, \"mem_kb\": $mem, \"r\": $r}" >>"$RES"
 }
 
 idle() {	# SERVER KIND(idle|idle_tls) PORT COUNTS ROOTPID...
@@ -220,12 +238,51 @@ offline() {	# SERVER PORT ROOTPID
 	echo "{\"server\": \"$name\", \"kind\": \"offline\", \"mem_kb\": $((p - b)), \"r\": $r}" >>"$RES"
 }
 
+# Both servers up from here; the Dovecot side only with PEER=1.
 "$BIN" -c "$CONF" serve 2>"$INST/serve.log" &
 LBPID=$!
 wait_port "$LB_PORT" || { echo "imap: letterbox did not start"; tail -5 "$INST/serve.log"; exit 1; }
-echo "-- letterbox (127.0.0.1:$LB_PORT)"
-steps letterbox "$LB_PORT" "$SMALL_USER" "$NMSG" "$LBPID"
-[ "$BIG" = 1 ] && steps letterbox "$LB_PORT" "$BIG_USER" "$NMSG_BIG" "$LBPID"
+DCPID=
+if [ "$PEER" = 1 ]; then
+	if [ -f "$PB_ROOT/peer.pids" ]; then
+		echo "imap: a peer instance is already up ($PB_ROOT/peer.pids): skipping Dovecot"
+	elif ! "$SHARED/peer-up.sh" >"$INST/peer-up.log" 2>&1; then
+		echo "imap: peer-up failed:"; tail -5 "$INST/peer-up.log"
+	else
+		PEER_UP=1
+		DCPID=$(tr -d ' \n' <"$PB_ROOT/dovecot/run/master.pid")
+		for d in "$INST"/dc/*; do
+			[ -d "$d" ] || continue
+			u=$(basename "$d")
+			rm -rf "${DC_VMAIL:?}/$u"
+			mkdir -p "$DC_VMAIL"
+			mv "$d" "$DC_VMAIL/$u"
+			mkdir -p "$DC_VMAIL/$u/cur" "$DC_VMAIL/$u/tmp"
+			chown -R vmail:vmail "$DC_VMAIL/$u"
+		done
+		wait_port "$DC_PORT" || { echo "imap: Dovecot did not start"; DCPID=; }
+	fi
+fi
+echo "-- letterbox (127.0.0.1:$LB_PORT)${DCPID:+ and dovecot (127.0.0.1:$DC_PORT)}"
+
+# The steps, round by round, the order alternating between the servers.
+steps_rounds() {	# N USER...
+	local n=$1 r=0 u
+	shift
+	for u in "$@"; do
+		r=$((r + 1))
+		if [ $((r % 2)) = 1 ] || [ -z "$DCPID" ]; then
+			steps letterbox "$LB_PORT" "$u" "$n" "$LBPID" "$r"
+			[ -n "$DCPID" ] && steps dovecot "$DC_PORT" "$u" "$n" "$DCPID" "$r"
+		else
+			steps dovecot "$DC_PORT" "$u" "$n" "$DCPID" "$r"
+			steps letterbox "$LB_PORT" "$u" "$n" "$LBPID" "$r"
+		fi
+	done
+}
+steps_rounds "$NMSG" "${SMALL_USERS[@]:0:$ROUNDS}"
+[ "$BIG" = 1 ] && steps_rounds "$NMSG_BIG" "${BIG_USERS[@]:0:$ROUNDS}"
+
 idle letterbox idle "$LB_PORT" "$IDLE_COUNTS" "$LBPID"
 idle letterbox idle_tls "$((PORT_BASE + 993))" "$TLS_IDLE_COUNTS" "$LBPID"
 idle letterbox idle_notify "$LB_PORT" "$NOTIFY_IDLE_COUNTS" "$LBPID"
@@ -235,35 +292,19 @@ offline letterbox "$LB_PORT" "$LBPID"
 echo "letterbox peak RSS: $(awk '/VmHWM/ {print $2" kB"}' /proc/$LBPID/status)"
 kill "$LBPID"; wait "$LBPID" 2>/dev/null; LBPID=
 
-if [ "$PEER" = 1 ]; then
-	if [ -f "$PB_ROOT/peer.pids" ]; then
-		echo "imap: a peer instance is already up ($PB_ROOT/peer.pids): skipping Dovecot"
-	elif ! "$SHARED/peer-up.sh" >"$INST/peer-up.log" 2>&1; then
-		echo "imap: peer-up failed:"; tail -5 "$INST/peer-up.log"
-	else
-		PEER_UP=1
-		DCPID=$(tr -d ' \n' <"$PB_ROOT/dovecot/run/master.pid")
-		for u in "$SMALL_USER" "$BIG_USER" "$SYNC_USER"; do
-			[ -d "$INST/dc/$u" ] || continue
-			rm -rf "${DC_VMAIL:?}/$u"
-			mkdir -p "$DC_VMAIL"
-			mv "$INST/dc/$u" "$DC_VMAIL/$u"
-			mkdir -p "$DC_VMAIL/$u/cur" "$DC_VMAIL/$u/tmp"
-		done
-		chown -R vmail:vmail "$DC_VMAIL"
-		wait_port "$DC_PORT"
-		echo "-- dovecot (127.0.0.1:$DC_PORT)"
-		steps dovecot "$DC_PORT" "$SMALL_USER" "$NMSG" "$DCPID"
-		[ "$BIG" = 1 ] && steps dovecot "$DC_PORT" "$BIG_USER" "$NMSG_BIG" "$DCPID"
-		idle dovecot idle "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
-		idle dovecot idle_notify "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
-		[[ $PARTS == *steps* ]] && idle dovecot idle_10k "$DC_PORT" "$BIG_IDLE_COUNTS" "$DCPID"
-		stress dovecot "$DC_PORT"
-		offline dovecot "$DC_PORT" "$DCPID"
-		"$SHARED/peer-down.sh" >/dev/null 2>&1
-		PEER_UP=0
-		rm -rf "${DC_VMAIL:?}/$SMALL_USER" "${DC_VMAIL:?}/$BIG_USER" "${DC_VMAIL:?}/$SYNC_USER"
-	fi
+if [ -n "$DCPID" ]; then
+	idle dovecot idle "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
+	idle dovecot idle_notify "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
+	[[ $PARTS == *steps* ]] && idle dovecot idle_10k "$DC_PORT" "$BIG_IDLE_COUNTS" "$DCPID"
+	stress dovecot "$DC_PORT"
+	offline dovecot "$DC_PORT" "$DCPID"
+fi
+if [ "$PEER_UP" = 1 ]; then
+	"$SHARED/peer-down.sh" >/dev/null 2>&1
+	PEER_UP=0
+	for u in "${SMALL_USERS[@]}" "${BIG_USERS[@]}" "$SYNC_USER"; do
+		rm -rf "${DC_VMAIL:?}/$u"
+	done
 fi
 
 python3 "$HERE/imap_report.py" "$RES"

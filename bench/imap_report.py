@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """imap_report.py RESULTS.jsonl - the table bench/imap.sh prints: each
 figure for letterbox and Dovecot and the ratio letterbox / Dovecot."""
-import json, sys
+import json, statistics, sys
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 
@@ -30,16 +30,35 @@ keys = [("select_cold", "SELECT cold"),
         ("fetch_body", "FETCH 1:* BODY.PEEK[]"),
         ("search_text", "UID SEARCH TEXT"), ("store_seen", "STORE 1:* +FLAGS (\\Seen)"),
         ("select_warm", "SELECT warm"), ("fetch_meta_warm", "FETCH meta again (warm)")]
+
+
+def steps_of(server, n):
+    """A server's rounds on the N-message mailbox, by round number."""
+    return {r.get("round", 1): r for r in rows
+            if r["server"] == server and r["kind"] == "steps" and r["n"] == n}
+
+
+def median(rounds, k):
+    v = [r["r"][k] for r in rounds.values() if r["r"].get(k) is not None]
+    return statistics.median(v) if v else None
+
+
 for n in sorted({r["n"] for r in rows if r["kind"] == "steps"}):
-    a = get("letterbox", "steps", lambda r: r["n"] == n)
-    b = get("dovecot", "steps", lambda r: r["n"] == n)
-    print("-- %d-message INBOX" % n)
+    a, b = steps_of("letterbox", n), steps_of("dovecot", n)
+    both = sorted(set(a) & set(b))
+    print("-- %d-message INBOX: median of %d round(s), order alternating; per-round ratios at the right"
+          % (n, max(len(a), len(b))))
     for k, label in keys:
-        v = line("  " + label, a["r"].get(k) if a else None, b["r"].get(k) if b else None)
+        v = line("  " + label, median(a, k), median(b, k))
+        per = ["%.2f" % (a[i]["r"][k] / b[i]["r"][k]) for i in both
+               if a[i]["r"].get(k) is not None and b[i]["r"].get(k)]
+        if per:
+            print("%-44s %34s" % ("", " ".join(per)))
         if v and k != "fetch_meta_warm":
             verdict.append(("%d: %s" % (n, label), v[1]))
-    line("  server memory during the session (kB)", a["mem_kb"] if a else None,
-         b["mem_kb"] if b else None, "%d")
+    line("  server memory during the session (kB, max)",
+         max((r["mem_kb"] for r in a.values()), default=None),
+         max((r["mem_kb"] for r in b.values()), default=None), "%d")
 for kind, what in (("idle", "plaintext"), ("idle_tls", "implicit TLS"),
                    ("idle_notify", "plaintext, NOTIFY on every folder first"),
                    ("idle_10k", "plaintext, all on the 10k INBOX")):
