@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xmalloc.h"
+#include "net/session.h"
 #include "store/store.h"
 
 struct store_job {
@@ -30,11 +31,22 @@ struct store_job {
 	uint64_t		 unchangedsince;
 	struct seqset		 seqs;		/* 1-based sequence numbers */
 
-	/* results */
+	/* the batches (store_chunk) */
+	uint32_t		 kw;		/* the keywords' bits, resolved by the first */
+	struct seqset_iter	 it;		/* where the next batch starts in seqs */
+	size_t			 left;		/* messages of seqs not yet stored */
+	struct store_mailbox	*mb;		/* the handle a later batch works on */
+	struct imap_client	*c;
+	struct session_job	 sj;
+	bool			 job_running;	/* a later batch is on the pool */
+	bool			 stopped;	/* the session ended under it */
+	bool			 own_mb;	/* ... and left the handle to the job */
+
+	/* results (upd per batch; the rest for the whole command) */
 	const char		*kwerr;		/* keywords could not be resolved */
 	bool			 kwbad;		/* ... because one is invalid (BAD, else NO) */
 	int			 syserr;
-	size_t			*upd;		/* indexes stored (for FETCH) */
+	size_t			*upd;		/* indexes stored by the last batch (for FETCH) */
 	size_t			 nupd;
 	size_t			 written;	/* FETCH responses of upd streamed so far */
 	struct seqset		 modified;	/* UNCHANGEDSINCE failures, as the client numbers */
@@ -46,6 +58,8 @@ job_free(void *arg)
 {
 	struct store_job *j = arg;
 
+	if (j->own_mb)
+		store_close(&j->mb);
 	imap_flag_names_clear(&j->fn);
 	seqset_clear(&j->seqs);
 	seqset_clear(&j->modified);
@@ -55,15 +69,25 @@ job_free(void *arg)
 
 /* ---- on a worker ---- */
 
+/*
+ * Messages per store batch.  A STORE 1:* of a big mailbox runs as a chain
+ * of batches (one index commit each), each one's FETCH responses written
+ * while the next batch renames: the client reads the responses while the
+ * files are renamed instead of after all of them (100,000 renames are
+ * ~1.3 s of kernel time here), and other sessions get the mailbox's lock
+ * between batches.
+ */
+#define STORE_CHUNK	2048
+
 static void
-store_one(struct store_mailbox *mb, struct store_job *j, uint32_t seq, uint32_t kw)
+store_one(struct store_mailbox *mb, struct store_job *j, uint32_t seq)
 {
 	size_t	 idx = seq - 1;
 	int	 r = 1;
 
 	/* RFC 7162 3.1.3: UNCHANGEDSINCE 0 fails for every message (modseqs are > 0). */
 	if (!j->conditional || j->unchangedsince > 0)
-		r = store_set_flags(mb, idx, j->op, j->fn.flags, kw, j->unchangedsince);
+		r = store_set_flags(mb, idx, j->op, j->fn.flags, j->kw, j->unchangedsince);
 	if (r == 0)
 		j->upd[j->nupd++] = idx;
 	else if (r == 1)
@@ -74,34 +98,70 @@ store_one(struct store_mailbox *mb, struct store_job *j, uint32_t seq, uint32_t 
 		j->syserr = errno;
 }
 
+/* The next STORE_CHUNK messages of the set, in one store batch. */
 static void
-store_work(struct store_mailbox *mb, void *arg)
+store_chunk(struct store_mailbox *mb, struct store_job *j)
 {
-	struct store_job	*j = arg;
-	struct seqset_iter	 it = { 0 };
-	uint32_t		 kw, seq;
-	bool			 batch = seqset_count(&j->seqs) > 1;
+	size_t		 n = j->left < STORE_CHUNK ? j->left : STORE_CHUNK, i;
+	uint32_t	 seq;
+	bool		 batch = n > 1;
 
-	if (imap_flag_names_resolve(mb, &j->fn, j->op != STORE_FLAGS_REMOVE, &kw,
-	    &j->kwerr) < 0) {
-		j->kwbad = errno == EINVAL;
-		return;
-	}
-	j->upd = xreallocarray(NULL, seqset_count(&j->seqs) + 1, sizeof(*j->upd));
+	j->nupd = j->written = 0;
 	if (batch && store_update_begin(mb) < 0) {
 		j->syserr = errno;
 		return;
 	}
-	while (seqset_next(&j->seqs, &it, &seq))
-		store_one(mb, j, seq, kw);
+	for (i = 0; i < n && seqset_next(&j->seqs, &j->it, &seq); i++)
+		store_one(mb, j, seq);
+	j->left = i < n ? 0 : j->left - n;
 	if (batch && store_update_end(mb) < 0)
 		j->syserr = errno;
+}
+
+/* The first batch, with the mailbox lent by imap_view_run(). */
+static void
+store_work(struct store_mailbox *mb, void *arg)
+{
+	struct store_job	*j = arg;
+
+	if (imap_flag_names_resolve(mb, &j->fn, j->op != STORE_FLAGS_REMOVE, &j->kw,
+	    &j->kwerr) < 0) {
+		j->kwbad = errno == EINVAL;
+		return;
+	}
+	j->left = seqset_count(&j->seqs);
+	j->upd = xreallocarray(NULL, (j->left < STORE_CHUNK ? j->left : STORE_CHUNK) + 1,
+	    sizeof(*j->upd));
+	store_chunk(mb, j);
+}
+
+/* A later batch, on the session's handle while its output drains. */
+static void
+chunk_work(void *arg)
+{
+	struct store_job *j = arg;
+
+	store_chunk(j->mb, j);
 }
 
 /* ---- on the loop ---- */
 
 /* FETCH responses written per call of more(): ~50 bytes each. */
 #define STORE_PIECE	256
+
+static void
+chunk_done(void *arg)
+{
+	struct store_job	*j = arg;
+	struct session		*ss = session_job_end(&j->sj);
+
+	j->job_running = false;
+	if (ss == NULL || j->stopped) {
+		job_free(j);
+		return;
+	}
+	imap_stream_drain(ss->ctx);
+}
 
 static void
 store_end(struct imap_client *c, struct store_job *j)
@@ -128,7 +188,10 @@ store_end(struct imap_client *c, struct store_job *j)
 		imap_view_done(c, "OK", "Store completed.");
 }
 
-/* The stream's producer: the next piece of FETCH responses, then the end. */
+/*
+ * The stream's producer: the last batch's FETCH responses piece by piece,
+ * then the next batch on the pool while they drain, then the end.
+ */
 static int
 store_more(struct imap_client *c, void *arg)
 {
@@ -137,15 +200,42 @@ store_more(struct imap_client *c, void *arg)
 				    j->written + STORE_PIECE : j->nupd;
 	bool			 modseq = imap_condstore(c);
 
+	if (j->job_running)
+		return IMAP_STREAM_WAIT;
+	if (j->silent && !modseq)
+		j->written = j->nupd;	/* nothing to tell */
 	for (; j->written < end; j->written++)
 		if (!j->silent)
 			imap_view_write_flags(c, j->upd[j->written], j->uid);
-		else if (modseq)
+		else
 			imap_view_write_modseq(c, j->upd[j->written]);
 	if (j->written < j->nupd)
 		return 0;
+	if (j->left > 0 && j->syserr == 0) {
+		j->mb = c->mb;
+		j->job_running = true;
+		session_job_submit(c->ss, &j->sj, chunk_work, chunk_done, j);
+		return IMAP_STREAM_WAIT;
+	}
 	store_end(c, j);
 	return 1;
+}
+
+/* The stream's end: the session ended under a running batch leaves it the handle. */
+static void
+store_stream_free(void *arg)
+{
+	struct store_job *j = arg;
+
+	if (!j->job_running) {
+		job_free(j);
+		return;
+	}
+	j->stopped = true;
+	if (j->c->mb == j->mb) {
+		j->c->mb = NULL;
+		j->own_mb = true;
+	}
 }
 
 static void
@@ -159,11 +249,10 @@ store_done(struct imap_client *c, void *arg)
 		return;
 	}
 	imap_view_tell_keywords(c);	/* even .SILENT: a later FETCH shows them */
-	if (j->silent && !imap_condstore(c))
-		j->written = j->nupd;	/* nothing to tell */
+	j->c = c;
 	/* The stream owns j from here (its done frees it, also when the session ends first). */
-	imap_stream_start(c, &(struct imap_stream){ .more = store_more, .done = job_free,
-	    .arg = j });
+	imap_stream_start(c, &(struct imap_stream){ .more = store_more,
+	    .done = store_stream_free, .arg = j });
 }
 
 /* "+FLAGS.SILENT" and friends; false when it is none of them. */

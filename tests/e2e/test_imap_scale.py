@@ -211,8 +211,56 @@ class ImapScaleTest(ImapBase):
         self.assertTrue(tagged[0].startswith(b"s OK"), tagged)
         self.assertEqual(lines[-2:], tagged)
         self.assertLess(lines.index(fetches[-1]), lines.index(tagged[0]))
+        # Every batch reached the files (Maildir flags in the names).
+        names = os.listdir(os.path.join(md, "cur"))
+        self.assertEqual(len(names), n + 1)
+        self.assertEqual([x for x in names if "F" not in x.rsplit(":2,", 1)[1]], [])
+        # UNCHANGEDSINCE across batches: the messages changed after the
+        # 3,000th's modseq fail, whichever batch they fall in, in one MODIFIED.
+        big.sendall(b"c FETCH 3000 (MODSEQ)\r\n")
+        ms = [ln for ln in self.read_tagged(bf, b"c") if b" FETCH (" in ln][0]
+        since = int(ms[ms.index(b"MODSEQ (") + 8:].split(b")")[0])
+        big.sendall(b"u STORE 1:* (UNCHANGEDSINCE %d) -FLAGS.SILENT (\\Flagged)\r\n" % since)
+        lines = self.read_tagged(bf, b"u")
+        self.assertTrue(lines[-1].startswith(b"u OK [MODIFIED 3001:%d]" % (n + 1)), lines[-1])
+        self.assertEqual(len([ln for ln in lines if b" FETCH (" in ln]), 3000)	# MODSEQs
+        big.sendall(b"v SEARCH FLAGGED\r\n")
+        found = [ln for ln in self.read_tagged(bf, b"v") if ln.startswith(b"* SEARCH")][0]
+        self.assertEqual([int(x) for x in found.split()[2:]], list(range(3001, n + 2)))
         for s in (big, other):
             s.close()
+        self.stop_clean()
+
+    def test_big_store_session_gone_midway(self):
+        """The client drops while a STORE 1:* runs in batches: the rest of
+        the chain is abandoned cleanly (the handle closed by the job), and
+        the mailbox and the server go on."""
+        n = 7000
+        self.inst.start(wait_for=("smtp", "imap"))
+        self.addCleanup(self.inst.kill)
+        self.deliver("seed")
+        md = self.inst.maildir(USER)
+        lbtest.wait_files(md, 1)
+        st = os.stat(md)
+        for i in range(n):
+            path = os.path.join(md, "cur", "17200%05d.M%dP1.host:2," % (i, i))
+            with open(path, "wb") as f:
+                f.write(b"Subject: g %d\r\n\r\nbody\r\n" % i)
+            os.chown(path, st.st_uid, st.st_gid)
+        big, bf, _ = self.raw()
+        big.sendall(self.login_line() + b"b SELECT INBOX\r\n")
+        self.read_tagged(bf, b"b")
+        big.sendall(b"s STORE 1:* +FLAGS (\\Seen)\r\n")
+        bf.readline()			# the first response: the chain has started
+        big.close()
+        other, of, _ = self.raw()
+        other.sendall(self.login_line() + b"b SELECT INBOX\r\n")
+        self.assertIn(b"* %d EXISTS\r\n" % (n + 1), self.read_tagged(of, b"b"))
+        other.sendall(b"s STORE 1:* +FLAGS (\\Answered)\r\n")
+        lines = self.read_tagged(of, b"s")
+        self.assertTrue(lines[-1].startswith(b"s OK"), lines[-1])
+        self.assertEqual(len([ln for ln in lines if b"\\Answered" in ln]), n + 1)
+        other.close()
         self.stop_clean()
 
     def test_user_connection_limit(self):
