@@ -175,12 +175,9 @@ class ImapScaleTest(ImapBase):
             s.close()
         self.stop_clean()
 
-    def test_big_store_streams_in_order(self):
-        """STORE 1:* +FLAGS streams its FETCH responses as the socket drains:
-        with the client not reading, another session is still served; then
-        every response arrives, in order, before the tagged OK and the
-        pipelined NOOP."""
-        n = 6000
+    def small_messages(self, n, stamp):
+        """Start the server and put n small messages (plus a delivered
+        seed) into the user's cur/; returns the Maildir."""
         self.inst.start(wait_for=("smtp", "imap"))
         self.addCleanup(self.inst.kill)
         self.deliver("seed")
@@ -188,10 +185,19 @@ class ImapScaleTest(ImapBase):
         lbtest.wait_files(md, 1)
         st = os.stat(md)
         for i in range(n):
-            path = os.path.join(md, "cur", "17100%05d.M%dP1.host:2," % (i, i))
+            path = os.path.join(md, "cur", "%d%05d.M%dP1.host:2," % (stamp, i, i))
             with open(path, "wb") as f:
                 f.write(b"Subject: s %d\r\n\r\nbody\r\n" % i)
             os.chown(path, st.st_uid, st.st_gid)
+        return md
+
+    def test_big_store_streams_in_order(self):
+        """STORE 1:* +FLAGS streams its FETCH responses as the socket drains:
+        with the client not reading, another session is still served; then
+        every response arrives, in order, before the tagged OK and the
+        pipelined NOOP."""
+        n = 6000
+        md = self.small_messages(n, 17100)
         big, bf, _ = self.raw()
         big.sendall(self.login_line() + b"b SELECT INBOX\r\n")
         self.assertIn(b"* %d EXISTS\r\n" % (n + 1), self.read_tagged(bf, b"b"))
@@ -236,17 +242,7 @@ class ImapScaleTest(ImapBase):
         the chain is abandoned cleanly (the handle closed by the job), and
         the mailbox and the server go on."""
         n = 7000
-        self.inst.start(wait_for=("smtp", "imap"))
-        self.addCleanup(self.inst.kill)
-        self.deliver("seed")
-        md = self.inst.maildir(USER)
-        lbtest.wait_files(md, 1)
-        st = os.stat(md)
-        for i in range(n):
-            path = os.path.join(md, "cur", "17200%05d.M%dP1.host:2," % (i, i))
-            with open(path, "wb") as f:
-                f.write(b"Subject: g %d\r\n\r\nbody\r\n" % i)
-            os.chown(path, st.st_uid, st.st_gid)
+        self.small_messages(n, 17200)
         big, bf, _ = self.raw()
         big.sendall(self.login_line() + b"b SELECT INBOX\r\n")
         self.read_tagged(bf, b"b")
