@@ -238,10 +238,26 @@ offline() {	# SERVER PORT ROOTPID
 	echo "{\"server\": \"$name\", \"kind\": \"offline\", \"mem_kb\": $((p - b)), \"r\": $r}" >>"$RES"
 }
 
+lb_start() {
+	"$BIN" -c "$CONF" serve 2>>"$INST/serve.log" &
+	LBPID=$!
+	wait_port "$LB_PORT" || { echo "imap: letterbox did not start"; tail -5 "$INST/serve.log"; exit 1; }
+}
+lb_stop() {
+	kill "$LBPID"; wait "$LBPID" 2>/dev/null; LBPID=
+}
+# Each kind of IDLE sessions on a fresh letterbox process, as each Dovecot
+# session is a fresh process: else the heap the previous kind freed (kept
+# by malloc) holds the next kind's sessions and its growth reads ~0.
+lb_idle() {	# KIND PORT COUNTS
+	[[ $PARTS == *idle* ]] || return 0
+	lb_stop
+	lb_start
+	idle letterbox "$1" "$2" "$3" "$LBPID"
+}
+
 # Both servers up from here; the Dovecot side only with PEER=1.
-"$BIN" -c "$CONF" serve 2>"$INST/serve.log" &
-LBPID=$!
-wait_port "$LB_PORT" || { echo "imap: letterbox did not start"; tail -5 "$INST/serve.log"; exit 1; }
+lb_start
 DCPID=
 if [ "$PEER" = 1 ]; then
 	if [ -f "$PB_ROOT/peer.pids" ]; then
@@ -251,11 +267,13 @@ if [ "$PEER" = 1 ]; then
 	else
 		PEER_UP=1
 		DCPID=$(tr -d ' \n' <"$PB_ROOT/dovecot/run/master.pid")
+		# Dovecot makes the other users' Maildirs on their first login.
+		mkdir -p "$DC_VMAIL"
+		chown vmail:vmail "$DC_VMAIL"
 		for d in "$INST"/dc/*; do
 			[ -d "$d" ] || continue
 			u=$(basename "$d")
 			rm -rf "${DC_VMAIL:?}/$u"
-			mkdir -p "$DC_VMAIL"
 			mv "$d" "$DC_VMAIL/$u"
 			mkdir -p "$DC_VMAIL/$u/cur" "$DC_VMAIL/$u/tmp"
 			chown -R vmail:vmail "$DC_VMAIL/$u"
@@ -283,14 +301,16 @@ steps_rounds() {	# N USER...
 steps_rounds "$NMSG" "${SMALL_USERS[@]:0:$ROUNDS}"
 [ "$BIG" = 1 ] && steps_rounds "$NMSG_BIG" "${BIG_USERS[@]:0:$ROUNDS}"
 
-idle letterbox idle "$LB_PORT" "$IDLE_COUNTS" "$LBPID"
-idle letterbox idle_tls "$((PORT_BASE + 993))" "$TLS_IDLE_COUNTS" "$LBPID"
-idle letterbox idle_notify "$LB_PORT" "$NOTIFY_IDLE_COUNTS" "$LBPID"
-[[ $PARTS == *steps* ]] && idle letterbox idle_10k "$LB_PORT" "$BIG_IDLE_COUNTS" "$LBPID"
+[[ $PARTS == *steps* ]] &&
+	echo "letterbox peak RSS after the steps: $(awk '/VmHWM/ {print $2" kB"}' /proc/$LBPID/status)"
+lb_idle idle "$LB_PORT" "$IDLE_COUNTS"
+lb_idle idle_tls "$((PORT_BASE + 993))" "$TLS_IDLE_COUNTS"
+lb_idle idle_notify "$LB_PORT" "$NOTIFY_IDLE_COUNTS"
+[[ $PARTS == *steps* ]] && lb_idle idle_10k "$LB_PORT" "$BIG_IDLE_COUNTS"
 stress letterbox "$LB_PORT"
 offline letterbox "$LB_PORT" "$LBPID"
 echo "letterbox peak RSS: $(awk '/VmHWM/ {print $2" kB"}' /proc/$LBPID/status)"
-kill "$LBPID"; wait "$LBPID" 2>/dev/null; LBPID=
+lb_stop
 
 if [ -n "$DCPID" ]; then
 	idle dovecot idle "$DC_PORT" "$PEER_IDLE_COUNTS" "$DCPID"
