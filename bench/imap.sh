@@ -141,6 +141,7 @@ if [[ $PARTS == *offline* ]]; then
 	# Dovecot's copy: the same files, linked before letterbox renames them.
 	mkdir -p "$INST/dc/$SYNC_USER"
 	cp -al "$LB_VMAIL/$SYNC_USER/." "$INST/dc/$SYNC_USER/"
+	sync	# as after corpus(): letterbox syncs first and must not meet the writeback
 fi
 # Every other user an empty Maildir, as after a first delivery (the IDLE
 # sessions and imaptest use u0..u39).
