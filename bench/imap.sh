@@ -25,7 +25,7 @@
 #
 # Env: PARTS=steps,idle,stress,offline (which parts) OFFLINE_PER_FOLDER=2400 NMSG=10000 NMSG_BIG=100000 BIG=1 PEER=1 (0 = letterbox only)
 #      ROUNDS=3 (1-4, rounds of the steps per mailbox size)
-#      IDLE_COUNTS=1000,5000 (letterbox) PEER_IDLE_COUNTS=1000 (Dovecot: a
+#      IDLE_COUNTS=1000,10000 (letterbox) PEER_IDLE_COUNTS=1000 (Dovecot: a
 #      process each) TLS_IDLE_COUNTS=1000 (letterbox over IMAPS)
 #      NOTIFY_IDLE_COUNTS=1000 (NOTIFY SET for all folders, then IDLE: idle_notify.py)
 #      BIG_IDLE_COUNTS=200 (sessions idling on the 10k INBOX, both servers) STRESS_SECS=30 STRESS_CLIENTS=10,50
@@ -38,7 +38,7 @@ NMSG=${NMSG:-10000}
 NMSG_BIG=${NMSG_BIG:-100000}
 BIG=${BIG:-1}
 PEER=${PEER:-1}
-IDLE_COUNTS=${IDLE_COUNTS:-1000,5000}
+IDLE_COUNTS=${IDLE_COUNTS:-1000,10000}
 PEER_IDLE_COUNTS=${PEER_IDLE_COUNTS:-1000}
 TLS_IDLE_COUNTS=${TLS_IDLE_COUNTS:-1000}
 NOTIFY_IDLE_COUNTS=${NOTIFY_IDLE_COUNTS:-1000}
@@ -95,6 +95,7 @@ lb config set disable_plaintext_auth no >/dev/null
 lb config set log_destination stderr >/dev/null
 lb config set auth_failure_delay 0 >/dev/null
 lb config set imap_max_connections 19000 >/dev/null
+lb config set imaps_max_connections 19000 >/dev/null
 lb config set imap_client_connection_count_limit 19000 >/dev/null
 lb config get imap_user_connection_limit >/dev/null 2>&1 &&
 	lb config set imap_user_connection_limit 19000 >/dev/null
