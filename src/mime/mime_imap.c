@@ -18,14 +18,46 @@
 /* Longer strings go out as literals; keeps quoted lines reasonable. */
 #define QUOTED_MAX	1024
 
+#define R16(x)	x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+/*
+ * Bytes a quoted string cannot carry as they are: 1 escaped or dropped
+ * (quote, backslash, NUL), 2 only in a literal (CR, LF, 8-bit).
+ */
+static const unsigned char str_class[256] = {
+	1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0,		/* NUL LF CR */
+	R16(0),
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,		/* '"' */
+	R16(0), R16(0),
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,		/* '\\' */
+	R16(0), R16(0),
+	R16(2), R16(2), R16(2), R16(2), R16(2), R16(2), R16(2), R16(2),
+};
+#undef R16
+
 int
 mime_imap_string(struct buf *out, const char *s, size_t len)
 {
-	size_t	i, start, nul = 0;
-	bool	quoted = len <= QUOTED_MAX;
+	size_t		 i, start, nul = 0;
+	bool		 quoted = len <= QUOTED_MAX;
+	unsigned	 m = 0;
+	char		*d;
 
 	if (s == NULL)
 		return buf_add(out, "NIL", 3);
+	/*
+	 * Nearly every string (names, addresses, MIME tokens) is plain: one
+	 * table pass, one copy.  When it does not fit, the byte-wise path
+	 * below leaves what it always left.
+	 */
+	for (i = 0; i < len; i++)
+		m |= str_class[(unsigned char)s[i]];
+	if (m == 0 && quoted && (d = buf_space(out, len + 2)) != NULL) {
+		d[0] = '"';
+		memcpy(d + 1, s, len);
+		d[len + 1] = '"';
+		buf_commit(out, len + 2);
+		return 0;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -266,6 +298,8 @@ mime_envelope(const char *data, size_t hdr_len, struct buf *out)
 	struct hdr_iter		 it;
 	struct hdr_field	 f;
 	struct buf		 v;
+	size_t			 from_off = 0, from_len = 0;
+	char			*d;
 	int			 i, r = 0;
 
 	hdr_iter_init(&it, data, hdr_len);
@@ -294,8 +328,18 @@ mime_envelope(const char *data, size_t hdr_len, struct buf *out)
 			r |= buf_addc(out, ' ');
 		if (!seen[i]) {
 			r |= buf_adds(out, "NIL");
+		} else if (i > E_FROM && i <= E_BCC && seen[E_FROM] &&
+		    fields[i].value == fields[E_FROM].value &&
+		    (d = buf_space(out, from_len)) != NULL) {
+			/* Sender/Reply-To taken from From: its list once more, not parsed again */
+			memcpy(d, out->data + from_off, from_len);
+			buf_commit(out, from_len);
 		} else if (i >= E_FROM && i <= E_BCC) {
+			if (i == E_FROM)
+				from_off = out->len;
 			r |= addr_list_out(out, &fields[i]);
+			if (i == E_FROM)
+				from_len = out->len - from_off;
 		} else {
 			buf_reset(&v);
 			(void)hdr_unfold(fields[i].value, fields[i].value_len, &v);

@@ -106,6 +106,22 @@ put_cp(struct pv *v, uint32_t cp)
 		v->full = true;
 }
 
+/* Write the pending space before more text; false when the text stops there. */
+static bool
+pending_space(struct pv *v)
+{
+	if (!v->space)
+		return true;
+	v->space = false;
+	/* no trailing space when the cut falls right after it */
+	if (v->chars + 1 >= v->max) {
+		v->full = true;
+		return false;
+	}
+	put_cp(v, ' ');
+	return !v->full;
+}
+
 /* Text code point cp: white space and controls collapse into one pending space. */
 static void
 emit(struct pv *v, uint32_t cp)
@@ -117,16 +133,8 @@ emit(struct pv *v, uint32_t cp)
 		v->space = v->chars > 0;
 		return;
 	}
-	if (v->space) {
-		v->space = false;
-		/* no trailing space when the cut falls right after it */
-		if (v->chars + 1 >= v->max) {
-			v->full = true;
-			return;
-		}
-		put_cp(v, ' ');
-	}
-	put_cp(v, cp);
+	if (pending_space(v))
+		put_cp(v, cp);
 }
 
 /* The code point at s[*i]; a byte that starts no valid sequence gives U+FFFD. */
@@ -226,6 +234,40 @@ block_end(const char *s, size_t len, size_t i, const char *name)
 	return len;
 }
 
+/*
+ * A run of printable ASCII (most of any text): what emit() would do code
+ * point by code point, with one append.  When that append does not fit
+ * the code points go one by one, to stop where emit() stops.
+ */
+static void
+emit_run(struct pv *v, const char *s, size_t n)
+{
+	size_t	i, k;
+
+	if (v->full || !pending_space(v))
+		return;
+	k = n < v->max - v->chars ? n : v->max - v->chars;
+	if (buf_add(v->out, s, k) == 0) {
+		if ((v->chars += k) >= v->max)
+			v->full = true;
+		return;
+	}
+	for (i = 0; i < k && !v->full; i++)
+		put_cp(v, (unsigned char)s[i]);
+}
+
+/* Bytes from s[i] up to the first that is not printable ASCII (or is markup in HTML). */
+static size_t
+run_len(const char *s, size_t len, size_t i, bool html)
+{
+	size_t	j;
+
+	for (j = i; j < len && s[j] > ' ' && s[j] < 0x7f; j++)
+		if (html && (s[j] == '<' || s[j] == '&'))
+			break;
+	return j - i;
+}
+
 int
 mime_preview_text(const char *s, size_t len, bool html, size_t max, struct buf *out)
 {
@@ -245,6 +287,11 @@ mime_preview_text(const char *s, size_t len, bool html, size_t max, struct buf *
 		}
 		if (html && s[i] == '&' && (n = entity(s, len, i, &cp)) > 0) {
 			emit(&v, cp);
+			i += n;
+			continue;
+		}
+		if ((n = run_len(s, len, i, html)) > 0) {
+			emit_run(&v, s + i, n);
 			i += n;
 			continue;
 		}
