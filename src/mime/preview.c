@@ -235,9 +235,10 @@ block_end(const char *s, size_t len, size_t i, const char *name)
 }
 
 /*
- * A run of printable ASCII (most of any text): what emit() would do code
- * point by code point, with one append.  When that append does not fit
- * the code points go one by one, to stop where emit() stops.
+ * A run of printable ASCII with single spaces inside (most of any text):
+ * what emit() would do code point by code point, with one append.  When
+ * that append does not fit, the code points go one by one, to stop where
+ * emit() stops.
  */
 static void
 emit_run(struct pv *v, const char *s, size_t n)
@@ -247,24 +248,39 @@ emit_run(struct pv *v, const char *s, size_t n)
 	if (v->full || !pending_space(v))
 		return;
 	k = n < v->max - v->chars ? n : v->max - v->chars;
-	if (buf_add(v->out, s, k) == 0) {
-		if ((v->chars += k) >= v->max)
+	/* cut right after a space: emit() leaves that space out */
+	if (buf_add(v->out, s, k < n && s[k - 1] == ' ' ? k - 1 : k) == 0) {
+		if (k < n && s[k - 1] == ' ') {
+			v->chars += k - 1;
+			v->full = true;
+		} else if ((v->chars += k) >= v->max)
 			v->full = true;
 		return;
 	}
-	for (i = 0; i < k && !v->full; i++)
-		put_cp(v, (unsigned char)s[i]);
+	for (i = 0; i < n && !v->full; i++)
+		emit(v, (unsigned char)s[i]);
 }
 
-/* Bytes from s[i] up to the first that is not printable ASCII (or is markup in HTML). */
+static bool
+run_byte(char c, bool html)
+{
+	return c > ' ' && c < 0x7f && !(html && (c == '<' || c == '&'));
+}
+
+/*
+ * Bytes from s[i] on that emit_run() can take: printable ASCII (not
+ * markup in HTML), and single spaces between such bytes.
+ */
 static size_t
 run_len(const char *s, size_t len, size_t i, bool html)
 {
-	size_t	j;
+	size_t	j = i;
 
-	for (j = i; j < len && s[j] > ' ' && s[j] < 0x7f; j++)
-		if (html && (s[j] == '<' || s[j] == '&'))
-			break;
+	while (j < len && run_byte(s[j], html)) {
+		j++;
+		if (j + 1 < len && s[j] == ' ' && run_byte(s[j + 1], html))
+			j++;
+	}
 	return j - i;
 }
 
