@@ -183,3 +183,19 @@ str_utf8_put(uint32_t cp, char u[4])
 	u[3] = (char)(0x80 | (cp & 0x3f));
 	return 4;
 }
+
+/* Per number it formats, a printf costs some 800 instructions: FETCH writes several a message. */
+size_t
+str_u64(char *dst, uint64_t v)
+{
+	char	t[STR_U64_MAX];
+	size_t	n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		dst[i] = t[n - 1 - i];
+	return n;
+}

@@ -37,5 +37,8 @@ int	 str_hexval(int c);
 int32_t	 str_utf8_next(const unsigned char *s, size_t len, size_t *i);
 /* Code point cp (<= U+10FFFF) as UTF-8 into u; returns its length, 1..4. */
 size_t	 str_utf8_put(uint32_t cp, char u[4]);
+/* v in decimal at dst, no NUL (at most STR_U64_MAX bytes); returns the length. */
+#define STR_U64_MAX	20
+size_t	 str_u64(char *dst, uint64_t v);
 
 #endif

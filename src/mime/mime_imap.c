@@ -95,6 +95,16 @@ mime_imap_string(struct buf *out, const char *s, size_t len)
 	return 0;
 }
 
+/* " %zu", all or nothing (as buf_addf) without printf. */
+static int
+num_out(struct buf *out, size_t v)
+{
+	char	t[1 + STR_U64_MAX];
+
+	t[0] = ' ';
+	return buf_add(out, t, 1 + str_u64(t + 1, v));
+}
+
 static int
 nstr(struct buf *out, const char *s)
 {
@@ -211,17 +221,17 @@ bs_part(const struct mime_part *p, bool ext, struct buf *out)
 	if (buf_addc(out, ' ') < 0 || nstr(out, p->id) < 0 || buf_addc(out, ' ') < 0 ||
 	    nstr(out, p->description) < 0 || buf_addc(out, ' ') < 0 ||
 	    nstr(out, p->encoding ? p->encoding : "7bit") < 0 ||
-	    buf_addf(out, " %zu", p->body_len) < 0)
+	    num_out(out, p->body_len) < 0)
 		return -1;
 	if ((p->flags & MIME_F_MESSAGE) && p->children != NULL) {
 		c = p->children;
 		if (buf_addc(out, ' ') < 0 ||
 		    mime_envelope(c->data + c->hdr_off, c->hdr_len, out) < 0 ||
 		    buf_addc(out, ' ') < 0 || bs_part(c, ext, out) < 0 ||
-		    buf_addf(out, " %zu", p->body_lines) < 0)
+		    num_out(out, p->body_lines) < 0)
 			return -1;
 	} else if ((p->flags & MIME_F_TEXT) || opaque) {
-		if (buf_addf(out, " %zu", p->body_lines) < 0)
+		if (num_out(out, p->body_lines) < 0)
 			return -1;
 	}
 	if (ext && (buf_addc(out, ' ') < 0 || nstr(out, p->md5) < 0 ||
@@ -247,6 +257,8 @@ static const char *const env_names[E_COUNT] = {
 	"date", "subject", "from", "sender", "reply-to", "to", "cc", "bcc",
 	"in-reply-to", "message-id",
 };
+/* Their lengths: most header fields are none of them, and fail here. */
+static const size_t env_name_len[E_COUNT] = { 4, 7, 4, 6, 8, 2, 2, 3, 11, 10 };
 
 /* Addresses per list in an ENVELOPE; the rest are left out. */
 #define ENV_ADDR_MAX	1000
@@ -305,7 +317,8 @@ mime_envelope(const char *data, size_t hdr_len, struct buf *out)
 	hdr_iter_init(&it, data, hdr_len);
 	while (hdr_next(&it, &f) == 1) {
 		for (i = 0; i < E_COUNT; i++)
-			if (!seen[i] && str_ieq(f.name, f.name_len, env_names[i])) {
+			if (!seen[i] && f.name_len == env_name_len[i] &&
+			    str_ieq(f.name, f.name_len, env_names[i])) {
 				fields[i] = f;
 				seen[i] = true;
 			}

@@ -267,6 +267,20 @@ attr_char(unsigned char c)
 	return c > 0x20 && c < 0x7f && strchr("*'%()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
+/* name[0..len) (up to a NUL, as "%.*s"), with a '*' when star: no printf, it runs per parameter. */
+static char *
+param_name(const char *name, size_t len, bool star)
+{
+	char	*s;
+
+	len = strnlen(name, len);
+	s = xmalloc(len + 2);
+	memcpy(s, name, len);
+	s[len] = '*';
+	s[len + star] = '\0';
+	return s;
+}
+
 /* Merge the continuation segments of raw[first] (RFC 2231 3-4). */
 static void
 merge_param(struct raw_param *raw, size_t n, size_t first, struct mime_param *out)
@@ -304,8 +318,7 @@ merge_param(struct raw_param *raw, size_t n, size_t first, struct mime_param *ou
 				(void)buf_addf(&b, "%%%02X", (unsigned char)s[k]);
 		}
 	}
-	out->name = xasprintf("%.*s%s", (int)raw[first].name_len, raw[first].name,
-	    ext ? "*" : "");
+	out->name = param_name(raw[first].name, raw[first].name_len, ext);
 	out->value = buf_take(&b, NULL);
 }
 
@@ -351,8 +364,8 @@ mime_params_parse(const char *v, size_t len, char **token_r,
 			continue;
 		if (raw[i].index < 0) {
 			raw[i].used = true;
-			out[nout].name = xasprintf("%.*s%s", (int)raw[i].name_len,
-			    raw[i].name, raw[i].extended ? "*" : "");
+			out[nout].name = param_name(raw[i].name, raw[i].name_len,
+			    raw[i].extended);
 			out[nout++].value = xstrdup(raw[i].value);
 		} else
 			merge_param(raw, nraw, i, &out[nout++]);

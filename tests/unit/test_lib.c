@@ -126,6 +126,28 @@ test_parse_u64(void)
 	t_ok(str_iprefix("MAIL FROM:<a>", 13, "mail from:"));
 }
 
+/* str_u64 against printf, at the ends and around each power of ten. */
+static void
+test_str_u64(void)
+{
+	char		 got[STR_U64_MAX + 1], want[32];
+	uint64_t	 v, p;
+	size_t		 n;
+	int		 k, d;
+
+	for (p = 1, k = 0; k < 20; k++, p *= 10)
+		for (d = -1; d <= 1; d++) {
+			v = k == 0 && d < 0 ? UINT64_MAX : p + (uint64_t)(int64_t)d;
+			n = str_u64(got, v);
+			got[n] = '\0';
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+			t_str(got, want);
+		}
+	n = str_u64(got, 0);
+	t_int(n, 1);
+	t_ok(got[0] == '0');
+}
+
 static void
 test_hexval(void)
 {
@@ -356,6 +378,7 @@ main(void)
 	test_buf_addc();
 	test_buf_addf();
 	test_parse_u64();
+	test_str_u64();
 	test_hexval();
 	test_cidr();
 	test_escape();
