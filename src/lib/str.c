@@ -199,3 +199,25 @@ str_u64(char *dst, uint64_t v)
 		dst[i] = t[n - 1 - i];
 	return n;
 }
+
+/*
+ * Blocks of 64 with a byte-wide counter: a loop the compiler vectorizes
+ * at -O2 (a plain count into a size_t it does not), ~0.3 instructions a
+ * byte against memchr's ~30 a line when counting lines.
+ */
+size_t
+str_count(const char *s, size_t len, char c)
+{
+	size_t		n = 0, i;
+	unsigned char	k;
+
+	for (; len >= 64; s += 64, len -= 64) {
+		k = 0;
+		for (i = 0; i < 64; i++)
+			k += s[i] == c;
+		n += k;
+	}
+	for (i = 0; i < len; i++)
+		n += s[i] == c;
+	return n;
+}

@@ -40,5 +40,7 @@ size_t	 str_utf8_put(uint32_t cp, char u[4]);
 /* v in decimal at dst, no NUL (at most STR_U64_MAX bytes); returns the length. */
 #define STR_U64_MAX	20
 size_t	 str_u64(char *dst, uint64_t v);
+/* How many bytes of s[0..len) are c. */
+size_t	 str_count(const char *s, size_t len, char c);
 
 #endif

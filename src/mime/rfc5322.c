@@ -71,13 +71,13 @@ hdr_next(struct hdr_iter *it, struct hdr_field *f_r)
 		if (empty_line(d + start, it->len - start))
 			return 0;
 		end = line_end(d, it->len, start);
+		n = end - start;	/* the first line, where the colon is */
 		/* RFC 5322 2.2.3: lines starting with WSP continue the field. */
 		while (end < it->len && (d[end] == ' ' || d[end] == '\t'))
 			end = line_end(d, it->len, end);
 		it->pos = end;
 		if (d[start] == ' ' || d[start] == '\t')
 			continue;	/* continuation without a field */
-		n = line_end(d, it->len, start) - start;
 		if ((colon = memchr(d + start, ':', n)) == NULL)
 			continue;	/* not a field: skip, best effort */
 		f_r->name = d + start;

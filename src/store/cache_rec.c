@@ -181,7 +181,8 @@ crlf_form(const char *data, size_t len, size_t *len_r, struct crs *c)
 		if (nl > data && nl[-1] == '\r')
 			continue;
 		k = (size_t)(nl - from);
-		crlf_room(&out, &cap, n, k + 2, (size_t)(end - nl), c, &acap);
+		if (k + 2 > cap - n || c->n == acap)
+			crlf_room(&out, &cap, n, k + 2, (size_t)(end - nl), c, &acap);
 		memcpy(out + n, from, k);
 		n += k;
 		c->at[c->n++] = n;

@@ -148,6 +148,25 @@ test_str_u64(void)
 	t_ok(got[0] == '0');
 }
 
+/* str_count across its 64-byte blocks and the tail. */
+static void
+test_str_count(void)
+{
+	char	s[300];
+	size_t	len, i, want;
+
+	for (i = 0; i < sizeof(s); i++)
+		s[i] = i % 7 == 0 ? '\n' : 'x';
+	for (len = 0; len <= sizeof(s); len += 13) {
+		for (want = 0, i = 0; i < len; i++)
+			want += s[i] == '\n';
+		t_int(str_count(s, len, '\n'), want);
+	}
+	memset(s, '\n', sizeof(s));
+	t_int(str_count(s, 256, '\n'), 256);	/* a block of 64 fits its byte counter */
+	t_int(str_count(s, sizeof(s), 'x'), 0);
+}
+
 static void
 test_hexval(void)
 {
@@ -379,6 +398,7 @@ main(void)
 	test_buf_addf();
 	test_parse_u64();
 	test_str_u64();
+	test_str_count();
 	test_hexval();
 	test_cidr();
 	test_escape();
