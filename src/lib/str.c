@@ -2,6 +2,10 @@
 #include <ctype.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "lib/str.h"
 
 int
@@ -201,22 +205,44 @@ str_u64(char *dst, uint64_t v)
 }
 
 /*
- * Blocks of 64 with a byte-wide counter: a loop the compiler vectorizes
- * at -O2 (a plain count into a size_t it does not), ~0.3 instructions a
- * byte against memchr's ~30 a line when counting lines.
+ * Counting lines of a body: memchr a line costs ~30 instructions.  With
+ * SSE2 (every x86-64) 16 bytes take a compare and a subtract into byte
+ * counters, summed every 255 rounds; elsewhere blocks of 64 with a
+ * byte-wide counter, a loop compilers vectorize at -O2.
  */
 size_t
 str_count(const char *s, size_t len, char c)
 {
-	size_t		n = 0, i;
-	unsigned char	k;
+	size_t		n = 0, i, k;
+#ifdef __SSE2__
+	const __m128i	cv = _mm_set1_epi8(c);
+	__m128i		acc;
+
+	while (len >= 16) {
+		k = len / 16 < 255 ? len / 16 : 255;
+		len -= k * 16;
+		acc = _mm_setzero_si128();
+		for (; k >= 4; k -= 4, s += 64) {
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)s), cv));
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + 16)), cv));
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + 32)), cv));
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + 48)), cv));
+		}
+		for (; k > 0; k--, s += 16)
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)s), cv));
+		acc = _mm_sad_epu8(acc, _mm_setzero_si128());
+		n += (size_t)_mm_cvtsi128_si32(acc) + (size_t)_mm_extract_epi16(acc, 4);
+	}
+#else
+	unsigned char	b;
 
 	for (; len >= 64; s += 64, len -= 64) {
-		k = 0;
-		for (i = 0; i < 64; i++)
-			k += s[i] == c;
-		n += k;
+		b = 0;
+		for (k = 0; k < 64; k++)
+			b += s[k] == c;
+		n += b;
 	}
+#endif
 	for (i = 0; i < len; i++)
 		n += s[i] == c;
 	return n;

@@ -152,7 +152,7 @@ test_str_u64(void)
 static void
 test_str_count(void)
 {
-	char	s[300];
+	char	s[300], *big;
 	size_t	len, i, want;
 
 	for (i = 0; i < sizeof(s); i++)
@@ -165,6 +165,14 @@ test_str_count(void)
 	memset(s, '\n', sizeof(s));
 	t_int(str_count(s, 256, '\n'), 256);	/* a block of 64 fits its byte counter */
 	t_int(str_count(s, sizeof(s), 'x'), 0);
+	/* past 255 rounds of 16 bytes, where the byte-wide counters are summed */
+	big = malloc(9001);
+	memset(big, '\n', 9001);
+	t_int(str_count(big, 9001, '\n'), 9001);
+	t_int(str_count(big + 1, 4080, '\n'), 4080);
+	big[4321] = 'y';
+	t_int(str_count(big, 9001, '\n'), 9000);
+	free(big);
 }
 
 static void
