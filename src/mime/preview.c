@@ -69,6 +69,8 @@ mime_preview(const struct mime_part *root, struct buf *out)
 		html = true;
 	}
 	buf_init(&text, PREVIEW_SCAN);
+	/* decoded text is mostly no longer than the body: one allocation, not a doubling series */
+	(void)buf_space(&text, p->body_len < PREVIEW_SCAN - 64 ? p->body_len + 64 : PREVIEW_SCAN);
 	(void)mime_part_text(p, collect_cb, &text);
 	r = mime_preview_text(buf_str(&text), text.len, html, PREVIEW_CHARS, out);
 	buf_clear(&text);

@@ -259,6 +259,7 @@ cache_payload_build(const char *file, size_t flen, struct buf *pl)
 	crlf = crlf_form(file, flen, &clen, &cr);
 	cp = mime_parse(crlf != NULL ? crlf : file, crlf != NULL ? clen : flen);
 	buf_init(&f, CACHE_FIELD_MAX);
+	(void)buf_space(&f, 2048);	/* room for most fields at once, not grown by doubling */
 	for (i = 0; i < CACHE_NFIELDS && rc == 0; i++) {
 		buf_reset(&f);
 		if (i == STORE_CACHE_ENVELOPE)
