@@ -213,18 +213,27 @@ read_value(const char *v, size_t len, size_t *ip)
 	struct buf	b;
 	size_t		i = *ip;
 
+	size_t		start;
+
 	buf_init(&b, len + 1);
 	if (i < len && v[i] == '"') {
 		for (i++; i < len && v[i] != '"'; i++) {
-			if (v[i] == '\\' && i + 1 < len)
+			/* the run up to a quote or backslash in one append */
+			for (start = i; i < len && v[i] != '"' && v[i] != '\\'; i++)
+				;
+			truncating(buf_add(&b, v + start, i - start));
+			if (i >= len || v[i] == '"')
+				break;
+			if (i + 1 < len)
 				i++;
 			truncating(buf_addc(&b, v[i]));
 		}
 		if (i < len)
 			i++;
 	} else {
-		while (i < len && v[i] != ';' && !is_space(v[i]))
-			truncating(buf_addc(&b, v[i++]));
+		for (start = i; i < len && v[i] != ';' && !is_space(v[i]); i++)
+			;
+		truncating(buf_add(&b, v + start, i - start));
 	}
 	*ip = i;
 	return buf_take(&b, NULL);
@@ -366,7 +375,8 @@ mime_params_parse(const char *v, size_t len, char **token_r,
 			raw[i].used = true;
 			out[nout].name = param_name(raw[i].name, raw[i].name_len,
 			    raw[i].extended);
-			out[nout++].value = xstrdup(raw[i].value);
+			out[nout++].value = raw[i].value;	/* handed over */
+			raw[i].value = NULL;
 		} else
 			merge_param(raw, nraw, i, &out[nout++]);
 	}
