@@ -42,5 +42,11 @@ size_t	 str_utf8_put(uint32_t cp, char u[4]);
 size_t	 str_u64(char *dst, uint64_t v);
 /* How many bytes of s[0..len) are c. */
 size_t	 str_count(const char *s, size_t len, char c);
+/*
+ * in[0..len), which holds no CR, into out with a CR before each LF; out
+ * has room for len + (LFs in in) + 16 bytes, at[] for the LFs.  at[k] :=
+ * where in out the k-th CR went.  Returns the bytes written.
+ */
+size_t	 str_lf_to_crlf(const char *in, size_t len, char *out, size_t *at);
 
 #endif

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "mime/mime.h"
 #include "mime/preview.h"
@@ -177,6 +178,14 @@ crlf_form(const char *data, size_t len, size_t *len_r, struct crs *c)
 
 	c->at = NULL;
 	c->n = 0;
+	/* no CR at all (a Maildir file as MTAs write it): every LF gets one */
+	if (memchr(data, '\r', len) == NULL && (k = str_count(data, len, '\n')) > 0) {
+		out = xmalloc(len + k + 16);
+		c->at = xreallocarray(NULL, k, sizeof(*c->at));
+		c->n = k;
+		*len_r = str_lf_to_crlf(data, len, out, c->at);
+		return out;
+	}
 	for (p = data; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
 		if (nl > data && nl[-1] == '\r')
 			continue;

@@ -175,6 +175,36 @@ test_str_count(void)
 	free(big);
 }
 
+/* str_lf_to_crlf against a byte loop: lengths around its 16-byte steps, LFs dense and sparse. */
+static void
+test_lf_to_crlf(void)
+{
+	char		 in[200], *out, want[400];
+	size_t		 at[200], wat[200], len, i, n, w, k, every;
+	unsigned	 seed = 7;
+
+	for (every = 1; every <= 90; every += 11)
+		for (len = 0; len <= sizeof(in); len += 7) {
+			for (i = 0; i < len; i++) {
+				seed = seed * 1103515245 + 12345;
+				in[i] = (seed >> 16) % every == 0 ? '\n' : (char)('a' + i % 26);
+			}
+			for (w = k = i = 0; i < len; i++) {
+				if (in[i] == '\n') {
+					wat[k++] = w;
+					want[w++] = '\r';
+				}
+				want[w++] = in[i];
+			}
+			out = malloc(len + k + 16);	/* the room it asks for, exactly */
+			n = str_lf_to_crlf(in, len, out, at);
+			t_int(n, w);
+			t_ok(memcmp(out, want, w) == 0);
+			t_ok(k == 0 || memcmp(at, wat, k * sizeof(at[0])) == 0);
+			free(out);
+		}
+}
+
 static void
 test_hexval(void)
 {
@@ -407,6 +437,7 @@ main(void)
 	test_parse_u64();
 	test_str_u64();
 	test_str_count();
+	test_lf_to_crlf();
 	test_hexval();
 	test_cidr();
 	test_escape();
