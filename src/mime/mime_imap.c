@@ -310,7 +310,8 @@ mime_envelope(const char *data, size_t hdr_len, struct buf *out)
 	struct hdr_iter		 it;
 	struct hdr_field	 f;
 	struct buf		 v;
-	size_t			 from_off = 0, from_len = 0;
+	size_t			 from_off = 0, from_len = 0, tlen;
+	const char		*t;
 	char			*d;
 	int			 i, r = 0;
 
@@ -355,8 +356,8 @@ mime_envelope(const char *data, size_t hdr_len, struct buf *out)
 				from_len = out->len - from_off;
 		} else {
 			buf_reset(&v);
-			(void)hdr_unfold(fields[i].value, fields[i].value_len, &v);
-			r |= mime_imap_string(out, v.data ? v.data : "", v.len);
+			t = hdr_unfold_view(fields[i].value, fields[i].value_len, &v, &tlen);
+			r |= mime_imap_string(out, t, tlen);
 		}
 	}
 	r |= buf_addc(out, ')');

@@ -141,6 +141,30 @@ hdr_unfold(const char *value, size_t len, struct buf *out)
 	return 0;
 }
 
+const char *
+hdr_unfold_view(const char *value, size_t len, struct buf *scratch, size_t *len_r)
+{
+	size_t	i;
+
+	if (len > HDR_VALUE_MAX)
+		len = HDR_VALUE_MAX;
+	for (i = 0; i < len; i++)
+		if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+			break;
+	if (i < len) {
+		(void)hdr_unfold(value, len, scratch);
+		*len_r = scratch->len;
+		return buf_str(scratch);
+	}
+	/* one line, nothing to drop: hdr_unfold() would only trim it */
+	while (len > 0 && is_wsp(value[len - 1]))
+		len--;
+	for (i = 0; i < len && is_wsp(value[i]); i++)
+		;
+	*len_r = len - i;
+	return value + i;
+}
+
 /* --- address lists (RFC 5322 3.4, obsolete forms 4.4) --- */
 
 enum tok_kind { T_END, T_WORD, T_SPECIAL };
@@ -413,32 +437,11 @@ parse_angle(struct addr_parse *ap, char *name)
 		    ap->domain.len ? dup_or_null(&ap->domain) : xstrdup("MISSING_DOMAIN"));
 }
 
-/*
- * The lexer's input: hdr_unfold()'s result, which for a value of one line
- * (no CR, LF or NUL to drop) is the value itself, trimmed: no copy then.
- */
+/* The lexer's input: the value unfolded (no copy for a one-line value). */
 static void
 lex_input(struct addr_lexer *lx, const char *value, size_t len, struct buf *unf)
 {
-	size_t	i;
-
-	if (len > HDR_VALUE_MAX)
-		len = HDR_VALUE_MAX;
-	for (i = 0; i < len; i++)
-		if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
-			break;
-	if (i < len) {
-		(void)hdr_unfold(value, len, unf);
-		lx->s = buf_str(unf);
-		lx->len = unf->len;
-		return;
-	}
-	while (len > 0 && is_wsp(value[len - 1]))
-		len--;
-	for (i = 0; i < len && is_wsp(value[i]); i++)
-		;
-	lx->s = value + i;
-	lx->len = len - i;
+	lx->s = hdr_unfold_view(value, len, unf, &lx->len);
 }
 
 size_t

@@ -826,6 +826,39 @@ test_hostile(void)
 	mime_free(&p);
 }
 
+/* hdr_unfold_view gives what hdr_unfold appends, copied or not. */
+static void
+test_unfold_view(void)
+{
+	static const char *const in[] = {
+		"", " ", " plain value ", "\tTab\t", "folded\r\n value", "a\nb", "lone\rcr",
+		" \r\n ", "x  y",
+	};
+	struct buf	 want, scratch;
+	const char	*v;
+	size_t		 i, len;
+
+	buf_init(&want, HDR_VALUE_MAX);
+	buf_init(&scratch, HDR_VALUE_MAX);
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		buf_reset(&want);
+		buf_reset(&scratch);
+		(void)hdr_unfold(in[i], strlen(in[i]), &want);
+		v = hdr_unfold_view(in[i], strlen(in[i]), &scratch, &len);
+		t_int(len, want.len);
+		t_ok(memcmp(v, buf_str(&want), len) == 0);
+	}
+	/* a NUL is dropped as hdr_unfold drops it */
+	buf_reset(&want);
+	buf_reset(&scratch);
+	(void)hdr_unfold("a\0b", 3, &want);
+	v = hdr_unfold_view("a\0b", 3, &scratch, &len);
+	t_int(len, 2);
+	t_ok(len == want.len && memcmp(v, "ab", 2) == 0);
+	buf_clear(&want);
+	buf_clear(&scratch);
+}
+
 /* RFC 3501 7.4.2: Sender and Reply-To, absent or empty, are From's list again. */
 static void
 test_envelope_from_copies(void)
@@ -903,6 +936,7 @@ main(void)
 	test_search_text();
 	test_imap_string();
 	test_envelope_from_copies();
+	test_unfold_view();
 	test_hostile();
 	return t_end();
 }
