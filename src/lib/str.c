@@ -262,13 +262,24 @@ str_lf_to_crlf(const char *in, size_t len, char *out, size_t *at)
 	size_t		 k = 0;
 #ifdef __SSE2__
 	const __m128i	 lf = _mm_set1_epi8('\n');
-	__m128i		 v;
+	__m128i		 v, w;
 	unsigned	 m, i;
 
 	while (end - p >= 16) {
 		v = _mm_loadu_si128((const __m128i *)p);
 		_mm_storeu_si128((__m128i *)o, v);
 		m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+		if (m == 0 && end - p >= 32) {
+			/* a second 16 in the same round: most lines are 60-80 bytes */
+			w = _mm_loadu_si128((const __m128i *)(p + 16));
+			_mm_storeu_si128((__m128i *)(o + 16), w);
+			m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, lf)) << 16;
+			if (m == 0) {
+				p += 32;
+				o += 32;
+				continue;
+			}
+		}
 		if (m == 0) {
 			p += 16;
 			o += 16;
