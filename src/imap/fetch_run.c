@@ -20,6 +20,7 @@
 #include "imap/quote.h"
 #include "imap/threadid.h"
 #include "lib/log.h"
+#include "lib/str.h"
 #include "lib/xmalloc.h"
 #include "mime/mime.h"
 #include "mime/rfc5322.h"
@@ -92,6 +93,15 @@ static void
 puts_(struct fetch_run *r, const char *s)
 {
 	put(r, s, strlen(s));
+}
+
+/* A number without printf (several a message on FETCH's hot path). */
+static void
+put_u64(struct fetch_run *r, uint64_t v)
+{
+	char	t[STR_U64_MAX];
+
+	put(r, t, str_u64(t, v));
 }
 
 /* ---- per message: what can fail, first ---- */
@@ -376,7 +386,7 @@ put_section(struct fetch_run *r, const struct fetch_item *it, const char *label)
 static void
 put_item(struct fetch_run *r, const struct fetch_item *it)
 {
-	static const char *const cached_names[] = { "ENVELOPE", "BODY", "BODYSTRUCTURE" };
+	static const char *const cached_names[] = { "ENVELOPE ", "BODY ", "BODYSTRUCTURE " };
 	struct store_msg	 msg, *m = &msg;
 	struct fetch_item	 tmp;
 	char			 id[STORE_OBJID_SIZE], tid[THREADID_SIZE];
@@ -415,7 +425,8 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 			puts_(r, "THREADID NIL");
 		break;
 	case FETCH_RFC822_SIZE:
-		(void)buf_addf(&r->out, "RFC822.SIZE %llu", (unsigned long long)r->vsize);
+		puts_(r, "RFC822.SIZE ");
+		put_u64(r, r->vsize);
 		break;
 	case FETCH_MODSEQ:
 		(void)buf_addf(&r->out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
@@ -425,7 +436,7 @@ put_item(struct fetch_run *r, const struct fetch_item *it)
 	case FETCH_BODYSTRUCTURE:
 		f = it->type == FETCH_ENVELOPE ? STORE_CACHE_ENVELOPE : it->type == FETCH_BODY ?
 		    STORE_CACHE_BODY : STORE_CACHE_BODYSTRUCTURE;
-		(void)buf_addf(&r->out, "%s ", cached_names[f]);
+		puts_(r, cached_names[f]);
 		put(r, r->cached[f], r->cached_len[f]);
 		break;
 	case FETCH_RFC822:
@@ -512,8 +523,11 @@ fetch_run_fill(struct fetch_run *r)
 			}
 			if ((s = msg_start(r)) < 0)
 				r->done = true;
-			else if (s > 0)
-				(void)buf_addf(&r->out, "* %u FETCH (", r->seq);
+			else if (s > 0) {
+				puts_(r, "* ");
+				put_u64(r, r->seq);
+				puts_(r, " FETCH (");
+			}
 			continue;
 		}
 		if (r->in_lit) {

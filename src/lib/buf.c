@@ -63,7 +63,7 @@ buf_commit(struct buf *b, size_t n)
 }
 
 int
-buf_add(struct buf *b, const void *p, size_t n)
+buf_add_grow(struct buf *b, const void *p, size_t n)
 {
 	if (buf_reserve(b, n) < 0)
 		return -1;
@@ -80,12 +80,10 @@ buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
-/* Called per byte by the IMAP string quoting and PREVIEW: no call to
- * buf_reserve (nor a one-byte memcpy) while there is room. */
 int
-buf_addc(struct buf *b, char c)
+buf_addc_grow(struct buf *b, char c)
 {
-	if ((b->len >= b->max || b->cap - b->len < 2) && buf_reserve(b, 1) < 0)
+	if (buf_reserve(b, 1) < 0)
 		return -1;
 	b->data[b->len++] = c;
 	b->data[b->len] = '\0';

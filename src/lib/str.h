@@ -37,5 +37,16 @@ int	 str_hexval(int c);
 int32_t	 str_utf8_next(const unsigned char *s, size_t len, size_t *i);
 /* Code point cp (<= U+10FFFF) as UTF-8 into u; returns its length, 1..4. */
 size_t	 str_utf8_put(uint32_t cp, char u[4]);
+/* v in decimal at dst, no NUL (at most STR_U64_MAX bytes); returns the length. */
+#define STR_U64_MAX	20
+size_t	 str_u64(char *dst, uint64_t v);
+/* How many bytes of s[0..len) are c. */
+size_t	 str_count(const char *s, size_t len, char c);
+/*
+ * in[0..len), which holds no CR, into out with a CR before each LF; out
+ * has room for len + (LFs in in) + 16 bytes, at[] for the LFs.  at[k] :=
+ * where in out the k-th CR went.  Returns the bytes written.
+ */
+size_t	 str_lf_to_crlf(const char *in, size_t len, char *out, size_t *at);
 
 #endif

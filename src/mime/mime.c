@@ -162,6 +162,10 @@ ieq(const char *a, const char *b)
 	return a != NULL && strcasecmp(a, b) == 0;
 }
 
+/* Header field f is named lit: the length first, most names differ there. */
+#define FIELD_IS(f, lit) \
+	((f)->name_len == sizeof(lit) - 1 && str_ieq((f)->name, (f)->name_len, (lit)))
+
 /* Parse the MIME header of p (first occurrence of each field wins). */
 static void
 parse_header(struct mime_part *p)
@@ -174,26 +178,26 @@ parse_header(struct mime_part *p)
 	while (hdr_next(&it, &f) == 1) {
 		if (f.name_len < 8 || !str_iprefix(f.name, f.name_len, "content-"))
 			continue;
-		if (str_ieq(f.name, f.name_len, "content-type") && p->type == NULL &&
+		if (FIELD_IS(&f, "content-type") && p->type == NULL &&
 		    p->nparams == 0)
 			set_type(p, &f);
-		else if (str_ieq(f.name, f.name_len, "content-transfer-encoding") &&
+		else if (FIELD_IS(&f, "content-transfer-encoding") &&
 		    p->encoding == NULL)
 			p->encoding = first_word(&f);
-		else if (str_ieq(f.name, f.name_len, "content-id") && p->id == NULL)
+		else if (FIELD_IS(&f, "content-id") && p->id == NULL)
 			p->id = unfolded(&f);
-		else if (str_ieq(f.name, f.name_len, "content-description") &&
+		else if (FIELD_IS(&f, "content-description") &&
 		    p->description == NULL)
 			p->description = unfolded(&f);
-		else if (str_ieq(f.name, f.name_len, "content-md5") && p->md5 == NULL)
+		else if (FIELD_IS(&f, "content-md5") && p->md5 == NULL)
 			p->md5 = unfolded(&f);
-		else if (str_ieq(f.name, f.name_len, "content-disposition") &&
+		else if (FIELD_IS(&f, "content-disposition") &&
 		    p->disposition == NULL)
 			set_disposition(p, &f);
-		else if (str_ieq(f.name, f.name_len, "content-language") &&
+		else if (FIELD_IS(&f, "content-language") &&
 		    p->language == NULL)
 			p->language = unfolded(&f);
-		else if (str_ieq(f.name, f.name_len, "content-location") &&
+		else if (FIELD_IS(&f, "content-location") &&
 		    p->location == NULL)
 			p->location = unfolded(&f);
 	}
@@ -362,6 +366,23 @@ has_multi(const struct parser *ps)
 	return false;
 }
 
+/*
+ * The start of the next line after the one at from that begins with "--"
+ * (len if none): a memchr for '-' rather than one for each line end.
+ */
+static size_t
+next_dashes(const char *data, size_t from, size_t len)
+{
+	const char	*p = data + from, *end = data + len;
+
+	while (p < end && (p = memchr(p, '-', (size_t)(end - p))) != NULL) {
+		if (p > data + from && p[-1] == '\n' && p + 1 < end && p[1] == '-')
+			return (size_t)(p - data);
+		p++;
+	}
+	return len;
+}
+
 struct mime_part *
 mime_parse(const char *data, size_t len)
 {
@@ -380,6 +401,14 @@ mime_parse(const char *data, size_t len)
 	root = part_new(&ps, NULL, NULL, 0);
 	push(&ps, root, FS_HEADER);
 	while (pos < len) {
+		if (ps.stack[ps.nstack - 1].state != FS_HEADER &&
+		    !(len - pos >= 2 && data[pos] == '-' && data[pos + 1] == '-')) {
+			/* in a body only a delimiter line can matter: skip to one, count the LFs */
+			le = has_multi(&ps) ? next_dashes(data, pos, len) : len;
+			lf += str_count(data + pos, le - pos, '\n');
+			pos = le;
+			continue;
+		}
 		nl = memchr(data + pos, '\n', len - pos);
 		le = nl ? (size_t)(nl - data) + 1 : len;
 		lf_next = lf + (nl ? 1 : 0);

@@ -18,14 +18,46 @@
 /* Longer strings go out as literals; keeps quoted lines reasonable. */
 #define QUOTED_MAX	1024
 
+#define R16(x)	x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+/*
+ * Bytes a quoted string cannot carry as they are: 1 escaped or dropped
+ * (quote, backslash, NUL), 2 only in a literal (CR, LF, 8-bit).
+ */
+static const unsigned char str_class[256] = {
+	1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0,		/* NUL LF CR */
+	R16(0),
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,		/* '"' */
+	R16(0), R16(0),
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,		/* '\\' */
+	R16(0), R16(0),
+	R16(2), R16(2), R16(2), R16(2), R16(2), R16(2), R16(2), R16(2),
+};
+#undef R16
+
 int
 mime_imap_string(struct buf *out, const char *s, size_t len)
 {
-	size_t	i, start, nul = 0;
-	bool	quoted = len <= QUOTED_MAX;
+	size_t		 i, start, nul = 0;
+	bool		 quoted = len <= QUOTED_MAX;
+	unsigned	 m = 0;
+	char		*d;
 
 	if (s == NULL)
 		return buf_add(out, "NIL", 3);
+	/*
+	 * Nearly every string (names, addresses, MIME tokens) is plain: one
+	 * table pass, one copy.  When it does not fit, the byte-wise path
+	 * below leaves what it always left.
+	 */
+	for (i = 0; i < len; i++)
+		m |= str_class[(unsigned char)s[i]];
+	if (m == 0 && quoted && (d = buf_space(out, len + 2)) != NULL) {
+		d[0] = '"';
+		memcpy(d + 1, s, len);
+		d[len + 1] = '"';
+		buf_commit(out, len + 2);
+		return 0;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -61,6 +93,16 @@ mime_imap_string(struct buf *out, const char *s, size_t len)
 		start++;	/* skip the NUL */
 	}
 	return 0;
+}
+
+/* " %zu", all or nothing (as buf_addf) without printf. */
+static int
+num_out(struct buf *out, size_t v)
+{
+	char	t[1 + STR_U64_MAX];
+
+	t[0] = ' ';
+	return buf_add(out, t, 1 + str_u64(t + 1, v));
 }
 
 static int
@@ -179,17 +221,17 @@ bs_part(const struct mime_part *p, bool ext, struct buf *out)
 	if (buf_addc(out, ' ') < 0 || nstr(out, p->id) < 0 || buf_addc(out, ' ') < 0 ||
 	    nstr(out, p->description) < 0 || buf_addc(out, ' ') < 0 ||
 	    nstr(out, p->encoding ? p->encoding : "7bit") < 0 ||
-	    buf_addf(out, " %zu", p->body_len) < 0)
+	    num_out(out, p->body_len) < 0)
 		return -1;
 	if ((p->flags & MIME_F_MESSAGE) && p->children != NULL) {
 		c = p->children;
 		if (buf_addc(out, ' ') < 0 ||
 		    mime_envelope(c->data + c->hdr_off, c->hdr_len, out) < 0 ||
 		    buf_addc(out, ' ') < 0 || bs_part(c, ext, out) < 0 ||
-		    buf_addf(out, " %zu", p->body_lines) < 0)
+		    num_out(out, p->body_lines) < 0)
 			return -1;
 	} else if ((p->flags & MIME_F_TEXT) || opaque) {
-		if (buf_addf(out, " %zu", p->body_lines) < 0)
+		if (num_out(out, p->body_lines) < 0)
 			return -1;
 	}
 	if (ext && (buf_addc(out, ' ') < 0 || nstr(out, p->md5) < 0 ||
@@ -215,6 +257,8 @@ static const char *const env_names[E_COUNT] = {
 	"date", "subject", "from", "sender", "reply-to", "to", "cc", "bcc",
 	"in-reply-to", "message-id",
 };
+/* Their lengths: most header fields are none of them, and fail here. */
+static const size_t env_name_len[E_COUNT] = { 4, 7, 4, 6, 8, 2, 2, 3, 11, 10 };
 
 /* Addresses per list in an ENVELOPE; the rest are left out. */
 #define ENV_ADDR_MAX	1000
@@ -266,12 +310,16 @@ mime_envelope(const char *data, size_t hdr_len, struct buf *out)
 	struct hdr_iter		 it;
 	struct hdr_field	 f;
 	struct buf		 v;
+	size_t			 from_off = 0, from_len = 0, tlen;
+	const char		*t;
+	char			*d;
 	int			 i, r = 0;
 
 	hdr_iter_init(&it, data, hdr_len);
 	while (hdr_next(&it, &f) == 1) {
 		for (i = 0; i < E_COUNT; i++)
-			if (!seen[i] && str_ieq(f.name, f.name_len, env_names[i])) {
+			if (!seen[i] && f.name_len == env_name_len[i] &&
+			    str_ieq(f.name, f.name_len, env_names[i])) {
 				fields[i] = f;
 				seen[i] = true;
 			}
@@ -294,12 +342,22 @@ mime_envelope(const char *data, size_t hdr_len, struct buf *out)
 			r |= buf_addc(out, ' ');
 		if (!seen[i]) {
 			r |= buf_adds(out, "NIL");
+		} else if (i > E_FROM && i <= E_BCC && seen[E_FROM] &&
+		    fields[i].value == fields[E_FROM].value &&
+		    (d = buf_space(out, from_len)) != NULL) {
+			/* Sender/Reply-To taken from From: its list once more, not parsed again */
+			memcpy(d, out->data + from_off, from_len);
+			buf_commit(out, from_len);
 		} else if (i >= E_FROM && i <= E_BCC) {
+			if (i == E_FROM)
+				from_off = out->len;
 			r |= addr_list_out(out, &fields[i]);
+			if (i == E_FROM)
+				from_len = out->len - from_off;
 		} else {
 			buf_reset(&v);
-			(void)hdr_unfold(fields[i].value, fields[i].value_len, &v);
-			r |= mime_imap_string(out, v.data ? v.data : "", v.len);
+			t = hdr_unfold_view(fields[i].value, fields[i].value_len, &v, &tlen);
+			r |= mime_imap_string(out, t, tlen);
 		}
 	}
 	r |= buf_addc(out, ')');

@@ -77,6 +77,7 @@ mime_part_text(const struct mime_part *p, mime_text_cb cb, void *arg)
 	/* unknown charset: pass bytes through, better than nothing */
 	(void)charset_conv_init(&cv, charset_of(p));
 	buf_init(&out, 8 * CHUNK);
+	(void)buf_space(&out, CHUNK + CHUNK / 2);	/* a chunk, a little grown by conversion */
 	for (off = 0; off < p->body_len && r == 0; off += n) {
 		n = p->body_len - off < CHUNK ? p->body_len - off : CHUNK;
 		dn = xfer_feed(&d, p->data + p->body_off + off, n, dec);

@@ -69,6 +69,8 @@ mime_preview(const struct mime_part *root, struct buf *out)
 		html = true;
 	}
 	buf_init(&text, PREVIEW_SCAN);
+	/* decoded text is mostly no longer than the body: one allocation, not a doubling series */
+	(void)buf_space(&text, p->body_len < PREVIEW_SCAN - 64 ? p->body_len + 64 : PREVIEW_SCAN);
 	(void)mime_part_text(p, collect_cb, &text);
 	r = mime_preview_text(buf_str(&text), text.len, html, PREVIEW_CHARS, out);
 	buf_clear(&text);
@@ -106,6 +108,22 @@ put_cp(struct pv *v, uint32_t cp)
 		v->full = true;
 }
 
+/* Write the pending space before more text; false when the text stops there. */
+static bool
+pending_space(struct pv *v)
+{
+	if (!v->space)
+		return true;
+	v->space = false;
+	/* no trailing space when the cut falls right after it */
+	if (v->chars + 1 >= v->max) {
+		v->full = true;
+		return false;
+	}
+	put_cp(v, ' ');
+	return !v->full;
+}
+
 /* Text code point cp: white space and controls collapse into one pending space. */
 static void
 emit(struct pv *v, uint32_t cp)
@@ -117,16 +135,8 @@ emit(struct pv *v, uint32_t cp)
 		v->space = v->chars > 0;
 		return;
 	}
-	if (v->space) {
-		v->space = false;
-		/* no trailing space when the cut falls right after it */
-		if (v->chars + 1 >= v->max) {
-			v->full = true;
-			return;
-		}
-		put_cp(v, ' ');
-	}
-	put_cp(v, cp);
+	if (pending_space(v))
+		put_cp(v, cp);
 }
 
 /* The code point at s[*i]; a byte that starts no valid sequence gives U+FFFD. */
@@ -226,6 +236,56 @@ block_end(const char *s, size_t len, size_t i, const char *name)
 	return len;
 }
 
+/*
+ * A run of printable ASCII with single spaces inside (most of any text):
+ * what emit() would do code point by code point, with one append.  When
+ * that append does not fit, the code points go one by one, to stop where
+ * emit() stops.
+ */
+static void
+emit_run(struct pv *v, const char *s, size_t n)
+{
+	size_t	i, k;
+
+	if (v->full || !pending_space(v))
+		return;
+	k = n < v->max - v->chars ? n : v->max - v->chars;
+	/* cut right after a space: emit() leaves that space out */
+	if (buf_add(v->out, s, k < n && s[k - 1] == ' ' ? k - 1 : k) == 0) {
+		if (k < n && s[k - 1] == ' ') {
+			v->chars += k - 1;
+			v->full = true;
+		} else if ((v->chars += k) >= v->max)
+			v->full = true;
+		return;
+	}
+	for (i = 0; i < n && !v->full; i++)
+		emit(v, (unsigned char)s[i]);
+}
+
+static bool
+run_byte(char c, bool html)
+{
+	return c > ' ' && c < 0x7f && !(html && (c == '<' || c == '&'));
+}
+
+/*
+ * Bytes from s[i] on that emit_run() can take: printable ASCII (not
+ * markup in HTML), and single spaces between such bytes.
+ */
+static size_t
+run_len(const char *s, size_t len, size_t i, bool html)
+{
+	size_t	j = i;
+
+	while (j < len && run_byte(s[j], html)) {
+		j++;
+		if (j + 1 < len && s[j] == ' ' && run_byte(s[j + 1], html))
+			j++;
+	}
+	return j - i;
+}
+
 int
 mime_preview_text(const char *s, size_t len, bool html, size_t max, struct buf *out)
 {
@@ -245,6 +305,11 @@ mime_preview_text(const char *s, size_t len, bool html, size_t max, struct buf *
 		}
 		if (html && s[i] == '&' && (n = entity(s, len, i, &cp)) > 0) {
 			emit(&v, cp);
+			i += n;
+			continue;
+		}
+		if ((n = run_len(s, len, i, html)) > 0) {
+			emit_run(&v, s + i, n);
 			i += n;
 			continue;
 		}

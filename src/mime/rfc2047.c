@@ -213,18 +213,27 @@ read_value(const char *v, size_t len, size_t *ip)
 	struct buf	b;
 	size_t		i = *ip;
 
+	size_t		start;
+
 	buf_init(&b, len + 1);
 	if (i < len && v[i] == '"') {
 		for (i++; i < len && v[i] != '"'; i++) {
-			if (v[i] == '\\' && i + 1 < len)
+			/* the run up to a quote or backslash in one append */
+			for (start = i; i < len && v[i] != '"' && v[i] != '\\'; i++)
+				;
+			truncating(buf_add(&b, v + start, i - start));
+			if (i >= len || v[i] == '"')
+				break;
+			if (i + 1 < len)
 				i++;
 			truncating(buf_addc(&b, v[i]));
 		}
 		if (i < len)
 			i++;
 	} else {
-		while (i < len && v[i] != ';' && !is_space(v[i]))
-			truncating(buf_addc(&b, v[i++]));
+		for (start = i; i < len && v[i] != ';' && !is_space(v[i]); i++)
+			;
+		truncating(buf_add(&b, v + start, i - start));
 	}
 	*ip = i;
 	return buf_take(&b, NULL);
@@ -267,6 +276,20 @@ attr_char(unsigned char c)
 	return c > 0x20 && c < 0x7f && strchr("*'%()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
+/* name[0..len) (up to a NUL, as "%.*s"), with a '*' when star: no printf, it runs per parameter. */
+static char *
+param_name(const char *name, size_t len, bool star)
+{
+	char	*s;
+
+	len = strnlen(name, len);
+	s = xmalloc(len + 2);
+	memcpy(s, name, len);
+	s[len] = '*';
+	s[len + star] = '\0';
+	return s;
+}
+
 /* Merge the continuation segments of raw[first] (RFC 2231 3-4). */
 static void
 merge_param(struct raw_param *raw, size_t n, size_t first, struct mime_param *out)
@@ -304,8 +327,7 @@ merge_param(struct raw_param *raw, size_t n, size_t first, struct mime_param *ou
 				(void)buf_addf(&b, "%%%02X", (unsigned char)s[k]);
 		}
 	}
-	out->name = xasprintf("%.*s%s", (int)raw[first].name_len, raw[first].name,
-	    ext ? "*" : "");
+	out->name = param_name(raw[first].name, raw[first].name_len, ext);
 	out->value = buf_take(&b, NULL);
 }
 
@@ -351,9 +373,10 @@ mime_params_parse(const char *v, size_t len, char **token_r,
 			continue;
 		if (raw[i].index < 0) {
 			raw[i].used = true;
-			out[nout].name = xasprintf("%.*s%s", (int)raw[i].name_len,
-			    raw[i].name, raw[i].extended ? "*" : "");
-			out[nout++].value = xstrdup(raw[i].value);
+			out[nout].name = param_name(raw[i].name, raw[i].name_len,
+			    raw[i].extended);
+			out[nout++].value = raw[i].value;	/* handed over */
+			raw[i].value = NULL;
 		} else
 			merge_param(raw, nraw, i, &out[nout++]);
 	}

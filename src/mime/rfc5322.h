@@ -55,6 +55,12 @@ bool	 hdr_find(const char *data, size_t len, const char *name, struct hdr_field 
  * bytes are taken.  NUL bytes are dropped.  Returns -1 only if out fills.
  */
 int	 hdr_unfold(const char *value, size_t len, struct buf *out);
+/*
+ * What hdr_unfold() would append to an empty buffer: the value itself
+ * (trimmed) when it is one line, else unfolded into scratch.  Borrowed
+ * from value or scratch; *len_r its length.
+ */
+const char *hdr_unfold_view(const char *value, size_t len, struct buf *scratch, size_t *len_r);
 
 /* One IMAP address tuple; any member may be NULL (NIL). */
 struct hdr_addr {

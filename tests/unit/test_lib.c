@@ -126,6 +126,85 @@ test_parse_u64(void)
 	t_ok(str_iprefix("MAIL FROM:<a>", 13, "mail from:"));
 }
 
+/* str_u64 against printf, at the ends and around each power of ten. */
+static void
+test_str_u64(void)
+{
+	char		 got[STR_U64_MAX + 1], want[32];
+	uint64_t	 v, p;
+	size_t		 n;
+	int		 k, d;
+
+	for (p = 1, k = 0; k < 20; k++, p *= 10)
+		for (d = -1; d <= 1; d++) {
+			v = k == 0 && d < 0 ? UINT64_MAX : p + (uint64_t)(int64_t)d;
+			n = str_u64(got, v);
+			got[n] = '\0';
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+			t_str(got, want);
+		}
+	n = str_u64(got, 0);
+	t_int(n, 1);
+	t_ok(got[0] == '0');
+}
+
+/* str_count across its 64-byte blocks and the tail. */
+static void
+test_str_count(void)
+{
+	char	s[300], *big;
+	size_t	len, i, want;
+
+	for (i = 0; i < sizeof(s); i++)
+		s[i] = i % 7 == 0 ? '\n' : 'x';
+	for (len = 0; len <= sizeof(s); len += 13) {
+		for (want = 0, i = 0; i < len; i++)
+			want += s[i] == '\n';
+		t_int(str_count(s, len, '\n'), want);
+	}
+	memset(s, '\n', sizeof(s));
+	t_int(str_count(s, 256, '\n'), 256);	/* a block of 64 fits its byte counter */
+	t_int(str_count(s, sizeof(s), 'x'), 0);
+	/* past 255 rounds of 16 bytes, where the byte-wide counters are summed */
+	big = malloc(9001);
+	memset(big, '\n', 9001);
+	t_int(str_count(big, 9001, '\n'), 9001);
+	t_int(str_count(big + 1, 4080, '\n'), 4080);
+	big[4321] = 'y';
+	t_int(str_count(big, 9001, '\n'), 9000);
+	free(big);
+}
+
+/* str_lf_to_crlf against a byte loop: lengths around its 16-byte steps, LFs dense and sparse. */
+static void
+test_lf_to_crlf(void)
+{
+	char		 in[200], *out, want[400];
+	size_t		 at[200], wat[200], len, i, n, w, k, every;
+	unsigned	 seed = 7;
+
+	for (every = 1; every <= 90; every += 11)
+		for (len = 0; len <= sizeof(in); len += 7) {
+			for (i = 0; i < len; i++) {
+				seed = seed * 1103515245 + 12345;
+				in[i] = (seed >> 16) % every == 0 ? '\n' : (char)('a' + i % 26);
+			}
+			for (w = k = i = 0; i < len; i++) {
+				if (in[i] == '\n') {
+					wat[k++] = w;
+					want[w++] = '\r';
+				}
+				want[w++] = in[i];
+			}
+			out = malloc(len + k + 16);	/* the room it asks for, exactly */
+			n = str_lf_to_crlf(in, len, out, at);
+			t_int(n, w);
+			t_ok(memcmp(out, want, w) == 0);
+			t_ok(k == 0 || memcmp(at, wat, k * sizeof(at[0])) == 0);
+			free(out);
+		}
+}
+
 static void
 test_hexval(void)
 {
@@ -356,6 +435,9 @@ main(void)
 	test_buf_addc();
 	test_buf_addf();
 	test_parse_u64();
+	test_str_u64();
+	test_str_count();
+	test_lf_to_crlf();
 	test_hexval();
 	test_cidr();
 	test_escape();

@@ -328,6 +328,17 @@ static const struct {
 	{ "(((unbalanced) comment) x@y", "" },		/* all comment */
 	{ "A <a@b> <c@d>", "A|~|a|b;~|~|c|d;" },
 	{ "=?utf-8?q?J=C3=BCrgen?= <j@x>", "=?utf-8?q?J=C3=BCrgen?=|~|j|x;" },
+	/* words the lexer cannot take as a run of the input: escapes, no closing byte */
+	{ "\"a\\\"b\\\\c\" <x@y>", "a\"b\\c|~|x|y;" },
+	{ "\"end\\", "~|~|end\\|MISSING_DOMAIN;" },
+	{ "x@[1.2\\]3]", "~|~|x|[1.2]3];" },
+	{ "x@[192.0.2.1", "~|~|x|[192.0.2.1];" },
+	{ "\"open <a@b>", "~|~|open <a@b>|MISSING_DOMAIN;" },
+	/* folded and padded values (unfolded first), one line (taken as it is) */
+	{ "Joe\r\n <j@x>,\r\n\tk@y", "Joe|~|j|x;~|~|k|y;" },
+	{ " \t a@b \t ", "~|~|a|b;" },
+	{ "x)y@z ]w", "~|~|x|MISSING_DOMAIN;~|~|y|z;~|~|w|MISSING_DOMAIN;" },
+	{ "(c1) a@b (c2), (c3) d@e", "c2|~|a|b;~|~|d|e;" },
 };
 
 static void
@@ -815,6 +826,69 @@ test_hostile(void)
 	mime_free(&p);
 }
 
+/* hdr_unfold_view gives what hdr_unfold appends, copied or not. */
+static void
+test_unfold_view(void)
+{
+	static const char *const in[] = {
+		"", " ", " plain value ", "\tTab\t", "folded\r\n value", "a\nb", "lone\rcr",
+		" \r\n ", "x  y",
+	};
+	struct buf	 want, scratch;
+	const char	*v;
+	size_t		 i, len;
+
+	buf_init(&want, HDR_VALUE_MAX);
+	buf_init(&scratch, HDR_VALUE_MAX);
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		buf_reset(&want);
+		buf_reset(&scratch);
+		(void)hdr_unfold(in[i], strlen(in[i]), &want);
+		v = hdr_unfold_view(in[i], strlen(in[i]), &scratch, &len);
+		t_int(len, want.len);
+		t_ok(memcmp(v, buf_str(&want), len) == 0);
+	}
+	/* a NUL is dropped as hdr_unfold drops it */
+	buf_reset(&want);
+	buf_reset(&scratch);
+	(void)hdr_unfold("a\0b", 3, &want);
+	v = hdr_unfold_view("a\0b", 3, &scratch, &len);
+	t_int(len, 2);
+	t_ok(len == want.len && memcmp(v, "ab", 2) == 0);
+	buf_clear(&want);
+	buf_clear(&scratch);
+}
+
+/* RFC 3501 7.4.2: Sender and Reply-To, absent or empty, are From's list again. */
+static void
+test_envelope_from_copies(void)
+{
+	static const struct {
+		const char	*hdr;
+		const char	*want;
+	} cases[] = {
+		{ "From: A <a@x>\r\nTo: t@y\r\n\r\n",
+		  "(NIL NIL ((\"A\" NIL \"a\" \"x\")) ((\"A\" NIL \"a\" \"x\")) "
+		  "((\"A\" NIL \"a\" \"x\")) ((NIL NIL \"t\" \"y\")) NIL NIL NIL NIL)" },
+		{ "Sender: s@z\r\nFrom: a@x\r\n\r\n",
+		  "(NIL NIL ((NIL NIL \"a\" \"x\")) ((NIL NIL \"s\" \"z\")) "
+		  "((NIL NIL \"a\" \"x\")) NIL NIL NIL NIL NIL)" },
+		{ "From: a@x\r\nSender: \r\nReply-To: r@w\r\n\r\n",
+		  "(NIL NIL ((NIL NIL \"a\" \"x\")) ((NIL NIL \"a\" \"x\")) "
+		  "((NIL NIL \"r\" \"w\")) NIL NIL NIL NIL NIL)" },
+		{ "Reply-To: r@w\r\n\r\n",
+		  "(NIL NIL NIL NIL ((NIL NIL \"r\" \"w\")) NIL NIL NIL NIL NIL)" },
+	};
+	size_t	 i;
+	char	*s;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = env(cases[i].hdr, strlen(cases[i].hdr));
+		t_str(s, cases[i].want);
+		free(s);
+	}
+}
+
 static void
 test_imap_string(void)
 {
@@ -861,6 +935,8 @@ main(void)
 	test_decoders();
 	test_search_text();
 	test_imap_string();
+	test_envelope_from_copies();
+	test_unfold_view();
 	test_hostile();
 	return t_end();
 }

@@ -43,6 +43,12 @@ static const struct {
 	{ "<STYLE>a{}</STYLE>Text", true, 256, "Text" },
 	{ "<style>never closed", true, 256, "" },
 	{ "A<br>B", true, 256, "A B" },
+	/* runs of printable ASCII, cut inside one and after one */
+	{ "one two-three four", false, 9, "one two-t" },
+	{ "one two", false, 3, "one" },
+	{ "one two", false, 4, "one" },
+	{ "ab<b>cd</b>&amp;ef&#33;", true, 256, "ab cd &ef!" },
+	{ "x&y<z", false, 256, "x&y<z" },
 };
 
 static void
@@ -62,6 +68,7 @@ test_text(void)
 	buf_clear(&b);
 	buf_init(&b, 2);
 	t_int(mime_preview_text("abcdef", 6, false, 256, &b), -1);
+	t_str(buf_str(&b), "ab");	/* what fits of a run stays */
 	buf_clear(&b);
 }
 

@@ -539,8 +539,12 @@ test_small_expunges(void)
  * mixed and lone CRs, a CRLF file.  The parts, parsed on the CRLF form,
  * are at the offsets a parse of the file itself gives.
  */
+#define LINES10	"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n"
+#define LINES100 LINES10 LINES10 LINES10 LINES10 LINES10 LINES10 LINES10 LINES10 LINES10 LINES10
 static const char *const odd[] = {
 	"",
+	/* more bare LFs than the first guess of the CRLF form's room holds */
+	"Subject: short lines\n\n" LINES100 LINES100 "x\r\n" LINES10 LINES100 "end",
 	"Subject: no end",
 	"Subject: header only\n",
 	"Subject: mixed\r\nFrom: a@b\n\nbody\r\nline\nlast",
