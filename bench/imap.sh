@@ -166,7 +166,7 @@ wait_port() {	# PORT
 
 # imap.py on one mailbox with the server's memory sampled meanwhile.
 steps() {	# SERVER PORT USER N ROOTPID ROUND
-	local name=$1 port=$2 user=$3 n=$4 root=$5 round=$6 w r mem
+	local name=$1 port=$2 user=$3 n=$4 root=$5 round=$6 w r mem b p ba pa
 	[[ $PARTS == *steps* ]] || return 0
 	rm -f "$INST/mem"
 	python3 "$HERE/memwatch.py" "$INST/mem" "$root" &
@@ -179,10 +179,10 @@ steps() {	# SERVER PORT USER N ROOTPID ROUND
 		echo "$name: imap.py failed ($n): $(tail -1 "$INST/imap.err")"
 		return 1
 	fi
-	read -r b p <"$INST/mem"
+	read -r b p ba pa <"$INST/mem"
 	mem=$((p - b))
-	echo "$name $n round $round: $r (server memory +${mem} kB)"
-	echo "{\"server\": \"$name\", \"kind\": \"steps\", \"n\": $n, \"round\": $round, \"mem_kb\": $mem, \"r\": $r}" >>"$RES"
+	echo "$name $n round $round: $r (server memory +${mem} kB, +$((pa - ba)) kB not mapped files)"
+	echo "{\"server\": \"$name\", \"kind\": \"steps\", \"n\": $n, \"round\": $round, \"mem_kb\": $mem, \"anon_kb\": $((pa - ba)), \"r\": $r}" >>"$RES"
 }
 
 idle() {	# SERVER KIND(idle|idle_tls) PORT COUNTS ROOTPID...
@@ -235,7 +235,7 @@ offline() {	# SERVER PORT ROOTPID
 		echo "$name offline: offline_sync.py failed: $(tail -1 "$INST/offline.err")"
 		return 1
 	fi
-	read -r b p <"$INST/mem"
+	read -r b p _ <"$INST/mem"
 	echo "$name offline: $r (server memory +$((p - b)) kB)"
 	echo "{\"server\": \"$name\", \"kind\": \"offline\", \"mem_kb\": $((p - b)), \"r\": $r}" >>"$RES"
 }

@@ -59,6 +59,9 @@ for n in sorted({r["n"] for r in rows if r["kind"] == "steps"}):
     line("  server memory during the session (kB, max)",
          max((r["mem_kb"] for r in a.values()), default=None),
          max((r["mem_kb"] for r in b.values()), default=None), "%d")
+    line("  the same without mapped files (kB, max)",
+         max((r["anon_kb"] for r in a.values() if "anon_kb" in r), default=None),
+         max((r["anon_kb"] for r in b.values() if "anon_kb" in r), default=None), "%d")
 for kind, what in (("idle", "plaintext"), ("idle_tls", "implicit TLS"),
                    ("idle_notify", "plaintext, NOTIFY on every folder first"),
                    ("idle_10k", "plaintext, all on the 10k INBOX")):
