@@ -2,11 +2,12 @@
  * STORE and UID STORE (RFC 3501 6.4.6, 6.4.8; RFC 9051 6.4.6): FLAGS,
  * +FLAGS and -FLAGS, each with .SILENT, and RFC 7162's UNCHANGEDSINCE
  * modifier (with [MODIFIED]).  Under CONDSTORE the FETCH responses carry
- * UID and MODSEQ, and .SILENT still reports the new MODSEQs (3.1.3).  The flag list is taken apart on the loop; keywords
- * are resolved (created for FLAGS/+FLAGS) and the files renamed on the
- * pool, in one store batch; the FETCH responses are then written from the
- * view as the socket drains (stream.c: a STORE 1:* +FLAGS of 100,000
- * messages is 4.5 MB of them), then imap_view_done() ends the command.
+ * UID and MODSEQ, and .SILENT still reports the new MODSEQs (3.1.3).
+ * The flag list is taken apart on the loop; keywords are resolved
+ * (created for FLAGS/+FLAGS) and the files renamed on the pool, in store
+ * batches of STORE_CHUNK messages: each batch's FETCH responses are
+ * written from the view as the socket drains (stream.c) while the next
+ * batch renames, then imap_view_done() ends the command.
  */
 #include <errno.h>
 #include <stdlib.h>
