@@ -113,5 +113,6 @@ fblob_load_expect(struct fblob *b, int fd, size_t read_max, size_t size)
 		return fblob_load(b, fd, read_max);
 	b->data = b->buf;
 	b->len = size;
+	b->mtime = -1;		/* no fstat on this path: not known */
 	return 0;
 }

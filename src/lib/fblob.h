@@ -25,7 +25,7 @@ struct fblob {
 	size_t		 cap;
 	void		*map;		/* when the file was mapped */
 	size_t		 maplen;
-	int64_t		 mtime;		/* the file's at the last load */
+	int64_t		 mtime;		/* the file's at the last fblob_load(); -1 after an fstat-less load */
 };
 
 /* An empty blob (zeroing it does the same). */
