@@ -53,37 +53,24 @@ fetch_lit_clear(struct fetch_lit *l)
 uint64_t
 fetch_bare_lfs(const char *data, size_t off, size_t len)
 {
-	const char	*p = data + off, *end = p + len, *nl;
-	uint64_t	 n = 0;
+	return str_bare_lfs(data + off, len, off > 0 && data[off - 1] == '\r');
+}
 
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (nl == data || nl[-1] != '\r')
-			n++;
-		p = nl + 1;
-	}
-	return n;
+/* Whether an LF at data[pos] has its CR already (read from the source). */
+static bool
+cr_before(const struct fetch_lit *l)
+{
+	return l->pos > 0 && l->data[l->pos - 1] == '\r';
 }
 
 /* CRLF step: src bytes data[pos..pos + take) into out; returns bytes written. */
 static size_t
 crlf(const struct fetch_lit *l, size_t take, char *out)
 {
-	const char	*p = l->data + l->pos, *end = p + take, *nl;
-	size_t		 n = 0, seg;
+	size_t	 used;
 
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		seg = (size_t)((nl != NULL ? nl : end) - p);
-		memcpy(out + n, p, seg);
-		n += seg;
-		if (nl == NULL)
-			break;
-		if (nl == l->data || nl[-1] != '\r')
-			out[n++] = '\r';
-		out[n++] = '\n';
-		p = nl + 1;
-	}
-	return n;
+	/* 2 * take: room for every byte to be a bare LF, so all of it is used */
+	return str_crlf_fit(l->data + l->pos, take, cr_before(l), out, 2 * take, &used);
 }
 
 /* Transform the next chunk of the source into pend[]; false at the end. */
@@ -130,30 +117,7 @@ step(struct fetch_lit *l)
 static size_t
 crlf_fit(const struct fetch_lit *l, char *out, size_t cap, size_t *take_r)
 {
-	const char	*p = l->data + l->pos, *start = p, *end = l->data + l->end, *nl;
-	size_t		 n = 0, seg;
-	bool		 cr;
-
-	while (p < end && n < cap) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		seg = (size_t)((nl != NULL ? nl : end) - p);
-		if (seg > cap - n)
-			seg = cap - n;
-		memcpy(out + n, p, seg);
-		n += seg;
-		p += seg;
-		if (p != nl)
-			break;	/* the source or the room ended */
-		cr = nl == l->data || nl[-1] != '\r';
-		if (cap - n < (cr ? 2U : 1U))
-			break;
-		if (cr)
-			out[n++] = '\r';
-		out[n++] = '\n';
-		p = nl + 1;
-	}
-	*take_r = (size_t)(p - start);
-	return n;
+	return str_crlf_fit(l->data + l->pos, l->end - l->pos, cr_before(l), out, cap, take_r);
 }
 
 /*

@@ -48,5 +48,18 @@ size_t	 str_count(const char *s, size_t len, char c);
  * where in out the k-th CR went.  Returns the bytes written.
  */
 size_t	 str_lf_to_crlf(const char *in, size_t len, char *out, size_t *at);
+/*
+ * LFs in s[0..len) without a CR before them; cr_before: the byte before
+ * s[0] is a CR.  What an LF-to-CRLF conversion adds.
+ */
+size_t	 str_bare_lfs(const char *s, size_t len, bool cr_before);
+/*
+ * in[0..len) into out[0..cap) with a CR put before each LF that has none
+ * (cr_before as above), until in ends or the next byte, or the CR and LF
+ * of a bare LF, would not fit.  *used_r: the bytes of in taken.  Returns
+ * the bytes written.
+ */
+size_t	 str_crlf_fit(const char *in, size_t len, bool cr_before, char *out, size_t cap,
+	    size_t *used_r);
 
 #endif

@@ -529,13 +529,9 @@ store_append_raw(struct store_append *a)
 static int
 append_raw(struct store_append *a, const char *s, size_t n)
 {
-	const char	*end = s + n, *q, *nl;
-
-	for (q = s; q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL; q = nl + 1)
-		if (nl == s ? !a->last_cr : nl[-1] != '\r')
-			a->lfs++;
+	a->lfs += str_bare_lfs(s, n, a->last_cr);
 	if (n > 0)
-		a->last_cr = end[-1] == '\r';
+		a->last_cr = s[n - 1] == '\r';
 	return append_out(a, s, n);
 }
 

@@ -205,6 +205,88 @@ test_lf_to_crlf(void)
 		}
 }
 
+/* Byte-loop references for str_bare_lfs and str_crlf_fit. */
+static size_t
+ref_bare_lfs(const char *s, size_t len, bool cr)
+{
+	size_t	n = 0, i;
+
+	for (i = 0; i < len; i++) {
+		n += s[i] == '\n' && !cr;
+		cr = s[i] == '\r';
+	}
+	return n;
+}
+
+static size_t
+ref_crlf_fit(const char *in, size_t len, bool cr, char *out, size_t cap, size_t *used)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in[i] == '\n' && !cr) {
+			if (cap - o < 2)
+				break;
+			out[o++] = '\r';
+		} else if (o == cap)
+			break;
+		out[o++] = in[i];
+		cr = in[i] == '\r';
+	}
+	*used = i;
+	return o;
+}
+
+/*
+ * str_bare_lfs and str_crlf_fit against the byte loops: LF-only, CRLF and
+ * mixed text, CRs at the ends of the 16-byte steps, every room from 0 up.
+ */
+static void
+test_crlf_fit(void)
+{
+	char		 in[160], out[400], want[400];
+	size_t		 len, cap, i, n, w, used, wused, bad = 0;
+	unsigned	 seed = 11, mix, cr;
+
+	for (mix = 0; mix < 4; mix++)
+		for (len = 0; len <= sizeof(in); len += 5) {
+			for (i = 0; i < len; i++) {
+				seed = seed * 1103515245 + 12345;
+				switch (mix) {
+				case 0:	/* LF-only lines */
+					in[i] = (seed >> 16) % 23 == 0 ? '\n' : 'a';
+					break;
+				case 1:	/* CRLF lines */
+					in[i] = i % 17 == 16 ? '\n' : i % 17 == 15 ? '\r' : 'b';
+					break;
+				case 2:	/* dense mix: CR, LF, CRLF, LFCR, CRCR */
+					in[i] = "\r\nxx\n\r"[(seed >> 16) % 6];
+					break;
+				default:	/* a CR ending each 16-byte step, an LF starting the next */
+					in[i] = i % 16 == 15 ? '\r' : i % 16 == 0 ? '\n' : 'c';
+				}
+			}
+			for (cr = 0; cr < 2; cr++) {
+				if (str_bare_lfs(in, len, cr) != ref_bare_lfs(in, len, cr))
+					bad++;
+				for (cap = 0; cap <= 2 * len + 20; cap += cap < 40 ? 1 : 7) {
+					memset(out, 'Z', sizeof(out));
+					n = str_crlf_fit(in, len, cr, out, cap, &used);
+					w = ref_crlf_fit(in, len, cr, want, cap, &wused);
+					if (n != w || used != wused || memcmp(out, want, w) != 0 ||
+					    out[cap] != 'Z')	/* nothing past the room */
+						bad++;
+				}
+			}
+		}
+	t_int(bad, 0);
+	t_int(str_bare_lfs("\n\r\n\n", 4, false), 2);
+	t_int(str_bare_lfs("\n", 1, true), 0);
+	n = str_crlf_fit("a\nb", 3, false, out, 2, &used);
+	t_int(n, 1);	/* the CRLF does not fit in 2 */
+	t_int(used, 1);
+}
+
 static void
 test_hexval(void)
 {
@@ -438,6 +520,7 @@ main(void)
 	test_str_u64();
 	test_str_count();
 	test_lf_to_crlf();
+	test_crlf_fit();
 	test_hexval();
 	test_cidr();
 	test_escape();
