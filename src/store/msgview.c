@@ -18,16 +18,19 @@
 #include <unistd.h>
 
 #include "lib/xmalloc.h"
+#include "store/ownset.h"
 #include "store/store_int.h"
 
 void
 st_view_free(struct store_mailbox *mb)
 {
 	free(mb->vw);
+	if (mb->own != NULL)
+		ownset_free(mb->own);
 	free(mb->own);
 	mb->vw = NULL;
 	mb->own = NULL;
-	mb->nmsgs = mb->nown = mb->owncap = 0;
+	mb->nmsgs = 0;
 }
 
 /* The index record of uid (mutex held), trying next to the last hit first:
@@ -54,22 +57,6 @@ rec_of(const struct store_mailbox *mb, uint32_t uid)
 	return r;
 }
 
-/* First own change of uid (own is kept sorted by UID, then MODSEQ). */
-static size_t
-own_lower(const struct store_mailbox *mb, uint32_t uid)
-{
-	size_t	lo = 0, hi = mb->nown, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (mb->own[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * The MODSEQ to tell for view entry v whose index record is r (mutex
  * held; NULL: gone from the index).  The shared index may be ahead of the
@@ -85,16 +72,15 @@ own_lower(const struct store_mailbox *mb, uint32_t uid)
 static uint64_t
 view_modseq(const struct store_mailbox *mb, const struct view_ent *v, const struct ul_rec *r)
 {
-	uint64_t	ms = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1;
-	size_t		i;
+	uint64_t	ms = mb->v_highestmodseq > 0 ? mb->v_highestmodseq : 1, own;
 
 	if (r != NULL && r->modseq <= ms)
 		return r->modseq;
 	/* gone from the index (another session's EXPUNGE): our own last change
 	 * may still have been told, e.g. the STORE that set \Deleted */
-	for (i = own_lower(mb, v->uid); i < mb->nown && mb->own[i].uid == v->uid; i++)
-		if ((r == NULL || mb->own[i].modseq <= r->modseq) && mb->own[i].modseq > ms)
-			ms = mb->own[i].modseq;
+	if (mb->own != NULL && ownset_get(mb->own, v->uid, &own) &&
+	    (r == NULL || own <= r->modseq) && own > ms)
+		ms = own;
 	return ms;
 }
 
@@ -229,51 +215,28 @@ st_view_flags(struct store_mailbox *mb, size_t idx, const struct ul_rec *r, bool
 {
 	struct view_ent	*v = &mb->vw[idx];
 	uint32_t	 f, k;
-	size_t		 i;
 
 	name_flags(r->name, &f, &k);
 	v->flags = f | (v->flags & VIEW_RECENT);
 	v->keywords = k;
 	if (!changed)
 		return;
-	if (mb->nown == mb->owncap) {
-		mb->owncap = mb->owncap ? mb->owncap * 2 : 16;
-		mb->own = xreallocarray(mb->own, mb->owncap, sizeof(*mb->own));
-	}
-	/* Kept sorted for view_modseq: STORE walks UIDs upwards, so this is
-	 * an append but for the odd out-of-order change. */
-	i = mb->nown;
-	while (i > 0 && (mb->own[i - 1].uid > r->uid ||
-	    (mb->own[i - 1].uid == r->uid && mb->own[i - 1].modseq > r->modseq)))
-		i--;
-	memmove(&mb->own[i + 1], &mb->own[i], (mb->nown - i) * sizeof(*mb->own));
-	mb->own[i].uid = r->uid;
-	mb->own[i].modseq = r->modseq;
-	mb->nown++;
+	if (mb->own == NULL)
+		mb->own = xcalloc(1, sizeof(*mb->own));
+	ownset_add(mb->own, r->uid, r->modseq);
 }
 
-static int
-own_cmp(const void *a, const void *b)
-{
-	const struct view_own	*x = a, *y = b;
-
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq;
-}
-
-/* Was r's last change our own?  own is sorted; *k walks it along. */
+/* Was r's last change our own?  own is folded (by UID); *k walks it along. */
 static bool
 own_change(const struct store_mailbox *mb, size_t *k, const struct ul_rec *r)
 {
-	size_t	i;
+	const struct ownset	*o = mb->own;
 
-	while (*k < mb->nown && mb->own[*k].uid < r->uid)
+	if (o == NULL)
+		return false;
+	while (*k < o->n && o->v[*k].uid < r->uid)
 		(*k)++;
-	for (i = *k; i < mb->nown && mb->own[i].uid == r->uid; i++)
-		if (mb->own[i].modseq == r->modseq)
-			return true;
-	return false;
+	return *k < o->n && o->v[*k].uid == r->uid && o->v[*k].modseq == r->modseq;
 }
 
 /* ---- merging the index into the view (store_sync) ---- */
@@ -343,12 +306,13 @@ st_view_reconcile(struct store_mailbox *mb, struct sync_ev *ev)
 		for (i = 0; i < mb->nmsgs; i++)
 			st_ev_expunged(ev, 0, mb->vw[i].uid);
 		mb->nmsgs = 0;
-		mb->nown = 0;
+		if (mb->own != NULL)
+			ownset_reset(mb->own);
 		i = 0;
 		cache_reset(mb);
 	}
-	if (mb->nown > 1)
-		qsort(mb->own, mb->nown, sizeof(*mb->own), own_cmp);
+	if (mb->own != NULL)
+		ownset_fold(mb->own);
 	/* Exactly the index's size: the view is most of a session's memory. */
 	out = xreallocarray(NULL, ul->n + 1, sizeof(*out));
 	ev->chg = xreallocarray(NULL, mb->nmsgs + 1, sizeof(*ev->chg));
@@ -379,7 +343,8 @@ st_view_reconcile(struct store_mailbox *mb, struct sync_ev *ev)
 	free(mb->vw);
 	mb->vw = out;
 	mb->nmsgs = n;
-	mb->nown = 0;
+	if (mb->own != NULL)
+		ownset_reset(mb->own);
 	mb->v_uidvalidity = ul->uidvalidity;
 	mb->v_uidnext = ul->uidnext;
 	mb->v_highestmodseq = ul->highestmodseq;

@@ -186,11 +186,8 @@ struct view_ent {
 };
 #define VIEW_RECENT	0x80000000u	/* outside STORE_F_ALL */
 
-/* A flag change this handle made (the sync does not report it back). */
-struct view_own {
-	uint32_t	 uid;
-	uint64_t	 modseq;
-};
+
+struct ownset;
 
 #define ST_DIRTY_CUR	0x01u
 #define ST_DIRTY_NEW	0x02u
@@ -223,8 +220,9 @@ struct store_mailbox {
 	 * flags, 12 bytes); the rest is read from the shared index. */
 	struct view_ent	*vw;
 	size_t		 nmsgs;
-	struct view_own	*own;		/* own flag changes since the last sync */
-	size_t		 nown, owncap;
+	/* own flag changes since the last sync (the sync does not report them
+	 * back); a pointer so that the const lookups may fold it (ownset.h) */
+	struct ownset	*own;
 	size_t		 v_hint;	/* index position of the last lookup (msgview.c) */
 	uint32_t	 v_uidvalidity, v_uidnext;
 	uint64_t	 v_highestmodseq;

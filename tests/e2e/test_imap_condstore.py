@@ -201,6 +201,50 @@ class CondstoreTest(ImapBase):
         self.assertEqual(got[4][0], {"\\Draft", "\\Seen"})
         self.assertGreater(got[4][1], m3)
 
+    def test_own_changes_in_any_order(self):
+        """The MODSEQs a session's own STOREs tell stay what FETCH MODSEQ says
+        afterwards, whatever order the STOREs came in (a higher range, then a
+        lower one, then all again, then message by message downwards) with no
+        sync between them (STORE by sequence number does not sync); another
+        session's change shows only once this one syncs."""
+        a = self.session()
+        n = 300
+        a.append(n)
+        a.ok("SELECT INBOX (CONDSTORE)")
+        told = {}
+
+        def store(rng, flag):
+            lines, _ = a.ok("STORE %s +FLAGS (%s)" % (rng, flag))
+            got = fetches(lines)
+            for k, (_, ms) in got.items():
+                self.assertIsNotNone(ms)
+                told[k] = ms
+            return got
+
+        self.assertEqual(len(store("151:%d" % n, "\\Flagged")), 150)
+        self.assertEqual(len(store("1:150", "\\Flagged")), 150)
+        self.assertEqual(len(store("1:%d" % n, "\\Answered")), n)
+        for i in range(n, 0, -37):
+            store(str(i), "$Label%d" % (i % 3))
+        lines, _ = a.ok("FETCH 1:%d (MODSEQ FLAGS)" % n)
+        now = fetches(lines)
+        self.assertEqual(len(now), n)
+        for i in range(1, n + 1):
+            self.assertEqual(now[i][1], told[i], i)
+            self.assertIn("\\Answered", now[i][0])
+        # every told MODSEQ is distinct: one per change
+        self.assertEqual(len(set(told.values())), n)
+        # another session changes message 5: not shown (nor its MODSEQ) before a sync
+        b = self.session()
+        b.ok("SELECT INBOX")
+        b.ok("STORE 5 +FLAGS (\\Draft)")
+        lines, _ = a.ok("FETCH 5 (MODSEQ FLAGS)")
+        self.assertEqual(fetches(lines)[5][1], told[5])
+        lines, _ = a.ok("NOOP")
+        flags, ms = fetches(lines)[5]
+        self.assertIn("\\Draft", flags)
+        self.assertGreater(ms, max(told.values()))
+
     def test_closed_code_for_rev2_not_plain_rev1(self):
         """RFC 9051 7.1: an IMAP4rev2 SELECT over a selected mailbox says [CLOSED]
         first; a plain rev1 session (no QRESYNC) never sees the code."""
