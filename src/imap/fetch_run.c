@@ -263,6 +263,15 @@ msg_start(struct fetch_run *r)
 		}
 	}
 	if (r->set_seen && !(m->flags & STORE_F_SEEN)) {
+		/*
+		 * The batch's first \Seen opens a store batch that
+		 * fetch_run_fill() closes: one lock and one index commit for
+		 * the batch's messages, not one each (FETCH 1:* BODY[] of 10k
+		 * unseen messages made 10k commits).  The lock is held from
+		 * here to the batch's end, the reads of its last files too.
+		 */
+		if (!r->seen_batch && store_update_begin(r->mb) == 0)
+			r->seen_batch = true;
 		if (store_set_flags(r->mb, r->idx, STORE_FLAGS_ADD, STORE_F_SEEN, 0, 0) == -1)
 			goto skip;
 		r->seen_added = true;
@@ -556,6 +565,14 @@ fetch_run_fill(struct fetch_run *r)
 		}
 		puts_(r, ")\r\n");
 		msg_end(r);
+	}
+	if (r->seen_batch) {
+		r->seen_batch = false;
+		/* the files are renamed already; the index catches up at the next sync */
+		if (store_update_end(r->mb) == -1) {
+			log_warn("imapd: fetch: \\Seen not committed to the index");
+			r->failed++;
+		}
 	}
 	store_msg_dirs_release(r->mb);
 }

@@ -45,6 +45,7 @@ struct fetch_run {
 	struct seqset		 set;		/* sequence numbers, resolved */
 	struct seqset_iter	 it;
 	bool			 set_seen;	/* non-PEEK item and a read-write mailbox */
+	bool			 seen_batch;	/* a store batch open for this batch's \Seen */
 	/* NOTIFY's pushed FETCH (imap_fetch_push): no tagged reply, this instead */
 	void			(*end)(struct imap_client *c);
 	bool			 condstore;	/* RFC 7162 3.1: a \Seen set here shows UID, MODSEQ */

@@ -237,6 +237,56 @@ class ImapScaleTest(ImapBase):
             s.close()
         self.stop_clean()
 
+    def test_big_fetch_sets_seen_in_batches(self):
+        """FETCH 1:* BODY[] of unseen messages over several output batches
+        (one lock and one index commit each): every message comes with its
+        \Seen, UID and a MODSEQ of its own; the files carry S; a second
+        session's STORE is served meanwhile and then sees every \Seen."""
+        n = 1500
+        md = self.small_messages(0, 0)
+        st = os.stat(md)
+        body = b"".join(b"line %04d %s\r\n" % (k, b"x" * 60) for k in range(16))
+        for i in range(n):
+            path = os.path.join(md, "cur", "17300%05d.M%dP1.host:2," % (i, i))
+            with open(path, "wb") as f:
+                f.write(b"Subject: s %d\r\n\r\n" % i + body)
+            os.chown(path, st.st_uid, st.st_gid)
+        total = n + 1		# and the delivered seed
+        big, bf, _ = self.raw()
+        big.sendall(self.login_line() + b"b SELECT INBOX (CONDSTORE)\r\n")
+        self.assertIn(b"* %d EXISTS\r\n" % total, self.read_tagged(bf, b"b"))
+        other, of, _ = self.raw()
+        other.sendall(self.login_line() + b"b SELECT INBOX\r\n")
+        self.read_tagged(of, b"b")
+        big.sendall(b"f FETCH 1:* BODY[]\r\nt NOOP\r\n")
+        bf.readline()			# the first response: the batches have started
+        other.sendall(b"s STORE 1 +FLAGS (\\Flagged)\r\n")
+        self.assertTrue(self.read_tagged(of, b"s")[-1].startswith(b"s OK"))
+        lines = self.read_tagged(bf, b"t")
+        self.assertTrue(any(ln.startswith(b"f OK") for ln in lines), lines[-3:])
+        # the items after each literal: FLAGS (\Seen), UID, MODSEQ
+        tails = [ln for ln in lines if ln.startswith(b" FLAGS (")]
+        self.assertEqual(len(tails), total, tails[:2])
+        modseqs = [int(ln[ln.index(b"MODSEQ (") + 8:].split(b")")[0]) for ln in tails]
+        self.assertTrue(all(b"\\Seen" in ln for ln in tails))
+        self.assertEqual(len(set(modseqs)), len(modseqs))
+        self.assertEqual(modseqs, sorted(modseqs))
+        names = os.listdir(os.path.join(md, "cur"))
+        self.assertEqual(len(names), total)
+        self.assertEqual([x for x in names if "S" not in x.rsplit(":2,", 1)[1]], [])
+        other.sendall(b"n NOOP\r\nu SEARCH UNSEEN\r\nv SEARCH SEEN\r\n")
+        lines = self.read_tagged(of, b"v")
+        found = [ln for ln in lines if ln.startswith(b"* SEARCH")]
+        self.assertEqual(found[0].split()[2:], [])
+        self.assertEqual(len(found[1].split()[2:]), total)
+        # Seen already: a second FETCH BODY[] sets nothing and tells no FLAGS.
+        big.sendall(b"g FETCH 1:* BODY[]\r\n")
+        lines = self.read_tagged(bf, b"g")
+        self.assertEqual([ln for ln in lines if b"FLAGS (" in ln], [])
+        for s in (big, other):
+            s.close()
+        self.stop_clean()
+
     def test_big_store_session_gone_midway(self):
         """The client drops while a STORE 1:* runs in batches: the rest of
         the chain is abandoned cleanly (the handle closed by the job), and
