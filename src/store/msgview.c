@@ -415,18 +415,28 @@ store_msg_dirs_release(struct store_mailbox *mb)
 	mb->dirs_held = false;
 }
 
+int
+st_dirfd(struct store_mailbox *mb, bool in_new)
+{
+	char	 path[PATH_MAX];
+	int	*dfd = &mb->dirfd[in_new ? 0 : 1];
+
+	if (!mb->dirs_held)
+		return -1;
+	if (*dfd == -1 && st_join(path, sizeof(path), mb->dir, in_new ? "/new" : "/cur", "") == 0)
+		*dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return *dfd;
+}
+
 /* m's file, relative to its held directory when there is one. */
 static int
 open_file(struct store_mailbox *mb, const struct store_msg *m)
 {
 	char	 path[PATH_MAX];
-	int	*dfd = &mb->dirfd[m->in_new ? 0 : 1];
+	int	 dfd = st_dirfd(mb, m->in_new);
 
-	if (mb->dirs_held && *dfd == -1 &&
-	    st_join(path, sizeof(path), mb->dir, m->in_new ? "/new" : "/cur", "") == 0)
-		*dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (mb->dirs_held && *dfd != -1)
-		return openat(*dfd, m->name, O_RDONLY | O_CLOEXEC);
+	if (dfd != -1)
+		return openat(dfd, m->name, O_RDONLY | O_CLOEXEC);
 	if (st_join(path, sizeof(path), mb->dir, m->in_new ? "/new/" : "/cur/", m->name) == -1)
 		return -1;
 	return open(path, O_RDONLY | O_CLOEXEC);

@@ -200,6 +200,7 @@ struct store_mailbox {
 	int		 lockfd;	/* open while locked */
 	struct folder_mutex *fmu;	/* in-process lock of this folder (flock.c) */
 	bool		 batch;		/* inside store_update_begin/end */
+	bool		 batch_dirs;	/* the batch holds new/ and cur/ (st_dirfd) */
 	bool		 batch_dirty;
 	/* ST_DIRTY_*: renamed/linked in cur/ or new/, so fsync that directory
 	 * before unlocking (only that one: a flag change touches cur/ alone). */
@@ -391,6 +392,12 @@ void	 st_rec_learn(struct ul_rec *r, uint64_t size, int64_t mtime);
 int	 st_relocate(struct store_mailbox *mb, struct store_msg *m);
 /* This handle changed view message idx's flags (rec r, under the lock):
  * the view takes r's flags; changed: a sync does not report it back. */
+/*
+ * new/ (in_new) or cur/ as a descriptor while store_msg_dirs_hold() is in
+ * force (opened on first use, closed by the release), else -1: callers
+ * then use the full path.  Saves the path walk of each open and rename.
+ */
+int	 st_dirfd(struct store_mailbox *mb, bool in_new);
 void	 st_view_flags(struct store_mailbox *mb, size_t idx, const struct ul_rec *r,
 	    bool changed);
 void	 st_view_free(struct store_mailbox *mb);

@@ -204,7 +204,7 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 	char		 from[PATH_MAX], to[PATH_MAX], nname[NAME_BUF], *found;
 	uint32_t	 of, ok, nf, nk;
 	bool		 in_new;
-	int		 tries;
+	int		 tries, sfd, dfd;
 
 	for (tries = 0; tries < 3; tries++) {
 		name_flags(r->name, &of, &ok);
@@ -212,12 +212,17 @@ rename_flags(struct store_mailbox *mb, struct ul_rec *r, enum store_flag_op op,
 		nk = apply_op(op, ok, kw & ((1u << STORE_MAX_KEYWORDS) - 1));
 		if (nf == of && nk == ok && !r->in_new)
 			return 1;
-		if (name_compose(nname, sizeof(nname), r->name, r->base_len, nf, nk) == -1 ||
-		    st_join(from, sizeof(from), mb->dir, r->in_new ? "/new/" : "/cur/", r->name) == -1 ||
-		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == -1)
+		if (name_compose(nname, sizeof(nname), r->name, r->base_len, nf, nk) == -1)
+			return -1;
+		sfd = st_dirfd(mb, r->in_new);
+		dfd = st_dirfd(mb, false);
+		if ((sfd == -1 || dfd == -1) &&
+		    (st_join(from, sizeof(from), mb->dir, r->in_new ? "/new/" : "/cur/", r->name) == -1 ||
+		    st_join(to, sizeof(to), mb->dir, "/cur/", nname) == -1))
 			return -1;
 		st_own_begin(mb);
-		if (rename(from, to) == 0) {
+		if ((sfd != -1 && dfd != -1 ? renameat(sfd, r->name, dfd, nname) :
+		    rename(from, to)) == 0) {
 			mb->dir_dirty |= ST_DIRTY_INTO_CUR(r->in_new);
 			ul_name_free(mb->ul, r->name);
 			r->name = xstrdup(nname);
@@ -310,6 +315,10 @@ store_update_begin(struct store_mailbox *mb)
 	}
 	mb->batch = true;
 	mb->batch_dirty = changed;
+	/* renames relative to held new/ and cur/, unless the caller holds them already */
+	mb->batch_dirs = !mb->dirs_held;
+	if (mb->batch_dirs)
+		store_msg_dirs_hold(mb);
 	return 0;
 }
 
@@ -324,7 +333,9 @@ store_update_end(struct store_mailbox *mb)
 	}
 	if (mb->batch_dirty)
 		rc = st_commit(mb);
-	mb->batch = mb->batch_dirty = false;
+	if (mb->batch_dirs)
+		store_msg_dirs_release(mb);
+	mb->batch = mb->batch_dirty = mb->batch_dirs = false;
 	st_unlock(mb);
 	return rc;
 }
