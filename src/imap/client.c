@@ -338,8 +338,7 @@ i_free(struct session *ss)
 static const struct session_proto imap_proto = {
 	.name = "imapd",
 	.starttls_verb = "STARTTLS",
-	/* Streamed FETCH answers end without Nagle's wait for the client's delayed ACK. */
-	.flags = SESSION_F_NODELAY | SESSION_F_DEFER_CB,
+	.flags = SESSION_F_DEFER_CB,
 	.in_max = IMAP_IN_MAX,
 	.out_high = IMAP_OUT_HIGH,
 	.refuse = {

@@ -45,8 +45,10 @@ listen_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
-	/* Replies are small and often end a burst: do not let Nagle hold the
-	 * last segment for the peer's delayed ACK (40 ms per reply). */
+	/* Replies are small and often end a burst (a reply, the last piece
+	 * of a streamed FETCH or RETR): do not let Nagle hold the last
+	 * segment for the peer's delayed ACK (40 ms per reply).  Every
+	 * session protocol wants both options, so they are set here once. */
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT,

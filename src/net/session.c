@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,8 +385,6 @@ session_accept(struct server *srv, const struct service *svc, const struct sessi
 		free(s);
 		return NULL;
 	}
-	if (proto->flags & SESSION_F_NODELAY)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (svc->implicit_tls) {
 		s->bev = srv->tls != NULL ? tls_wrap_server(srv->tls, srv->base, NULL, fd) : NULL;
 		s->handshaking = true;

@@ -41,7 +41,7 @@ struct tls_close;
 struct zlayer;
 
 /* Socket and bufferevent options (proto->flags). */
-#define SESSION_F_NODELAY	0x01	/* TCP_NODELAY: streamed replies end without Nagle's wait */
+/* (TCP_NODELAY and TCP_NOTSENT_LOWAT are set on every accepted socket: net/listen.c) */
 #define SESSION_F_DEFER_CB	0x02	/* BEV_OPT_DEFER_CALLBACKS on the plain bufferevent */
 #define SESSION_F_DIRECT_SEND	0x04	/* session_send() may send(2) itself on plain TCP */
 

@@ -225,12 +225,7 @@ p_free(struct session *ss)
 static const struct session_proto pop3_proto = {
 	.name = "pop3d",
 	.starttls_verb = "STLS",
-	/*
-	 * RETR answers are written in pieces (one per loop turn); with Nagle
-	 * the last short piece of a message waits for the client's delayed
-	 * ACK (40 ms on Linux) while the client waits for the end of it.
-	 */
-	.flags = SESSION_F_NODELAY | SESSION_F_DEFER_CB | SESSION_F_DIRECT_SEND,
+	.flags = SESSION_F_DEFER_CB | SESSION_F_DIRECT_SEND,
 	.in_max = POP3_IN_MAX,
 	.out_high = POP3_OUT_HIGH,
 	.refuse = {

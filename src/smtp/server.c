@@ -301,7 +301,6 @@ s_free(struct session *ss)
 #define SMTPD_PROTO {							\
 	.name = "smtpd",						\
 	.starttls_verb = "STARTTLS",					\
-	.flags = SESSION_F_NODELAY,					\
 	.in_max = SMTPD_IN_MAX,						\
 	.out_high = SMTPD_OUT_HIGH,					\
 	.refuse = {							\

@@ -254,7 +254,7 @@ tp_free(struct session *s)
 
 static const struct session_proto tproto = {
 	.name = "testd",
-	.flags = SESSION_F_NODELAY | SESSION_F_DEFER_CB | SESSION_F_DIRECT_SEND,
+	.flags = SESSION_F_DEFER_CB | SESSION_F_DIRECT_SEND,
 	.in_max = 64 * 1024,
 	.out_high = 64 * 1024,
 	.refuse = { "BUSY shutdown\r\n", "BUSY service\r\n", "BUSY client\r\n" },
